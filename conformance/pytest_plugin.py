@@ -1,0 +1,1 @@
+"""pytest plugin (pytest11 entry point). Must stay importable at all times: every pytest run loads it."""

@@ -1,0 +1,18 @@
+"""Server configuration shared by the app, the CLI (`s3-conformance serve`) and the context manager."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mockserver.accounts import ALT, MAIN, Account
+
+
+@dataclass
+class ServerConfig:
+    dialect: str = "aws"
+    region: str = "us-east-1"
+    domain: str = "localhost"            # virtual-hosted style: <bucket>.<domain>:<port>
+    data_dir: str | None = None          # None: in memory
+    main: Account = MAIN
+    alt: Account = ALT
+    allow_sse_c_over_http: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
