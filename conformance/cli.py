@@ -1,7 +1,231 @@
-"""Console script entry point (placeholder until the runner lands)."""
+"""`s3-conformance` console script: run, list, validate, coverage, serve. Exit codes: 0 all applicable
+cases passed, 1 failures, 2 usage / case-file / profile errors."""
+from __future__ import annotations
+
+import argparse
+import os
 import sys
+from pathlib import Path
+from typing import NoReturn
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:   # argparse exits 2 already; keep its message, no traceback
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="s3-conformance", description=__doc__)
+    sub = parser.add_subparsers(dest="command", metavar="{run,list,validate,coverage,serve}", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run the cases against an endpoint (default: the built-in mock server)")
+    target = run.add_argument_group("endpoint")
+    target.add_argument("--endpoint", help="S3 endpoint URL; omitted: start the built-in mock server")
+    target.add_argument("--plain-endpoint", help="plain-HTTP URL of the same service (for scheme: http cases)")
+    target.add_argument("--access-key", default=os.environ.get("S3C_ACCESS_KEY"))
+    target.add_argument("--secret-key", default=os.environ.get("S3C_SECRET_KEY"))
+    target.add_argument("--alt-access-key", default=os.environ.get("S3C_ALT_ACCESS_KEY"))
+    target.add_argument("--alt-secret-key", default=os.environ.get("S3C_ALT_SECRET_KEY"))
+    target.add_argument("--account-id", help="main account id (${account_id})")
+    target.add_argument("--alt-account-id", help="second account id (${alt_account_id})")
+    target.add_argument("--region", help="default: the profile's region")
+    target.add_argument("--kms-endpoint", help="KMS endpoint for key fixtures (default: the S3 endpoint)")
+    target.add_argument("--ca-file", help="CA bundle to verify the endpoint's TLS certificate")
+    target.add_argument("--addressing", choices=["path", "virtual"], help="override the profile's addressing")
+    target.add_argument("--timeout", type=float, default=60.0, help="read timeout per request, seconds")
+    target.add_argument("--connect-timeout", type=float, default=10.0)
+    target.add_argument("--bucket-prefix", default="s3c", help="prefix of the per-case bucket names")
+    _add_profile_args(run)
+    run.add_argument("--capability", action="append", default=[], metavar="CAP", help="add a capability")
+    run.add_argument("--without", action="append", default=[], metavar="CAP", help="remove a capability")
+    run.add_argument("--report-dir", default="reports")
+    run.add_argument("--report-name", help="report file stem (default: the profile name)")
+    run.add_argument("--baseline", help="JSON file of accepted failures: only new failures fail the run")
+    run.add_argument("--update-baseline", action="store_true", help="write the current failures to --baseline")
+    run.add_argument("-n", "--jobs", type=int, default=1, help="cases run at the same time (threads)")
+    run.add_argument("-v", "--verbose", action="store_true")
+
+    listing = sub.add_parser("list", help="list cases with operation, requirements and source")
+    _add_profile_args(listing, profile_default=None)
+
+    validate = sub.add_parser("validate", help="schema-check case files and profiles")
+    validate.add_argument("paths", nargs="*", help="case files or directories (default: --cases)")
+    _add_profile_args(validate, profile_default=None)
+
+    sub.add_parser("coverage", help="coverage of the botocore S3 model by the cases", add_help=False)
+    sub.add_parser("serve", help="run the mock S3 server", add_help=False)
+    return parser
+
+
+def _add_profile_args(parser: argparse.ArgumentParser, profile_default: str | None = "aws") -> None:
+    parser.add_argument("--profile", default=profile_default, help="profile name or YAML file")
+    parser.add_argument("--cases", action="append", help="case file or directory (repeatable; default: cases/)")
+    parser.add_argument("--select", help="e.g. 'tag:sse-c and not op:PostObject'")
+
+
+def _err(message: str) -> None:
+    print(f"s3-conformance: {message}", file=sys.stderr)
+
+
+def _load(args: argparse.Namespace, paths: list[str] | None = None):
+    """(cases, profile|None) or an exit code after printing every problem."""
+    from . import loader, profiles, select
+
+    profile = None
+    if getattr(args, "profile", None):
+        try:
+            profile = profiles.load_profile(args.profile)
+        except profiles.ProfileError as exc:
+            for message in exc.problems:
+                print(message, file=sys.stderr)
+            return EXIT_USAGE
+    case_paths = paths or args.cases or ["cases"]
+    cases, problems = loader.load_cases(case_paths)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        _err(f"{len(problems)} problem(s) in case files")
+        return EXIT_USAGE
+    try:
+        cases = select.select(cases, getattr(args, "select", None))
+    except select.SelectError as exc:
+        _err(f"--select: {exc}")
+        return EXIT_USAGE
+    return cases, profile
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import baseline as baseline_mod
+    from .engine import Engine
+    from .redact import Redactor
+    from .reporters import RunInfo, console
+    from .run import Clock, execute, write_reports
+    from .target import TargetError, TargetOptions, open_target
+    from .transport import Transport, TransportConfig
+
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    cases, profile = loaded
+    if args.jobs < 1:
+        _err("-n must be at least 1")
+        return EXIT_USAGE
+    known: set[str] | None = None
+    if args.baseline and not args.update_baseline:
+        try:
+            known = baseline_mod.load(args.baseline)
+        except baseline_mod.BaselineError as exc:
+            _err(str(exc))
+            return EXIT_USAGE
+    if args.update_baseline and not args.baseline:
+        _err("--update-baseline needs --baseline FILE")
+        return EXIT_USAGE
+    options = TargetOptions(
+        endpoint=args.endpoint, plain_endpoint=args.plain_endpoint, access_key=args.access_key,
+        secret_key=args.secret_key, alt_access_key=args.alt_access_key, alt_secret_key=args.alt_secret_key,
+        account_id=args.account_id, alt_account_id=args.alt_account_id, region=args.region,
+        kms_endpoint=args.kms_endpoint, ca_file=args.ca_file, addressing=args.addressing,
+        bucket_prefix=args.bucket_prefix, add_capabilities=args.capability, remove_capabilities=args.without)
+    clock = Clock()
+    try:
+        with open_target(options, profile) as (target, effective):
+            transport = Transport(TransportConfig(args.connect_timeout, args.timeout, target.ca_file))
+            redactor = Redactor()
+            engine = Engine(target, effective, transport, redactor)
+            print(f"s3-conformance: {len(cases)} cases, profile {effective.name}, endpoint {target.endpoint}",
+                  file=sys.stderr)
+            progress = console.Progress(len(cases))
+            results = execute(cases, engine, args.jobs, progress.update)
+            progress.finish()
+            transport.close()
+    except TargetError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    comparison = baseline_mod.compare(results, known) if known is not None else None
+    info = RunInfo(profile=effective.name, endpoint=target.endpoint, capabilities=sorted(effective.capabilities),
+                   results=results, started=clock.started_iso, duration=clock.elapsed, redactor=redactor,
+                   comparison=comparison, cases=cases)
+    paths = write_reports(info, Path(args.report_dir), args.report_name or effective.name)
+    if args.update_baseline:
+        baseline_mod.write(args.baseline, results, effective.name)
+        print(f"baseline written: {args.baseline}", file=sys.stderr)
+    print(f"reports: {paths['html']} {paths['json']} {paths['junit']}", file=sys.stderr)
+    print(console.render_summary(info, verbose=args.verbose))
+    if comparison is not None:
+        return EXIT_OK if comparison.gate_ok else EXIT_FAILED
+    return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    cases, profile = loaded
+    for case in cases:
+        requires = ",".join(case.implied_requirements()) or "-"
+        na = ""
+        if profile is not None:
+            missing = [c for c in case.implied_requirements() if not profile.has(c)]
+            na = f"  [NA: {','.join(missing)}]" if missing else ""
+        print(f"{case.id}  {case.operation}  requires={requires}  source={case.source.get('document')}{na}")
+    print(f"{len(cases)} cases")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from . import profiles
+
+    problems = 0
+    names = [args.profile] if args.profile else profiles.shipped_profiles()
+    for name in names:
+        try:
+            profiles.load_profile(name)
+        except profiles.ProfileError as exc:
+            problems += len(exc.problems)
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+    loaded = _load(argparse.Namespace(cases=args.cases, select=args.select, profile=None), args.paths or None)
+    if isinstance(loaded, int) or problems:
+        return EXIT_USAGE
+    print(f"{len(loaded[0])} cases and {len(names)} profiles are valid")
+    return EXIT_OK
+
+
+def _delegate(module: str, argv: list[str]) -> int:
+    import importlib
+
+    try:
+        target = importlib.import_module(module)
+    except ImportError as exc:
+        _err(f"{module} is not available: {exc}")
+        return EXIT_USAGE
+    result = target.main(argv)
+    return int(result or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("s3-conformance: not built yet", file=sys.stderr)
-    return 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "coverage":
+        return _delegate("conformance.coverage", argv[1:])
+    if argv and argv[0] == "serve":
+        return _delegate("mockserver.server", argv[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:          # --help (0) or a usage error (2): a return code, not an exception
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return {"run": cmd_run, "list": cmd_list, "validate": cmd_validate}[args.command](args)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

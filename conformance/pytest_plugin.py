@@ -1,1 +1,187 @@
-"""pytest plugin (pytest11 entry point). Must stay importable at all times: every pytest run loads it."""
+"""pytest plugin (pytest11 entry point): `pytest cases/ --s3-endpoint URL --s3-profile NAME` runs the YAML
+cases through the same engine as `s3-conformance run`, one test item per case (NA -> skipped, known
+deviation -> xfail). Without --s3-endpoint each process (each xdist worker) starts the built-in mock server
+once. Only YAML files whose top level has `cases:` are collected, so unrelated runs are undisturbed.
+
+This module is imported by every pytest run in the environment: it must stay importable and cheap, so
+the runner is imported lazily."""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_RUNTIME_KEY: Any = pytest.StashKey()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("s3-conformance", "S3 conformance cases (YAML)")
+    group.addoption("--s3-endpoint", help="S3 endpoint URL (default: start the built-in mock server)")
+    group.addoption("--s3-plain-endpoint", help="plain-HTTP URL of the same service")
+    group.addoption("--s3-profile", default="aws", help="profile name or YAML file (default: aws)")
+    group.addoption("--s3-access-key")
+    group.addoption("--s3-secret-key")
+    group.addoption("--s3-alt-access-key")
+    group.addoption("--s3-alt-secret-key")
+    group.addoption("--s3-account-id")
+    group.addoption("--s3-alt-account-id")
+    group.addoption("--s3-region")
+    group.addoption("--s3-kms-endpoint")
+    group.addoption("--s3-ca-file")
+    group.addoption("--s3-addressing", choices=["path", "virtual"])
+    group.addoption("--s3-bucket-prefix", default="s3c")
+    group.addoption("--s3-timeout", type=float, default=60.0)
+    group.addoption("--s3-capability", action="append", default=[], help="add a capability")
+    group.addoption("--s3-without", action="append", default=[], help="remove a capability")
+    group.addoption("--s3-select", help="select cases, e.g. 'tag:sse-c and not op:PostObject'")
+    group.addoption("--s3-no-cases", action="store_true", help="do not collect YAML case files")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix not in (".yaml", ".yml") or parent.config.getoption("s3_no_cases"):
+        return None
+    try:
+        text = file_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    from .loader import looks_like_case_file
+
+    if not looks_like_case_file(text):
+        return None
+    return CaseFile.from_parent(parent, path=file_path)
+
+
+class CaseFile(pytest.File):
+    def collect(self):  # type: ignore[override]
+        from . import loader, select
+
+        cases, problems = loader.load_file(Path(self.path))
+        if problems:
+            raise self.CollectError("\n".join(str(p) for p in problems))
+        expression = self.config.getoption("s3_select")
+        try:
+            cases = select.select(cases, expression)
+        except select.SelectError as exc:
+            raise self.CollectError(f"--s3-select: {exc}") from None
+        for case in cases:
+            yield CaseItem.from_parent(self, name=case.id, case=case)
+
+
+class CaseFailed(Exception):
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.case = case
+        for tag in case.tags:
+            self.keywords[tag] = True
+
+    def runtest(self) -> None:
+        from .results import Outcome
+
+        runtime = _runtime(self.config)
+        result = runtime.engine.run_case(self.case)
+        self.user_properties.append(("outcome", result.outcome.value))
+        if result.outcome is Outcome.NA:
+            pytest.skip(result.reason)
+        if result.outcome is Outcome.DEVIATION:
+            pytest.xfail(result.reason)
+        if result.failed:
+            raise CaseFailed(runtime.engine.redactor.text(_describe(result)))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, CaseFailed):
+            return excinfo.value.text
+        if isinstance(excinfo.value, _TargetUnavailable):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, self.case.line - 1, f"{self.case.id}: {self.case.title}"
+
+
+def _describe(result: Any) -> str:
+    lines = [f"{result.case_id} ({result.file}:{result.line}) {result.outcome.value}: {result.title}",
+             result.reason]
+    for step in result.setup + result.steps:
+        if step.ok:
+            continue
+        for mismatch in step.mismatches:
+            lines.append(f"  step {step.name}: {mismatch.describe()}")
+        if step.exchange is not None:
+            request, response = step.exchange.request, step.exchange.response
+            lines.append(f"  > {request.method} {request.url}")
+            for name, value in request.headers:
+                lines.append(f"  > {name}: {value}")
+            if response is not None:
+                lines.append(f"  < {response.status} {response.reason}")
+                for name, value in response.headers:
+                    lines.append(f"  < {name}: {value}")
+                if response.body:
+                    lines.append("  < " + response.body[:1500].decode("utf-8", "replace").replace("\n", "\n  < "))
+            else:
+                lines.append(f"  < no response: {step.exchange.error}")
+    return "\n".join(lines)
+
+
+class _TargetUnavailable(Exception):
+    pass
+
+
+class _Runtime:
+    def __init__(self, config: pytest.Config):
+        from .engine import Engine
+        from .profiles import ProfileError, load_profile
+        from .target import TargetError, TargetOptions, open_target
+        from .transport import Transport, TransportConfig
+
+        self.stack = contextlib.ExitStack()
+        option = config.getoption
+        try:
+            profile = load_profile(option("s3_profile"))
+        except ProfileError as exc:
+            raise _TargetUnavailable(f"--s3-profile: {exc}") from None
+        options = TargetOptions(
+            endpoint=option("s3_endpoint"), plain_endpoint=option("s3_plain_endpoint"),
+            access_key=option("s3_access_key"), secret_key=option("s3_secret_key"),
+            alt_access_key=option("s3_alt_access_key"), alt_secret_key=option("s3_alt_secret_key"),
+            account_id=option("s3_account_id"), alt_account_id=option("s3_alt_account_id"),
+            region=option("s3_region"), kms_endpoint=option("s3_kms_endpoint"), ca_file=option("s3_ca_file"),
+            addressing=option("s3_addressing"), bucket_prefix=option("s3_bucket_prefix"),
+            add_capabilities=option("s3_capability"), remove_capabilities=option("s3_without"))
+        try:
+            target, effective = self.stack.enter_context(open_target(options, profile))
+        except TargetError as exc:
+            raise _TargetUnavailable(str(exc)) from None
+        self.transport = Transport(TransportConfig(read_timeout=option("s3_timeout"), ca_file=target.ca_file))
+        self.engine = Engine(target, effective, self.transport)
+
+    def close(self) -> None:
+        self.transport.close()
+        self.stack.close()
+
+
+def _runtime(config: pytest.Config) -> _Runtime:
+    existing = config.stash.get(_RUNTIME_KEY, None)
+    if isinstance(existing, _TargetUnavailable):
+        raise existing
+    if existing is None:
+        try:
+            existing = _Runtime(config)
+        except _TargetUnavailable as exc:
+            config.stash[_RUNTIME_KEY] = exc
+            raise
+        config.stash[_RUNTIME_KEY] = existing
+    return existing
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    runtime = config.stash.get(_RUNTIME_KEY, None)
+    if isinstance(runtime, _Runtime):
+        runtime.close()

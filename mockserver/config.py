@@ -15,4 +15,8 @@ class ServerConfig:
     main: Account = MAIN
     alt: Account = ALT
     allow_sse_c_over_http: bool = False
+    # --data-dir durability. Without fsync an acknowledged write survives a kill -9 of the server (its bytes are
+    # in the kernel before the response is sent); fsync=True also survives an OS crash / power loss, at the
+    # cost of four fsyncs per write.
+    fsync: bool = False
     extra: dict[str, object] = field(default_factory=dict)

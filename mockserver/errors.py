@@ -47,3 +47,52 @@ def no_such_key(key: str) -> S3Error:
 
 def not_implemented(what: str = "A header you provided implies functionality that is not implemented") -> S3Error:
     return S3Error("NotImplemented", what, 501)
+
+
+def internal_error() -> S3Error:
+    return S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
+
+
+def invalid_request(message: str) -> S3Error:
+    return S3Error("InvalidRequest", message, 400)
+
+
+def method_not_allowed(method: str, resource: str) -> S3Error:
+    return S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+                   {"Method": method, "ResourceType": resource})
+
+
+def missing_integrity_header() -> S3Error:
+    return invalid_request("Missing required header for this request: Content-Md5.")
+
+
+def invalid_digest() -> S3Error:
+    return S3Error("InvalidDigest", "The Content-MD5 you specified was invalid.", 400)
+
+
+def bad_digest() -> S3Error:
+    return S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.", 400)
+
+
+def no_such_upload(upload_id: str) -> S3Error:
+    return S3Error("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
+                   "upload may have been aborted or completed.", 404, {"UploadId": upload_id})
+
+
+def no_such_version(key: str, version_id: str) -> S3Error:
+    return S3Error("NoSuchVersion", "The specified version does not exist.", 404,
+                   {"Key": key, "VersionId": version_id})
+
+
+def invalid_bucket_name(bucket: str) -> S3Error:
+    return S3Error("InvalidBucketName", "The specified bucket is not valid.", 400, {"BucketName": bucket})
+
+
+def precondition_failed(condition: str) -> S3Error:
+    return S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
+                   {"Condition": condition})
+
+
+def entity_too_large(size: int, limit: int) -> S3Error:
+    return S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
+                   {"ProposedSize": str(size), "MaxSizeAllowed": str(limit)})

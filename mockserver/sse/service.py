@@ -3,14 +3,38 @@
 CONTRACT (docs/DESIGN.md): signatures below are fixed; the encryption helper fills the bodies.
 Every stored byte goes through `WritePlan.encryptor()`; every served byte through `ObjectKeys.decrypt_range`.
 Headers passed in are lower-cased request headers (or, for POST Object, lower-cased form fields).
+
+Added keyword parameters (defaults keep the fixed signatures valid): plan_write(bucket=, key=,
+signature_version=), open_read(signature_version=), response_headers(include_context=).
+Every object is encrypted at rest whatever it reports: SSE-S3 and "no SSE" (aws-legacy) under a random data key
+wrapped by the root key, SSE-KMS under a KMS data key (or one wrapped by a Bucket Key), DSSE-KMS under a KMS
+data key plus an independent root-wrapped outer layer, SSE-C under a random data key wrapped by the customer key
+(the server keeps only a salted HMAC of the customer key, keyed by the root key).
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mockserver.crypto import chunked, keywrap
+from mockserver.dialects import DSSE_KMS, SSE_KMS, SSE_S3
+from mockserver.errors import S3Error, access_denied, invalid_argument
+from mockserver.kms.engine import KmsError, KmsKey
+from mockserver.sse import headers as H
+from mockserver.sse.bucketkeys import BucketKeyCache
 from mockserver.sse.config import BucketEncryption
+
+SSE_C = "sse-c"
+META_VERSION = 1
+_KMS_MODES = (SSE_KMS, DSSE_KMS)
+# Operations that serve object bytes: KMS state is checked and keys fetched before the response starts.
+# Others (HeadObject, GetObjectAttributes...) make no KMS call unless bytes are asked for after all.
+_DATA_OPERATIONS = ("GetObject", "CopyObject", "UploadPartCopy")
 
 
 class StreamEncryptor(Protocol):
@@ -46,30 +70,334 @@ class ObjectKeys:
         return self._ciphertext_size(plaintext_size)
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def kms_error(exc: KmsError) -> S3Error:
+    """KMS failures as S3 reports them: code KMS.<Exception>, KMS's message, status 400."""
+    return S3Error(f"KMS.{exc.type}", exc.message, 400)
+
+
+def _corrupt() -> S3Error:
+    return S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
+
+
+@dataclass
+class _Keys:
+    """Plaintext stream keys of one object: one layer, or inner + outer for DSSE-KMS."""
+    inner: bytes
+    outer: bytes | None = None
+
+    def encryptor(self) -> StreamEncryptor:
+        if self.outer is None:
+            return chunked.ChunkedEncryptor(self.inner)
+        return chunked.LayeredEncryptor(self.inner, self.outer)
+
+    def ciphertext_size(self, plaintext_size: int) -> int:
+        if self.outer is None:
+            return chunked.ciphertext_size(plaintext_size)
+        return chunked.layered_ciphertext_size(plaintext_size)
+
+    def decrypt(self, read: Callable[[int, int], bytes], size: int, start: int, end: int) -> Iterator[bytes]:
+        try:
+            if self.outer is None:
+                yield from chunked.decrypt_range(self.inner, read, size, start, end)
+            else:
+                yield from chunked.layered_decrypt_range(self.inner, self.outer, read, size, start, end)
+        except chunked.CorruptStream:
+            raise _corrupt() from None
+
+
+def _size_only(meta: dict[str, Any]) -> Callable[[int], int]:
+    if meta.get("outer"):
+        return chunked.layered_ciphertext_size
+    return chunked.ciphertext_size
+
+
 class EncryptionService:
     def __init__(self, *, dialect: Any, kms: Any, root_key: bytes, region: str,
                  allow_sse_c_over_http: bool = False) -> None:
-        raise NotImplementedError
+        self.dialect = dialect
+        self.kms = kms
+        self.region = region
+        self.allow_sse_c_over_http = allow_sse_c_over_http
+        self._root = root_key
+        self._bucket_keys = BucketKeyCache()
 
+    # ---- helpers ------------------------------------------------------------------------------------
+    def _check_tls(self, secure: bool) -> None:
+        if not secure and self.dialect.sse_c_requires_tls and not self.allow_sse_c_over_http:
+            raise H.invalid_request(H.MSG_SSEC_NEEDS_TLS)
+
+    def _customer_key(self, headers: Mapping[str, str], secure: bool, prefix: str = H.SSEC_PREFIX) -> H.CustomerKey | None:
+        if not H.has_ssec(headers, prefix):
+            return None
+        self._check_tls(secure)
+        return H.parse_customer_key(headers, prefix)
+
+    def _ssec_hmac(self, salt: bytes, ck: H.CustomerKey) -> bytes:
+        # Keyed by the root key: the stored value is useless for guessing the customer key offline.
+        return hmac.new(self._root, salt + ck.key, hashlib.sha256).digest()
+
+    def _ssec_matches(self, meta: dict[str, Any], ck: H.CustomerKey) -> bool:
+        s = meta["ssec"]
+        return hmac.compare_digest(self._ssec_hmac(_unb64(s["salt"]), ck), _unb64(s["hmac"]))
+
+    def _resolve_kms(self, account_id: str, ref: str | None) -> KmsKey:
+        """Key for a write: the given reference (dialect prefix stripped) or the account's aws/s3 key."""
+        try:
+            if not ref:
+                key = self.kms.managed_key(account_id)
+            else:
+                prefix = self.dialect.kms_key_prefix
+                if prefix:
+                    if not ref.startswith(prefix):
+                        raise KmsError("NotFoundException", f"Invalid keyId '{ref}'")
+                    ref = ref[len(prefix):]
+                key = self.kms.resolve(account_id, ref)
+            self.kms.check_usable(key)
+            return key
+        except KmsError as exc:
+            raise kms_error(exc) from None
+
+    def _key_for_read(self, meta: dict[str, Any]) -> KmsKey:
+        try:
+            key = self.kms.resolve(meta["kms_account"], meta["kms_key"])
+            self.kms.check_usable(key)
+            return key
+        except KmsError as exc:
+            raise kms_error(exc) from None
+
+    def _format_key_id(self, arn: str) -> str:
+        if self.dialect.kms_key_response_form == "id":
+            return self.dialect.kms_key_prefix + arn.rsplit("/", 1)[1]
+        return self.dialect.kms_key_prefix + arn
+
+    # ---- write side ---------------------------------------------------------------------------------
     def plan_write(self, *, operation: str, headers: Mapping[str, str], bucket_encryption: BucketEncryption | None,
-                   account_id: str, secure: bool) -> WritePlan:
+                   account_id: str, secure: bool, bucket: str = "", key: str = "",
+                   signature_version: int = 4) -> WritePlan:
         """PutObject, CopyObject (destination), POST Object, CreateMultipartUpload. Validates the SSE headers
         (SSE-C triple, KMS key, algorithm, bucket key, SSE-C blocked), applies the bucket default, obtains the
         data key (KMS / bucket key / root key) and returns the plan. Raises S3Error."""
-        raise NotImplementedError
+        d = self.dialect
+        sse = headers.get(H.SSE)
+        kms_ref = headers.get(H.SSE_KMS_KEY)
+        ck = None
+        if H.has_ssec(headers):
+            if sse is not None:
+                raise invalid_argument(H.MSG_SSEC_WITH_SSE, H.SSE, sse)
+            ck = self._customer_key(headers, secure)
+        if ck is not None:
+            blocked = (bucket_encryption.blocks_sse_c() if bucket_encryption is not None
+                       else d.sse_c_blocked_by_default)
+            if blocked:
+                raise access_denied()
+            return self._plan_ssec(ck, bucket, key)
+
+        if sse is not None and sse not in d.object_algorithms:
+            raise invalid_argument(H.MSG_SSE_UNSUPPORTED, H.SSE, sse)
+        if kms_ref is not None and (sse is None or not d.takes_kms_key(sse)):
+            raise invalid_argument(H.MSG_KMS_KEY_NEEDS_KMS.format(algorithm=d.algorithm_for_mode(SSE_KMS)),
+                                   H.SSE_KMS_KEY, kms_ref)
+        bucket_key_header = H.parse_bucket_key_header(headers)
+
+        cfg = bucket_encryption
+        algorithm: str | None = None          # None: no SSE reported (no header, no bucket default)
+        if sse is not None:
+            algorithm = sse
+        elif cfg is not None:
+            algorithm = cfg.algorithm
+            kms_ref = cfg.kms_key_id if d.takes_kms_key(cfg.algorithm) else None
+        # Unreported objects are still encrypted at rest, like SSE-S3.
+        mode = (d.mode_of(algorithm) if algorithm else None) or SSE_S3
+        binding = {"id": _b64(os.urandom(12)), "bucket": bucket, "key": key}
+        meta: dict[str, Any] = {"v": META_VERSION, "mode": mode, "alg": algorithm, "bind": binding}
+
+        if mode == SSE_S3:
+            data_key = keywrap.new_key()
+            meta["wrapped"] = keywrap.wrap_b64(self._root, data_key, purpose="sse-s3", binding=binding)
+            return self._plan(meta, _Keys(data_key))
+
+        if signature_version != 4 and d.kms_requires_sigv4:
+            raise invalid_argument(H.MSG_KMS_NEEDS_SIGV4)
+        kms_key = self._resolve_kms(account_id, kms_ref or None)
+        use_bucket_key = bool(bucket_key_header if bucket_key_header is not None
+                              else (cfg.bucket_key_enabled if cfg is not None else False))
+        use_bucket_key = use_bucket_key and d.bucket_keys_supported and mode == SSE_KMS
+        user_ctx = H.parse_context_header(headers) or {}
+        object_arn = f"arn:aws:s3:::{bucket}/{key}"
+        meta.update({"kms_key": kms_key.arn, "kms_account": kms_key.account_id, "bk": use_bucket_key})
+        if use_bucket_key:
+            # The bucket key is made under the bucket ARN alone; objects report that context too.
+            kms_ctx = {"aws:s3:arn": f"arn:aws:s3:::{bucket}"}
+            bk = self._bucket_keys.for_write(account_id, bucket, kms_key.arn,
+                                             lambda: self._generate(account_id, kms_key.arn, kms_ctx))
+            data_key = keywrap.new_key()
+            meta["ctx"] = {**user_ctx, **kms_ctx}
+            meta["kms_ctx"] = kms_ctx
+            meta["kms_blob"] = _b64(bk.blob)
+            meta["wrapped"] = keywrap.wrap_b64(bk.plaintext, data_key, purpose="bucket-key", binding=binding)
+            return self._plan(meta, _Keys(data_key))
+        ctx = {**user_ctx, "aws:s3:arn": object_arn}
+        data_key, blob = self._generate(account_id, kms_key.arn, ctx)
+        meta["ctx"] = ctx
+        meta["kms_blob"] = _b64(blob)
+        if mode == DSSE_KMS:
+            outer = keywrap.new_key()
+            meta["outer"] = keywrap.wrap_b64(self._root, outer, purpose="dsse-outer", binding=binding)
+            return self._plan(meta, _Keys(data_key, outer))
+        return self._plan(meta, _Keys(data_key))
+
+    def _generate(self, account_id: str, key_arn: str, ctx: Mapping[str, str]) -> tuple[bytes, bytes]:
+        try:
+            _, plaintext, blob = self.kms.generate_data_key(account_id, key_arn, ctx)
+        except KmsError as exc:
+            raise kms_error(exc) from None
+        return plaintext, blob
+
+    def _plan_ssec(self, ck: H.CustomerKey, bucket: str, key: str) -> WritePlan:
+        salt = os.urandom(16)
+        binding = {"id": _b64(os.urandom(12)), "bucket": bucket, "key": key}
+        data_key = keywrap.new_key()
+        meta = {
+            "v": META_VERSION, "mode": SSE_C, "alg": None, "bind": binding,
+            "ssec": {"salt": _b64(salt), "hmac": _b64(self._ssec_hmac(salt, ck)), "md5": ck.md5_b64},
+            "wrapped": keywrap.wrap_b64(ck.key, data_key, purpose="sse-c", binding=binding),
+        }
+        return self._plan(meta, _Keys(data_key))
+
+    def _plan(self, meta: dict[str, Any], keys: _Keys) -> WritePlan:
+        return WritePlan(meta, self.response_headers(meta, include_context=True), keys.encryptor)
 
     def plan_part(self, *, upload_meta: dict[str, Any], headers: Mapping[str, str], secure: bool) -> WritePlan:
         """UploadPart / UploadPartCopy (destination side): checks the SSE-C parameters repeat the initiate's,
         returns a plan encrypting the part under the upload's data key."""
-        raise NotImplementedError
+        if upload_meta.get("mode") == SSE_C:
+            if not H.has_ssec(headers):
+                raise H.invalid_request(H.MSG_PART_NEEDS_SSEC)
+            ck = self._customer_key(headers, secure)
+            assert ck is not None
+            if not self._ssec_matches(upload_meta, ck):
+                raise H.invalid_request(H.MSG_PART_SSEC_DIFFERS)
+            keys = self._keys(upload_meta, ck)
+        else:
+            if H.has_ssec(headers):
+                self._check_tls(secure)
+                H.parse_customer_key(headers)
+                raise H.invalid_request(H.MSG_PART_SSEC_DIFFERS)
+            keys = self._keys(upload_meta, None)
+        return WritePlan({}, self.response_headers(upload_meta), keys.encryptor)
+
+    # ---- read side ----------------------------------------------------------------------------------
+    def _keys(self, meta: dict[str, Any], ck: H.CustomerKey | None) -> _Keys:
+        """Plaintext stream keys of a stored object (KMS Decrypt for KMS objects without a bucket key)."""
+        mode, binding = meta["mode"], meta["bind"]
+        try:
+            if mode == SSE_C:
+                assert ck is not None
+                return _Keys(keywrap.unwrap_b64(ck.key, meta["wrapped"], purpose="sse-c", binding=binding))
+            if mode == SSE_S3:
+                return _Keys(keywrap.unwrap_b64(self._root, meta["wrapped"], purpose="sse-s3", binding=binding))
+            kms_key = self._key_for_read(meta)
+            blob = _unb64(meta["kms_blob"])
+            if meta.get("bk"):
+                bucket_key = self._bucket_keys.plaintext_for(
+                    blob, lambda: self._decrypt(meta["kms_account"], blob, meta["kms_ctx"]))
+                return _Keys(keywrap.unwrap_b64(bucket_key, meta["wrapped"], purpose="bucket-key", binding=binding))
+            inner = self._decrypt(kms_key.account_id, blob, meta["ctx"])
+            outer = (keywrap.unwrap_b64(self._root, meta["outer"], purpose="dsse-outer", binding=binding)
+                     if meta.get("outer") else None)
+            return _Keys(inner, outer)
+        except keywrap.UnwrapError:
+            raise _corrupt() from None
+
+    def _decrypt(self, account_id: str, blob: bytes, ctx: Mapping[str, str]) -> bytes:
+        try:
+            return self.kms.decrypt(account_id, blob, ctx)[1]
+        except KmsError as exc:
+            raise kms_error(exc) from None
 
     def open_read(self, *, operation: str, meta: dict[str, Any], headers: Mapping[str, str], account_id: str,
-                  secure: bool, copy_source: bool = False) -> ObjectKeys:
+                  secure: bool, copy_source: bool = False, signature_version: int = 4) -> ObjectKeys:
         """GetObject, HeadObject, CopyObject/UploadPartCopy source (copy_source=True reads the
         x-amz-copy-source-server-side-encryption-customer-* headers). Raises S3Error (InvalidRequest,
         AccessDenied, KMS.DisabledException, 400 for SSE headers sent on GET/HEAD of SSE-S3/KMS objects)."""
-        raise NotImplementedError
+        mode = meta["mode"]
+        prefix = H.COPY_SSEC_PREFIX if copy_source else H.SSEC_PREFIX
+        if not copy_source:
+            for name in (H.SSE, H.SSE_KMS_KEY):
+                if name in headers:
+                    raise invalid_argument(H.MSG_HEADER_NOT_SUPPORTED.format(header=name), name, headers[name])
+        ck = None
+        if mode == SSE_C:
+            if not H.has_ssec(headers, prefix):
+                raise H.invalid_request(H.MSG_SSEC_NEEDED)
+            ck = self._customer_key(headers, secure, prefix)
+            assert ck is not None
+            if not self._ssec_matches(meta, ck):
+                raise access_denied(H.MSG_SSEC_WRONG_KEY)
+        elif H.has_ssec(headers, prefix):
+            self._customer_key(headers, secure, prefix)
+            raise H.invalid_request(H.MSG_SSEC_NOT_APPLICABLE)
+        if mode in _KMS_MODES and signature_version != 4 and self.dialect.kms_requires_sigv4:
+            raise invalid_argument(H.MSG_KMS_NEEDS_SIGV4)
 
-    def response_headers(self, meta: dict[str, Any]) -> dict[str, str]:
-        """SSE response headers of a stored object (CompleteMultipartUpload, ListParts, etc.)."""
-        raise NotImplementedError
+        if operation not in _DATA_OPERATIONS:
+            cache: list[_Keys] = []
+
+            def lazy(read: Callable[[int, int], bytes], size: int, start: int, end: int) -> Iterator[bytes]:
+                if not cache:
+                    cache.append(self._keys(meta, ck))
+                return cache[0].decrypt(read, size, start, end)
+
+            return ObjectKeys(self.response_headers(meta), lazy, _size_only(meta))
+        keys = self._keys(meta, ck)
+        return ObjectKeys(self.response_headers(meta), keys.decrypt, keys.ciphertext_size)
+
+    def response_headers(self, meta: dict[str, Any], *, include_context: bool = False) -> dict[str, str]:
+        """SSE response headers of a stored object (CompleteMultipartUpload, ListParts, etc.).
+        include_context: also x-amz-server-side-encryption-context (PutObject, CopyObject, CreateMultipartUpload
+        responses carry it; GetObject and HeadObject do not, per botocore's S3 model)."""
+        out: dict[str, str] = {}
+        if meta.get("alg"):
+            out[H.SSE] = meta["alg"]
+        if meta.get("kms_key"):
+            out[H.SSE_KMS_KEY] = self._format_key_id(meta["kms_key"])
+            if include_context and meta.get("ctx"):
+                out[H.SSE_CONTEXT] = H.encode_context(meta["ctx"])
+            if meta.get("bk"):
+                out[H.SSE_BUCKET_KEY] = "true"
+        if meta.get("mode") == SSE_C:
+            out[H.SSEC_ALGORITHM] = "AES256"
+            out[H.SSEC_KEY_MD5] = meta["ssec"]["md5"]
+        return out
+
+    # ---- helpers for the core -----------------------------------------------------------------------
+    @staticmethod
+    def encryption_changed(source_meta: dict[str, Any], dest_meta: dict[str, Any]) -> bool:
+        """CopyObject onto itself is allowed when the encryption changes: mode, reported algorithm, KMS key,
+        bucket key. SSE-C to SSE-C counts as a change (key rotation; the keys are not comparable here)."""
+        if source_meta.get("mode") == SSE_C and dest_meta.get("mode") == SSE_C:
+            return True
+        fields = ("mode", "alg", "kms_key", "bk")
+        return any(source_meta.get(f) != dest_meta.get(f) for f in fields)
+
+    @staticmethod
+    def request_sets_encryption(headers: Mapping[str, str]) -> bool:
+        """The request names an encryption itself (SSE or SSE-C headers)."""
+        return H.SSE in headers or H.has_ssec(headers)
+
+    @staticmethod
+    def is_sse_c(meta: dict[str, Any]) -> bool:
+        return meta.get("mode") == SSE_C
+
+    @staticmethod
+    def etag_is_md5(meta: dict[str, Any]) -> bool:
+        """AWS: the ETag of SSE-KMS, DSSE-KMS and SSE-C objects is not the MD5 of the data."""
+        return meta.get("mode") == SSE_S3

@@ -1,0 +1,100 @@
+"""Large transfers, run as a separate process: `python bench/transfer.py MODE ENDPOINT AK SK BUCKET`.
+MODE: multipart-64m (8 parts of 8 MiB), put-1g, get-1g. Bodies go over raw http.client with pre-signed
+URLs (UNSIGNED-PAYLOAD), streamed from / into fixed buffers. Prints one JSON line."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import sys
+import time
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+
+MIB = 1024 * 1024
+BLOCK = os.urandom(MIB)
+
+
+def _client(endpoint: str, ak: str, sk: str):
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=ak,
+                        aws_secret_access_key=sk,
+                        config=Config(signature_version="s3v4", retries={"max_attempts": 1}, read_timeout=300,
+                                      s3={"addressing_style": "path"}))
+
+
+def _put(url: str, size: int) -> str:
+    split = urlsplit(url)
+    conn = http.client.HTTPConnection(split.hostname, split.port, timeout=300)
+    conn.putrequest("PUT", f"{split.path}?{split.query}", skip_accept_encoding=True)
+    conn.putheader("Content-Length", str(size))
+    conn.endheaders()
+    view = memoryview(BLOCK * 8)
+    sent = 0
+    while sent < size:
+        piece = view[: min(len(view), size - sent)]
+        conn.sock.sendall(piece)
+        sent += len(piece)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"PUT {response.status}: {body[:300]!r}")
+    return response.getheader("ETag", "")
+
+
+def _get(url: str) -> int:
+    split = urlsplit(url)
+    conn = http.client.HTTPConnection(split.hostname, split.port, timeout=300)
+    conn.request("GET", f"{split.path}?{split.query}")
+    response = conn.getresponse()
+    if response.status != 200:
+        raise RuntimeError(f"GET {response.status}: {response.read()[:300]!r}")
+    buffer = bytearray(8 * MIB)
+    total = 0
+    while True:
+        n = response.readinto(buffer)
+        if not n:
+            break
+        total += n
+    conn.close()
+    return total
+
+
+def main(mode: str, endpoint: str, ak: str, sk: str, bucket: str) -> dict:
+    s3 = _client(endpoint, ak, sk)
+    if mode == "multipart-64m":
+        key, size = "multipart-64m", 64 * MIB
+        started = time.perf_counter()
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        parts = []
+        for number in range(1, 9):
+            url = s3.generate_presigned_url("upload_part", Params={"Bucket": bucket, "Key": key, "UploadId": upload,
+                                                                   "PartNumber": number}, ExpiresIn=3600)
+            parts.append({"PartNumber": number, "ETag": _put(url, 8 * MIB)})
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts})
+        seconds = time.perf_counter() - started
+    elif mode == "put-1g":
+        size = 1024 * MIB
+        url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "object-1g"}, ExpiresIn=3600)
+        started = time.perf_counter()
+        _put(url, size)
+        seconds = time.perf_counter() - started
+    elif mode == "get-1g":
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "object-1g"}, ExpiresIn=3600)
+        started = time.perf_counter()
+        size = _get(url)
+        seconds = time.perf_counter() - started
+        if size != 1024 * MIB:
+            raise RuntimeError(f"GET returned {size} bytes")
+    else:
+        raise ValueError(mode)
+    return {"mode": mode, "bytes": size, "seconds": seconds, "mb_per_s": size / 1e6 / seconds}
+
+
+if __name__ == "__main__":
+    try:
+        print(json.dumps(main(*sys.argv[1:6])))
+    except Exception as exc:  # noqa: BLE001 - reported as data to the orchestrator
+        print(json.dumps({"mode": sys.argv[1], "error": f"{type(exc).__name__}: {exc}"[:300]}))

@@ -1,0 +1,218 @@
+"""Expectation checks: every failed expectation becomes a Mismatch (data with expected/actual)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import xmlpath
+from .results import Exchange, Mismatch, ResponseRecord
+
+
+@dataclass
+class MatchContext:
+    """What body/kms expectations refer to besides the response itself."""
+    objects: dict[str, bytes] = field(default_factory=dict)
+    step_payloads: dict[str, bytes] = field(default_factory=dict)
+    kms_delta: Callable[[str, str], int | None] | None = None   # (key, operation) -> calls made by the steps
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _regex(pattern: str, what: str) -> tuple[re.Pattern[str] | None, Mismatch | None]:
+    try:
+        return re.compile(pattern), None
+    except re.error as exc:
+        return None, Mismatch(what, f"a valid regular expression ({pattern!r})", f"invalid: {exc}")
+
+
+def check(expect: dict[str, Any], exchange: Exchange, ctx: MatchContext) -> list[Mismatch]:
+    if exchange.response is None:
+        return [Mismatch("response", "an HTTP response", exchange.error or "no response")]
+    response = exchange.response
+    out: list[Mismatch] = []
+    if "status" in expect:
+        out += check_status(expect["status"], response)
+    if "error" in expect:
+        out += check_error(expect["error"], response)
+    if "headers" in expect:
+        out += check_headers(expect["headers"], response)
+    if "xml" in expect:
+        out += check_xml(expect["xml"], response)
+    if "body" in expect:
+        out += check_body(expect["body"], response, ctx)
+    if "kms_calls" in expect:
+        out += check_kms_calls(expect["kms_calls"], ctx)
+    return out
+
+
+def check_status(expected: int | list[int], response: ResponseRecord) -> list[Mismatch]:
+    allowed = expected if isinstance(expected, list) else [expected]
+    if response.status in allowed:
+        return []
+    return [Mismatch("status", expected, response.status)]
+
+
+def error_fields(response: ResponseRecord) -> dict[str, str] | None:
+    root = xmlpath.parse(response.body)
+    if root is None or xmlpath.local(root.tag) != "Error":
+        return None
+    return {xmlpath.local(child.tag): xmlpath.text_of(child) for child in root}
+
+
+def check_error(expected: dict[str, Any], response: ResponseRecord) -> list[Mismatch]:
+    fields = error_fields(response)
+    if fields is None:
+        actual = "no body (HEAD response)" if not response.body else f"a non-error body: {_preview(response.body)}"
+        return [Mismatch("error", "an <Error> document", actual)]
+    out = []
+    if "code" in expected and fields.get("Code") != expected["code"]:
+        out.append(Mismatch("error code", expected["code"], fields.get("Code")))
+    if "message" in expected and fields.get("Message") != expected["message"]:
+        out.append(Mismatch("error message", expected["message"], fields.get("Message")))
+    if "message_match" in expected:
+        pattern, bad = _regex(expected["message_match"], "error message_match")
+        if bad:
+            out.append(bad)
+        elif pattern and not pattern.search(fields.get("Message") or ""):
+            out.append(Mismatch("error message", f"~/{expected['message_match']}/", fields.get("Message")))
+    for name, value in (expected.get("fields") or {}).items():
+        if fields.get(name) != _scalar(value):
+            out.append(Mismatch(f"error field {name}", _scalar(value), fields.get(name)))
+    return out
+
+
+def check_headers(expected: dict[str, Any], response: ResponseRecord) -> list[Mismatch]:
+    out = []
+    for name, value in (expected.get("equal") or {}).items():
+        actual = response.header(name)
+        if actual != _scalar(value):
+            out.append(Mismatch(f"header {name}", _scalar(value), actual))
+    for name, pattern_text in (expected.get("match") or {}).items():
+        actual = response.header(name)
+        pattern, bad = _regex(pattern_text, f"header {name} match")
+        if bad:
+            out.append(bad)
+        elif actual is None or (pattern and not pattern.search(actual)):
+            out.append(Mismatch(f"header {name}", f"~/{pattern_text}/", actual))
+    for name in expected.get("present") or []:
+        if response.header(name) is None:
+            out.append(Mismatch(f"header {name}", "present", None))
+    for name in expected.get("absent") or []:
+        actual = response.header(name)
+        if actual is not None:
+            out.append(Mismatch(f"header {name}", "absent", actual))
+    return out
+
+
+def check_xml(expected: list[dict[str, Any]], response: ResponseRecord) -> list[Mismatch]:
+    root = xmlpath.parse(response.body)
+    if root is None:
+        return [Mismatch("xml body", "an XML document", _preview(response.body) or "empty body")]
+    out = []
+    for item in expected:
+        path = item["path"]
+        found = xmlpath.find_all(root, path)
+        texts = [xmlpath.text_of(e) for e in found]
+        if "count" in item and len(found) != item["count"]:
+            out.append(Mismatch(f"xml {path} count", item["count"], len(found)))
+        if "absent" in item:
+            if item["absent"] and found:
+                out.append(Mismatch(f"xml {path}", "absent", texts[0]))
+            if not item["absent"] and not found:
+                out.append(Mismatch(f"xml {path}", "present", None))
+        if "equal" in item:
+            want = _scalar(item["equal"])
+            if want not in texts:
+                out.append(Mismatch(f"xml {path}", want, texts[0] if len(texts) == 1 else (texts or None)))
+        if "match" in item:
+            pattern, bad = _regex(item["match"], f"xml {path} match")
+            if bad:
+                out.append(bad)
+            elif pattern and not any(pattern.search(t) for t in texts):
+                out.append(Mismatch(f"xml {path}", f"~/{item['match']}/", texts[0] if len(texts) == 1
+                                    else (texts or None)))
+    return out
+
+
+def check_body(expected: dict[str, Any], response: ResponseRecord, ctx: MatchContext) -> list[Mismatch]:
+    body = response.body
+    out = []
+    if "empty" in expected:
+        if expected["empty"] and body:
+            out.append(Mismatch("body", "empty", _preview(body)))
+        if not expected["empty"] and not body:
+            out.append(Mismatch("body", "not empty", ""))
+    if "text" in expected:
+        actual = body.decode("utf-8", "replace")
+        if actual != expected["text"]:
+            out.append(Mismatch("body", expected["text"], _preview(body)))
+    if "same_as" in expected:
+        ref = expected["same_as"]
+        if "object" in ref:
+            label, want = f"object {ref['object']}", ctx.objects.get(ref["object"])
+        else:
+            label, want = f"step {ref['step']}", ctx.step_payloads.get(ref["step"])
+        if want is None:
+            return out + [Mismatch("body", f"bytes of {label}", f"{label} is not defined in this case")]
+        if "range" in expected:
+            first, last = expected["range"]
+            want = want[first:last + 1]
+            label += f" bytes {first}-{last}"
+        if body != want:
+            out.append(Mismatch("body", f"{len(want)} bytes equal to {label}", _body_difference(want, body)))
+    return out
+
+
+def _body_difference(want: bytes, got: bytes) -> str:
+    if len(want) != len(got):
+        return f"{len(got)} bytes"
+    first = next(i for i, (a, b) in enumerate(zip(want, got)) if a != b)
+    return f"{len(got)} bytes, first difference at offset {first}"
+
+
+def check_kms_calls(expected: dict[str, Any], ctx: MatchContext) -> list[Mismatch]:
+    if ctx.kms_delta is None:
+        return [Mismatch("kms_calls", "KMS call metrics", "metrics endpoint not available")]
+    key = expected["key"]
+    out = []
+    for operation, bound in expected.items():
+        if operation == "key":
+            continue
+        actual = ctx.kms_delta(key, operation)
+        if actual is None:
+            out.append(Mismatch(f"kms {operation} calls", bound, "metrics could not be read"))
+            continue
+        rules = {"equal": bound} if isinstance(bound, int) else bound
+        if "equal" in rules and actual != rules["equal"]:
+            out.append(Mismatch(f"kms {operation} calls", rules["equal"], actual))
+        if "min" in rules and actual < rules["min"]:
+            out.append(Mismatch(f"kms {operation} calls", f">= {rules['min']}", actual))
+        if "max" in rules and actual > rules["max"]:
+            out.append(Mismatch(f"kms {operation} calls", f"<= {rules['max']}", actual))
+    return out
+
+
+def _preview(body: bytes, limit: int = 300) -> str:
+    text = body[:limit].decode("utf-8", "replace")
+    return text + ("..." if len(body) > limit else "")
+
+
+def capture(spec: dict[str, Any], response: ResponseRecord) -> str | None:
+    """Value for a `capture` entry; None when the response does not have it."""
+    if "header" in spec:
+        return response.header(spec["header"])
+    if "status" in spec:
+        return str(response.status)
+    if "body" in spec:
+        return response.body.decode("utf-8", "replace")
+    if "xml" in spec:
+        root = xmlpath.parse(response.body)
+        found = xmlpath.find_all(root, spec["xml"]) if root is not None else []
+        return xmlpath.text_of(found[0]) if found else None
+    return None

@@ -1,0 +1,70 @@
+"""Console output: a progress bar while cases run, then failures and the closing summary line
+(`N passed, M failed, K not applicable`; deviations and baseline notes go on the lines before)."""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+from ..results import CaseResult, Outcome
+from . import RunInfo
+
+_MARK = {Outcome.PASSED: ".", Outcome.FAILED: "F", Outcome.NA: "s", Outcome.DEVIATION: "x", Outcome.ERROR: "E"}
+
+
+class Progress:
+    """A `[#####.....] 12/40` bar on a terminal; on a pipe, one mark per case wrapped at 80 columns."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 30):
+        self.total = max(total, 1)
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.done = 0
+        self.failed = 0
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._lock = threading.Lock()
+
+    def update(self, result: CaseResult) -> None:
+        with self._lock:
+            self.done += 1
+            self.failed += result.failed
+            if self.tty:
+                filled = int(self.width * self.done / self.total)
+                bar = "#" * filled + "." * (self.width - filled)
+                self.stream.write(f"\r[{bar}] {self.done}/{self.total} ({self.failed} failed) {result.case_id[:40]:<40}")
+            else:
+                self.stream.write(_MARK[result.outcome])
+                if self.done % 80 == 0 or self.done == self.total:
+                    self.stream.write(f" {self.done}/{self.total}\n")
+            self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def render_summary(info: RunInfo, verbose: bool = False) -> str:
+    lines: list[str] = []
+    for result in info.results:
+        if result.failed:
+            lines.append(f"{result.outcome.value.upper()} {result.case_id} ({result.file}:{result.line})")
+            lines.append(f"    {result.reason.splitlines()[0] if result.reason else ''}")
+            if verbose:
+                for step in result.steps:
+                    for mismatch in step.mismatches[1:]:
+                        lines.append(f"    step {step.name}: {mismatch.describe()}")
+    summary = info.summary
+    if info.comparison is not None:
+        comparison = info.comparison
+        lines.append(f"baseline: {len(comparison.new_failures)} new failures, "
+                     f"{len(comparison.known_failures)} known failures, "
+                     f"{len(comparison.newly_passing)} newly passing")
+        for case_id in comparison.new_failures:
+            lines.append(f"  new failure: {case_id}")
+        for case_id in comparison.newly_passing:
+            lines.append(f"  newly passing: {case_id}")
+    if summary.deviations:
+        lines.append(f"{summary.deviations} known deviations")
+    lines.append(summary.last_line())
+    return "\n".join(lines)

@@ -1,0 +1,203 @@
+"""One self-contained HTML file: summary, operation x outcome matrix, every case expandable to its exact
+requests, responses and expected-vs-actual diff, and the coverage table. No external resources."""
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from . import RunInfo, jsonreport
+
+OUTCOMES = ["passed", "failed", "deviation", "na", "error"]
+LABELS = {"passed": "passed", "failed": "failed", "deviation": "known deviation", "na": "not applicable",
+          "error": "error"}
+
+CSS = """
+*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2329;background:#f5f6f8}
+header{background:#1f2d3d;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}header .meta{opacity:.85;font-size:13px}
+main{padding:18px 28px;max-width:1400px}section{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:14px 18px;margin-bottom:18px}
+h2{font-size:17px;margin:0 0 10px}.cards{display:flex;gap:12px;flex-wrap:wrap}.card{padding:10px 16px;border-radius:8px;min-width:130px;color:#fff}
+.card b{display:block;font-size:24px}.o-passed{background:#2e7d32}.o-failed{background:#c62828}.o-deviation{background:#ef6c00}.o-na{background:#78909c}.o-error{background:#6a1b9a}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6e9ed;vertical-align:top}
+th{background:#f0f2f5;font-weight:600}.matrix td.n{text-align:center;cursor:pointer}.matrix td.zero{color:#b0b8c1;cursor:default}
+.matrix td.n.hit-failed{background:#fde2e2;font-weight:700}.matrix td.n.hit-na{background:#eef1f4}.matrix td.n.hit-error{background:#f1e4f7;font-weight:700}.matrix td.n.hit-passed{background:#e3f4e4}.matrix td.n.hit-deviation{background:#fff0dc}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;min-width:64px;text-align:center}
+details.case{border:1px solid #e1e5ea;border-radius:6px;margin:6px 0;background:#fff}details.case>summary{padding:7px 10px;cursor:pointer;list-style:none;display:flex;gap:10px;align-items:baseline}
+details.case>summary::-webkit-details-marker{display:none}details.case[open]>summary{border-bottom:1px solid #e1e5ea;background:#fafbfc}
+.cid{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}.op{color:#5b6773;font-size:12px;margin-left:auto}.body{padding:8px 14px}
+pre{background:#f6f8fa;border:1px solid #e1e5ea;border-radius:4px;padding:8px;overflow:auto;max-height:340px;font-size:12px;white-space:pre-wrap;word-break:break-all}
+.diff td.exp{background:#e8f5e9}.diff td.act{background:#ffebee}.reason{color:#b71c1c;font-weight:600;white-space:pre-wrap}
+.step{border-left:3px solid #cfd8dc;padding-left:10px;margin:10px 0}.step.bad{border-left-color:#c62828}.cols{display:grid;grid-template-columns:1fr 1fr;gap:10px}
+.toolbar{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin-bottom:8px}.toolbar button{border:1px solid #c5ccd3;background:#fff;border-radius:14px;padding:3px 12px;cursor:pointer}
+.toolbar button.on{background:#1f2d3d;color:#fff}.toolbar input{padding:4px 8px;border:1px solid #c5ccd3;border-radius:4px;min-width:240px}
+.quote{border-left:3px solid #90a4ae;padding-left:8px;color:#37474f;font-style:italic}.muted{color:#6b7785}.hidden{display:none}
+"""
+
+JS = """
+(function(){
+  var errors=[];window.addEventListener('error',function(e){errors.push(String(e.message));document.body.dataset.jsErrors=errors.join(' | ');});
+  var state={outcome:'',op:'',text:''};
+  function apply(){var shown=0;document.querySelectorAll('details.case').forEach(function(d){
+    var ok=(!state.outcome||d.dataset.outcome===state.outcome)&&(!state.op||d.dataset.op===state.op)&&
+      (!state.text||d.dataset.search.indexOf(state.text)>=0);d.classList.toggle('hidden',!ok);if(ok)shown++;});
+    document.getElementById('shown').textContent=shown+' shown';
+    document.querySelectorAll('.toolbar button[data-outcome]').forEach(function(b){b.classList.toggle('on',b.dataset.outcome===state.outcome);});}
+  document.querySelectorAll('.toolbar button[data-outcome]').forEach(function(b){b.addEventListener('click',function(){state.outcome=b.dataset.outcome;state.op='';apply();});});
+  document.querySelectorAll('.matrix td.n').forEach(function(td){td.addEventListener('click',function(){
+    if(td.classList.contains('zero'))return;state.outcome=td.dataset.outcome;state.op=td.dataset.op;apply();
+    document.getElementById('cases').scrollIntoView();});});
+  document.getElementById('search').addEventListener('input',function(e){state.text=e.target.value.toLowerCase();apply();});
+  document.getElementById('expand').addEventListener('click',function(){document.querySelectorAll('details.case:not(.hidden)').forEach(function(d){d.open=true;});});
+  document.getElementById('collapse').addEventListener('click',function(){document.querySelectorAll('details.case').forEach(function(d){d.open=false;});});
+  if(location.hash==='#open-failures'){document.querySelectorAll('details.case[data-outcome=failed],details.case[data-outcome=error]').forEach(function(d){d.open=true;});}
+  apply();document.body.dataset.ready='1';
+})();
+"""
+
+
+def _badge(outcome: str) -> str:
+    return f'<span class="badge o-{outcome}">{escape(LABELS.get(outcome, outcome))}</span>'
+
+
+def _headers(headers: list[list[str]]) -> str:
+    return "\n".join(f"{name}: {value}" for name, value in headers)
+
+
+def _exchange(exchange: dict[str, Any] | None) -> str:
+    if not exchange:
+        return '<p class="muted">not sent</p>'
+    request = exchange["request"]
+    req_text = f"{request['method']} {request['url']}\n{_headers(request['headers'])}"
+    if request.get("body"):
+        req_text += f"\n\n{request['body']}"
+    response = exchange.get("response")
+    if response:
+        resp_text = f"HTTP {response['status']} {response['reason']}\n{_headers(response['headers'])}"
+        if response.get("body"):
+            resp_text += f"\n\n{response['body']}"
+    else:
+        resp_text = f"no response: {exchange.get('error')}"
+    return (f'<div class="cols"><div><b>Request</b><pre>{escape(req_text)}</pre></div>'
+            f'<div><b>Response</b> <span class="muted">({exchange.get("elapsed", 0)} s)</span>'
+            f'<pre>{escape(resp_text)}</pre></div></div>')
+
+
+def _diff(mismatches: list[dict[str, Any]]) -> str:
+    if not mismatches:
+        return ""
+    rows = "".join(f'<tr><td>{escape(str(m["what"]))}</td><td class="exp">{escape(json.dumps(m["expected"]))}</td>'
+                   f'<td class="act">{escape(json.dumps(m["actual"]))}</td></tr>' for m in mismatches)
+    return f'<table class="diff"><tr><th>check</th><th>expected</th><th>actual</th></tr>{rows}</table>'
+
+
+def _step(step: dict[str, Any]) -> str:
+    bad = not step["ok"]
+    parts = [f'<div class="step{" bad" if bad else ""}"><b>{escape(step["name"])}</b>']
+    if step.get("variant"):
+        parts.append(f' <span class="muted">expectation from {escape(step["variant"])}</span>')
+    if step.get("error"):
+        parts.append(f'<p class="reason">{escape(step["error"])}</p>')
+    parts.append(_diff(step.get("mismatches") or []))
+    parts.append(_exchange(step.get("exchange")))
+    if step.get("expected"):
+        parts.append(f'<details><summary class="muted">expected (as written)</summary>'
+                     f'<pre>{escape(json.dumps(step["expected"], indent=1))}</pre></details>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _case(case: dict[str, Any]) -> str:
+    outcome = case["outcome"]
+    search = " ".join([case["id"], case["title"], case["operation"], " ".join(case["tags"])]).lower()
+    source = case.get("source") or {}
+    setup = case["setup"] if outcome != "passed" else []
+    meta = (f'<p class="muted">{escape(case["file"])}:{case["line"]} · tags: {escape(", ".join(case["tags"]) or "-")}'
+            f' · requires: {escape(", ".join(case["requires"]) or "-")} · {case["duration"]} s</p>')
+    body = [f'<p>{escape(case["title"])}</p>', meta]
+    if source:
+        body.append(f'<p class="muted">source: {escape(str(source.get("document", "")))}'
+                    f'{(" — " + escape(str(source["section"]))) if source.get("section") else ""}</p>'
+                    f'<p class="quote">{escape(str(source.get("quote", "")))}</p>')
+    if case.get("reason"):
+        body.append(f'<p class="reason">{escape(case["reason"])}</p>')
+    if setup:
+        failed_setup = any(not s["ok"] for s in setup)
+        body.append(f'<details{" open" if failed_setup else ""}><summary class="muted">setup ({len(setup)} requests'
+                    f'{", one failed" if failed_setup else ""})</summary>{"".join(_step(s) for s in setup)}</details>')
+    body += [_step(s) for s in case["steps"]]
+    if case.get("teardown_problems"):
+        body.append(f'<p class="muted">teardown: {escape("; ".join(case["teardown_problems"]))}</p>')
+    return (f'<details class="case" data-outcome="{outcome}" data-op="{escape(case["operation"])}" '
+            f'data-search="{escape(search)}"><summary>{_badge(outcome)} <span class="cid">{escape(case["id"])}</span>'
+            f'<span class="title muted">{escape(case["title"])}</span><span class="op">{escape(case["operation"])}</span></summary><div class="body">{"".join(body)}</div></details>')
+
+
+def _matrix(cases: list[dict[str, Any]]) -> str:
+    ops = sorted({c["operation"] for c in cases})
+    head = "".join(f"<th>{escape(LABELS[o])}</th>" for o in OUTCOMES)
+    rows = []
+    for op in ops:
+        cells = []
+        for outcome in OUTCOMES:
+            n = sum(1 for c in cases if c["operation"] == op and c["outcome"] == outcome)
+            cls = "n zero" if n == 0 else f"n hit-{outcome}"
+            cells.append(f'<td class="{cls}" data-op="{escape(op)}" data-outcome="{outcome}">{n}</td>')
+        rows.append(f"<tr><td>{escape(op)}</td>{''.join(cells)}</tr>")
+    return f'<table class="matrix"><tr><th>operation</th>{head}</tr>{"".join(rows)}</table>'
+
+
+def coverage_section(cases: list[Any]) -> str:
+    """The corpus engineer's coverage table, when conformance.coverage provides coverage_html(cases);
+    a missing or failing coverage module leaves a note instead of breaking the report."""
+    try:
+        from .. import coverage  # type: ignore[attr-defined]
+        produce = getattr(coverage, "coverage_html", None)
+        if produce is None:
+            return '<p class="muted">coverage table not available (conformance.coverage has no coverage_html)</p>'
+        return str(produce(cases))
+    except Exception as exc:  # noqa: BLE001 - the report must still be written
+        return f'<p class="muted">coverage table not available: {escape(type(exc).__name__)}: {escape(str(exc))}</p>'
+
+
+def render(info: RunInfo) -> str:
+    data = jsonreport.build(info)
+    summary = data["summary"]
+    counts = {"passed": summary["passed"], "failed": summary["failed"], "deviation": summary["deviations"],
+              "na": summary["na"], "error": summary["errors"]}
+    cards = "".join(f'<div class="card o-{o}"><b>{counts[o]}</b>{escape(LABELS[o])}</div>' for o in OUTCOMES)
+    order = {"failed": 0, "error": 1, "deviation": 2, "passed": 3, "na": 4}
+    cases = sorted(data["cases"], key=lambda c: (order.get(c["outcome"], 5), c["id"]))
+    buttons = '<button data-outcome="" class="on">all</button>' + "".join(
+        f'<button data-outcome="{o}">{escape(LABELS[o])}</button>' for o in OUTCOMES)
+    baseline = ""
+    if data.get("baseline"):
+        b = data["baseline"]
+        baseline = ('<section><h2>Baseline</h2>'
+                    f'<p>{len(b["new_failures"])} new failures, {len(b["known_failures"])} known failures, '
+                    f'{len(b["newly_passing"])} newly passing</p>'
+                    + "".join(f'<div class="cid">new failure: {escape(i)}</div>' for i in b["new_failures"])
+                    + "".join(f'<div class="cid">newly passing: {escape(i)}</div>' for i in b["newly_passing"])
+                    + "</section>")
+    last_line = info.summary.last_line()
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>s3-conformance: {escape(data['profile'])}</title><style>{CSS}</style></head>
+<body><header><h1>S3 SSE conformance — profile {escape(data['profile'])}</h1>
+<div class="meta">endpoint {escape(data['endpoint'])} · started {escape(data['started'])} · {data['duration']} s ·
+{escape(last_line)}</div></header><main>
+<section><h2>Summary</h2><div class="cards">{cards}</div>
+<p class="muted">capabilities: {escape(', '.join(data['capabilities']))}</p></section>
+{baseline}
+<section><h2>Operations × outcome</h2>{_matrix(cases)}</section>
+<section id="cases"><h2>Cases</h2><div class="toolbar">{buttons}
+<input id="search" type="search" placeholder="filter by id, title, tag…" aria-label="filter">
+<button id="expand">expand shown</button><button id="collapse">collapse all</button><span id="shown" class="muted"></span></div>
+{''.join(_case(c) for c in cases)}</section>
+<section id="coverage"><h2>Coverage</h2>{coverage_section(info.cases)}</section>
+</main><script>{JS}</script></body></html>
+"""
+
+
+def write(info: RunInfo, path: Path) -> None:
+    path.write_text(render(info), encoding="utf-8")

@@ -1,0 +1,25 @@
+"""JSON report: every case with every request and response; secrets redacted."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from . import RunInfo
+
+
+def build(info: RunInfo) -> dict[str, Any]:
+    data = {
+        "tool": "s3-conformance", "profile": info.profile, "endpoint": info.endpoint,
+        "capabilities": sorted(info.capabilities), "started": info.started, "duration": round(info.duration, 3),
+        "summary": info.summary.to_dict(),
+        "baseline": None if info.comparison is None else {
+            "new_failures": info.comparison.new_failures, "known_failures": info.comparison.known_failures,
+            "newly_passing": info.comparison.newly_passing},
+        "cases": [r.to_dict() for r in info.results],
+    }
+    return info.redactor.deep(data)
+
+
+def write(info: RunInfo, path: Path) -> None:
+    path.write_text(json.dumps(build(info), indent=1, default=str) + "\n", encoding="utf-8")

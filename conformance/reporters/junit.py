@@ -1,0 +1,50 @@
+"""JUnit XML: one testsuite per run, one testcase per case; NA and deviations are skipped with a reason."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+
+from ..results import Outcome
+from . import RunInfo
+
+
+def render(info: RunInfo) -> bytes:
+    summary = info.summary
+    suite = etree.Element("testsuite", name=f"s3-conformance[{info.profile}]",
+                          tests=str(len(info.results)), failures=str(summary.failed),
+                          errors=str(summary.errors), skipped=str(summary.na + summary.deviations),
+                          time=f"{info.duration:.3f}", timestamp=info.started)
+    properties = etree.SubElement(suite, "properties")
+    etree.SubElement(properties, "property", name="endpoint", value=info.redactor.text(info.endpoint))
+    etree.SubElement(properties, "property", name="profile", value=info.profile)
+    for result in info.results:
+        case = etree.SubElement(suite, "testcase", classname=result.operation, name=result.case_id,
+                                file=result.file, line=str(result.line), time=f"{result.duration:.3f}")
+        reason = info.redactor.text(result.reason)
+        if result.outcome is Outcome.FAILED:
+            node = etree.SubElement(case, "failure", message=reason.splitlines()[0] if reason else "failed")
+            node.text = _details(result, info)
+        elif result.outcome is Outcome.ERROR:
+            node = etree.SubElement(case, "error", message=reason.splitlines()[0] if reason else "error")
+            node.text = reason
+        elif result.outcome in (Outcome.NA, Outcome.DEVIATION):
+            etree.SubElement(case, "skipped", message=reason or result.outcome.value)
+    return etree.tostring(etree.ElementTree(suite), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _details(result, info: RunInfo) -> str:
+    lines = [result.title]
+    for step in result.setup + result.steps:
+        for mismatch in step.mismatches:
+            lines.append(f"step {step.name}: {mismatch.describe()}")
+        if step.exchange is not None and step.mismatches:
+            request = step.exchange.request
+            lines.append(f"  request: {request.method} {request.url}")
+            if step.exchange.response is not None:
+                lines.append(f"  response: {step.exchange.response.status} {step.exchange.response.reason}")
+    return info.redactor.text("\n".join(lines))
+
+
+def write(info: RunInfo, path: Path) -> None:
+    path.write_bytes(render(info))

@@ -1,0 +1,52 @@
+"""Running a selection of cases (optionally on a thread pool) and writing every report."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .engine import Engine
+from .loader import Case
+from .results import CaseResult
+
+
+def execute(cases: list[Case], engine: Engine, jobs: int = 1,
+            on_result: Callable[[CaseResult], None] | None = None) -> list[CaseResult]:
+    """Results in case order; -n N runs N cases at a time (each case has its own buckets)."""
+    def one(case: Case) -> CaseResult:
+        result = engine.run_case(case)
+        if on_result:
+            on_result(result)
+        return result
+    if jobs <= 1:
+        return [one(case) for case in cases]
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="case") as pool:
+        return list(pool.map(one, cases))
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def write_reports(info, report_dir: Path, name: str) -> dict[str, Path]:
+    from .reporters import html, jsonreport, junit
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"html": report_dir / f"{name}.html", "json": report_dir / f"{name}.json",
+             "junit": report_dir / f"{name}.junit.xml"}
+    jsonreport.write(info, paths["json"])
+    junit.write(info, paths["junit"])
+    html.write(info, paths["html"])
+    return paths
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.started_iso = now_iso()
+        self._start = time.monotonic()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self._start

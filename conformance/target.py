@@ -1,0 +1,113 @@
+"""Builds the Target a run talks to: a given endpoint, or the built-in mock server started for the run."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import signing
+from .engine import Target
+from .profiles import ENDPOINT_CAPABILITIES_BUILTIN, Profile
+
+DEFAULT_MAIN = ("AKIAMOCKMAIN00000001", "mock/main/secret/key/00000000000000000001", "111122223333")
+DEFAULT_ALT = ("AKIAMOCKALT000000002", "mock/alt/secret/key/000000000000000000002", "444455556666")
+
+
+class TargetError(Exception):
+    pass
+
+
+@dataclass
+class TargetOptions:
+    endpoint: str | None = None
+    plain_endpoint: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    alt_access_key: str | None = None
+    alt_secret_key: str | None = None
+    account_id: str | None = None
+    alt_account_id: str | None = None
+    region: str | None = None
+    kms_endpoint: str | None = None
+    ca_file: str | None = None
+    addressing: str | None = None
+    bucket_prefix: str = "s3c"
+    add_capabilities: list[str] = field(default_factory=list)
+    remove_capabilities: list[str] = field(default_factory=list)
+
+
+def _field(record: Any, name: str) -> Any:
+    return record[name] if isinstance(record, dict) else getattr(record, name)
+
+
+@contextlib.contextmanager
+def open_target(options: TargetOptions, profile: Profile) -> Iterator[tuple[Target, Profile]]:
+    """Yields (target, effective profile). Without an endpoint the built-in mock server runs, in the
+    profile's dialect, for as long as the context lasts."""
+    if options.endpoint:
+        target = external_target(options, profile)
+        yield target, external_profile(options, profile, target)
+        return
+    try:
+        from mockserver.server import running_server
+    except ImportError as exc:
+        raise TargetError(f"the built-in mock server is not available ({exc}); pass --endpoint") from None
+    try:
+        server_cm = running_server(dialect=profile.dialect, tls=True, plain_http_too=True)
+        server = server_cm.__enter__()
+    except Exception as exc:  # noqa: BLE001 - any start-up failure becomes a usage error with its reason
+        raise TargetError(f"the built-in mock server did not start: {type(exc).__name__}: {exc}") from None
+    try:
+        credentials = server.credentials
+        main, alt = credentials["main"], credentials.get("alt")
+        region = getattr(server, "region", None) or profile.region
+        target = Target(
+            endpoint=server.endpoint, region=region,
+            main=signing.Keys(_field(main, "access_key"), _field(main, "secret_key")),
+            alt=signing.Keys(_field(alt, "access_key"), _field(alt, "secret_key")) if alt else None,
+            account_id=str(_field(main, "account_id")), alt_account_id=str(_field(alt, "account_id")) if alt else "",
+            plain_endpoint=server.plain_endpoint, kms_endpoint=options.kms_endpoint or server.endpoint,
+            metrics_url=server.endpoint.rstrip("/") + "/_mockserver/metrics", ca_file=server.ca_file,
+            addressing=options.addressing, bucket_prefix=options.bucket_prefix)
+        effective = profile.adjusted(add=list(ENDPOINT_CAPABILITIES_BUILTIN) + options.add_capabilities,
+                                     remove=options.remove_capabilities)
+        yield target, effective
+    finally:
+        server_cm.__exit__(None, None, None)
+
+
+def external_target(options: TargetOptions, profile: Profile) -> Target:
+    endpoint = options.endpoint or ""
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise TargetError(f"--endpoint {endpoint!r} is not an http(s) URL")
+    if not (options.access_key and options.secret_key):
+        raise TargetError("--endpoint needs --access-key and --secret-key")
+    alt = None
+    if options.alt_access_key and options.alt_secret_key:
+        alt = signing.Keys(options.alt_access_key, options.alt_secret_key)
+    plain = options.plain_endpoint or (endpoint if parts.scheme == "http" else None)
+    return Target(endpoint=endpoint.rstrip("/"), region=options.region or profile.region,
+                  main=signing.Keys(options.access_key, options.secret_key), alt=alt,
+                  account_id=options.account_id or "", alt_account_id=options.alt_account_id or "",
+                  plain_endpoint=plain.rstrip("/") if plain else None, kms_endpoint=options.kms_endpoint,
+                  metrics_url=endpoint.rstrip("/") + "/_mockserver/metrics", ca_file=options.ca_file,
+                  addressing=options.addressing, bucket_prefix=options.bucket_prefix)
+
+
+def external_profile(options: TargetOptions, profile: Profile, target: Target) -> Profile:
+    """An external endpoint keeps the profile's capabilities, except what the endpoint itself decides:
+    `tls` follows the scheme, `plain-http` needs a plain endpoint, `multi-account` needs the alt keys."""
+    remove = list(options.remove_capabilities)
+    add = list(options.add_capabilities)
+    if target.endpoint.startswith("https://"):
+        add.append("tls")
+    else:
+        remove.append("tls")
+    if target.plain_endpoint is None:
+        remove.append("plain-http")
+    if target.alt is None:
+        remove.append("multi-account")
+    return profile.adjusted(add=[a for a in add if a not in options.remove_capabilities], remove=remove)

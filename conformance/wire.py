@@ -1,0 +1,218 @@
+"""A rendered `request:` spec -> the exact bytes on the wire: URL, headers, integrity, payload mode, auth."""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from botocore.awsrequest import AWSRequest
+
+from . import bodies, chunked, integrity, postform, signing
+
+
+class RequestBuildError(Exception):
+    """The case asks for something that cannot be built (unknown object, missing alt account, ...)."""
+
+
+@dataclass
+class WireContext:
+    endpoint: str
+    region: str
+    main: signing.Keys
+    alt: signing.Keys | None = None
+    plain_endpoint: str | None = None
+    addressing: str = "path"
+    operation: str = ""
+    objects: dict[str, bytes] = field(default_factory=dict)
+    render: Callable[[str], str] = lambda s: s
+
+
+@dataclass
+class Outgoing:
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    payload: bytes          # decoded content (object bytes / form file) for `same_as: {step}`
+
+
+def _is_ip_or_localhost(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def build_url(endpoint: str, bucket: str | None, key: str | None, query: list[tuple[str, str]],
+              addressing: str) -> tuple[str, str | None, str]:
+    """(url, Host header override or None, SigV2 auth path). Virtual-hosted addressing against an IP or
+    localhost endpoint connects to the endpoint and names the bucket in Host (`bucket.localhost:port`),
+    because `bucket.127.0.0.1` cannot resolve; against a named endpoint the bucket joins the host name."""
+    parts = urlsplit(endpoint)
+    base_path = parts.path.rstrip("/")
+    key_path = "/" + quote(key, safe="/~") if key is not None else ""
+    host_override = None
+    netloc = parts.netloc
+    if bucket and addressing == "virtual":
+        path = base_path + (key_path or "/")
+        hostname = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        if _is_ip_or_localhost(hostname):
+            host_override = f"{bucket}.localhost{port}"
+        else:
+            netloc = f"{bucket}.{netloc}"
+        auth_path = f"/{bucket}{key_path or '/'}"
+    else:
+        path = base_path + (f"/{quote(bucket, safe='')}" if bucket else "") + key_path
+        path = path or "/"
+        auth_path = path
+    query_text = "&".join(quote(k, safe="-_.~") if v == "" else f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
+                          for k, v in query)
+    url = f"{parts.scheme}://{netloc}{path}" + (f"?{query_text}" if query_text else "")
+    return url, host_override, auth_path
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def build(spec: dict[str, Any], ctx: WireContext) -> Outgoing:
+    method = spec["method"]
+    auth = spec.get("auth", "main")
+    scheme = spec.get("scheme", "default")
+    endpoint = ctx.endpoint
+    if scheme == "http":
+        if ctx.plain_endpoint is None:
+            raise RequestBuildError("scheme: http needs a plain-HTTP endpoint, and this target has none")
+        endpoint = ctx.plain_endpoint
+    query = [(str(k), _scalar(v)) for k, v in (spec.get("query") or {}).items()]
+    bucket = spec.get("bucket")
+    key = spec.get("key")
+    url, host, auth_path = build_url(endpoint, bucket, key, query, spec.get("addressing", ctx.addressing))
+
+    explicit = spec.get("headers") or {}
+    removed = {name.lower() for name, value in explicit.items() if value is None}
+    headers: list[tuple[str, str]] = [(name, _scalar(value)) for name, value in explicit.items() if value is not None]
+    if host:
+        headers.insert(0, ("Host", host))
+
+    keys = ctx.alt if auth == "alt" else ctx.main
+    if auth == "alt" and ctx.alt is None:
+        raise RequestBuildError("auth: alt needs the second account's keys (--alt-access-key/--alt-secret-key)")
+
+    if "form" in spec:
+        return _build_form(spec, ctx, method, url, headers, bucket or "", keys if auth not in ("anonymous",) else None)
+
+    try:
+        body = bodies.body_bytes(spec.get("body"), ctx.objects, ctx.render)
+    except bodies.BodyError as exc:
+        raise RequestBuildError(str(exc)) from None
+
+    names = {name.lower() for name, _ in headers}
+    checksum = spec.get("checksum")
+    payload_mode = spec.get("payload", "signed")
+    trailer_modes = ("chunked-unsigned-trailer", "chunked-signed-trailer")
+
+    md5_mode = spec.get("content_md5")
+    if md5_mode is None:
+        # the request's own operation (PUT ?encryption is PutBucketEncryption whatever the case is about)
+        operation = integrity.infer_operation(method, bool(bucket), key is not None, {k for k, _ in query})
+        needs = (operation or ctx.operation) in integrity.operations_requiring_integrity()
+        md5_mode = "auto" if body and checksum is None and needs else "none"
+    md5 = integrity.content_md5(body, md5_mode)
+    if md5 is not None and "content-md5" not in names | removed:
+        headers.append(("Content-MD5", md5))
+    if checksum and payload_mode not in trailer_modes:
+        header = integrity.checksum_header(checksum["algorithm"])
+        if header not in names | removed:
+            headers.append((header, integrity.checksum_value(checksum["algorithm"], body,
+                                                                checksum.get("value", "auto"))))
+
+    chunk_size = int(spec.get("chunk_size", chunked.DEFAULT_CHUNK_SIZE))
+    explicit_hash = next((str(v) for n, v in explicit.items() if n.lower() == "x-amz-content-sha256" and v is not None),
+                         None)
+    payload_hash = explicit_hash or {
+        "signed": hashlib.sha256(body).hexdigest(),
+        "unsigned": signing.UNSIGNED_PAYLOAD,
+        "chunked-signed": signing.STREAMING_SIGNED,
+        "chunked-signed-trailer": signing.STREAMING_SIGNED_TRAILER,
+        "chunked-unsigned-trailer": signing.STREAMING_UNSIGNED_TRAILER,
+    }[payload_mode]
+    trailer_alg = (checksum or {}).get("algorithm", "crc32")
+    trailer_value = (checksum or {}).get("value", "auto")
+    if payload_mode.startswith("chunked"):
+        if "content-encoding" not in names | removed:
+            headers.append(("Content-Encoding", "aws-chunked"))
+        if "x-amz-decoded-content-length" not in names | removed:
+            headers.append(("X-Amz-Decoded-Content-Length", str(len(body))))
+        if payload_mode in trailer_modes and "x-amz-trailer" not in names | removed:
+            headers.append(("X-Amz-Trailer", integrity.checksum_header(trailer_alg)))
+        if payload_mode == "chunked-signed" and auth not in ("main", "alt", "bad-signature"):
+            raise RequestBuildError(f"payload: chunked-signed needs header SigV4 auth, not auth: {auth}")
+
+    wire_body = body
+    if auth in ("main", "alt", "bad-signature"):
+        assert keys is not None
+        if "x-amz-content-sha256" in removed:
+            headers.append(("X-Amz-Content-SHA256", payload_hash))   # signer needs one; dropped again below
+        signed = signing.sign_v4(method, url, headers, b"", keys, ctx.region, payload_hash)
+        signer = chunked.ChunkSigner(keys, ctx.region, signed.timestamp or "", signed.scope or "",
+                                     signed.signature or "")
+        if auth == "bad-signature":
+            signed = signing.corrupt_signature(signed)
+        out_headers = signed.headers
+        if payload_mode == "chunked-signed":
+            wire_body = chunked.frame_signed(body, signer, chunk_size)
+        elif payload_mode == "chunked-signed-trailer":
+            wire_body = chunked.frame_signed_trailer(body, signer, trailer_alg, trailer_value, chunk_size)
+        url = signed.url
+    else:
+        # No header signature: a streaming mode still announces itself through x-amz-content-sha256.
+        if payload_mode != "signed" and "x-amz-content-sha256" not in names | removed:
+            headers.append(("X-Amz-Content-SHA256", payload_hash))
+        if auth == "presigned":
+            signed = signing.presign_v4(method, url, headers, ctx.main, ctx.region, int(spec.get("presign_expires", 3600)))
+            url, out_headers = signed.url, signed.headers
+        elif auth == "sigv2":
+            out_headers = _sign_v2(method, url, headers, ctx.main, auth_path)
+        else:
+            out_headers = headers
+    if payload_mode == "chunked-unsigned-trailer":
+        wire_body = chunked.frame_unsigned_trailer(body, trailer_alg, trailer_value, chunk_size)
+    out_headers = [(n, v) for n, v in out_headers if n.lower() not in removed or n.lower() == "authorization"]
+    return Outgoing(method, url, out_headers, wire_body, body)
+
+
+def _sign_v2(method: str, url: str, headers: list[tuple[str, str]], keys: signing.Keys,
+             auth_path: str) -> list[tuple[str, str]]:
+    from botocore.auth import HmacV1Auth
+
+    request = AWSRequest(method=method, url=url)
+    for name, value in headers:
+        request.headers[name] = value
+    request.auth_path = auth_path
+    HmacV1Auth(keys.botocore()).add_auth(request)
+    return list(request.headers.items())
+
+
+def _build_form(spec: dict[str, Any], ctx: WireContext, method: str, url: str, headers: list[tuple[str, str]],
+                bucket: str, keys: signing.Keys | None) -> Outgoing:
+    form_spec = spec["form"]
+    try:
+        file_data = bodies.body_bytes(form_spec.get("file"), ctx.objects, ctx.render)
+    except bodies.BodyError as exc:
+        raise RequestBuildError(str(exc)) from None
+    fields = {str(k): _scalar(v) for k, v in form_spec["fields"].items()}
+    form = postform.build_form(bucket, fields, file_data, form_spec.get("policy", "auto"), keys, ctx.region)
+    names = {n.lower() for n, _ in headers}
+    if "content-type" not in names:
+        headers = headers + [("Content-Type", form.content_type)]
+    return Outgoing(method, url, headers, form.body, file_data)

@@ -1,0 +1,109 @@
+"""YAML with line numbers: PyYAML's compose() keeps node marks, which map schema error paths to lines."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Path_ = tuple[Any, ...]
+
+
+@dataclass
+class Problem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass
+class LinedDocument:
+    data: Any
+    lines: dict[Path_, int] = field(default_factory=dict)   # JSON path -> 1-based line
+
+    def line_of(self, path: Path_) -> int:
+        """Line of the deepest known prefix of `path` (a missing key reports its parent's line)."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), 1)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _record(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[str]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(f"{line}:duplicate key {key!r} (first at line {seen[key]})")
+            seen[key] = line
+            lines[path + (key,)] = line
+            _record(value_node, path + (key,), lines, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[path + (index,)] = item.start_mark.line + 1
+            _record(item, path + (index,), lines, problems)
+
+
+def load(text: str, file: str) -> tuple[LinedDocument | None, list[Problem]]:
+    """Parse YAML; syntax errors and duplicate keys come back as Problems, never as exceptions."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem(file, line, f"YAML syntax error: {problem}")]
+    if node is None:
+        return None, [Problem(file, 1, "empty file")]
+    lines: dict[Path_, int] = {}
+    duplicate_notes: list[str] = []
+    _record(node, (), lines, duplicate_notes)
+    problems = [Problem(file, int(n.split(":", 1)[0]), n.split(":", 1)[1]) for n in duplicate_notes]
+    try:
+        loader = _Loader("")
+        data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, problems + [Problem(file, mark.line + 1 if mark else 1, f"YAML error: {exc}")]
+    return LinedDocument(data, lines), problems
+
+
+def schema_problems(document: LinedDocument, validator: Any, file: str) -> list[Problem]:
+    """jsonschema errors located by line; oneOf/anyOf failures report their most relevant sub-error."""
+    from jsonschema.exceptions import best_match
+
+    problems = []
+    for error in validator.iter_errors(document.data):
+        note = ""
+        if error.context:          # oneOf/anyOf: say which alternative came closest, skipping bare type clashes
+            closer = [e for e in error.context if e.validator != "type"] or list(error.context)
+            best = best_match(closer)
+            if best is not None:
+                if error.validator in ("oneOf", "anyOf") and best.validator != "type":
+                    note = f" ({best.message})"
+                    best = error
+                error = best
+        path = tuple(error.absolute_path)
+        where = "/".join(str(p) for p in path) or "(top level)"
+        message = error.message
+        if error.validator in ("oneOf", "anyOf"):
+            message = f"{_short(error.instance)} is not one of the allowed forms{note}"
+        problems.append(Problem(file, document.line_of(path), f"{where}: {message}"))
+    return sorted(problems, key=lambda p: p.line)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

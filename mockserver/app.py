@@ -1,0 +1,274 @@
+"""The mock server's ASGI application: parse the request, authenticate, route, render errors in one place.
+
+A raw ASGI callable (no framework): uvicorn + httptools call it directly and every request passes through
+`S3App.__call__`, so the per-request path avoids regexes, logging and allocations it does not need.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from mockserver import handlers  # noqa: F401 - registers the operations
+from mockserver.accounts import Accounts
+from mockserver.auth import IncomingRequest, authenticate
+from mockserver.config import ServerConfig
+from mockserver.dialects import get_dialect
+from mockserver.errors import S3Error, access_denied, internal_error, method_not_allowed, not_implemented
+from mockserver.handlers.common import http_date_now
+from mockserver.http import RequestContext, Response
+from mockserver.kms import api as kms_api
+from mockserver.kms.engine import KmsEngine
+from mockserver.routing import resolve
+from mockserver.sse.service import EncryptionService
+from mockserver.storage.base import Storage
+from mockserver.storage.disk import atomic_write, disk_storage
+from mockserver.storage.memory import memory_storage
+from mockserver.xmlio import XML_DECLARATION, escape
+
+log = logging.getLogger("mockserver")
+
+ROOT_KEY_FILE = "root.key"
+KMS_FILE = "kms.json"
+INTERNAL_PREFIX = "/_mockserver/"
+
+
+class AppState:
+    """What handlers reach through ctx.state."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.dialect = get_dialect(config.dialect)
+        self.accounts = Accounts([config.main, config.alt])
+        self.region = config.region
+        self.durable = config.data_dir is not None and config.fsync   # blob commits block on fsync
+        if config.data_dir is not None:
+            self.storage: Storage = disk_storage(config.data_dir, config.fsync)
+            self.root_key = _load_root_key(config.data_dir)
+            self.kms = _load_kms(config.data_dir, config.region, self.root_key)
+        else:
+            self.storage = memory_storage()
+            self.root_key = os.urandom(32)
+            self.kms = KmsEngine(config.region, root_key=self.root_key)
+        self.encryption = EncryptionService(dialect=self.dialect, kms=self.kms, root_key=self.root_key,
+                                            region=config.region,
+                                            allow_sse_c_over_http=config.allow_sse_c_over_http)
+
+
+def _load_root_key(data_dir: str) -> bytes:
+    """The server's own key (wraps SSE-S3 data keys and KMS key material); created once per data dir."""
+    path = os.path.join(data_dir, ROOT_KEY_FILE)
+    if not os.path.exists(path):
+        atomic_write(path, os.urandom(32), os.path.join(data_dir, "tmp"))
+    with open(path, "rb") as f:
+        key = f.read()
+    if len(key) != 32:
+        raise RuntimeError(f"{path} is not a 32-byte key")
+    return key
+
+
+def _load_kms(data_dir: str, region: str, root_key: bytes) -> KmsEngine:
+    path = os.path.join(data_dir, KMS_FILE)
+    tmp = os.path.join(data_dir, "tmp")
+
+    def persist(snapshot: dict[str, Any]) -> None:
+        atomic_write(path, json.dumps(snapshot, separators=(",", ":")).encode(), tmp)
+
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return KmsEngine.restore(json.loads(f.read()), region, persist, root_key=root_key)
+    return KmsEngine(region, persist, root_key=root_key)
+
+
+def _request_id() -> str:
+    return os.urandom(8).hex().upper()
+
+
+def _host_id() -> str:
+    return base64.b64encode(os.urandom(48)).decode()
+
+
+def error_body(error: S3Error, request_id: str, host_id: str) -> bytes:
+    out = [XML_DECLARATION, "<Error><Code>", escape(error.code), "</Code><Message>", escape(error.message),
+           "</Message>"]
+    for name, value in error.fields.items():
+        out.append(f"<{name}>{escape(str(value))}</{name}>")
+    out.append(f"<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>")
+    return "".join(out).encode()
+
+
+class S3App:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.state = AppState(config)
+        domain = config.domain.lower()
+        self._vhost_suffix = "." + domain
+
+    async def shutdown(self) -> None:
+        await self.state.storage.flush()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # ----- request parsing -----
+    def _split(self, host: str, raw_path: str) -> tuple[str | None, str | None]:
+        """(bucket, key) from virtual-hosted or path-style addressing. Raises S3Error for undecodable paths."""
+        host = host.lower()
+        if host.startswith("["):           # IPv6 literal: path style
+            name = ""
+        else:
+            name = host.rsplit(":", 1)[0] if ":" in host else host
+        try:
+            if name.endswith(self._vhost_suffix):
+                bucket = name[: -len(self._vhost_suffix)]
+                key = unquote(raw_path[1:], errors="strict") if len(raw_path) > 1 else None
+                return bucket, key
+            path = raw_path[1:]
+            bucket_part, slash, key_part = path.partition("/")
+            bucket = unquote(bucket_part, errors="strict") or None
+            key = unquote(key_part, errors="strict") if slash and key_part else None
+            return bucket, key
+        except UnicodeDecodeError:
+            raise S3Error("InvalidURI", "Couldn't parse the specified URI.", 400) from None
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        request_id = _request_id()
+        method = scope["method"]
+        raw_path = scope.get("raw_path")
+        raw_path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        header_list = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        headers: dict[str, str] = {}
+        for k, v in header_list:
+            headers[k] = f"{headers[k]},{v}" if k in headers else v
+        ctx: RequestContext | None = None
+        try:
+            query = dict(parse_qsl(query_string, keep_blank_values=True)) if query_string else {}
+            if raw_path.startswith(INTERNAL_PREFIX):
+                response = self._internal(method, raw_path)
+            else:
+                bucket, key = self._split(headers.get("host", ""), raw_path)
+                ctx = RequestContext(state=self.state, method=method, raw_path=raw_path, query_string=query_string,
+                                     query=query, headers=headers, header_list=header_list,
+                                     secure=scope.get("scheme") == "https", bucket=bucket, key=key,
+                                     receive=receive, request_id=request_id)
+                response = await self._dispatch(ctx)
+        except S3Error as error:
+            response = self._error_response(error, request_id)
+        except Exception:
+            log.exception("internal error on %s %s", method, raw_path)
+            response = self._error_response(internal_error(), request_id)
+        if ctx is not None and not ctx.body_complete and ctx.has_body:
+            # The body was not (fully) read: a client waiting on Expect: 100-continue will not send it, one that
+            # sent it would have it parsed as the next request. Either way the connection cannot be reused.
+            response.headers["connection"] = "close"
+        await self._send(send, method, response, request_id)
+
+    async def _dispatch(self, ctx: RequestContext) -> Response:
+        target = ctx.headers.get("x-amz-target")
+        if target is not None and target.startswith("TrentService.") and ctx.bucket is None:
+            return await self._kms(ctx, target)
+        auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list, ctx.secure),
+                            self.state.accounts, self.state.region, datetime.now(UTC))
+        ctx.auth = auth
+        ctx.account = auth.account
+        level = "service" if ctx.bucket is None else ("bucket" if ctx.key is None else "object")
+        entry = resolve(ctx.method, level, ctx.query, ctx.headers)
+        if entry is None:
+            if ctx.method not in ("GET", "HEAD", "PUT", "POST", "DELETE"):
+                raise method_not_allowed(ctx.method, level.upper())
+            raise not_implemented()
+        return await entry.handler(ctx)
+
+    async def _kms(self, ctx: RequestContext, target: str) -> Response:
+        auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list, ctx.secure),
+                            self.state.accounts, self.state.region, datetime.now(UTC))
+        ctx.auth = auth
+        if auth.account is None:
+            raise access_denied()
+        body = await ctx.read_body()
+        status, document = kms_api.handle(self.state.kms, target, body, auth.account.account_id)
+        return Response(status, {"content-type": "application/x-amz-json-1.1"}, json.dumps(document).encode())
+
+    def _internal(self, method: str, raw_path: str) -> Response:
+        if method != "GET":
+            raise method_not_allowed(method, "SERVICE")
+        name = raw_path[len(INTERNAL_PREFIX):].rstrip("/")
+        if name == "metrics":
+            document: Any = self.state.kms.metrics()
+        elif name == "accounts":
+            document = {a.name: {"account_id": a.account_id} for a in self.state.accounts}
+        else:
+            raise S3Error("NoSuchResource", "The specified resource does not exist.", 404)
+        return Response(200, {"content-type": "application/json"}, json.dumps(document).encode())
+
+    def _error_response(self, error: S3Error, request_id: str) -> Response:
+        host_id = _host_id()
+        headers = {"content-type": "application/xml", "x-amz-id-2": host_id}
+        headers.update(error.headers)
+        return Response(error.status, headers, error_body(error, request_id, host_id))
+
+    # ----- response -----
+    async def _send(self, send: Any, method: str, response: Response, request_id: str) -> None:
+        headers = response.headers
+        body = response.body
+        raw: list[tuple[bytes, bytes]] = [
+            (b"x-amz-request-id", request_id.encode()),
+            (b"x-amz-id-2", (headers.pop("x-amz-id-2", None) or _host_id()).encode()),
+            (b"date", http_date_now().encode()),
+            (b"server", b"MockS3"),
+        ]
+        is_bytes = isinstance(body, (bytes, bytearray))
+        if is_bytes and "content-length" not in headers:
+            headers["content-length"] = str(len(body)) if method != "HEAD" or response.status < 300 else "0"
+        for name, value in headers.items():
+            raw.append((name.encode("latin-1"), value.encode("latin-1", "replace")))
+        try:
+            await send({"type": "http.response.start", "status": response.status, "headers": raw})
+            if method == "HEAD" or response.status in (204, 304):
+                await send({"type": "http.response.body", "body": b""})
+            elif is_bytes:
+                await send({"type": "http.response.body", "body": bytes(body)})
+            else:
+                await self._send_stream(send, body)  # type: ignore[arg-type]
+        finally:
+            if not is_bytes:
+                await body.aclose()  # type: ignore[union-attr]
+            if response.on_close is not None:
+                response.on_close()
+
+    @staticmethod
+    async def _send_stream(send: Any, body: AsyncIterator[bytes]) -> None:
+        started = time.monotonic()
+        try:
+            async for chunk in body:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except Exception:
+            # Headers are gone: the only honest signal left is to cut the connection short.
+            log.exception("response stream failed after %.3fs", time.monotonic() - started)
+            raise
+        await send({"type": "http.response.body", "body": b""})
+
+
+def create_app(config: ServerConfig) -> S3App:
+    return S3App(config)

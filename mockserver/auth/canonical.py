@@ -1,0 +1,79 @@
+"""Canonical request parts, rebuilt from the request exactly as received.
+
+S3 signs the path as sent (it does not normalise or double-encode it). Query names and values are decoded and
+re-encoded the way botocore's SigV4Auth._canonical_query_string_params does (quote, safe "-_.~", sorted), with
+a fast path: a raw segment already in canonical form is used as is (this runs on every request, and
+quote/unquote dominated the cost of verification). Header values are trimmed as botocore does.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+# A segment is canonical when it has only unreserved characters and upper-case escapes of reserved bytes.
+_CANONICAL = re.compile(r"(?:[A-Za-z0-9\-_.~]+|%(?:" + "|".join(f"{b:02X}" for b in range(256) if b not in _UNRESERVED)
+                        + r"))*\Z")
+
+
+def raw_query_params(raw_query: str) -> dict[str, str]:
+    """Raw query -> {raw name: raw value} (first occurrence); callers unquote only what they read."""
+    params: dict[str, str] = {}
+    for part in raw_query.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            params.setdefault(name, value)
+    return params
+
+
+def _canonical_segment(text: str) -> str:
+    if _CANONICAL.match(text):
+        return text
+    return quote(unquote(text), safe="-_.~")
+
+
+def canonical_query(raw_query: str, exclude: str | None = None) -> str:
+    if not raw_query:
+        return ""
+    pairs = []
+    for part in raw_query.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            if name != exclude:
+                pairs.append((_canonical_segment(name), _canonical_segment(value)))
+    pairs.sort()
+    return "&".join([f"{name}={value}" for name, value in pairs])
+
+
+def canonical_uris(raw_path: str):
+    """The path as received first; then the AWS URI-encoded form of the decoded path, for clients that
+    percent-encode differently on the wire than in what they signed (computed only after a mismatch)."""
+    path = raw_path or "/"
+    yield path
+    reencoded = quote(unquote(path), safe="/~")
+    if reencoded != path:
+        yield reencoded
+
+
+def header_map(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for name, value in headers:
+        values = result.get(name)
+        if values is None:
+            result[name] = [value]
+        else:
+            values.append(value)
+    return result
+
+
+def canonical_headers(headers: dict[str, list[str]], signed: list[str]) -> str:
+    lines = []
+    for name in signed:
+        values = headers.get(name, ())
+        # Trimall as in botocore.auth.SigV4Auth._header_value
+        lines.append(name + ":" + ",".join(" ".join(v.split()) for v in values))
+    return "\n".join(lines) + "\n"
+
+
+def canonical_request(method: str, uri: str, query: str, headers: str, signed: list[str], payload_hash: str) -> str:
+    return f"{method}\n{uri}\n{query}\n{headers}\n{';'.join(signed)}\n{payload_hash}"

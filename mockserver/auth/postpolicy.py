@@ -1,0 +1,134 @@
+"""POST Object (browser form upload): the signed policy document and every one of its conditions."""
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+from datetime import UTC, datetime
+
+from mockserver.accounts import Account, Accounts
+from mockserver.auth import errors
+from mockserver.auth.credential import parse_credential
+from mockserver.auth.signing import sign, signatures_equal, signing_key
+from mockserver.auth.sigv4 import header_error
+from mockserver.auth.timestamps import parse_amz_date
+from mockserver.errors import S3Error
+
+# Fields that need no policy condition (AWS: "except x-amz-signature, file, policy, and x-ignore-*").
+EXEMPT = frozenset({"policy", "x-amz-signature", "signature", "awsaccesskeyid", "file", "x-amz-security-token"})
+
+
+def _invalid_policy(detail: str) -> S3Error:
+    return S3Error("InvalidPolicyDocument", f"Invalid Policy: {detail}", 400)
+
+
+def _denied(detail: str) -> S3Error:
+    return S3Error("AccessDenied", f"Invalid according to Policy: {detail}", 403)
+
+
+def _parse_expiration(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise _invalid_policy("Invalid 'expiration' value.")
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _invalid_policy(f"Invalid 'expiration' value: '{value}'") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _signed_account(fields: dict[str, str], policy: str, accounts: Accounts, region: str) -> Account:
+    if "x-amz-signature" in fields or "x-amz-credential" in fields:
+        if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
+            raise S3Error("InvalidArgument", "POST requires the X-Amz-Algorithm field to be AWS4-HMAC-SHA256", 400,
+                          {"ArgumentName": "x-amz-algorithm"})
+        credential = parse_credential(fields.get("x-amz-credential", ""), region, header_error)  # type: ignore[arg-type]
+        account = accounts.by_access_key(credential.access_key)
+        if account is None:
+            raise errors.invalid_access_key_id(credential.access_key)
+        date = parse_amz_date(fields.get("x-amz-date", ""))
+        if date is None or fields["x-amz-date"][:8] != credential.date:
+            raise errors.missing_date()
+        key = signing_key(account.secret_key, credential.date, credential.region, "s3")
+        provided = fields.get("x-amz-signature", "")
+        if not signatures_equal(sign(key, policy), provided):
+            raise errors.signature_does_not_match(account.access_key, policy, provided)
+        return account
+    if "awsaccesskeyid" in fields and "signature" in fields:
+        account = accounts.by_access_key(fields["awsaccesskeyid"])
+        if account is None:
+            raise errors.invalid_access_key_id(fields["awsaccesskeyid"])
+        digest = hmac.digest(account.secret_key.encode("utf-8"), policy.encode("utf-8"), "sha1")
+        if not hmac.compare_digest(base64.b64encode(digest).decode(), fields["signature"]):
+            raise errors.signature_does_not_match(account.access_key, policy, fields["signature"])
+        return account
+    raise errors.access_denied_post()
+
+
+def _check_condition(condition: object, fields: dict[str, str], file_size: int, bucket: str) -> set[str]:
+    """Raises when the condition fails; returns the field names it covers."""
+    def value_of(name: str) -> str:
+        return bucket if name == "bucket" else fields.get(name, "")
+
+    if isinstance(condition, dict):
+        covered = set()
+        for name, expected in condition.items():
+            lname = str(name).lower()
+            if value_of(lname) != str(expected):
+                raise _denied(f"Policy Condition failed: {json.dumps(['eq', '$' + str(name), expected])}")
+            covered.add(lname)
+        return covered
+    if not isinstance(condition, list) or len(condition) != 3:
+        raise _invalid_policy("Invalid Condition.")
+    op = str(condition[0]).lower()
+    if op == "content-length-range":
+        try:
+            low, high = int(condition[1]), int(condition[2])
+        except (TypeError, ValueError):
+            raise _invalid_policy("Invalid content-length-range.") from None
+        if file_size > high:
+            raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
+                          {"ProposedSize": str(file_size), "MaxSizeAllowed": str(high)})
+        if file_size < low:
+            raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", 400,
+                          {"ProposedSize": str(file_size), "MinSizeAllowed": str(low)})
+        return set()
+    if op not in ("eq", "starts-with") or not isinstance(condition[1], str) or not condition[1].startswith("$"):
+        raise _invalid_policy(f"Invalid Condition: {json.dumps(condition)}")
+    name = condition[1][1:].lower()
+    expected = str(condition[2])
+    actual = value_of(name)
+    ok = actual == expected if op == "eq" else actual.startswith(expected)
+    if not ok:
+        raise _denied(f"Policy Condition failed: {json.dumps(condition)}")
+    return {name}
+
+
+def verify_post_policy(fields: dict[str, str], file_size: int, accounts: Accounts, region: str,
+                       now: datetime, bucket: str) -> Account:
+    """Verifies the policy signature (SigV4, or SigV2 fields), expiry, every condition, and that every
+    form field is covered by a condition. Field names are case-insensitive. Raises S3Error."""
+    lowered = {k.lower(): v for k, v in fields.items()}
+    policy = lowered.get("policy")
+    if not policy:
+        raise errors.access_denied_post()
+    account = _signed_account(lowered, policy, accounts, region)
+    try:
+        document = json.loads(base64.b64decode(policy, validate=True))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise _invalid_policy("Invalid JSON.") from None
+    if not isinstance(document, dict) or not isinstance(document.get("conditions"), list):
+        raise _invalid_policy("Invalid JSON.")
+    if "expiration" not in document:
+        raise _invalid_policy("Policy missing expiration.")
+    if now > _parse_expiration(document["expiration"]):
+        raise _denied("Policy expired.")
+    covered: set[str] = set()
+    for condition in document["conditions"]:
+        covered |= _check_condition(condition, lowered, file_size, bucket)
+    extra = [name for name in fields
+             if name.lower() not in covered and name.lower() not in EXEMPT and not name.lower().startswith("x-ignore-")]
+    if extra:
+        raise _denied(f"Extra input fields: {', '.join(extra)}")
+    return account

@@ -1,0 +1,63 @@
+"""Presigned SigV4 URLs (query-string authentication) with X-Amz-Expires enforced."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import unquote
+
+from mockserver.accounts import Accounts
+from mockserver.auth import errors
+from mockserver.auth.canonical import canonical_headers, canonical_query, raw_query_params
+from mockserver.auth.credential import parse_credential
+from mockserver.auth.sigv4 import V4Check, require_signed
+from mockserver.auth.timestamps import parse_amz_date
+
+MAX_EXPIRES = 604800
+REQUIRED = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders",
+            "X-Amz-Expires")
+
+
+def is_presigned_v4(raw_query: str) -> bool:
+    return "X-Amz-Algorithm=" in raw_query or "X-Amz-Credential=" in raw_query or "X-Amz-Signature=" in raw_query
+
+
+def query_error(detail: str, region: str | None) -> Exception:
+    return errors.query_parameters_error("Error parsing the X-Amz-Credential parameter; " + detail, region)
+
+
+def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
+                    accounts: Accounts, region: str, now: datetime) -> V4Check:
+    params = {name: unquote(value) for name, value in raw_query_params(raw_query).items()
+              if name.startswith("X-Amz-")}
+    if not all(params.get(name) for name in REQUIRED):
+        raise errors.query_parameters_error(
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+            "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+    if params["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
+        raise errors.query_parameters_error('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
+    credential = parse_credential(params["X-Amz-Credential"], region, query_error)  # type: ignore[arg-type]
+    amz_date = params["X-Amz-Date"]
+    moment = parse_amz_date(amz_date)
+    if moment is None:
+        raise errors.query_parameters_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+    expires_text = params["X-Amz-Expires"]
+    if not expires_text.lstrip("-").isdigit():
+        raise errors.query_parameters_error("X-Amz-Expires should be a number")
+    expires = int(expires_text)
+    if expires < 0:
+        raise errors.query_parameters_error("X-Amz-Expires must be non-negative")
+    if expires > MAX_EXPIRES:
+        raise errors.query_parameters_error(
+            "X-Amz-Expires must be less than a week (in seconds) that is; 604800 seconds")
+    account = accounts.by_access_key(credential.access_key)
+    if account is None:
+        raise errors.invalid_access_key_id(credential.access_key)
+    if credential.date != amz_date[:8]:
+        raise query_error("Invalid credential date. Date is not the same as X-Amz-Date.", None)
+    expires_at = moment + timedelta(seconds=expires)
+    if now > expires_at:
+        raise errors.request_expired(expires, expires_at, now)
+    signed = params["X-Amz-SignedHeaders"].split(";")
+    require_signed(headers, signed)
+    return V4Check(method, raw_path, canonical_query(raw_query, exclude="X-Amz-Signature"),
+                   canonical_headers(headers, signed), signed, account, credential, amz_date,
+                   params["X-Amz-Signature"])

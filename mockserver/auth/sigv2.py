@@ -1,0 +1,106 @@
+"""SigV2 (`Authorization: AWS AK:signature`, and `?AWSAccessKeyId=&Expires=&Signature=`), verified with
+HMAC-SHA1 over botocore's string to sign. Accepted requests are marked signature_version=2 so handlers can
+refuse what AWS reserves for SigV4 (SSE-KMS)."""
+from __future__ import annotations
+
+import base64
+import hmac
+from datetime import UTC, datetime
+from urllib.parse import SplitResult, unquote
+
+from botocore.auth import HmacV1Auth
+from botocore.awsrequest import HTTPHeaders
+
+from mockserver.accounts import Account, Accounts
+from mockserver.auth import errors
+from mockserver.auth.canonical import raw_query_params
+from mockserver.auth.timestamps import is_skewed, parse_amz_date, parse_http_date
+from mockserver.errors import S3Error
+
+PREFIX = "AWS "
+# botocore's HmacV1Auth holds the canonical resource / x-amz header rules; credentials are not used here.
+_V1 = HmacV1Auth(None)
+
+
+def is_presigned_v2(raw_query: str) -> bool:
+    return "AWSAccessKeyId=" in raw_query and "Signature=" in raw_query
+
+
+def _string_to_sign(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]], date_line: str,
+                    auth_path: str | None) -> str:
+    http_headers = HTTPHeaders()
+    for name, values in headers.items():
+        for value in values:
+            http_headers[name] = value
+    first = {name: values[0].strip() for name, values in headers.items()}
+    lines = [method.upper(), first.get("content-md5", ""), first.get("content-type", ""), date_line]
+    custom = _V1.canonical_custom_headers(http_headers)
+    split = SplitResult("", "", raw_path or "/", raw_query, "")
+    resource = _V1.canonical_resource(split, auth_path=auth_path)
+    return "\n".join(lines) + "\n" + (custom + "\n" if custom else "") + resource
+
+
+def _auth_paths(raw_path: str, headers: dict[str, list[str]]) -> list[str | None]:
+    """Path-style first; for a virtual-hosted request the resource is /<bucket><path>."""
+    host = headers.get("host", [""])[0].rsplit(":", 1)[0]
+    label = host.split(".", 1)[0]
+    if "." in host and not host.replace(".", "").isdigit():
+        return [None, "/" + label + (raw_path or "/")]
+    return [None]
+
+
+def _verify(account: Account, access_key: str, provided: str, candidates: list[str]) -> None:
+    for sts in candidates:
+        digest = hmac.digest(account.secret_key.encode("utf-8"), sts.encode("utf-8"), "sha1")
+        if hmac.compare_digest(base64.b64encode(digest).decode(), provided):
+            return
+    raise errors.signature_does_not_match(access_key, candidates[0], provided)
+
+
+def _account(accounts: Accounts, access_key: str) -> Account:
+    account = accounts.by_access_key(access_key)
+    if account is None:
+        raise errors.invalid_access_key_id(access_key)
+    return account
+
+
+def check_header_v2(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
+                    authorization: str, accounts: Accounts, now: datetime) -> Account:
+    access_key, sep, provided = authorization[len(PREFIX):].strip().rpartition(":")
+    if not sep or not access_key or not provided:
+        raise S3Error("InvalidArgument", "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
+                      400, {"ArgumentName": "Authorization", "ArgumentValue": authorization})
+    account = _account(accounts, access_key)
+    if "x-amz-date" in headers:
+        moment, date_line = parse_amz_date(headers["x-amz-date"][0]) or parse_http_date(headers["x-amz-date"][0]), ""
+    elif "date" in headers:
+        moment, date_line = parse_http_date(headers["date"][0]), headers["date"][0].strip()
+    else:
+        moment, date_line = None, ""
+    if moment is None:
+        raise errors.missing_date()
+    if is_skewed(moment, now):
+        raise errors.request_time_too_skewed(moment, now)
+    candidates = [_string_to_sign(method, raw_path, raw_query, headers, date_line, p)
+                  for p in _auth_paths(raw_path, headers)]
+    _verify(account, access_key, provided, candidates)
+    return account
+
+
+def check_presigned_v2(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
+                       accounts: Accounts, now: datetime) -> Account:
+    params = {name: unquote(value) for name, value in raw_query_params(raw_query).items()}
+    access_key, expires, provided = params.get("AWSAccessKeyId", ""), params.get("Expires", ""), params.get(
+        "Signature", "")
+    if not expires.isdigit():
+        raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
+                      "AWSAccessKeyId parameters", 403)
+    account = _account(accounts, access_key)
+    expires_at = datetime.fromtimestamp(int(expires), tz=UTC)
+    if now > expires_at:
+        raise S3Error("AccessDenied", "Request has expired", 403,
+                      {"Expires": errors.iso_utc(expires_at), "ServerTime": errors.iso_utc(now)})
+    candidates = [_string_to_sign(method, raw_path, raw_query, headers, expires, p)
+                  for p in _auth_paths(raw_path, headers)]
+    _verify(account, access_key, provided, candidates)
+    return account

@@ -1,0 +1,169 @@
+"""Streaming MD5 and x-amz-checksum-* digests, request integrity headers, and S3's ETag rules."""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import zlib
+from collections.abc import Mapping
+
+from awscrt import checksums as crt
+
+from mockserver.errors import S3Error, bad_digest, invalid_digest, invalid_request
+
+ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")
+CRC_ALGORITHMS = ("crc32", "crc32c", "crc64nvme")
+DIGEST_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
+HEADER_PREFIX = "x-amz-checksum-"
+CHECKSUM_HEADERS = {f"{HEADER_PREFIX}{a}": a for a in ALGORITHMS}
+# Response / XML field names (ChecksumCRC32 ...), keyed by algorithm.
+XML_NAMES = {"crc32": "ChecksumCRC32", "crc32c": "ChecksumCRC32C", "crc64nvme": "ChecksumCRC64NVME",
+             "sha1": "ChecksumSHA1", "sha256": "ChecksumSHA256"}
+# Multipart: which checksum types each algorithm supports, first one is the default.
+MULTIPART_TYPES = {"crc32": ("COMPOSITE", "FULL_OBJECT"), "crc32c": ("COMPOSITE", "FULL_OBJECT"),
+                   "crc64nvme": ("FULL_OBJECT",), "sha1": ("COMPOSITE",), "sha256": ("COMPOSITE",)}
+
+
+class CrcDigest:
+    """Incremental CRC with the hashlib-like surface the body pipeline uses."""
+
+    __slots__ = ("_fn", "_size", "algorithm", "length", "value")
+
+    def __init__(self, algorithm: str) -> None:
+        self.algorithm = algorithm
+        self.value = 0
+        self.length = 0
+        self._size = DIGEST_SIZES[algorithm]
+        self._fn = {"crc32": zlib.crc32, "crc32c": crt.crc32c, "crc64nvme": crt.crc64nvme}[algorithm]
+
+    def update(self, data: bytes) -> None:
+        self.value = self._fn(data, self.value)
+        self.length += len(data)
+
+    def digest(self) -> bytes:
+        return self.value.to_bytes(self._size, "big")
+
+
+def new_digest(algorithm: str):
+    if algorithm in CRC_ALGORITHMS:
+        return CrcDigest(algorithm)
+    return hashlib.new(algorithm)
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def combine_crcs(algorithm: str, parts: list[tuple[bytes, int]]) -> bytes:
+    """FULL_OBJECT checksum of a multipart object from its parts' (crc digest, length)."""
+    combine = {"crc32": crt.combine_crc32, "crc32c": crt.combine_crc32c, "crc64nvme": crt.combine_crc64nvme}[algorithm]
+    value = 0
+    for raw, length in parts:
+        value = combine(value, int.from_bytes(raw, "big"), length)
+    return value.to_bytes(DIGEST_SIZES[algorithm], "big")
+
+
+def composite(algorithm: str, part_digests: list[bytes]) -> str:
+    """COMPOSITE checksum: checksum of the concatenated raw part checksums, suffixed with the part count."""
+    d = new_digest(algorithm)
+    d.update(b"".join(part_digests))
+    return f"{b64(d.digest())}-{len(part_digests)}"
+
+
+def decode_checksum_value(algorithm: str, value: str) -> bytes:
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != DIGEST_SIZES[algorithm]:
+        raise invalid_request(f"Value for x-amz-checksum-{algorithm} header is invalid.")
+    return raw
+
+
+def checksum_mismatch(algorithm: str) -> S3Error:
+    return S3Error("BadDigest", f"The {algorithm.upper()} you specified did not match the calculated checksum.", 400)
+
+
+def parse_content_md5(headers: Mapping[str, str]) -> bytes | None:
+    value = headers.get("content-md5")
+    if value is None:
+        return None
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid_digest() from None
+    if len(raw) != 16:
+        raise invalid_digest()
+    return raw
+
+
+def normalise_algorithm(value: str | None) -> str | None:
+    """x-amz-checksum-algorithm / x-amz-sdk-checksum-algorithm value -> algorithm name, or InvalidRequest."""
+    if value is None:
+        return None
+    algorithm = value.strip().lower()
+    if algorithm not in ALGORITHMS:
+        raise invalid_request("Checksum algorithm provided is unsupported. Please try again with any of the valid "
+                              "types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+    return algorithm
+
+
+class RequestIntegrity:
+    """What a request asks the server to verify: Content-MD5 and at most one x-amz-checksum-* value (from a
+    header, or announced in x-amz-trailer and delivered as an aws-chunked trailer)."""
+
+    __slots__ = ("algorithm", "content_md5", "expected", "trailer")
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self.content_md5 = parse_content_md5(headers)
+        present = [CHECKSUM_HEADERS[name] for name in headers if name in CHECKSUM_HEADERS]
+        if len(present) > 1:
+            raise invalid_request("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+        self.algorithm: str | None = None
+        self.expected: bytes | None = None
+        self.trailer: str | None = None
+        if present:
+            self.algorithm = present[0]
+            self.expected = decode_checksum_value(self.algorithm, headers[HEADER_PREFIX + self.algorithm])
+        trailer = headers.get("x-amz-trailer", "").strip().lower()
+        if trailer:
+            if trailer not in CHECKSUM_HEADERS:
+                raise invalid_request("The value specified in the x-amz-trailer header is not supported")
+            if self.algorithm is not None and self.algorithm != CHECKSUM_HEADERS[trailer]:
+                raise invalid_request("Expecting a single x-amz-checksum- header. "
+                                      "Multiple checksum Types are not allowed.")
+            self.algorithm = CHECKSUM_HEADERS[trailer]
+            self.trailer = trailer
+        if self.algorithm is None:
+            self.algorithm = normalise_algorithm(headers.get("x-amz-sdk-checksum-algorithm"))
+
+    @property
+    def has_any(self) -> bool:
+        return self.content_md5 is not None or self.algorithm is not None and (
+            self.expected is not None or self.trailer is not None)
+
+    def verify(self, md5: bytes | None, checksum: bytes | None, trailers: Mapping[str, str]) -> None:
+        """Compare what was sent with what was received; BadDigest on a mismatch."""
+        if self.content_md5 is not None and md5 is not None and md5 != self.content_md5:
+            raise bad_digest()
+        expected = self.expected
+        if self.trailer is not None:
+            value = trailers.get(self.trailer)
+            if value is None:
+                raise invalid_request(f"x-amz-trailer announced {self.trailer} but the trailer was not received.")
+            expected = decode_checksum_value(self.algorithm, value)  # type: ignore[arg-type]
+        if expected is not None and checksum is not None and checksum != expected:
+            raise checksum_mismatch(self.algorithm)  # type: ignore[arg-type]
+
+
+def random_etag() -> str:
+    """ETag of SSE-KMS / SSE-C objects: MD5-shaped but not the MD5 of the data, as S3 does."""
+    return os.urandom(16).hex()
+
+
+def multipart_etag(part_etags: list[str]) -> str:
+    md5 = hashlib.md5()
+    for etag in part_etags:
+        md5.update(bytes.fromhex(etag.strip('"').split("-")[0]))
+    return f"{md5.hexdigest()}-{len(part_etags)}"

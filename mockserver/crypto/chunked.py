@@ -1,0 +1,175 @@
+"""AES-256-GCM stream encryption in fixed-size plaintext chunks, with ranged decryption.
+
+Stored format (self-describing, so the core stores exactly what the encryptor emits):
+    header  = MAGIC(4) | version(1) | 3 zero bytes | chunk_size u32 | nonce_prefix(8)      (20 bytes)
+    chunk i = AES-GCM(key, nonce = nonce_prefix | i u32, aad = header | i u64 | final u8) (plaintext + 16-byte tag)
+Every chunk but the last holds exactly chunk_size plaintext bytes; the last holds 1..chunk_size bytes (0 only
+for an empty stream, which still has one authenticated final chunk). The AAD binds the header, the chunk index
+and the final flag: reordered, dropped, truncated or swapped chunks and an altered header fail to decrypt.
+
+Chunk size: measured here with cryptography's AESGCM (2-core box, 256 MiB): 64 KiB 8.6/7.2 GB/s enc/dec,
+256 KiB 8.7/9.3 GB/s, 1 MiB 9.0/9.5 GB/s. 256 KiB keeps a 1 GiB GET far above 2 GB/s with 4 Ki calls per
+GiB, while a small ranged GET decrypts at most 512 KiB.
+"""
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable, Iterator
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+MAGIC = b"MSE\x01"
+VERSION = 1
+CHUNK_SIZE = 256 * 1024
+TAG = 16
+_HEADER = struct.Struct(">4sBxxxI8s")
+HEADER_SIZE = _HEADER.size
+_AAD_TAIL = struct.Struct(">QB")
+_READ_BATCH = 4 * 1024 * 1024          # ciphertext bytes fetched per read() call on long ranges
+
+Reader = Callable[[int, int], bytes]
+
+
+class CorruptStream(Exception):
+    """Stored bytes do not authenticate (tampered, truncated, reordered, wrong key)."""
+
+
+def _chunk_count(plaintext_size: int, chunk_size: int) -> int:
+    return max(1, -(-plaintext_size // chunk_size))
+
+
+def ciphertext_size(plaintext_size: int, chunk_size: int = CHUNK_SIZE) -> int:
+    return HEADER_SIZE + plaintext_size + TAG * _chunk_count(plaintext_size, chunk_size)
+
+
+class ChunkedEncryptor:
+    """Streaming encryptor: update() returns ciphertext as soon as whole chunks are known not to be the last."""
+
+    def __init__(self, key: bytes, chunk_size: int = CHUNK_SIZE) -> None:
+        self._aead = AESGCM(key)
+        self._chunk = chunk_size
+        self._prefix = os.urandom(8)
+        self._header = _HEADER.pack(MAGIC, VERSION, chunk_size, self._prefix)
+        self._buf = bytearray()
+        self._index = 0
+        self._header_sent = False
+        self._done = False
+
+    def _seal(self, data: bytes | memoryview, final: bool) -> bytes:
+        nonce = self._prefix + struct.pack(">I", self._index)
+        aad = self._header + _AAD_TAIL.pack(self._index, 1 if final else 0)
+        self._index += 1
+        return self._aead.encrypt(nonce, data, aad)
+
+    def _start(self, out: list[bytes]) -> None:
+        if not self._header_sent:
+            out.append(self._header)
+            self._header_sent = True
+
+    def update(self, data: bytes) -> bytes:
+        if self._done:
+            raise ValueError("encryptor already finalized")
+        out: list[bytes] = []
+        self._start(out)
+        self._buf += data
+        cs = self._chunk
+        if len(self._buf) > cs:
+            view = memoryview(self._buf)
+            pos = 0
+            # Keep at least one byte back: the last chunk is only known at finalize().
+            while len(self._buf) - pos > cs:
+                out.append(self._seal(view[pos:pos + cs], final=False))
+                pos += cs
+            view.release()
+            del self._buf[:pos]
+        return b"".join(out)
+
+    def finalize(self) -> bytes:
+        if self._done:
+            raise ValueError("encryptor already finalized")
+        out: list[bytes] = []
+        self._start(out)
+        out.append(self._seal(bytes(self._buf), final=True))
+        self._buf = bytearray()
+        self._done = True
+        return b"".join(out)
+
+
+def _read_exact(read: Reader, offset: int, length: int) -> bytes:
+    data = read(offset, length)
+    if len(data) != length:
+        raise CorruptStream(f"short read at {offset}: wanted {length}, got {len(data)}")
+    return data
+
+
+def decrypt_range(key: bytes, read: Reader, plaintext_size: int, start: int, end: int) -> Iterator[bytes]:
+    """Plaintext bytes [start, end] (inclusive) of a stream of `plaintext_size` bytes, reading only the
+    header and the chunks that cover the range. Raises CorruptStream."""
+    header = _read_exact(read, 0, HEADER_SIZE)
+    magic, version, cs, prefix = _HEADER.unpack(header)
+    if magic != MAGIC or version != VERSION or cs <= 0:
+        raise CorruptStream("not an encrypted stream of a known version")
+    if plaintext_size <= 0 or start > end:
+        return
+    end = min(end, plaintext_size - 1)
+    if start < 0 or start > end:
+        return
+    aead = AESGCM(key)
+    last_index = _chunk_count(plaintext_size, cs) - 1
+    stride = cs + TAG
+    per_batch = max(1, _READ_BATCH // stride)
+    index = start // cs
+    stop = end // cs
+    while index <= stop:
+        n = min(per_batch, stop - index + 1)
+        first_off = HEADER_SIZE + index * stride
+        # Length of n stored chunks; the final chunk may be shorter than a full stride.
+        span_end = min(HEADER_SIZE + (index + n) * stride, ciphertext_size(plaintext_size, cs))
+        blob = memoryview(_read_exact(read, first_off, span_end - first_off))
+        pos = 0
+        for i in range(index, index + n):
+            piece = blob[pos:pos + stride]
+            pos += stride
+            nonce = prefix + struct.pack(">I", i)
+            aad = header + _AAD_TAIL.pack(i, 1 if i == last_index else 0)
+            try:
+                plain = aead.decrypt(nonce, piece, aad)
+            except InvalidTag:
+                raise CorruptStream(f"chunk {i} does not authenticate") from None
+            if i != last_index and len(plain) != cs:
+                raise CorruptStream(f"chunk {i} has the wrong size")
+            lo = start - i * cs if i * cs < start else 0
+            hi = end - i * cs + 1 if (i + 1) * cs > end else len(plain)
+            yield plain if (lo == 0 and hi == len(plain)) else plain[lo:hi]
+        index += n
+
+
+class LayeredEncryptor:
+    """DSSE-KMS: the inner layer's ciphertext is encrypted again by an independent outer layer."""
+
+    def __init__(self, inner_key: bytes, outer_key: bytes, chunk_size: int = CHUNK_SIZE) -> None:
+        self._inner = ChunkedEncryptor(inner_key, chunk_size)
+        self._outer = ChunkedEncryptor(outer_key, chunk_size)
+
+    def update(self, data: bytes) -> bytes:
+        return self._outer.update(self._inner.update(data))
+
+    def finalize(self) -> bytes:
+        return self._outer.update(self._inner.finalize()) + self._outer.finalize()
+
+
+def layered_ciphertext_size(plaintext_size: int, chunk_size: int = CHUNK_SIZE) -> int:
+    return ciphertext_size(ciphertext_size(plaintext_size, chunk_size), chunk_size)
+
+
+def layered_decrypt_range(inner_key: bytes, outer_key: bytes, read: Reader, plaintext_size: int,
+                          start: int, end: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Ranged decryption through both layers: the inner layer reads its ciphertext through the outer one."""
+    inner_size = ciphertext_size(plaintext_size, chunk_size)
+
+    def read_inner(offset: int, length: int) -> bytes:
+        return b"".join(decrypt_range(outer_key, read, inner_size, offset, offset + length - 1))
+
+    return decrypt_range(inner_key, read_inner, plaintext_size, start, end)

@@ -1,0 +1,56 @@
+"""Wrapping data keys (and KMS key material) under a key-encryption key with AES-256-GCM.
+
+The AAD binds the wrapped key to its purpose and owner (e.g. purpose "sse-s3", bucket, object key), so a
+wrapped key copied to another object's metadata does not unwrap there.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_NONCE = 12
+KEY_SIZE = 32
+
+
+class UnwrapError(Exception):
+    """The wrapped key was altered or is bound to another purpose/owner."""
+
+
+def _aad(purpose: str, binding: Mapping[str, str] | None) -> bytes:
+    # Canonical, length-prefixed encoding (unambiguous for any key or value; cheaper than JSON on every PUT).
+    parts = [purpose, *(item for pair in sorted((binding or {}).items()) for item in pair)]
+    return b"".join(len(e).to_bytes(4, "big") + e for e in (p.encode("utf-8", "surrogatepass") for p in parts))
+
+
+def new_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def wrap(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:
+    nonce = os.urandom(_NONCE)
+    return nonce + AESGCM(kek).encrypt(nonce, key, _aad(purpose, binding))
+
+
+def unwrap(kek: bytes, blob: bytes, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:
+    if len(blob) < _NONCE + 16:
+        raise UnwrapError("wrapped key too short")
+    try:
+        return AESGCM(kek).decrypt(blob[:_NONCE], blob[_NONCE:], _aad(purpose, binding))
+    except InvalidTag:
+        raise UnwrapError("wrapped key does not authenticate") from None
+
+
+def wrap_b64(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None) -> str:
+    return base64.b64encode(wrap(kek, key, purpose=purpose, binding=binding)).decode()
+
+
+def unwrap_b64(kek: bytes, blob: str, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:
+    try:
+        raw = base64.b64decode(blob, validate=True)
+    except (ValueError, TypeError):
+        raise UnwrapError("wrapped key is not base64") from None
+    return unwrap(kek, raw, purpose=purpose, binding=binding)

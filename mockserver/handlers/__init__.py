@@ -1,0 +1,12 @@
+"""Operation handlers; importing this package registers every operation with mockserver.routing."""
+from mockserver.handlers import (  # noqa: F401
+    attributes,
+    buckets,
+    copy,
+    encryption,
+    listing,
+    multipart,
+    objects,
+    post_object,
+    versioning,
+)

@@ -1,0 +1,130 @@
+"""ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation."""
+from __future__ import annotations
+
+import ipaddress
+
+from mockserver import xmlio
+from mockserver.errors import S3Error, access_denied, invalid_bucket_name, no_such_bucket
+from mockserver.handlers.common import iso8601, require_bucket
+from mockserver.http import RequestContext, Response, xml_response
+from mockserver.routing import route
+from mockserver.sse.config import default_bucket_encryption
+from mockserver.storage.base import Bucket, now
+
+_BUCKET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def valid_bucket_name(name: str) -> bool:
+    """General purpose bucket naming rules (AWS user guide, "Bucket naming rules")."""
+    if not 3 <= len(name) <= 63 or not set(name) <= _BUCKET_CHARS:
+        return False
+    if not (name[0].isalnum() and name[-1].isalnum()) or ".." in name:
+        return False
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return False
+    try:
+        ipaddress.IPv4Address(name)
+        return False
+    except ValueError:
+        return True
+
+
+def _owner(ctx: RequestContext) -> list:
+    assert ctx.account is not None
+    return [("ID", ctx.account.account_id), ("DisplayName", ctx.account.name)]
+
+
+@route("GET", "service", operation="ListBuckets")
+async def list_buckets(ctx: RequestContext) -> Response:
+    if ctx.account is None:
+        raise access_denied()
+    owned = sorted((b for b in ctx.state.storage.buckets.values() if b.owner_id == ctx.account.account_id),
+                   key=lambda b: b.name)
+    prefix = ctx.query.get("prefix", "")
+    buckets = [("Bucket", [("Name", b.name), ("CreationDate", iso8601(b.created)), ("BucketRegion", b.region)])
+               for b in owned if b.name.startswith(prefix)]
+    items = [("Owner", _owner(ctx)), ("Buckets", buckets)]
+    if "prefix" in ctx.query:
+        items.append(("Prefix", prefix))
+    return xml_response(xmlio.render("ListAllMyBucketsResult", items))
+
+
+async def _location_constraint(ctx: RequestContext) -> str:
+    body = await ctx.read_body()
+    if not body.strip():
+        return ctx.state.region
+    root = xmlio.parse(body)
+    if xmlio.local_name(root) != "CreateBucketConfiguration":
+        raise S3Error("MalformedXML", "The XML you provided was not well-formed or did not validate against "
+                      "our published schema", 400)
+    constraint = xmlio.child_text(root, "LocationConstraint")
+    region = ctx.state.region
+    if constraint is None:
+        return region
+    if constraint == "" or (constraint == "us-east-1" and region == "us-east-1"):
+        raise S3Error("InvalidLocationConstraint", "The specified location-constraint is not valid", 400,
+                      {"LocationConstraint": constraint})
+    if constraint != region:
+        raise S3Error("IllegalLocationConstraintException",
+                      f"The {constraint} location constraint is incompatible for the region specific endpoint "
+                      "this request was sent to.", 400)
+    return constraint
+
+
+@route("PUT", "bucket", operation="CreateBucket")
+async def create_bucket(ctx: RequestContext) -> Response:
+    assert ctx.bucket is not None
+    if ctx.account is None:
+        raise access_denied()
+    if not valid_bucket_name(ctx.bucket):
+        raise invalid_bucket_name(ctx.bucket)
+    storage = ctx.state.storage
+    existing = storage.get_bucket(ctx.bucket)
+    if existing is not None:
+        if existing.owner_id == ctx.account.account_id:
+            raise S3Error("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded "
+                          "and you already own it.", 409, {"BucketName": ctx.bucket})
+        raise S3Error("BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is "
+                      "shared by all users of the system. Please select a different name and try again.", 409,
+                      {"BucketName": ctx.bucket})
+    region = await _location_constraint(ctx)
+    if storage.get_bucket(ctx.bucket) is not None:      # created while this request read its body
+        raise S3Error("OperationAborted", "A conflicting conditional operation is currently in progress against "
+                      "this resource. Please try again.", 409, {"BucketName": ctx.bucket})
+    default = default_bucket_encryption(ctx.state.dialect)
+    bucket = Bucket(ctx.bucket, ctx.account.account_id, region, now(), None,
+                    default.to_json() if default is not None else None)
+    await storage.save_bucket(bucket)
+    return Response(200, {"location": f"/{ctx.bucket}"})
+
+
+@route("HEAD", "bucket", operation="HeadBucket")
+async def head_bucket(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    return Response(200, {"x-amz-bucket-region": bucket.region, "x-amz-access-point-alias": "false",
+                          "content-type": "application/xml"})
+
+
+@route("DELETE", "bucket", operation="DeleteBucket")
+async def delete_bucket(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    storage = ctx.state.storage
+    if not storage.bucket_is_empty(bucket.name):
+        raise S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", 409,
+                      {"BucketName": bucket.name})
+    await storage.delete_bucket(bucket.name)
+    return Response(204)
+
+
+@route("GET", "bucket", query="location", operation="GetBucketLocation")
+async def get_bucket_location(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    constraint = "" if bucket.region == "us-east-1" else bucket.region
+    body = (f'{xmlio.XML_DECLARATION}<LocationConstraint xmlns="{xmlio.S3_NS}">{constraint}'
+            "</LocationConstraint>").encode()
+    return xml_response(body)
+
+
+__all__ = ["no_such_bucket", "valid_bucket_name"]

@@ -1,0 +1,43 @@
+"""PutBucketEncryption, GetBucketEncryption, DeleteBucketEncryption: the core stores the configuration;
+mockserver.sse.config parses, validates and renders it."""
+from __future__ import annotations
+
+from mockserver.handlers.bodies import read_checked_body
+from mockserver.handlers.common import require_bucket
+from mockserver.http import RequestContext, Response, xml_response
+from mockserver.routing import route
+from mockserver.sse.config import (
+    BucketEncryption,
+    configuration_not_found,
+    default_bucket_encryption,
+    parse_bucket_encryption,
+    render_bucket_encryption,
+)
+
+
+@route("PUT", "bucket", query="encryption", operation="PutBucketEncryption")
+async def put_bucket_encryption(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)          # NoSuchBucket / AccessDenied before the body is looked at
+    dialect = ctx.state.dialect
+    body = await read_checked_body(ctx, required=True, md5_only=dialect.requires_content_md5)
+    config = parse_bucket_encryption(body, dialect)
+    bucket.encryption = config.to_json()
+    await ctx.state.storage.save_bucket(bucket)
+    return Response(200)
+
+
+@route("GET", "bucket", query="encryption", operation="GetBucketEncryption")
+async def get_bucket_encryption(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    if bucket.encryption is None:
+        raise configuration_not_found()
+    return xml_response(render_bucket_encryption(BucketEncryption.from_json(bucket.encryption)))
+
+
+@route("DELETE", "bucket", query="encryption", operation="DeleteBucketEncryption")
+async def delete_bucket_encryption(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    default = default_bucket_encryption(ctx.state.dialect)
+    bucket.encryption = default.to_json() if default is not None else None
+    await ctx.state.storage.save_bucket(bucket)
+    return Response(204)

@@ -1,0 +1,232 @@
+"""ListObjectsV2, ListObjects (v1), ListObjectVersions."""
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from urllib.parse import quote
+
+from mockserver import xmlio
+from mockserver.errors import invalid_argument
+from mockserver.handlers.common import iso8601, parse_max, quoted, require_bucket
+from mockserver.http import RequestContext, Response, xml_response
+from mockserver.routing import route
+from mockserver.storage.base import ObjectVersion, Storage
+
+MAX_KEYS = 1000
+
+
+def _encoder(ctx: RequestContext) -> Callable[[str], str]:
+    encoding = ctx.query.get("encoding-type")
+    if encoding is None:
+        return lambda s: s
+    if encoding != "url":
+        raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
+    return lambda s: quote(s, safe="/")
+
+
+def _owner(owner_id: str) -> list[tuple[str, xmlio.Node]]:
+    return [("ID", owner_id), ("DisplayName", owner_id)]
+
+
+def _contents(v: ObjectVersion, enc: Callable[[str], str], owner: bool) -> list[tuple[str, xmlio.Node]]:
+    entry: list[tuple[str, xmlio.Node]] = [("Key", enc(v.key)), ("LastModified", iso8601(v.last_modified)),
+                                           ("ETag", quoted(v.etag))]
+    if v.checksum:
+        entry += [("ChecksumAlgorithm", v.checksum["algorithm"].upper()), ("ChecksumType", v.checksum["type"])]
+    entry += [("Size", v.size), ("StorageClass", v.storage_class)]
+    if owner:
+        entry.append(("Owner", _owner(v.owner_id)))
+    return entry
+
+
+def walk(storage: Storage, bucket: str, prefix: str, delimiter: str, after: str | None, max_keys: int
+         ) -> tuple[list[ObjectVersion | str], bool]:
+    """Current objects (not delete markers) and common prefixes after `after`, at most max_keys in all.
+    Returns the entries (ObjectVersion or common-prefix str) and whether the listing was truncated."""
+    index = storage.index[bucket]
+    out: list[ObjectVersion | str] = []
+    skip_prefix = after if (delimiter and after and after.endswith(delimiter) and after.startswith(prefix)) else None
+    last_prefix = None
+    for key in index.keys_from(prefix, after):
+        if skip_prefix is not None and key.startswith(skip_prefix):
+            continue
+        latest = index.versions[key][0]
+        if latest.delete_marker:
+            continue
+        if delimiter:
+            cut = key.find(delimiter, len(prefix))
+            if cut >= 0:
+                common = key[: cut + len(delimiter)]
+                if common == last_prefix:
+                    continue
+                if len(out) >= max_keys:
+                    return out, True
+                out.append(common)
+                last_prefix = common
+                continue
+        if len(out) >= max_keys:
+            return out, True
+        out.append(latest)
+    return out, False
+
+
+def _entries(out: list[ObjectVersion | str], enc: Callable[[str], str], owner: bool) -> list[tuple[str, xmlio.Node]]:
+    items: list[tuple[str, xmlio.Node]] = [("Contents", _contents(e, enc, owner)) for e in out
+                                           if isinstance(e, ObjectVersion)]
+    items += [("CommonPrefixes", [("Prefix", enc(e))]) for e in out if isinstance(e, str)]
+    return items
+
+
+def _last_name(out: list[ObjectVersion | str]) -> str | None:
+    if not out:
+        return None
+    last = out[-1]
+    return last if isinstance(last, str) else last.key
+
+
+@route("GET", "bucket", operation="ListObjects")
+async def list_objects(ctx: RequestContext) -> Response:
+    if ctx.query.get("list-type") == "2":
+        return await list_objects_v2(ctx)
+    bucket = require_bucket(ctx)
+    q = ctx.query
+    enc = _encoder(ctx)
+    prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
+    max_keys = parse_max(ctx, "max-keys", MAX_KEYS, MAX_KEYS)
+    out, truncated = walk(ctx.state.storage, bucket.name, prefix, delimiter, marker or None, max_keys)
+    items: list[tuple[str, xmlio.Node]] = [("Name", bucket.name), ("Prefix", enc(prefix)), ("Marker", enc(marker))]
+    if truncated:
+        items.append(("NextMarker", enc(_last_name(out) or "")))
+    items += [("MaxKeys", max_keys)]
+    if delimiter:
+        items.append(("Delimiter", enc(delimiter)))
+    items.append(("IsTruncated", truncated))
+    if "encoding-type" in q:
+        items.append(("EncodingType", "url"))
+    items += _entries(out, enc, owner=True)
+    return xml_response(xmlio.render("ListBucketResult", items))
+
+
+def _token(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode("utf-8", "surrogatepass")).decode()
+
+
+def _untoken(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode("utf-8", "surrogatepass")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise invalid_argument("The continuation token provided is incorrect", "continuation-token", token) from None
+
+
+async def list_objects_v2(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    q = ctx.query
+    enc = _encoder(ctx)
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    start_after = q.get("start-after")
+    token = q.get("continuation-token")
+    if token is not None and token == "":
+        raise invalid_argument("The continuation token provided is incorrect", "continuation-token", token)
+    max_keys = parse_max(ctx, "max-keys", MAX_KEYS, MAX_KEYS)
+    after = _untoken(token) if token is not None else (start_after or None)
+    out, truncated = walk(ctx.state.storage, bucket.name, prefix, delimiter, after, max_keys)
+    fetch_owner = q.get("fetch-owner", "").lower() == "true"
+    items: list[tuple[str, xmlio.Node]] = [("Name", bucket.name), ("Prefix", enc(prefix)), ("KeyCount", len(out)),
+                                           ("MaxKeys", max_keys)]
+    if delimiter:
+        items.append(("Delimiter", enc(delimiter)))
+    items.append(("IsTruncated", truncated))
+    if "encoding-type" in q:
+        items.append(("EncodingType", "url"))
+    if token is not None:
+        items.append(("ContinuationToken", token))
+    if truncated:
+        items.append(("NextContinuationToken", _token(_last_name(out) or "")))
+    if start_after is not None:
+        items.append(("StartAfter", enc(start_after)))
+    items += _entries(out, enc, owner=fetch_owner)
+    return xml_response(xmlio.render("ListBucketResult", items))
+
+
+@route("GET", "bucket", query="versions", operation="ListObjectVersions")
+async def list_object_versions(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    q = ctx.query
+    enc = _encoder(ctx)
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    key_marker, version_marker = q.get("key-marker", ""), q.get("version-id-marker", "")
+    if version_marker and not key_marker:
+        raise invalid_argument("A version-id marker cannot be specified without a key marker.", "version-id-marker",
+                               version_marker)
+    max_keys = parse_max(ctx, "max-keys", MAX_KEYS, MAX_KEYS)
+    index = ctx.state.storage.index[bucket.name]
+    entries: list[tuple[str, xmlio.Node]] = []
+    prefixes: list[str] = []
+    count = 0
+    truncated = False
+    next_key = next_version = None
+    # A key marker that is a common prefix (a previous page ended on it) skips the keys under it.
+    skip_prefix = key_marker if (delimiter and key_marker.endswith(delimiter)) else None
+    last_prefix = None
+    for key in index.keys_from(prefix, None):
+        if key_marker and (key < key_marker or (key == key_marker and not version_marker)):
+            continue
+        if skip_prefix is not None and key.startswith(skip_prefix):
+            continue
+        if delimiter:
+            cut = key.find(delimiter, len(prefix))
+            if cut >= 0:
+                common = key[: cut + len(delimiter)]
+                if common == last_prefix:
+                    continue
+                if count >= max_keys:
+                    truncated = True
+                    break
+                prefixes.append(common)
+                last_prefix = common
+                count += 1
+                next_key, next_version = common, None
+                continue
+        versions = index.versions[key]
+        skipping = key == key_marker and bool(version_marker)
+        for i, v in enumerate(versions):
+            if skipping:
+                if v.version_id == version_marker:
+                    skipping = False
+                continue
+            if count >= max_keys:
+                truncated = True
+                break
+            if v.delete_marker:
+                entries.append(("DeleteMarker", [("Key", enc(key)), ("VersionId", v.version_id),
+                                                 ("IsLatest", i == 0), ("LastModified", iso8601(v.last_modified)),
+                                                 ("Owner", _owner(v.owner_id))]))
+            else:
+                entry: list[tuple[str, xmlio.Node]] = [
+                    ("Key", enc(key)), ("VersionId", v.version_id), ("IsLatest", i == 0),
+                    ("LastModified", iso8601(v.last_modified)), ("ETag", quoted(v.etag)), ("Size", v.size),
+                    ("StorageClass", v.storage_class), ("Owner", _owner(v.owner_id))]
+                if v.checksum:
+                    entry += [("ChecksumAlgorithm", v.checksum["algorithm"].upper()),
+                              ("ChecksumType", v.checksum["type"])]
+                entries.append(("Version", entry))
+            count += 1
+            next_key, next_version = key, v.version_id
+        if truncated:
+            break
+    items: list[tuple[str, xmlio.Node]] = [("Name", bucket.name), ("Prefix", enc(prefix)),
+                                           ("KeyMarker", enc(key_marker)), ("VersionIdMarker", version_marker)]
+    if truncated:
+        items.append(("NextKeyMarker", enc(next_key or "")))
+        if next_version is not None:
+            items.append(("NextVersionIdMarker", next_version))
+    items += [("MaxKeys", max_keys)]
+    if delimiter:
+        items.append(("Delimiter", enc(delimiter)))
+    items.append(("IsTruncated", truncated))
+    if "encoding-type" in q:
+        items.append(("EncodingType", "url"))
+    items += entries
+    items += [("CommonPrefixes", [("Prefix", enc(p))]) for p in prefixes]
+    return xml_response(xmlio.render("ListVersionsResult", items))

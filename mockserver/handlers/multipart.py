@@ -1,0 +1,388 @@
+"""CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts,
+ListMultipartUploads."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+
+from mockserver import xmlio
+from mockserver.checksums import (
+    MULTIPART_TYPES,
+    XML_NAMES,
+    RequestIntegrity,
+    b64,
+    checksum_mismatch,
+    combine_crcs,
+    composite,
+    multipart_etag,
+    normalise_algorithm,
+    parse_content_md5,
+    random_etag,
+)
+from mockserver.errors import S3Error, bad_digest, invalid_argument, invalid_request, malformed_xml, no_such_upload
+from mockserver.handlers.common import (
+    bucket_encryption,
+    check_key,
+    etag_is_md5,
+    iso8601,
+    object_attributes,
+    parse_max,
+    quoted,
+    require_bucket,
+    version_header,
+)
+from mockserver.handlers.copy import open_copy_source, source_stream
+from mockserver.handlers.streams import commit, discard, ingest
+from mockserver.handlers.writes import DEFAULT_CHECKSUM, next_version_id
+from mockserver.http import RequestContext, Response, xml_response
+from mockserver.routing import route
+from mockserver.sse.service import WritePlan
+from mockserver.storage.base import Bucket, ObjectVersion, Part, Upload, now
+
+MIN_PART_SIZE = 5 * 1024 * 1024
+MAX_PART_NUMBER = 10000
+
+
+def _owner(upload: Upload) -> list[tuple[str, xmlio.Node]]:
+    return [("ID", upload.owner_id), ("DisplayName", upload.owner_id)]
+
+
+def _get_upload(ctx: RequestContext, bucket: Bucket) -> Upload:
+    upload_id = ctx.query.get("uploadId", "")
+    upload = ctx.state.storage.uploads.get(upload_id)
+    if upload is None or upload.bucket != bucket.name or upload.key != ctx.key:
+        raise no_such_upload(upload_id)
+    return upload
+
+
+def _part_number(ctx: RequestContext) -> int:
+    raw = ctx.query.get("partNumber", "")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PART_NUMBER:
+        raise invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", raw)
+    return int(raw)
+
+
+def _checksum_headers(upload: Upload) -> dict[str, str]:
+    if upload.checksum_algorithm is None:
+        return {}
+    return {"x-amz-checksum-algorithm": upload.checksum_algorithm.upper(),
+            "x-amz-checksum-type": upload.checksum_type or ""}
+
+
+@route("POST", "object", query="uploads", operation="CreateMultipartUpload")
+async def create_multipart_upload(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    key = ctx.key
+    assert key is not None
+    check_key(key)
+    attrs = object_attributes(ctx.headers)
+    algorithm = normalise_algorithm(ctx.headers.get("x-amz-checksum-algorithm"))
+    checksum_type = ctx.headers.get("x-amz-checksum-type")
+    if checksum_type is not None:
+        checksum_type = checksum_type.strip().upper()
+        if checksum_type not in ("COMPOSITE", "FULL_OBJECT"):
+            raise invalid_request("Value for x-amz-checksum-type header is invalid.")
+        if algorithm is None:
+            raise invalid_request("The x-amz-checksum-type header can only be used with the "
+                                  "x-amz-checksum-algorithm header.")
+    if algorithm is not None:
+        checksum_type = checksum_type or MULTIPART_TYPES[algorithm][0]
+        if checksum_type not in MULTIPART_TYPES[algorithm]:
+            raise invalid_request(f"The {checksum_type} checksum type cannot be used with the "
+                                  f"{algorithm.upper()} checksum algorithm.")
+    plan = ctx.state.encryption.plan_write(operation="CreateMultipartUpload", headers=ctx.headers,
+                                           bucket_encryption=bucket_encryption(bucket), account_id=ctx.account_id,
+                                           secure=ctx.secure)
+    upload = Upload(upload_id=base64.urlsafe_b64encode(os.urandom(48)).decode(), bucket=bucket.name, key=key,
+                    initiated=now(), owner_id=ctx.account_id or bucket.owner_id,
+                    content_type=attrs["content_type"], headers=attrs["headers"], metadata=attrs["metadata"],
+                    storage_class=attrs["storage_class"], checksum_algorithm=algorithm, checksum_type=checksum_type,
+                    sse=plan.meta, tagging_count=attrs["tagging_count"])
+    await ctx.state.storage.save_upload(upload)
+    headers = dict(plan.response_headers)
+    headers.update(_checksum_headers(upload))
+    body = xmlio.render("InitiateMultipartUploadResult",
+                        [("Bucket", bucket.name), ("Key", key), ("UploadId", upload.upload_id)])
+    return xml_response(body, headers=headers)
+
+
+async def _store_part(ctx: RequestContext, bucket: Bucket, upload: Upload, number: int, plan: WritePlan,
+                      body: AsyncIterator[bytes], integrity: RequestIntegrity | None,
+                      trailers: Callable[[], Mapping[str, str]] = dict) -> Part:
+    state = ctx.state
+    algorithms = {upload.checksum_algorithm or DEFAULT_CHECKSUM}
+    if integrity is not None and integrity.algorithm is not None:
+        algorithms.add(integrity.algorithm)
+    md5_etag = etag_is_md5(state.dialect, plan.response_headers)
+    writer = state.storage.new_blob()
+    got = await ingest(body, writer, plan.encryptor(), md5=md5_etag or (
+        integrity is not None and integrity.content_md5 is not None), algorithms=algorithms)
+    try:
+        if integrity is not None:
+            integrity.verify(got.md5, got.digests.get(integrity.algorithm or ""), trailers())
+        if state.storage.uploads.get(upload.upload_id) is not upload:   # aborted or completed meanwhile
+            raise no_such_upload(upload.upload_id)
+    except BaseException:
+        await discard(writer)
+        raise
+    await commit(state.storage, writer, state.durable)
+    etag = got.md5.hex() if md5_etag and got.md5 is not None else random_etag()
+    part = Part(number, got.blob_id, got.size, etag, {a: b64(d) for a, d in got.digests.items()}, now())
+    if state.storage.uploads.get(upload.upload_id) is not upload:
+        state.storage.free_blobs([part.blob])
+        raise no_such_upload(upload.upload_id)
+    old = upload.parts.get(number)
+    upload.parts[number] = part
+    await state.storage.save_upload(upload)
+    if old is not None:
+        state.storage.free_blobs([old.blob])
+    return part
+
+
+def _part_checksum_headers(upload: Upload, part: Part, sent: str | None) -> dict[str, str]:
+    algorithm = sent or upload.checksum_algorithm
+    if algorithm is None or algorithm not in part.checksums:
+        return {}
+    return {f"x-amz-checksum-{algorithm}": part.checksums[algorithm]}
+
+
+@route("PUT", "object", query=("partNumber", "uploadId"), operation="UploadPart")
+async def upload_part(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    upload = _get_upload(ctx, bucket)
+    number = _part_number(ctx)
+    integrity = RequestIntegrity(ctx.headers)
+    if upload.checksum_algorithm and integrity.algorithm and integrity.algorithm != upload.checksum_algorithm:
+        raise invalid_request(f"Checksum Type mismatch occurred, expected checksum Type: {upload.checksum_algorithm}"
+                              f", actual checksum Type: {integrity.algorithm}")
+    plan = ctx.state.encryption.plan_part(upload_meta=upload.sse, headers=ctx.headers, secure=ctx.secure)
+    auth = ctx.auth
+    part = await _store_part(ctx, bucket, upload, number, plan, ctx.body_chunks(), integrity,
+                             lambda: auth.trailers)
+    headers = {"etag": quoted(part.etag)}
+    headers.update(plan.response_headers)
+    headers.update(_part_checksum_headers(upload, part, integrity.algorithm))
+    return Response(200, headers)
+
+
+def _copy_range(value: str | None, size: int) -> tuple[int, int]:
+    if value is None:
+        return 0, size - 1
+    spec = value.strip()
+    first, dash, last = spec[6:].partition("-") if spec.startswith("bytes=") else ("", "", "")
+    if not dash or not first.isdigit() or not last.isdigit() or int(last) < int(first):
+        raise invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where first "
+                               "and last are the zero-based offsets of the first and last bytes to copy",
+                               "x-amz-copy-source-range", value)
+    start, end = int(first), int(last)
+    if end >= size:
+        raise invalid_argument(f"Range specified is not valid for source object of size: {size}",
+                               "x-amz-copy-source-range", value)
+    return start, end
+
+
+@route("PUT", "object", query=("partNumber", "uploadId"), header="x-amz-copy-source", operation="UploadPartCopy")
+async def upload_part_copy(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    upload = _get_upload(ctx, bucket)
+    number = _part_number(ctx)
+    source = open_copy_source(ctx, "UploadPartCopy")
+    start, end = _copy_range(ctx.headers.get("x-amz-copy-source-range"), source.version.size)
+    plan = ctx.state.encryption.plan_part(upload_meta=upload.sse, headers=ctx.headers, secure=ctx.secure)
+    body = source_stream(ctx, source, start, end)
+    try:
+        part = await _store_part(ctx, bucket, upload, number, plan, body, None)
+    finally:
+        await body.aclose()
+    items: list[tuple[str, xmlio.Node]] = [("ETag", quoted(part.etag)), ("LastModified", iso8601(part.last_modified))]
+    if upload.checksum_algorithm:
+        items.append((XML_NAMES[upload.checksum_algorithm], part.checksums.get(upload.checksum_algorithm)))
+    headers = dict(plan.response_headers)
+    if source.bucket.versioning is not None:
+        headers["x-amz-copy-source-version-id"] = source.version.version_id
+    return xml_response(xmlio.render("CopyPartResult", items), headers=headers)
+
+
+def _invalid_part(upload: Upload, number: int, etag: str) -> S3Error:
+    return S3Error("InvalidPart", "One or more of the specified parts could not be found.  The part may not have "
+                   "been uploaded, or the specified entity tag may not match the part's entity tag.", 400,
+                   {"UploadId": upload.upload_id, "PartNumber": str(number), "ETag": etag})
+
+
+def _requested_parts(body: bytes, upload: Upload) -> list[tuple[int, str, dict[str, str]]]:
+    root = xmlio.parse(body)
+    if xmlio.local_name(root) != "CompleteMultipartUpload":
+        raise malformed_xml()
+    requested = []
+    for el in xmlio.children(root, "Part"):
+        number_text = (xmlio.child_text(el, "PartNumber") or "").strip()
+        etag = (xmlio.child_text(el, "ETag") or "").strip()
+        if not number_text.isdigit() or not etag:
+            raise malformed_xml()
+        sums = {a: xmlio.child_text(el, name) or "" for a, name in XML_NAMES.items()
+                if xmlio.child(el, name) is not None}
+        requested.append((int(number_text), etag, sums))
+    if not requested:
+        raise malformed_xml()
+    last = 0
+    for number, _etag, _sums in requested:
+        if number <= last:
+            raise S3Error("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered "
+                          "by part number.", 400, {"UploadId": upload.upload_id})
+        last = number
+    return requested
+
+
+def _final_checksum(upload: Upload, parts: list[Part]) -> dict[str, str]:
+    algorithm = upload.checksum_algorithm or DEFAULT_CHECKSUM
+    checksum_type = upload.checksum_type or "FULL_OBJECT"
+    raws = [base64.b64decode(p.checksums[algorithm]) for p in parts]
+    if checksum_type == "COMPOSITE":
+        value = composite(algorithm, raws)
+    else:
+        value = b64(combine_crcs(algorithm, list(zip(raws, [p.size for p in parts]))))
+    return {"algorithm": algorithm, "value": value, "type": checksum_type}
+
+
+@route("POST", "object", query="uploadId", operation="CompleteMultipartUpload")
+async def complete_multipart_upload(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    upload = _get_upload(ctx, bucket)
+    # x-amz-checksum-* on this request is the whole object's checksum (checked below), not the XML body's.
+    body = await ctx.read_body()
+    content_md5 = parse_content_md5(ctx.headers)
+    if content_md5 is not None and hashlib.md5(body).digest() != content_md5:
+        raise bad_digest()
+    upload = _get_upload(ctx, bucket)           # still there after the body arrived?
+    requested = _requested_parts(body, upload)
+    parts: list[Part] = []
+    for i, (number, etag, sums) in enumerate(requested):
+        part = upload.parts.get(number)
+        if part is None or part.etag != etag.strip('"'):
+            raise _invalid_part(upload, number, etag)
+        for algorithm, value in sums.items():
+            if part.checksums.get(algorithm) != value.strip():
+                raise _invalid_part(upload, number, etag)
+        if i < len(requested) - 1 and part.size < MIN_PART_SIZE:
+            raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", 400,
+                          {"ProposedSize": str(part.size), "MinSizeAllowed": str(MIN_PART_SIZE),
+                           "PartNumber": str(number), "ETag": etag})
+        parts.append(part)
+    checksum = _final_checksum(upload, parts)
+    sent = RequestIntegrity(ctx.headers)
+    if sent.algorithm is not None and sent.expected is not None and checksum["type"] == "FULL_OBJECT" and (
+            sent.algorithm != checksum["algorithm"] or sent.expected != base64.b64decode(checksum["value"])):
+        raise checksum_mismatch(sent.algorithm)
+    storage = ctx.state.storage
+    storage.uploads.pop(upload.upload_id, None)          # no part may join from here on
+    version = ObjectVersion(
+        key=upload.key, version_id=next_version_id(bucket), last_modified=now(), owner_id=bucket.owner_id,
+        size=sum(p.size for p in parts), etag=multipart_etag([p.etag for p in parts]),
+        content_type=upload.content_type, headers=upload.headers, metadata=upload.metadata,
+        storage_class=upload.storage_class, checksum=checksum, sse=upload.sse, parts=parts, multipart=True,
+        tagging_count=upload.tagging_count)
+    await storage.put_version(bucket.name, version)
+    used = {p.blob for p in parts}
+    await storage.delete_upload(upload.upload_id, free_parts=False)
+    storage.free_blobs([p.blob for p in upload.parts.values() if p.blob not in used])
+    items: list[tuple[str, xmlio.Node]] = [
+        ("Location", f"/{bucket.name}/{upload.key}"), ("Bucket", bucket.name), ("Key", upload.key),
+        ("ETag", quoted(version.etag)), (XML_NAMES[checksum["algorithm"]], checksum["value"]),
+        ("ChecksumType", checksum["type"])]
+    headers = dict(version_header(bucket, version.version_id))
+    headers.update(ctx.state.encryption.response_headers(upload.sse))
+    return xml_response(xmlio.render("CompleteMultipartUploadResult", items), headers=headers)
+
+
+@route("DELETE", "object", query="uploadId", operation="AbortMultipartUpload")
+async def abort_multipart_upload(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    upload = _get_upload(ctx, bucket)
+    await ctx.state.storage.delete_upload(upload.upload_id)
+    return Response(204)
+
+
+@route("GET", "object", query="uploadId", operation="ListParts")
+async def list_parts(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    upload = _get_upload(ctx, bucket)
+    max_parts = parse_max(ctx, "max-parts", 1000, 1000)
+    marker_raw = ctx.query.get("part-number-marker", "0") or "0"
+    if not marker_raw.isdigit():
+        raise invalid_argument("Provided part-number-marker not an integer or within integer range",
+                               "part-number-marker", marker_raw)
+    marker = int(marker_raw)
+    numbers = sorted(n for n in upload.parts if n > marker)
+    shown = numbers[:max_parts]
+    truncated = len(numbers) > len(shown)
+    items: list[tuple[str, xmlio.Node]] = [
+        ("Bucket", bucket.name), ("Key", upload.key), ("UploadId", upload.upload_id),
+        ("PartNumberMarker", marker), ("NextPartNumberMarker", shown[-1] if shown else 0),
+        ("MaxParts", max_parts), ("IsTruncated", truncated)]
+    for n in shown:
+        p = upload.parts[n]
+        entry: list[tuple[str, xmlio.Node]] = [("PartNumber", n), ("LastModified", iso8601(p.last_modified)),
+                                               ("ETag", quoted(p.etag)), ("Size", p.size)]
+        if upload.checksum_algorithm and upload.checksum_algorithm in p.checksums:
+            entry.append((XML_NAMES[upload.checksum_algorithm], p.checksums[upload.checksum_algorithm]))
+        items.append(("Part", entry))
+    items += [("Initiator", _owner(upload)), ("Owner", _owner(upload)), ("StorageClass", upload.storage_class)]
+    if upload.checksum_algorithm:
+        items += [("ChecksumAlgorithm", upload.checksum_algorithm.upper()), ("ChecksumType", upload.checksum_type)]
+    headers = ctx.state.encryption.response_headers(upload.sse)
+    return xml_response(xmlio.render("ListPartsResult", items), headers=headers)
+
+
+@route("GET", "bucket", query="uploads", operation="ListMultipartUploads")
+async def list_multipart_uploads(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    q = ctx.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
+    max_uploads = parse_max(ctx, "max-uploads", 1000, 1000)
+    uploads = sorted((u for u in ctx.state.storage.uploads.values()
+                      if u.bucket == bucket.name and u.key.startswith(prefix)),
+                     key=lambda u: (u.key, u.initiated, u.upload_id))
+    entries: list[tuple[str, xmlio.Node]] = []
+    prefixes: list[str] = []
+    count = 0
+    truncated = False
+    next_key = next_id = None
+    for u in uploads:
+        if key_marker and (u.key < key_marker or (u.key == key_marker and (not id_marker or u.upload_id <= id_marker))):
+            continue
+        if delimiter:
+            cut = u.key.find(delimiter, len(prefix))
+            if cut >= 0:
+                common = u.key[: cut + len(delimiter)]
+                if common in prefixes:
+                    continue
+                if count >= max_uploads:
+                    truncated = True
+                    break
+                prefixes.append(common)
+                count += 1
+                next_key, next_id = u.key, u.upload_id
+                continue
+        if count >= max_uploads:
+            truncated = True
+            break
+        entry: list[tuple[str, xmlio.Node]] = [
+            ("Key", u.key), ("UploadId", u.upload_id), ("Initiator", _owner(u)), ("Owner", _owner(u)),
+            ("StorageClass", u.storage_class), ("Initiated", iso8601(u.initiated))]
+        if u.checksum_algorithm:
+            entry += [("ChecksumAlgorithm", u.checksum_algorithm.upper()), ("ChecksumType", u.checksum_type)]
+        entries.append(("Upload", entry))
+        count += 1
+        next_key, next_id = u.key, u.upload_id
+    items: list[tuple[str, xmlio.Node]] = [
+        ("Bucket", bucket.name), ("KeyMarker", key_marker), ("UploadIdMarker", id_marker),
+        ("NextKeyMarker", next_key if truncated else None), ("NextUploadIdMarker", next_id if truncated else None),
+        ("MaxUploads", max_uploads), ("IsTruncated", truncated), ("Prefix", prefix)]
+    if delimiter:
+        items.append(("Delimiter", delimiter))
+    items += entries
+    items += [("CommonPrefixes", [("Prefix", p)]) for p in prefixes]
+    return xml_response(xmlio.render("ListMultipartUploadsResult", items))

@@ -1,0 +1,37 @@
+"""PutBucketVersioning, GetBucketVersioning."""
+from __future__ import annotations
+
+from mockserver import xmlio
+from mockserver.errors import S3Error, malformed_xml
+from mockserver.handlers.bodies import read_checked_body
+from mockserver.handlers.common import require_bucket
+from mockserver.http import RequestContext, Response, xml_response
+from mockserver.routing import route
+
+STATUSES = ("Enabled", "Suspended")
+
+
+@route("PUT", "bucket", query="versioning", operation="PutBucketVersioning")
+async def put_bucket_versioning(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    body = await read_checked_body(ctx, required=True)
+    root = xmlio.parse(body)
+    if xmlio.local_name(root) != "VersioningConfiguration":
+        raise malformed_xml()
+    status = xmlio.child_text(root, "Status")
+    mfa = xmlio.child_text(root, "MfaDelete")
+    if status is not None and status not in STATUSES or mfa is not None and mfa not in ("Enabled", "Disabled"):
+        raise malformed_xml()
+    if mfa == "Enabled":
+        raise S3Error("InvalidRequest", "DevPay and Mfa are mutually exclusive authorization methods.", 400)
+    if status is not None and status != bucket.versioning:
+        bucket.versioning = status
+        await ctx.state.storage.save_bucket(bucket)
+    return Response(200)
+
+
+@route("GET", "bucket", query="versioning", operation="GetBucketVersioning")
+async def get_bucket_versioning(ctx: RequestContext) -> Response:
+    bucket = require_bucket(ctx)
+    items = [("Status", bucket.versioning)] if bucket.versioning else []
+    return xml_response(xmlio.render("VersioningConfiguration", items))

@@ -1,0 +1,59 @@
+"""Storing a whole object from a byte stream: PutObject, POST Object and CopyObject share this path."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from mockserver.checksums import RequestIntegrity, b64, random_etag
+from mockserver.handlers.common import etag_is_md5
+from mockserver.handlers.streams import commit, discard, ingest
+from mockserver.http import RequestContext
+from mockserver.sse.service import WritePlan
+from mockserver.storage.base import NULL_VERSION, Bucket, ObjectVersion, Part, new_version_id, now
+
+DEFAULT_CHECKSUM = "crc64nvme"     # S3 gives every new object a CRC64NVME checksum when none was sent
+
+
+def next_version_id(bucket: Bucket) -> str:
+    return new_version_id() if bucket.versioning == "Enabled" else NULL_VERSION
+
+
+async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: AsyncIterator[bytes], plan: WritePlan,
+                       attrs: dict[str, Any], *, integrity: RequestIntegrity | None, algorithm: str | None,
+                       trailers: Callable[[], Mapping[str, str]] = dict,
+                       check: Callable[[int], None] | None = None) -> ObjectVersion:
+    """Encrypt and store `body`; verify it against `integrity` (and `check(size)`) before committing; make it
+    the key's newest version. A request rejected at any point leaves the stored data unchanged."""
+    state = ctx.state
+    algorithm = algorithm or (integrity.algorithm if integrity is not None else None) or DEFAULT_CHECKSUM
+    md5_etag = etag_is_md5(state.dialect, plan.response_headers)
+    want_md5 = md5_etag or (integrity is not None and integrity.content_md5 is not None)
+    writer = state.storage.new_blob()
+    got = await ingest(body, writer, plan.encryptor(), md5=want_md5, algorithms={algorithm})
+    try:
+        if integrity is not None:
+            integrity.verify(got.md5, got.digests.get(integrity.algorithm or ""), trailers())
+        if check is not None:
+            check(got.size)
+    except BaseException:
+        await discard(writer)
+        raise
+    await commit(state.storage, writer, state.durable)
+    etag = got.md5.hex() if md5_etag and got.md5 is not None else random_etag()
+    checksum_value = b64(got.digests[algorithm])
+    version = ObjectVersion(
+        key=key, version_id=next_version_id(bucket), last_modified=now(), owner_id=bucket.owner_id,
+        size=got.size, etag=etag, content_type=attrs["content_type"], headers=attrs["headers"],
+        metadata=attrs["metadata"], storage_class=attrs["storage_class"], tagging_count=attrs["tagging_count"],
+        checksum={"algorithm": algorithm, "value": checksum_value, "type": "FULL_OBJECT"}, sse=plan.meta,
+        parts=[Part(1, got.blob_id, got.size, etag, {algorithm: checksum_value}, now())],
+    )
+    await state.storage.put_version(bucket.name, version)
+    return version
+
+
+def checksum_headers(version: ObjectVersion) -> dict[str, str]:
+    if not version.checksum:
+        return {}
+    return {f"x-amz-checksum-{version.checksum['algorithm']}": version.checksum["value"],
+            "x-amz-checksum-type": version.checksum["type"]}

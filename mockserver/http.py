@@ -1,0 +1,114 @@
+"""Per-request context and response objects shared by app.py and the handlers."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mockserver.errors import S3Error
+
+if TYPE_CHECKING:
+    from mockserver.accounts import Account
+    from mockserver.app import AppState
+
+MAX_XML_BODY = 4 * 1024 * 1024   # configuration / list bodies; larger ones are not S3 requests we serve
+
+
+@dataclass
+class Response:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | AsyncIterator[bytes] = b""
+    # Called once the body has been sent or abandoned (closes blob readers).
+    on_close: Callable[[], None] | None = None
+
+
+def xml_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    h = {"content-type": "application/xml"}
+    if headers:
+        h.update(headers)
+    return Response(status, h, body)
+
+
+class RequestContext:
+    """Everything a handler needs: the parsed request, the authenticated account and the app state."""
+
+    __slots__ = (
+        "_body_consumed",
+        "_receive",
+        "account",
+        "body_complete",
+        "auth",
+        "bucket",
+        "header_list",
+        "headers",
+        "key",
+        "method",
+        "query",
+        "query_string",
+        "raw_path",
+        "request_id",
+        "secure",
+        "state",
+    )
+
+    def __init__(self, *, state: AppState, method: str, raw_path: str, query_string: str, query: dict[str, str],
+                 headers: dict[str, str], header_list: list[tuple[str, str]], secure: bool, bucket: str | None,
+                 key: str | None, receive: Callable[[], Any], request_id: str) -> None:
+        self.state = state
+        self.method = method
+        self.raw_path = raw_path
+        self.query_string = query_string
+        self.query = query
+        self.headers = headers
+        self.header_list = header_list
+        self.secure = secure
+        self.bucket = bucket
+        self.key = key
+        self.account: Account | None = None
+        self.auth: Any = None
+        self.request_id = request_id
+        self._receive = receive
+        self._body_consumed = False
+        self.body_complete = False       # the last body message has been received
+
+    @property
+    def has_body(self) -> bool:
+        return self.headers.get("content-length", "0") not in ("0", "") or "transfer-encoding" in self.headers
+
+    @property
+    def account_id(self) -> str | None:
+        return self.account.account_id if self.account is not None else None
+
+    async def _raw_chunks(self) -> AsyncIterator[bytes]:
+        if self._body_consumed:
+            return
+        self._body_consumed = True
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise S3Error("IncompleteBody", "You did not provide the number of bytes specified by the "
+                              "Content-Length HTTP header", 400)
+            chunk = message.get("body", b"")
+            if not message.get("more_body", False):
+                self.body_complete = True
+                if chunk:
+                    yield chunk
+                return
+            if chunk:
+                yield chunk
+
+    def body_chunks(self) -> AsyncIterator[bytes]:
+        """Decoded payload (aws-chunked framing removed, signatures verified by auth while streaming)."""
+        return self.auth.decode_body(self._raw_chunks())
+
+    async def read_body(self, limit: int = MAX_XML_BODY) -> bytes:
+        """Whole (small) body: XML configuration documents, DeleteObjects, CompleteMultipartUpload."""
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in self.body_chunks():
+            size += len(chunk)
+            if size > limit:
+                raise S3Error("MaxMessageLengthExceeded", "Your request was too big.", 400)
+            parts.append(chunk)
+        return b"".join(parts)

@@ -1,0 +1,269 @@
+"""Runs the mock server: uvicorn (uvloop + httptools) in a background thread, optional TLS with a generated CA,
+optionally a second plain-HTTP listener on the same app and state.
+
+`running_server(...)` is the Python entry point (context manager); `main(argv)` is `s3-conformance serve`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+import uvloop
+
+from mockserver.accounts import ALT, MAIN, Account
+from mockserver.config import ServerConfig
+from mockserver.tls import generate_tls_files
+
+log = logging.getLogger("mockserver.server")
+
+
+@dataclass
+class RunningServer:
+    endpoint: str                          # https when tls
+    plain_endpoint: str | None             # the plain-HTTP endpoint, None when only TLS is served
+    ca_file: str | None                    # CA to trust for the TLS endpoint (None: plain, or --cert given)
+    credentials: dict[str, dict[str, str]]  # main/alt -> access_key, secret_key, account_id
+    region: str
+    app: Any = field(repr=False, default=None)
+    pid: int = 0
+
+    def client(self, service: str = "s3", account: str = "main", plain: bool = False, **kwargs: Any) -> Any:
+        """A boto3 client for this server (boto3 must be installed)."""
+        import boto3
+
+        creds = self.credentials[account]
+        endpoint = self.plain_endpoint if plain else self.endpoint
+        kwargs.setdefault("verify", self.ca_file if endpoint.startswith("https") and self.ca_file else None)
+        kwargs.setdefault("region_name", self.region)
+        return boto3.client(service, endpoint_url=endpoint, aws_access_key_id=creds["access_key"],
+                            aws_secret_access_key=creds["secret_key"], **kwargs)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(scheme: str, host: str, port: int) -> str:
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+class _ServerThread(threading.Thread):
+    """One event loop (uvloop) serving every listener of one app."""
+
+    def __init__(self, app: Any, listeners: list[tuple[socket.socket, dict[str, Any]]]) -> None:
+        super().__init__(name="mockserver", daemon=True)
+        self.app = app
+        self.listeners = listeners
+        self.servers: list[uvicorn.Server] = []
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self) -> None:
+        loop = self.loop = uvloop.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+            self.error = exc
+        finally:
+            self.ready.set()
+            loop.close()
+
+    async def _serve(self) -> None:
+        for sock, options in self.listeners:
+            config = uvicorn.Config(self.app, http="httptools", lifespan="off", access_log=False,
+                                    log_level="warning", timeout_graceful_shutdown=5, server_header=False,
+                                    date_header=False, **options)
+            self.servers.append(uvicorn.Server(config))
+        tasks = [asyncio.ensure_future(s.serve(sockets=[sock])) for s, (sock, _) in zip(self.servers, self.listeners)]
+        while not all(s.started for s in self.servers):
+            if any(t.done() for t in tasks):
+                break
+            await asyncio.sleep(0.01)
+        self.ready.set()
+        await asyncio.gather(*tasks)
+        if any(not s.started for s in self.servers):
+            raise RuntimeError("uvicorn did not start")
+        shutdown = getattr(self.app, "shutdown", None)
+        if shutdown is not None:
+            await shutdown()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        loop = self.loop
+        if loop is not None and self.is_alive():
+            try:
+                loop.call_soon_threadsafe(self._begin_stop)
+            except RuntimeError:      # loop already closed
+                pass
+        self.join(timeout)
+
+    def _begin_stop(self) -> None:
+        for server in self.servers:
+            server.should_exit = True
+        assert self.loop is not None
+        self.loop.call_later(1.0, self._abort_lingering)
+
+    def _abort_lingering(self) -> None:
+        """Idle keep-alive TLS connections wait for the client's close_notify, which an idle client in the same
+        process never sends: after a grace period they are cut."""
+        for server in self.servers:
+            for connection in list(server.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.abort()
+
+
+def build_app(config: ServerConfig) -> Any:
+    from mockserver.app import create_app
+
+    return create_app(config)
+
+
+@contextlib.contextmanager
+def running_server(dialect: str = "aws", host: str = "127.0.0.1", port: int = 0, tls: bool = False,
+                   plain_http_too: bool = False, data_dir: str | None = None, allow_sse_c_over_http: bool = False,
+                   *, region: str = "us-east-1", domain: str = "localhost", main: Account = MAIN,
+                   alt: Account = ALT, cert_file: str | None = None, key_file: str | None = None,
+                   plain_port: int = 0, app: Any = None, startup_timeout: float = 20.0) -> Iterator[RunningServer]:
+    """Starts the server in a background thread of this process and stops it on exit.
+
+    tls=True serves HTTPS with a freshly generated CA (`.ca_file`) unless cert_file/key_file are given;
+    plain_http_too=True adds a plain-HTTP listener (`.plain_endpoint`) on the same app and state.
+    `app` replaces the mock S3 application (any ASGI app), e.g. in tests of the runner itself.
+    """
+    config = ServerConfig(dialect=dialect, region=region, domain=domain, data_dir=data_dir, main=main, alt=alt,
+                          allow_sse_c_over_http=allow_sse_c_over_http)
+    application = app if app is not None else build_app(config)
+    with contextlib.ExitStack() as stack:
+        listeners: list[tuple[socket.socket, dict[str, Any]]] = []
+        ca_file = None
+        main_sock = _bind(host, port)
+        stack.callback(main_sock.close)
+        if tls or cert_file:
+            if cert_file is None:
+                directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="mockserver-tls-"))
+                files = generate_tls_files(directory, domain=domain, host=host)
+                cert_file, key_file, ca_file = files.cert_file, files.key_file, files.ca_file
+            listeners.append((main_sock, {"ssl_certfile": cert_file, "ssl_keyfile": key_file or cert_file}))
+            endpoint = _url("https", host, main_sock.getsockname()[1])
+            plain_endpoint = None
+            if plain_http_too:
+                plain_sock = _bind(host, plain_port)
+                stack.callback(plain_sock.close)
+                listeners.append((plain_sock, {}))
+                plain_endpoint = _url("http", host, plain_sock.getsockname()[1])
+        else:
+            listeners.append((main_sock, {}))
+            endpoint = plain_endpoint = _url("http", host, main_sock.getsockname()[1])
+        thread = _ServerThread(application, listeners)
+        thread.start()
+        if not thread.ready.wait(startup_timeout) or thread.error is not None or not thread.is_alive():
+            thread.stop()
+            raise RuntimeError(f"mock server failed to start: {thread.error!r}")
+        credentials = {a.name: {"access_key": a.access_key, "secret_key": a.secret_key, "account_id": a.account_id}
+                       for a in (main, alt)}
+        try:
+            yield RunningServer(endpoint, plain_endpoint, ca_file, credentials, region, application, os.getpid())
+        finally:
+            thread.stop()
+            if thread.error is not None:
+                log.error("mock server stopped with an error: %r", thread.error)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="s3-conformance serve", description="Run the reference mock S3 server.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9000, help="0 picks a free port")
+    p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA (its path is printed)")
+    p.add_argument("--cert", help="PEM certificate (chain) to serve HTTPS with; implies --tls")
+    p.add_argument("--key", help="PEM private key for --cert")
+    p.add_argument("--plain-http-port", type=int, default=None,
+                   help="with TLS, also serve plain HTTP on this port (0 picks one)")
+    p.add_argument("--data-dir", help="keep buckets, objects and keys in DIR (default: in memory)")
+    p.add_argument("--dialect", default="aws")
+    p.add_argument("--access-key", default=MAIN.access_key)
+    p.add_argument("--secret-key", default=MAIN.secret_key)
+    p.add_argument("--alt-access-key", default=ALT.access_key)
+    p.add_argument("--alt-secret-key", default=ALT.secret_key)
+    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--domain", default="localhost", help="virtual-hosted style: <bucket>.<domain>:<port>")
+    p.add_argument("--allow-sse-c-over-http", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`s3-conformance serve ...` (the leading "serve" is optional). Stops cleanly on SIGTERM/SIGINT."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["serve"]:
+        args_list = args_list[1:]
+    parser = _parser()
+    args = parser.parse_args(args_list)
+    if bool(args.cert) != bool(args.key):
+        parser.error("--cert and --key go together")
+    from mockserver.dialects import DIALECTS
+
+    if args.dialect not in DIALECTS:
+        parser.error(f"unknown dialect {args.dialect!r}; known: {', '.join(sorted(DIALECTS))}")
+    main_account = Account("main", args.access_key, args.secret_key, MAIN.account_id)
+    alt_account = Account("alt", args.alt_access_key, args.alt_secret_key, ALT.account_id)
+    if main_account.access_key == alt_account.access_key:
+        parser.error("the main and alt accounts need different access keys")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        server_cm = running_server(dialect=args.dialect, host=args.host, port=args.port,
+                                   tls=args.tls or bool(args.cert), plain_http_too=args.plain_http_port is not None,
+                                   plain_port=args.plain_http_port or 0, data_dir=args.data_dir,
+                                   allow_sse_c_over_http=args.allow_sse_c_over_http, region=args.region,
+                                   domain=args.domain, main=main_account, alt=alt_account, cert_file=args.cert,
+                                   key_file=args.key)
+        with server_cm as server:
+            _announce(server, args.dialect)
+            while not stop.wait(0.5):
+                pass
+            print("stopping", flush=True)
+    except OSError as exc:
+        print(f"s3-conformance serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        print(f"s3-conformance serve: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _announce(server: RunningServer, dialect: str) -> None:
+    lines = [f"mock S3 server (dialect {dialect}, region {server.region}) pid {server.pid}",
+             f"endpoint: {server.endpoint}"]
+    if server.plain_endpoint and server.plain_endpoint != server.endpoint:
+        lines.append(f"plain endpoint: {server.plain_endpoint}")
+    if server.ca_file:
+        lines.append(f"CA file: {server.ca_file}")
+    for name, creds in server.credentials.items():
+        lines.append(f"{name} account: access key {creds['access_key']}  secret key {creds['secret_key']}  "
+                     f"account id {creds['account_id']}")
+    print("\n".join(lines), flush=True)

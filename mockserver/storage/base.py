@@ -1,0 +1,350 @@
+"""Storage model and index shared by the memory and disk backends.
+
+The index (buckets, object versions, multipart uploads) lives in memory in both backends and is mutated on
+the event loop thread only. Backends differ in where blob bytes go (BlobStore) and whether metadata changes
+are written down (Journal). Object keys never name files: blobs have random ids, keys live in metadata.
+"""
+from __future__ import annotations
+
+import base64
+import bisect
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+NULL_VERSION = "null"
+
+
+def new_version_id() -> str:
+    return base64.urlsafe_b64encode(os.urandom(24)).decode()
+
+
+def new_blob_id() -> str:
+    return os.urandom(16).hex()
+
+
+@dataclass
+class Bucket:
+    name: str
+    owner_id: str
+    region: str
+    created: float
+    versioning: str | None = None                 # None (never enabled) | "Enabled" | "Suspended"
+    encryption: dict[str, Any] | None = None      # BucketEncryption.to_json(); None: no configuration
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Bucket:
+        return cls(**data)
+
+
+@dataclass
+class Part:
+    """One stored blob of an object or an upload: `size` plaintext bytes, encrypted on disk."""
+    number: int
+    blob: str
+    size: int
+    etag: str                                       # hex, no quotes
+    checksums: dict[str, str] = field(default_factory=dict)   # algorithm -> base64
+    last_modified: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Part:
+        return cls(**data)
+
+
+@dataclass
+class ObjectVersion:
+    key: str
+    version_id: str
+    last_modified: float
+    owner_id: str
+    delete_marker: bool = False
+    size: int = 0
+    etag: str = ""                                  # hex (or "<hex>-N"), no quotes
+    content_type: str = "binary/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)    # stored entity headers (cache-control, ...)
+    metadata: dict[str, str] = field(default_factory=dict)   # x-amz-meta-<name> -> value
+    storage_class: str = "STANDARD"
+    checksum: dict[str, str] | None = None          # {"algorithm", "value", "type"}
+    sse: dict[str, Any] = field(default_factory=dict)         # EncryptionService plan.meta
+    parts: list[Part] = field(default_factory=list)          # blobs in order; len > 1 or multipart=True
+    multipart: bool = False
+    tagging_count: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["parts"] = [p.to_json() for p in self.parts]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ObjectVersion:
+        data = dict(data)
+        data["parts"] = [Part.from_json(p) for p in data.get("parts", [])]
+        return cls(**data)
+
+
+@dataclass
+class Upload:
+    upload_id: str
+    bucket: str
+    key: str
+    initiated: float
+    owner_id: str
+    content_type: str = "binary/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    storage_class: str = "STANDARD"
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+    sse: dict[str, Any] = field(default_factory=dict)
+    tagging_count: int = 0
+    parts: dict[int, Part] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["parts"] = [p.to_json() for p in self.parts.values()]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Upload:
+        data = dict(data)
+        data["parts"] = {p["number"]: Part.from_json(p) for p in data.get("parts", [])}
+        return cls(**data)
+
+
+class BlobWriter(Protocol):
+    """Receives the stored (encrypted) bytes of one blob. Blocking: call from a worker thread."""
+    blob_id: str
+
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> None: ...            # durable once this returns
+    def abort(self) -> None: ...
+
+
+class BlobReader(Protocol):
+    def read(self, offset: int, length: int) -> bytes: ...
+    def close(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    def writer(self) -> BlobWriter: ...
+    def reader(self, blob_id: str) -> BlobReader: ...
+    def delete(self, blob_id: str) -> None: ...
+    def existing(self) -> set[str]: ...
+
+
+class Journal(Protocol):
+    """Durable record of the index (disk backend). Each call writes the object's current state."""
+
+    async def save_bucket(self, bucket: Bucket) -> None: ...
+    async def delete_bucket(self, name: str) -> None: ...
+    async def save_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None: ...
+    async def save_upload(self, upload: Upload) -> None: ...
+    async def delete_upload(self, upload_id: str) -> None: ...
+    def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]: ...
+    async def flush(self) -> None: ...
+
+
+class NoJournal:
+    """Memory backend: nothing to write down."""
+
+    async def save_bucket(self, bucket: Bucket) -> None:
+        return None
+
+    async def delete_bucket(self, name: str) -> None:
+        return None
+
+    async def save_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None:
+        return None
+
+    async def save_upload(self, upload: Upload) -> None:
+        return None
+
+    async def delete_upload(self, upload_id: str) -> None:
+        return None
+
+    def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]:
+        return [], [], []
+
+    async def flush(self) -> None:
+        return None
+
+
+class BucketIndex:
+    """Keys of one bucket: versions newest first, plus a sorted key list for listings."""
+
+    __slots__ = ("sorted_keys", "versions")
+
+    def __init__(self) -> None:
+        self.versions: dict[str, list[ObjectVersion]] = {}
+        self.sorted_keys: list[str] = []
+
+    def set(self, key: str, versions: list[ObjectVersion]) -> None:
+        if versions:
+            if key not in self.versions:
+                bisect.insort(self.sorted_keys, key)
+            self.versions[key] = versions
+        elif key in self.versions:
+            del self.versions[key]
+            i = bisect.bisect_left(self.sorted_keys, key)
+            if i < len(self.sorted_keys) and self.sorted_keys[i] == key:
+                del self.sorted_keys[i]
+
+    def keys_from(self, prefix: str, after: str | None) -> Iterator[str]:
+        """Sorted keys starting with prefix, strictly after `after`."""
+        start = prefix if after is None or after < prefix else after
+        i = bisect.bisect_left(self.sorted_keys, start)
+        keys = self.sorted_keys
+        while i < len(keys):
+            k = keys[i]
+            i += 1
+            if after is not None and k <= after:
+                continue
+            if not k.startswith(prefix):
+                return
+            yield k
+
+
+class Storage:
+    """The index plus a blob store and a journal. All mutating methods are coroutines run on the loop."""
+
+    def __init__(self, blobs: BlobStore, journal: Journal | None = None) -> None:
+        self.blobs = blobs
+        self.journal: Journal = journal or NoJournal()
+        self.buckets: dict[str, Bucket] = {}
+        self.index: dict[str, BucketIndex] = {}
+        self.uploads: dict[str, Upload] = {}
+        self._readers: dict[str, int] = {}
+        self._doomed: set[str] = set()
+        self._load()
+
+    def _load(self) -> None:
+        buckets, keys, uploads = self.journal.load()
+        for b in buckets:
+            self.buckets[b.name] = b
+            self.index[b.name] = BucketIndex()
+        for bucket, key, versions in keys:
+            if bucket in self.index:
+                self.index[bucket].set(key, versions)
+        for u in uploads:
+            if u.bucket in self.buckets:
+                self.uploads[u.upload_id] = u
+        # Blobs no metadata refers to are leftovers of writes interrupted before their commit.
+        referenced = {p.blob for idx in self.index.values() for vs in idx.versions.values() for v in vs
+                      for p in v.parts}
+        referenced |= {p.blob for u in self.uploads.values() for p in u.parts.values()}
+        for blob in self.blobs.existing() - referenced:
+            self.blobs.delete(blob)
+
+    # ----- buckets -----
+    def get_bucket(self, name: str) -> Bucket | None:
+        return self.buckets.get(name)
+
+    async def save_bucket(self, bucket: Bucket) -> None:
+        if bucket.name not in self.buckets:
+            self.index[bucket.name] = BucketIndex()
+        self.buckets[bucket.name] = bucket
+        await self.journal.save_bucket(bucket)
+
+    def bucket_is_empty(self, name: str) -> bool:
+        return not self.index[name].versions
+
+    async def delete_bucket(self, name: str) -> None:
+        for upload in [u for u in self.uploads.values() if u.bucket == name]:
+            await self.delete_upload(upload.upload_id)
+        self.buckets.pop(name, None)
+        self.index.pop(name, None)
+        await self.journal.delete_bucket(name)
+
+    # ----- objects -----
+    def versions(self, bucket: str, key: str) -> list[ObjectVersion]:
+        return self.index[bucket].versions.get(key, [])
+
+    def latest(self, bucket: str, key: str) -> ObjectVersion | None:
+        versions = self.index[bucket].versions.get(key)
+        return versions[0] if versions else None
+
+    def get_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
+        for v in self.index[bucket].versions.get(key, ()):
+            if v.version_id == version_id:
+                return v
+        return None
+
+    async def put_version(self, bucket: str, version: ObjectVersion) -> None:
+        """Make `version` the newest; a "null" version replaces the previous null version (whose blobs are freed
+        once the metadata change is durable)."""
+        idx = self.index[bucket]
+        current = idx.versions.get(version.key, [])
+        replaced = [v for v in current if v.version_id == version.version_id]
+        versions = [version] + [v for v in current if v.version_id != version.version_id]
+        idx.set(version.key, versions)
+        await self.journal.save_key(bucket, version.key, versions)
+        self.free_blobs([p.blob for v in replaced for p in v.parts])
+
+    async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
+        idx = self.index[bucket]
+        current = idx.versions.get(key, [])
+        removed = next((v for v in current if v.version_id == version_id), None)
+        if removed is None:
+            return None
+        versions = [v for v in current if v.version_id != version_id]
+        idx.set(key, versions)
+        await self.journal.save_key(bucket, key, versions)
+        self.free_blobs([p.blob for p in removed.parts])
+        return removed
+
+    def keys_from(self, bucket: str, prefix: str, after: str | None) -> Iterator[str]:
+        return self.index[bucket].keys_from(prefix, after)
+
+    # ----- uploads -----
+    async def save_upload(self, upload: Upload) -> None:
+        self.uploads[upload.upload_id] = upload
+        await self.journal.save_upload(upload)
+
+    async def delete_upload(self, upload_id: str, free_parts: bool = True) -> None:
+        upload = self.uploads.pop(upload_id, None)
+        await self.journal.delete_upload(upload_id)
+        if upload is not None and free_parts:
+            self.free_blobs([p.blob for p in upload.parts.values()])
+
+    # ----- blobs -----
+    def new_blob(self) -> BlobWriter:
+        return self.blobs.writer()
+
+    def acquire(self, blob_ids: list[str]) -> None:
+        """Keep blobs alive while a response streams them (a concurrent overwrite frees them later)."""
+        for b in blob_ids:
+            self._readers[b] = self._readers.get(b, 0) + 1
+
+    def release(self, blob_ids: list[str]) -> None:
+        for b in blob_ids:
+            n = self._readers.get(b, 0) - 1
+            if n > 0:
+                self._readers[b] = n
+                continue
+            self._readers.pop(b, None)
+            if b in self._doomed:
+                self._doomed.discard(b)
+                self.blobs.delete(b)
+
+    def free_blobs(self, blob_ids: list[str]) -> None:
+        for b in blob_ids:
+            if self._readers.get(b):
+                self._doomed.add(b)
+            else:
+                self.blobs.delete(b)
+
+    async def flush(self) -> None:
+        await self.journal.flush()
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,227 @@
+"""Disk backend (--data-dir): blobs in files named by random ids, metadata as JSON documents written
+atomically (temp file + rename, with fsync of file and directory when configured). A blob is complete before the
+metadata naming it is written, so after a kill -9 an object is either complete or absent; unreferenced blobs
+are removed at start. Without fsync every acknowledged write is in the kernel (survives kill -9); with
+fsync it is on the disk (survives power loss).
+
+Layout: blobs/<xx>/<blob id>, meta/buckets/<sha256>.json, meta/keys/<xx>/<sha256>.json,
+meta/uploads/<sha256>.json, tmp/. Object keys and bucket names appear only inside the JSON documents.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+from typing import Any
+
+from mockserver.storage.base import Bucket, ObjectVersion, Storage, Upload, new_blob_id
+
+
+def _fsync_dir(path: str, fsync: bool = True) -> None:
+    if not fsync:
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str, data: bytes, tmp_dir: str, fsync: bool = True) -> None:
+    """Readers (and a restart after kill -9) see the old document or the new one, never a mix."""
+    tmp = os.path.join(tmp_dir, new_blob_id())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    _fsync_dir(os.path.dirname(path), fsync)
+
+
+def atomic_remove(path: str, fsync: bool = True) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    _fsync_dir(os.path.dirname(path), fsync)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class _DiskWriter:
+    def __init__(self, store: DiskBlobStore) -> None:
+        self.blob_id = new_blob_id()
+        self._fsync = store.fsync
+        self._path = store.path(self.blob_id)
+        self._fd: int | None = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]  # type: ignore[arg-type]
+
+    def commit(self) -> None:
+        assert self._fd is not None
+        if self._fsync:
+            os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = None
+        _fsync_dir(os.path.dirname(self._path), self._fsync)
+
+    def abort(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        try:
+            os.unlink(self._path)
+        except FileNotFoundError:
+            pass
+
+
+class _DiskReader:
+    __slots__ = ("_fd",)
+
+    def __init__(self, path: str) -> None:
+        self._fd: int | None = os.open(path, os.O_RDONLY)
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self._fd, length, offset)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class DiskBlobStore:
+    def __init__(self, root: str, fsync: bool = False) -> None:
+        self.fsync = fsync
+        self.root = os.path.join(root, "blobs")
+        for i in range(256):
+            os.makedirs(os.path.join(self.root, f"{i:02x}"), exist_ok=True)
+
+    def path(self, blob_id: str) -> str:
+        return os.path.join(self.root, blob_id[:2], blob_id)
+
+    def writer(self) -> _DiskWriter:
+        return _DiskWriter(self)
+
+    def reader(self, blob_id: str) -> _DiskReader:
+        return _DiskReader(self.path(blob_id))
+
+    def delete(self, blob_id: str) -> None:
+        try:
+            os.unlink(self.path(blob_id))
+        except FileNotFoundError:
+            pass
+
+    def existing(self) -> set[str]:
+        found = set()
+        for sub in os.listdir(self.root):
+            found.update(os.listdir(os.path.join(self.root, sub)))
+        return found
+
+
+class DiskJournal:
+    """Writes each metadata document in call order; a request is acknowledged once its write is durable."""
+
+    def __init__(self, root: str, fsync: bool = False) -> None:
+        self.fsync = fsync
+        self.meta = os.path.join(root, "meta")
+        self.tmp = os.path.join(root, "tmp")
+        self.buckets_dir = os.path.join(self.meta, "buckets")
+        self.keys_dir = os.path.join(self.meta, "keys")
+        self.uploads_dir = os.path.join(self.meta, "uploads")
+        for d in (self.buckets_dir, self.uploads_dir, self.tmp):
+            os.makedirs(d, exist_ok=True)
+        for i in range(256):
+            os.makedirs(os.path.join(self.keys_dir, f"{i:02x}"), exist_ok=True)
+        shutil.rmtree(self.tmp)     # half-written documents of an interrupted run
+        os.makedirs(self.tmp)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    async def _write(self, path: str, document: dict[str, Any] | None) -> None:
+        # Serialised now (the state this request acknowledges); written in call order per document.
+        data = None if document is None else json.dumps(document, separators=(",", ":")).encode()
+        if not self.fsync:
+            # A few syscalls into the page cache: cheaper inline than a thread hop, and trivially in order.
+            if data is None:
+                atomic_remove(path, False)
+            else:
+                atomic_write(path, data, self.tmp, False)
+            return
+        lock = self._locks.get(path)
+        if lock is None:
+            lock = self._locks[path] = asyncio.Lock()
+        self._users[path] = self._users.get(path, 0) + 1
+        try:
+            async with lock:
+                if data is None:
+                    await asyncio.to_thread(atomic_remove, path, True)
+                else:
+                    await asyncio.to_thread(atomic_write, path, data, self.tmp, True)
+        finally:
+            users = self._users[path] - 1
+            if users:
+                self._users[path] = users
+            else:
+                del self._users[path]
+                del self._locks[path]
+
+    def _key_path(self, bucket: str, key: str) -> str:
+        digest = _digest(bucket, key)
+        return os.path.join(self.keys_dir, digest[:2], digest + ".json")
+
+    async def save_bucket(self, bucket: Bucket) -> None:
+        await self._write(os.path.join(self.buckets_dir, _digest(bucket.name) + ".json"), bucket.to_json())
+
+    async def delete_bucket(self, name: str) -> None:
+        await self._write(os.path.join(self.buckets_dir, _digest(name) + ".json"), None)
+
+    async def save_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None:
+        document = {"bucket": bucket, "key": key, "versions": [v.to_json() for v in versions]} if versions else None
+        await self._write(self._key_path(bucket, key), document)
+
+    async def save_upload(self, upload: Upload) -> None:
+        await self._write(os.path.join(self.uploads_dir, _digest(upload.upload_id) + ".json"), upload.to_json())
+
+    async def delete_upload(self, upload_id: str) -> None:
+        await self._write(os.path.join(self.uploads_dir, _digest(upload_id) + ".json"), None)
+
+    @staticmethod
+    def _documents(directory: str) -> list[dict[str, Any]]:
+        docs = []
+        for dirpath, _dirs, files in os.walk(directory):
+            for name in files:
+                if name.endswith(".json"):
+                    with open(os.path.join(dirpath, name), "rb") as f:
+                        docs.append(json.loads(f.read()))
+        return docs
+
+    def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]:
+        buckets = [Bucket.from_json(d) for d in self._documents(self.buckets_dir)]
+        keys = [(d["bucket"], d["key"], [ObjectVersion.from_json(v) for v in d["versions"]])
+                for d in self._documents(self.keys_dir)]
+        uploads = [Upload.from_json(d) for d in self._documents(self.uploads_dir)]
+        return buckets, keys, uploads
+
+    async def flush(self) -> None:
+        # Every write is awaited by the request that made it; wait for queued ones still holding locks.
+        for lock in list(self._locks.values()):
+            async with lock:
+                pass
+
+
+def disk_storage(data_dir: str, fsync: bool = False) -> Storage:
+    os.makedirs(data_dir, exist_ok=True)
+    return Storage(DiskBlobStore(data_dir, fsync), DiskJournal(data_dir, fsync))

@@ -1,0 +1,38 @@
+"""The canonical query string equals botocore's for raw queries in every encoding a client may send."""
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.credentials import Credentials
+
+from mockserver.auth.canonical import canonical_query, canonical_uris
+
+BOTOCORE = SigV4Auth(Credentials("a", "b"), "s3", "us-east-1")
+
+QUERIES = [
+    "encryption", "encryption=", "list-type=2&prefix=a%2Fb&delimiter=%2F", "prefix=a/b", "prefix=%7e&x=%7E",
+    "b=2&a=1&a=0", "key=%E2%82%AC%20x", "key=€ x", "q=a+b", "q=%2B", "uploads&prefix=%41", "x=%zz",
+    "X-Amz-Credential=AK%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z",
+    "response-content-disposition=attachment%3B%20filename%3D%22a.txt%22", "a=%2d%2e%5f",
+]
+
+
+@pytest.mark.parametrize("raw", QUERIES)
+def test_matches_botocore(raw):
+    pairs = []
+    for part in raw.split("&"):
+        name, _, value = part.partition("=")
+        pairs.append((unquote(name), unquote(value)))
+    assert canonical_query(raw) == BOTOCORE._canonical_query_string_params(pairs)
+
+
+def test_excluded_parameter_is_left_out():
+    assert canonical_query("b=1&X-Amz-Signature=abc&a=2", exclude="X-Amz-Signature") == "a=2&b=1"
+
+
+def test_path_as_received_comes_first():
+    assert list(canonical_uris("/b/a%20b")) == ["/b/a%20b"]
+    assert list(canonical_uris("/b/a b")) == ["/b/a b", "/b/a%20b"]
+    assert list(canonical_uris("")) == ["/"]

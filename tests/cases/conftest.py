@@ -1,0 +1,22 @@
+"""Shared helpers for the corpus tests: the case files (without the coverage data file) and profiles."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CASES_DIR = REPO / "cases"
+SEEDS_DIR = Path("/work/shared/seeds")
+PROFILE_NAMES = ("aws", "aws-2023", "aws-legacy", "qstorage", "yandex")
+
+
+def case_file_paths() -> list[Path]:
+    return sorted(p for p in CASES_DIR.rglob("*.yaml") if not p.name.startswith("_"))
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    from conformance.loader import load_cases
+    cases, problems = load_cases(case_file_paths())
+    return cases, problems

@@ -1,0 +1,75 @@
+"""Fixtures for the mock server's HTTP tests: one in-memory server per module, boto3 clients, fresh buckets,
+and `raw` for hand-made requests (SigV4-signed by botocore, sent with requests)."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from mockserver.server import RunningServer, running_server
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    with running_server() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def s3(server: RunningServer) -> Any:
+    return server.client("s3")
+
+
+@pytest.fixture(scope="module")
+def s3_alt(server: RunningServer) -> Any:
+    return server.client("s3", account="alt")
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = f"test-{uuid.uuid4().hex[:20]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+class Raw:
+    """Signed raw HTTP requests against the server (for what boto3 will not send)."""
+
+    def __init__(self, server: RunningServer) -> None:
+        self.server = server
+        self.session = requests.Session()
+
+    def __call__(self, method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes = b"",
+                 account: str = "main", sign: bool = True, query: str = "") -> requests.Response:
+        url = self.server.endpoint + path + (f"?{query}" if query else "")
+        request = AWSRequest(method=method, url=url, headers=dict(headers or {}), data=body)
+        if sign:
+            c = self.server.credentials[account]
+            S3SigV4Auth(Credentials(c["access_key"], c["secret_key"]), "s3", self.server.region).add_auth(request)
+        prepared = request.prepare()
+        return self.session.request(method, prepared.url, headers=dict(prepared.headers), data=body, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def raw(server: RunningServer) -> Raw:
+    return Raw(server)
+
+
+def error_of(response: requests.Response) -> dict[str, str]:
+    """Code, Message and extra fields of an S3 error body."""
+    from lxml import etree
+
+    root = etree.fromstring(response.content)
+    return {child.tag: child.text or "" for child in root}
+
+
+def client_error(exc: Any) -> tuple[int, str, str]:
+    return (exc.response["ResponseMetadata"]["HTTPStatusCode"], exc.response["Error"]["Code"],
+            exc.response["Error"].get("Message", ""))

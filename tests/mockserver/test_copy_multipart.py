@@ -1,0 +1,218 @@
+"""CopyObject, multipart uploads (checksums, errors, copies), GetObjectAttributes."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import zlib
+
+import pytest
+from awscrt import checksums as crt
+from botocore.exceptions import ClientError
+
+from tests.mockserver.conftest import client_error, error_of
+
+MIB = 1024 * 1024
+SELF_COPY = ("This copy request is illegal because it is trying to copy an object to itself without changing the "
+             "object's metadata, storage class, website redirect location or encryption attributes.")
+
+
+def test_copy_metadata_directive(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="src", Body=b"payload", ContentType="text/x", Metadata={"a": "1"})
+    s3.copy_object(Bucket=bucket, Key="same-meta", CopySource={"Bucket": bucket, "Key": "src"})
+    head = s3.head_object(Bucket=bucket, Key="same-meta")
+    assert head["Metadata"] == {"a": "1"} and head["ContentType"] == "text/x"
+    s3.copy_object(Bucket=bucket, Key="new-meta", CopySource={"Bucket": bucket, "Key": "src"},
+                   MetadataDirective="REPLACE", Metadata={"b": "2"}, ContentType="text/y")
+    head = s3.head_object(Bucket=bucket, Key="new-meta")
+    assert head["Metadata"] == {"b": "2"} and head["ContentType"] == "text/y"
+    assert s3.get_object(Bucket=bucket, Key="new-meta")["Body"].read() == b"payload"
+    assert head["ETag"] == f'"{hashlib.md5(b"payload").hexdigest()}"'
+
+
+def test_copy_between_buckets_and_missing_source(s3, bucket):
+    other = bucket + "-2"
+    s3.create_bucket(Bucket=other)
+    s3.put_object(Bucket=bucket, Key="s", Body=b"cross")
+    s3.copy_object(Bucket=other, Key="d", CopySource=f"{bucket}/s")
+    assert s3.get_object(Bucket=other, Key="d")["Body"].read() == b"cross"
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=other, Key="d", CopySource=f"{bucket}/nope")
+    assert client_error(e.value)[:2] == (404, "NoSuchKey")
+
+
+def test_copy_onto_itself(s3, bucket, raw):
+    s3.put_object(Bucket=bucket, Key="me", Body=b"self")
+    r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me"})
+    assert r.status_code == 400
+    assert error_of(r)["Code"] == "InvalidRequest" and error_of(r)["Message"] == SELF_COPY
+    s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"},
+                   MetadataDirective="REPLACE", Metadata={"changed": "yes"})
+    assert s3.head_object(Bucket=bucket, Key="me")["Metadata"] == {"changed": "yes"}
+    s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"},
+                   ServerSideEncryption="AES256")
+    s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"}, StorageClass="STANDARD_IA")
+    assert s3.get_object(Bucket=bucket, Key="me")["Body"].read() == b"self"
+
+
+def test_copy_bad_directive(raw, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="s", Body=b"x")
+    r = raw("PUT", f"/{bucket}/d", headers={"x-amz-copy-source": f"/{bucket}/s", "x-amz-metadata-directive": "MOVE"})
+    assert r.status_code == 400 and error_of(r)["Code"] == "InvalidArgument"
+
+
+def _parts(sizes: list[int]) -> list[bytes]:
+    return [os.urandom(n) for n in sizes]
+
+
+def test_multipart_composite_crc32(s3, bucket):
+    parts = _parts([5 * MIB, 5 * MIB, 1234])
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="CRC32", Metadata={"m": "v"})
+    assert up["ChecksumAlgorithm"] == "CRC32"
+    done = []
+    for n, data in enumerate(parts, 1):
+        r = s3.upload_part(Bucket=bucket, Key="mp", UploadId=up["UploadId"], PartNumber=n, Body=data,
+                           ChecksumAlgorithm="CRC32")
+        assert r["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+        done.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]})
+    listed = s3.list_parts(Bucket=bucket, Key="mp", UploadId=up["UploadId"])
+    assert [p["Size"] for p in listed["Parts"]] == [len(p) for p in parts]
+    result = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up["UploadId"],
+                                          MultipartUpload={"Parts": done})
+    md5s = b"".join(hashlib.md5(p).digest() for p in parts)
+    assert result["ETag"] == f'"{hashlib.md5(md5s).hexdigest()}-3"'
+    crcs = b"".join(zlib.crc32(p).to_bytes(4, "big") for p in parts)
+    assert result["ChecksumCRC32"] == base64.b64encode(zlib.crc32(crcs).to_bytes(4, "big")).decode() + "-3"
+    assert result["ChecksumType"] == "COMPOSITE"
+    whole = b"".join(parts)
+    got = s3.get_object(Bucket=bucket, Key="mp")
+    assert got["Body"].read() == whole and got["Metadata"] == {"m": "v"}
+    second = s3.get_object(Bucket=bucket, Key="mp", PartNumber=2)
+    assert second["Body"].read() == parts[1] and second["PartsCount"] == 3
+    assert second["ContentRange"] == f"bytes {5 * MIB}-{10 * MIB - 1}/{len(whole)}"
+    ranged = s3.get_object(Bucket=bucket, Key="mp", Range=f"bytes={5 * MIB - 10}-{5 * MIB + 10}")
+    assert ranged["Body"].read() == whole[5 * MIB - 10:5 * MIB + 11]
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="mp",
+                                     ObjectAttributes=["ETag", "Checksum", "ObjectParts", "ObjectSize", "StorageClass"])
+    assert attrs["ObjectSize"] == len(whole) and attrs["ObjectParts"]["TotalPartsCount"] == 3
+    assert attrs["ETag"] == result["ETag"].strip('"')
+    assert attrs["Checksum"]["ChecksumCRC32"] == result["ChecksumCRC32"]
+    assert [p["Size"] for p in attrs["ObjectParts"]["Parts"]] == [len(p) for p in parts]
+
+
+def test_multipart_full_object_crc64nvme(s3, bucket):
+    parts = _parts([5 * MIB, 777])
+    up = s3.create_multipart_upload(Bucket=bucket, Key="fo", ChecksumAlgorithm="CRC64NVME",
+                                    ChecksumType="FULL_OBJECT")
+    done = []
+    for n, data in enumerate(parts, 1):
+        r = s3.upload_part(Bucket=bucket, Key="fo", UploadId=up["UploadId"], PartNumber=n, Body=data,
+                           ChecksumAlgorithm="CRC64NVME")
+        done.append({"PartNumber": n, "ETag": r["ETag"]})
+    result = s3.complete_multipart_upload(Bucket=bucket, Key="fo", UploadId=up["UploadId"],
+                                          MultipartUpload={"Parts": done})
+    whole = b"".join(parts)
+    expected = base64.b64encode(crt.crc64nvme(whole).to_bytes(8, "big")).decode()
+    assert result["ChecksumCRC64NVME"] == expected and result["ChecksumType"] == "FULL_OBJECT"
+    head = s3.head_object(Bucket=bucket, Key="fo", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == expected
+
+
+def test_multipart_invalid_checksum_type(raw, bucket):
+    r = raw("POST", f"/{bucket}/x", query="uploads",
+            headers={"x-amz-checksum-algorithm": "SHA256", "x-amz-checksum-type": "FULL_OBJECT"})
+    assert r.status_code == 400 and error_of(r)["Code"] == "InvalidRequest"
+
+
+def test_multipart_errors(s3, bucket):
+    up = s3.create_multipart_upload(Bucket=bucket, Key="e")
+    uid = up["UploadId"]
+    small = s3.upload_part(Bucket=bucket, Key="e", UploadId=uid, PartNumber=1, Body=b"tiny")
+    last = s3.upload_part(Bucket=bucket, Key="e", UploadId=uid, PartNumber=2, Body=b"end")
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="e", UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": small["ETag"]}, {"PartNumber": 2, "ETag": last["ETag"]}]})
+    assert client_error(e.value)[:2] == (400, "EntityTooSmall")
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="e", UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 2, "ETag": last["ETag"]}, {"PartNumber": 1, "ETag": small["ETag"]}]})
+    assert client_error(e.value)[:2] == (400, "InvalidPartOrder")
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="e", UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": '"00000000000000000000000000000000"'}]})
+    assert client_error(e.value)[:2] == (400, "InvalidPart")
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="e", UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 3, "ETag": last["ETag"]}]})
+    assert client_error(e.value)[:2] == (400, "InvalidPart")
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket=bucket, Key="e")            # failed completions created nothing
+    assert client_error(e.value)[0] == 404
+    # A single small part is fine: the last part may be small.
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="e", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": small["ETag"]}]})
+    assert done["ETag"].endswith('-1"')
+    assert s3.get_object(Bucket=bucket, Key="e")["Body"].read() == b"tiny"
+    with pytest.raises(ClientError) as e:
+        s3.upload_part(Bucket=bucket, Key="e", UploadId=uid, PartNumber=3, Body=b"late")
+    assert client_error(e.value)[:2] == (404, "NoSuchUpload")
+
+
+def test_abort_and_list_uploads(s3, bucket):
+    a = s3.create_multipart_upload(Bucket=bucket, Key="dir/a")["UploadId"]
+    b = s3.create_multipart_upload(Bucket=bucket, Key="dir/b")["UploadId"]
+    s3.create_multipart_upload(Bucket=bucket, Key="other")
+    listed = s3.list_multipart_uploads(Bucket=bucket, Prefix="dir/")
+    assert {u["UploadId"] for u in listed["Uploads"]} == {a, b}
+    grouped = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in grouped["CommonPrefixes"]] == ["dir/"]
+    assert [u["Key"] for u in grouped["Uploads"]] == ["other"]
+    s3.abort_multipart_upload(Bucket=bucket, Key="dir/a", UploadId=a)
+    with pytest.raises(ClientError) as e:
+        s3.list_parts(Bucket=bucket, Key="dir/a", UploadId=a)
+    assert client_error(e.value)[:2] == (404, "NoSuchUpload")
+    with pytest.raises(ClientError) as e:
+        s3.abort_multipart_upload(Bucket=bucket, Key="dir/a", UploadId=a)
+    assert client_error(e.value)[:2] == (404, "NoSuchUpload")
+
+
+def test_upload_part_copy(s3, bucket):
+    source = os.urandom(6 * MIB)
+    s3.put_object(Bucket=bucket, Key="source", Body=source)
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="assembled")["UploadId"]
+    p1 = s3.upload_part_copy(Bucket=bucket, Key="assembled", UploadId=uid, PartNumber=1,
+                             CopySource={"Bucket": bucket, "Key": "source"}, CopySourceRange=f"bytes=0-{5 * MIB - 1}")
+    p2 = s3.upload_part_copy(Bucket=bucket, Key="assembled", UploadId=uid, PartNumber=2,
+                             CopySource={"Bucket": bucket, "Key": "source"})
+    s3.complete_multipart_upload(Bucket=bucket, Key="assembled", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]}, {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket=bucket, Key="assembled")["Body"].read() == source[:5 * MIB] + source
+    with pytest.raises(ClientError) as e:
+        uid2 = s3.create_multipart_upload(Bucket=bucket, Key="x")["UploadId"]
+        s3.upload_part_copy(Bucket=bucket, Key="x", UploadId=uid2, PartNumber=1,
+                            CopySource={"Bucket": bucket, "Key": "source"}, CopySourceRange=f"bytes=0-{7 * MIB}")
+    assert client_error(e.value)[:2] == (400, "InvalidArgument")
+
+
+def test_upload_part_checksum_mismatch_keeps_previous_part(raw, s3, bucket):
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="k", ChecksumAlgorithm="CRC32")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=1, Body=b"good", ChecksumAlgorithm="CRC32")
+    bad = base64.b64encode(zlib.crc32(b"other").to_bytes(4, "big")).decode()
+    r = raw("PUT", f"/{bucket}/k", query=f"partNumber=1&uploadId={uid}", headers={"x-amz-checksum-crc32": bad},
+            body=b"evil")
+    assert r.status_code == 400 and error_of(r)["Code"] == "BadDigest"
+    wrong_alg = base64.b64encode(hashlib.sha1(b"evil").digest()).decode()
+    r = raw("PUT", f"/{bucket}/k", query=f"partNumber=1&uploadId={uid}", headers={"x-amz-checksum-sha1": wrong_alg},
+            body=b"evil")
+    assert r.status_code == 400 and error_of(r)["Code"] == "InvalidRequest"
+    parts = s3.list_parts(Bucket=bucket, Key="k", UploadId=uid)["Parts"]
+    assert parts[0]["ETag"] == f'"{hashlib.md5(b"good").hexdigest()}"'
+
+
+def test_get_object_attributes_single(s3, bucket, raw):
+    s3.put_object(Bucket=bucket, Key="a", Body=b"attr", ChecksumAlgorithm="SHA256")
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="a", ObjectAttributes=["ETag", "Checksum", "ObjectSize"])
+    assert attrs["ETag"] == hashlib.md5(b"attr").hexdigest() and attrs["ObjectSize"] == 4
+    assert attrs["Checksum"]["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"attr").digest()).decode()
+    r = raw("GET", f"/{bucket}/a", query="attributes", headers={"x-amz-object-attributes": "Colour"})
+    assert r.status_code == 400 and error_of(r)["Code"] == "InvalidArgument"

@@ -1,0 +1,35 @@
+"""Shared fixtures of the runner tests. The sample case files under data/ are inputs, not tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+collect_ignore_glob = ["data/*"]
+
+DATA = Path(__file__).parent / "data"
+MOTO_MAIN = ("AKIAMOTOMAIN00000001", "moto/main/secret/key/0000000000000000001")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's ThreadedMotoServer on 127.0.0.1 (a free port), for the whole session of this process."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_report(moto_endpoint, tmp_path_factory):
+    """The sample cases run once against moto through the CLI; every report written."""
+    from conformance import cli
+
+    report_dir = tmp_path_factory.mktemp("reports")
+    code = cli.main(["run", "--endpoint", moto_endpoint, "--access-key", MOTO_MAIN[0], "--secret-key", MOTO_MAIN[1],
+                     "--profile", str(DATA / "profile-strict.yaml"), "--cases", str(DATA / "cases"),
+                     "--capability", "sse-c", "--report-dir", str(report_dir), "-n", "2"])
+    return code, report_dir

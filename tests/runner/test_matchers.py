@@ -1,0 +1,150 @@
+"""Every matcher, passing and failing; mismatches carry expected and actual."""
+import pytest
+
+from conformance import matchers
+from conformance.results import Exchange, RequestRecord, ResponseRecord
+
+NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+CONFIG = (f"<ServerSideEncryptionConfiguration {NS}><Rule><ApplyServerSideEncryptionByDefault>"
+          "<SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault>"
+          "<BucketKeyEnabled>false</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>").encode()
+ERROR = (b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>InvalidArgument</Code>"
+         b"<Message>a KMSMasterKeyID is not applicable</Message>"
+         b"<ArgumentName>ApplyServerSideEncryptionByDefault</ArgumentName><RequestId>1</RequestId></Error>")
+
+
+def exchange(status=200, headers=(), body=b""):
+    return Exchange(RequestRecord("GET", "https://h/b", []), ResponseRecord(status, "", list(headers), body))
+
+
+def check(expect, ex, ctx=None):
+    return matchers.check(expect, ex, ctx or matchers.MatchContext())
+
+
+def test_status_single_and_list():
+    assert check({"status": 200}, exchange(200)) == []
+    assert check({"status": [200, 204]}, exchange(204)) == []
+    [m] = check({"status": 200}, exchange(403))
+    assert (m.what, m.expected, m.actual) == ("status", 200, 403)
+
+
+def test_error_code_message_match_and_fields():
+    ex = exchange(400, body=ERROR)
+    assert check({"error": {"code": "InvalidArgument", "message": "a KMSMasterKeyID is not applicable",
+                            "message_match": "^a KMSMasterKeyID", "fields": {
+                                "ArgumentName": "ApplyServerSideEncryptionByDefault"}}}, ex) == []
+    mismatches = check({"error": {"code": "MalformedXML", "message": "other", "message_match": "^nope",
+                                  "fields": {"ArgumentName": "x", "BucketName": "b"}}}, ex)
+    assert [m.what for m in mismatches] == ["error code", "error message", "error message", "error field ArgumentName",
+                                            "error field BucketName"]
+    assert mismatches[0].actual == "InvalidArgument" and mismatches[4].actual is None
+
+
+def test_error_without_error_document():
+    [m] = check({"error": {"code": "NoSuchKey"}}, exchange(404, body=b""))
+    assert m.what == "error" and "no body" in m.actual
+    [m] = check({"error": {"code": "NoSuchKey"}}, exchange(200, body=CONFIG))
+    assert "non-error body" in m.actual
+
+
+def test_headers_case_insensitive():
+    ex = exchange(headers=[("X-Amz-Server-Side-Encryption", "aws:kms"),
+                           ("x-amz-server-side-encryption-aws-kms-key-id", "arn:aws:kms:us-east-1:1:key/abc")])
+    assert check({"headers": {"equal": {"x-amz-server-side-encryption": "aws:kms"},
+                              "match": {"X-AMZ-SERVER-SIDE-ENCRYPTION-AWS-KMS-KEY-ID": "^arn:aws:kms:"},
+                              "present": ["x-amz-server-side-encryption"],
+                              "absent": ["x-amz-server-side-encryption-bucket-key-enabled"]}}, ex) == []
+    mismatches = check({"headers": {"equal": {"x-amz-server-side-encryption": "AES256"},
+                                    "match": {"x-amz-server-side-encryption-aws-kms-key-id": "^alias/"},
+                                    "present": ["ETag"], "absent": ["x-amz-server-side-encryption"]}}, ex)
+    assert [(m.expected, m.actual) for m in mismatches] == [
+        ("AES256", "aws:kms"), ("~/^alias//", "arn:aws:kms:us-east-1:1:key/abc"), ("present", None),
+        ("absent", "aws:kms")]
+
+
+def test_header_equal_stringifies_booleans():
+    ex = exchange(headers=[("x-amz-server-side-encryption-bucket-key-enabled", "true")])
+    assert check({"headers": {"equal": {"x-amz-server-side-encryption-bucket-key-enabled": True}}}, ex) == []
+
+
+@pytest.mark.parametrize("path", ["Rule/ApplyServerSideEncryptionByDefault/SSEAlgorithm",
+                                  "ServerSideEncryptionConfiguration/Rule/ApplyServerSideEncryptionByDefault/SSEAlgorithm",
+                                  "s3:Rule/s3:ApplyServerSideEncryptionByDefault/s3:SSEAlgorithm",
+                                  "{http://s3.amazonaws.com/doc/2006-03-01/}Rule/ApplyServerSideEncryptionByDefault/SSEAlgorithm"])
+def test_xml_paths_with_or_without_namespace(path):
+    assert check({"xml": [{"path": path, "equal": "AES256"}]}, exchange(body=CONFIG)) == []
+    no_ns = CONFIG.replace(f" {NS}".encode(), b"")
+    assert check({"xml": [{"path": path, "equal": "AES256"}]}, exchange(body=no_ns)) == []
+
+
+def test_xml_equal_match_absent_count():
+    ex = exchange(body=CONFIG)
+    assert check({"xml": [{"path": "Rule", "count": 1}, {"path": "Rule/BucketKeyEnabled", "match": "^(false)$"},
+                          {"path": "Rule/BucketKeyEnabled", "equal": False},
+                          {"path": "Rule/ApplyServerSideEncryptionByDefault/KMSMasterKeyID", "absent": True},
+                          {"path": "Rule/BucketKeyEnabled", "absent": False}]}, ex) == []
+    mismatches = check({"xml": [{"path": "Rule", "count": 2}, {"path": "Rule/BucketKeyEnabled", "match": "^true$"},
+                                {"path": "Rule/ApplyServerSideEncryptionByDefault/SSEAlgorithm", "equal": "aws:kms"},
+                                {"path": "Rule/BucketKeyEnabled", "absent": True},
+                                {"path": "Rule/Missing", "absent": False}]}, ex)
+    assert [(m.expected, m.actual) for m in mismatches] == [
+        (2, 1), ("~/^true$/", "false"), ("aws:kms", "AES256"), ("absent", "false"), ("present", None)]
+
+
+def test_xml_on_non_xml_body():
+    [m] = check({"xml": [{"path": "Rule", "count": 1}]}, exchange(body=b"not xml"))
+    assert m.what == "xml body"
+
+
+def test_xml_parser_does_not_expand_entities():
+    evil = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r><a>&x;</a></r>'
+    [m] = check({"xml": [{"path": "a", "match": "root:"}]}, exchange(body=evil))
+    assert "root:" not in str(m.actual)
+
+
+def test_body_same_as_object_step_range_empty_text():
+    data = bytes(range(200))
+    ctx = matchers.MatchContext(objects={"src": data}, step_payloads={"put": data})
+    assert check({"body": {"same_as": {"object": "src"}}}, exchange(body=data), ctx) == []
+    assert check({"body": {"same_as": {"step": "put"}, "range": [10, 19]}}, exchange(body=data[10:20]), ctx) == []
+    [m] = check({"body": {"same_as": {"object": "src"}, "range": [0, 9]}}, exchange(body=data[1:11]), ctx)
+    assert "first difference at offset 0" in m.actual
+    [m] = check({"body": {"same_as": {"object": "src"}}}, exchange(body=data[:5]), ctx)
+    assert m.actual == "5 bytes"
+    [m] = check({"body": {"same_as": {"object": "nope"}}}, exchange(body=data), ctx)
+    assert "not defined" in m.actual
+    assert check({"body": {"empty": True}}, exchange(body=b"")) == []
+    assert check({"body": {"empty": True}}, exchange(body=b"x"))[0].expected == "empty"
+    assert check({"body": {"text": "hello"}}, exchange(body=b"hello")) == []
+    assert check({"body": {"text": "hello"}}, exchange(body=b"hullo"))[0].actual == "hullo"
+
+
+def test_kms_calls_bounds():
+    counts = {("k", "GenerateDataKey"): 3, ("k", "Decrypt"): 0}
+    ctx = matchers.MatchContext(kms_delta=lambda key, op: counts.get((key, op), 0))
+    assert check({"kms_calls": {"key": "k", "GenerateDataKey": {"min": 1, "max": 3}, "Decrypt": 0}}, exchange(), ctx) == []
+    mismatches = check({"kms_calls": {"key": "k", "GenerateDataKey": {"max": 2}, "Decrypt": {"min": 1},
+                                      "Encrypt": 1}}, exchange(), ctx)
+    assert [(m.expected, m.actual) for m in mismatches] == [("<= 2", 3), (">= 1", 0), (1, 0)]
+    [m] = check({"kms_calls": {"key": "k", "Decrypt": 0}}, exchange(), matchers.MatchContext())
+    assert m.actual == "metrics endpoint not available"
+
+
+def test_no_response_is_a_mismatch_with_the_reason():
+    ex = Exchange(RequestRecord("GET", "https://h/", []), None, error="connection failed: refused")
+    [m] = check({"status": 200}, ex)
+    assert m.actual == "connection failed: refused"
+
+
+def test_invalid_regex_is_reported_not_raised():
+    [m] = check({"headers": {"match": {"etag": "("}}}, exchange(headers=[("ETag", "x")]))
+    assert m.actual.startswith("invalid")
+
+
+def test_capture_header_xml_status():
+    ex = exchange(201, headers=[("ETag", '"abc"')], body=b"<InitiateMultipartUploadResult><UploadId>u-1</UploadId>"
+                                                       b"</InitiateMultipartUploadResult>")
+    assert matchers.capture({"header": "etag"}, ex.response) == '"abc"'
+    assert matchers.capture({"xml": "UploadId"}, ex.response) == "u-1"
+    assert matchers.capture({"status": True}, ex.response) == "201"
+    assert matchers.capture({"xml": "Nope"}, ex.response) is None

@@ -1,0 +1,176 @@
+"""Chunked AES-256-GCM streams and key wrapping (mockserver/crypto)."""
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from mockserver.crypto import chunked, keywrap
+from mockserver.crypto.chunked import CHUNK_SIZE, HEADER_SIZE, TAG, CorruptStream
+
+SMALL = 1024      # small chunk size keeps multi-chunk tests fast
+
+
+def encrypt(key: bytes, data: bytes, chunk_size: int = SMALL, step: int = 777) -> bytes:
+    enc = chunked.ChunkedEncryptor(key, chunk_size)
+    out = [enc.update(data[i:i + step]) for i in range(0, len(data), step)]
+    return b"".join(out) + enc.finalize()
+
+
+def reader(blob: bytes):
+    return lambda off, n: blob[off:off + n]
+
+
+def decrypt(key: bytes, blob: bytes, size: int, start: int = 0, end: int | None = None) -> bytes:
+    end = size - 1 if end is None else end
+    return b"".join(chunked.decrypt_range(key, reader(blob), size, start, end))
+
+
+@pytest.mark.parametrize("size", [0, 1, SMALL - 1, SMALL, SMALL + 1, 5 * SMALL, 5 * SMALL + 3])
+def test_round_trip_and_size(size: int) -> None:
+    key, data = os.urandom(32), os.urandom(size)
+    blob = encrypt(key, data)
+    assert len(blob) == chunked.ciphertext_size(size, SMALL)
+    assert decrypt(key, blob, size) == data
+
+
+def test_default_chunk_size_round_trip_large_updates() -> None:
+    key, data = os.urandom(32), os.urandom(3 * CHUNK_SIZE + 10)
+    blob = encrypt(key, data, CHUNK_SIZE, step=CHUNK_SIZE)
+    assert len(blob) == chunked.ciphertext_size(len(data))
+    assert decrypt(key, blob, len(data)) == data
+
+
+def test_ciphertext_differs_from_plaintext_and_between_streams() -> None:
+    key, data = os.urandom(32), b"A" * 5000
+    a, b = encrypt(key, data), encrypt(key, data)
+    assert data[:64] not in a and a != b
+
+
+def test_random_ranges() -> None:
+    rng = random.Random(7)
+    key, data = os.urandom(32), os.urandom(7 * SMALL + 123)
+    blob = encrypt(key, data)
+    for _ in range(200):
+        start = rng.randrange(len(data))
+        end = rng.randrange(start, len(data))
+        assert decrypt(key, blob, len(data), start, end) == data[start:end + 1]
+
+
+def test_range_reads_only_covering_chunks() -> None:
+    key, data = os.urandom(32), os.urandom(20 * SMALL)
+    blob = encrypt(key, data)
+    calls: list[tuple[int, int]] = []
+
+    def read(off: int, n: int) -> bytes:
+        calls.append((off, n))
+        return blob[off:off + n]
+
+    out = b"".join(chunked.decrypt_range(key, read, len(data), 10 * SMALL + 5, 10 * SMALL + 10))
+    assert out == data[10 * SMALL + 5:10 * SMALL + 11]
+    assert sum(n for _, n in calls) == HEADER_SIZE + SMALL + TAG
+
+
+def _chunks(blob: bytes, chunk_size: int = SMALL) -> tuple[bytes, list[bytes]]:
+    body = blob[HEADER_SIZE:]
+    stride = chunk_size + TAG
+    return blob[:HEADER_SIZE], [body[i:i + stride] for i in range(0, len(body), stride)]
+
+
+def test_tampered_byte_detected() -> None:
+    key, data = os.urandom(32), os.urandom(3 * SMALL)
+    blob = bytearray(encrypt(key, data))
+    blob[HEADER_SIZE + SMALL + 20] ^= 1
+    with pytest.raises(CorruptStream):
+        decrypt(key, bytes(blob), len(data))
+
+
+def test_tampered_header_detected() -> None:
+    key, data = os.urandom(32), os.urandom(100)
+    blob = bytearray(encrypt(key, data))
+    blob[HEADER_SIZE - 1] ^= 1            # nonce prefix
+    with pytest.raises(CorruptStream):
+        decrypt(key, bytes(blob), len(data))
+
+
+def test_reordered_chunks_detected() -> None:
+    key, data = os.urandom(32), os.urandom(4 * SMALL)
+    header, chunks = _chunks(encrypt(key, data))
+    swapped = header + chunks[1] + chunks[0] + b"".join(chunks[2:])
+    with pytest.raises(CorruptStream):
+        decrypt(key, swapped, len(data))
+
+
+def test_truncation_at_chunk_boundary_detected() -> None:
+    # Dropping the final chunk and claiming the shorter size: the new last chunk lacks the final flag.
+    key, data = os.urandom(32), os.urandom(3 * SMALL + 7)
+    header, chunks = _chunks(encrypt(key, data))
+    truncated = header + b"".join(chunks[:3])
+    with pytest.raises(CorruptStream):
+        decrypt(key, truncated, 3 * SMALL)
+
+
+def test_short_read_detected() -> None:
+    key, data = os.urandom(32), os.urandom(2 * SMALL)
+    blob = encrypt(key, data)
+    with pytest.raises(CorruptStream):
+        decrypt(key, blob[:-5], len(data))
+
+
+def test_wrong_key_detected() -> None:
+    data = os.urandom(50)
+    blob = encrypt(os.urandom(32), data)
+    with pytest.raises(CorruptStream):
+        decrypt(os.urandom(32), blob, len(data))
+
+
+def test_encryptor_rejects_use_after_finalize() -> None:
+    enc = chunked.ChunkedEncryptor(os.urandom(32))
+    enc.finalize()
+    with pytest.raises(ValueError):
+        enc.update(b"x")
+
+
+def test_dsse_layers_round_trip_and_ranges() -> None:
+    inner, outer = os.urandom(32), os.urandom(32)
+    data = os.urandom(2 * CHUNK_SIZE + 999)
+    enc = chunked.LayeredEncryptor(inner, outer)
+    blob = enc.update(data[:1000]) + enc.update(data[1000:]) + enc.finalize()
+    assert len(blob) == chunked.layered_ciphertext_size(len(data))
+    whole = b"".join(chunked.layered_decrypt_range(inner, outer, reader(blob), len(data), 0, len(data) - 1))
+    assert whole == data
+    rng = random.Random(3)
+    for _ in range(10):
+        s = rng.randrange(len(data))
+        e = rng.randrange(s, len(data))
+        got = b"".join(chunked.layered_decrypt_range(inner, outer, reader(blob), len(data), s, e))
+        assert got == data[s:e + 1]
+
+
+def test_dsse_layers_are_independent() -> None:
+    inner, outer = os.urandom(32), os.urandom(32)
+    data = os.urandom(3000)
+    enc = chunked.LayeredEncryptor(inner, outer)
+    blob = enc.update(data) + enc.finalize()
+    # Peeling the outer layer yields a stream that is itself encrypted (no plaintext), under the inner key only.
+    inner_size = chunked.ciphertext_size(len(data))
+    inner_stream = b"".join(chunked.decrypt_range(outer, reader(blob), inner_size, 0, inner_size - 1))
+    assert data[:32] not in inner_stream
+    assert decrypt(inner, inner_stream, len(data)) == data
+    for bad_inner, bad_outer in ((outer, outer), (inner, inner), (outer, inner)):
+        with pytest.raises(CorruptStream):
+            b"".join(chunked.layered_decrypt_range(bad_inner, bad_outer, reader(blob), len(data), 0, len(data) - 1))
+
+
+def test_keywrap_binds_purpose_and_binding() -> None:
+    kek, key = os.urandom(32), os.urandom(32)
+    blob = keywrap.wrap_b64(kek, key, purpose="sse-s3", binding={"bucket": "b", "key": "k"})
+    assert keywrap.unwrap_b64(kek, blob, purpose="sse-s3", binding={"bucket": "b", "key": "k"}) == key
+    for purpose, binding in (("sse-c", {"bucket": "b", "key": "k"}), ("sse-s3", {"bucket": "b", "key": "other"})):
+        with pytest.raises(keywrap.UnwrapError):
+            keywrap.unwrap_b64(kek, blob, purpose=purpose, binding=binding)
+    with pytest.raises(keywrap.UnwrapError):
+        keywrap.unwrap_b64(os.urandom(32), blob, purpose="sse-s3", binding={"bucket": "b", "key": "k"})
+    with pytest.raises(keywrap.UnwrapError):
+        keywrap.unwrap_b64(kek, "not base64!!", purpose="sse-s3")
