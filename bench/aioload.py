@@ -12,28 +12,38 @@ import uvloop
 
 async def worker(host: str, port: int, requests: list[bytes], deadline: float, latencies: list[float],
                  counts: dict[str, int]) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
+    reader = writer = None
     index = 0
-    try:
-        while time.perf_counter() < deadline:
-            request = requests[index % len(requests)]
-            index += 1
-            started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        request = requests[index % len(requests)]
+        index += 1
+        started = time.perf_counter()
+        try:
+            if writer is None:       # (re)connect: servers that answer "Connection: close" (moto) need it
+                reader, writer = await asyncio.open_connection(host, port)
             writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             status = int(head[9:12])
-            length = 0
+            length, close = 0, False
             for line in head.split(b"\r\n")[1:]:
-                if line[:15].lower() == b"content-length:":
+                lower = line.lower()
+                if lower.startswith(b"content-length:"):
                     length = int(line[15:])
+                elif lower.startswith(b"connection:") and b"close" in lower:
+                    close = True
             if not request.startswith(b"HEAD ") and length:
-                await reader.readexactly(length)
+                await asyncio.wait_for(reader.readexactly(length), 5)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+            counts["errors"] += 1
+            close = True
+        else:
             latencies.append(time.perf_counter() - started)
             if status >= 400:
                 counts["status"] += 1
-    except (OSError, asyncio.IncompleteReadError, ValueError):
-        counts["errors"] += 1
-    finally:
+        if close and writer is not None:
+            writer.close()
+            reader = writer = None
+    if writer is not None:
         writer.close()
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -175,10 +176,12 @@ def _negative(expect: dict[str, Any]) -> bool:
 def _resolve(text: str, vars_sets: list[dict[str, Any]]) -> set[str]:
     if "${" not in text:
         return {text}
+    pattern = re.compile(r"\$\{(?:vars\.)?([A-Za-z_][A-Za-z0-9_]*)\}")
     out = set()
     for variables in vars_sets or [{}]:
-        out.add(re.sub(r"\$\{(?:vars\.)?([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: str(variables.get(m.group(1), m.group(0))),
-                       text))
+        def value(match: re.Match[str], variables: dict[str, Any] = variables) -> str:
+            return str(variables.get(match.group(1), match.group(0)))
+        out.add(pattern.sub(value, text))
     return out
 
 
@@ -218,9 +221,10 @@ def build_rows(cases: Iterable[Any], data: dict[str, Any], model: dict[str, Any]
                     row.valid.add(case_id)
         for step in steps:
             request = step.get("request") or {}
-            op = classify(request)
-            if op is None:
+            classified = classify(request)
+            if classified is None:
                 continue
+            op = classified
             negative, errors = expected_errors(step, vars_sets or [])
             for name in sent_parameters(op, request):
                 if (row := rows.get((op, "parameter", name))):
@@ -266,8 +270,8 @@ def render_text(rows: list[Row], data: dict[str, Any], width: int = 60) -> str:
 
 def render_html(rows: list[Row], data: dict[str, Any]) -> str:
     reasons = data.get("uncovered") or {}
-    out = ['<table class="coverage"><tr><th>operation</th><th>kind</th><th>name</th><th>valid</th>'
-           '<th>invalid</th><th>uncovered</th></tr>']
+    out = [('<table class="coverage"><tr><th>operation</th><th>kind</th><th>name</th><th>valid</th>'
+            '<th>invalid</th><th>uncovered</th></tr>')]
     for row in rows:
         def ids(s: set[str]) -> str:
             return " ".join(f"<code>{escape(i)}</code>" for i in sorted(s))

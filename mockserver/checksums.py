@@ -135,13 +135,15 @@ class RequestIntegrity:
                                       "Multiple checksum Types are not allowed.")
             self.algorithm = CHECKSUM_HEADERS[trailer]
             self.trailer = trailer
-        if self.algorithm is None:
-            self.algorithm = normalise_algorithm(headers.get("x-amz-sdk-checksum-algorithm"))
+        sdk_algorithm = headers.get("x-amz-sdk-checksum-algorithm")
+        if sdk_algorithm is not None and self.algorithm is None:
+            normalise_algorithm(sdk_algorithm)
+            raise invalid_request("x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or "
+                                  "x-amz-trailer headers were found.")
 
     @property
     def has_any(self) -> bool:
-        return self.content_md5 is not None or self.algorithm is not None and (
-            self.expected is not None or self.trailer is not None)
+        return self.content_md5 is not None or self.algorithm is not None
 
     def verify(self, md5: bytes | None, checksum: bytes | None, trailers: Mapping[str, str]) -> None:
         """Compare what was sent with what was received; BadDigest on a mismatch."""

@@ -24,6 +24,7 @@ import uvloop
 
 from mockserver.accounts import ALT, MAIN, Account
 from mockserver.config import ServerConfig
+from mockserver.http import coalescing_protocol
 from mockserver.tls import generate_tls_files
 
 log = logging.getLogger("mockserver.server")
@@ -93,9 +94,10 @@ class _ServerThread(threading.Thread):
 
     async def _serve(self) -> None:
         for sock, options in self.listeners:
-            config = uvicorn.Config(self.app, http="httptools", lifespan="off", access_log=False,
+            # The app writes Date/Server itself; nothing sits in front of it, so no proxy-header rewriting.
+            config = uvicorn.Config(self.app, http=coalescing_protocol(), lifespan="off", access_log=False,
                                     log_level="warning", timeout_graceful_shutdown=5, server_header=False,
-                                    date_header=False, **options)
+                                    date_header=False, proxy_headers=False, **options)
             self.servers.append(uvicorn.Server(config))
         tasks = [asyncio.ensure_future(s.serve(sockets=[sock])) for s, (sock, _) in zip(self.servers, self.listeners)]
         while not all(s.started for s in self.servers):
@@ -146,15 +148,17 @@ def running_server(dialect: str = "aws", host: str = "127.0.0.1", port: int = 0,
                    plain_http_too: bool = False, data_dir: str | None = None, allow_sse_c_over_http: bool = False,
                    *, region: str = "us-east-1", domain: str = "localhost", main: Account = MAIN,
                    alt: Account = ALT, cert_file: str | None = None, key_file: str | None = None,
-                   plain_port: int = 0, app: Any = None, startup_timeout: float = 20.0) -> Iterator[RunningServer]:
+                   plain_port: int = 0, fsync: bool = False, app: Any = None,
+                   startup_timeout: float = 20.0) -> Iterator[RunningServer]:
     """Starts the server in a background thread of this process and stops it on exit.
 
     tls=True serves HTTPS with a freshly generated CA (`.ca_file`) unless cert_file/key_file are given;
     plain_http_too=True adds a plain-HTTP listener (`.plain_endpoint`) on the same app and state.
+    fsync=True makes --data-dir writes survive an OS crash too (slower; see ServerConfig.fsync).
     `app` replaces the mock S3 application (any ASGI app), e.g. in tests of the runner itself.
     """
     config = ServerConfig(dialect=dialect, region=region, domain=domain, data_dir=data_dir, main=main, alt=alt,
-                          allow_sse_c_over_http=allow_sse_c_over_http)
+                          allow_sse_c_over_http=allow_sse_c_over_http, fsync=fsync)
     application = app if app is not None else build_app(config)
     with contextlib.ExitStack() as stack:
         listeners: list[tuple[socket.socket, dict[str, Any]]] = []
@@ -202,6 +206,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--plain-http-port", type=int, default=None,
                    help="with TLS, also serve plain HTTP on this port (0 picks one)")
     p.add_argument("--data-dir", help="keep buckets, objects and keys in DIR (default: in memory)")
+    p.add_argument("--fsync", action="store_true",
+                   help="with --data-dir, fsync every write (survives an OS crash, not only a kill -9)")
     p.add_argument("--dialect", default="aws")
     p.add_argument("--access-key", default=MAIN.access_key)
     p.add_argument("--secret-key", default=MAIN.secret_key)
@@ -238,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         server_cm = running_server(dialect=args.dialect, host=args.host, port=args.port,
                                    tls=args.tls or bool(args.cert), plain_http_too=args.plain_http_port is not None,
                                    plain_port=args.plain_http_port or 0, data_dir=args.data_dir,
-                                   allow_sse_c_over_http=args.allow_sse_c_over_http, region=args.region,
+                                   allow_sse_c_over_http=args.allow_sse_c_over_http, fsync=args.fsync,
+                                   region=args.region,
                                    domain=args.domain, main=main_account, alt=alt_account, cert_file=args.cert,
                                    key_file=args.key)
         with server_cm as server:

@@ -16,7 +16,7 @@ LABELS = {"passed": "passed", "failed": "failed", "deviation": "known deviation"
 CSS = """
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2329;background:#f5f6f8}
 header{background:#1f2d3d;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}header .meta{opacity:.85;font-size:13px}
-main{padding:18px 28px;max-width:1400px}section{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:14px 18px;margin-bottom:18px}
+main{padding:18px 28px;max-width:1400px}section{overflow-x:auto;background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:14px 18px;margin-bottom:18px}
 h2{font-size:17px;margin:0 0 10px}.cards{display:flex;gap:12px;flex-wrap:wrap}.card{padding:10px 16px;border-radius:8px;min-width:130px;color:#fff}
 .card b{display:block;font-size:24px}.o-passed{background:#2e7d32}.o-failed{background:#c62828}.o-deviation{background:#ef6c00}.o-na{background:#78909c}.o-error{background:#6a1b9a}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6e9ed;vertical-align:top}
@@ -31,6 +31,9 @@ pre{background:#f6f8fa;border:1px solid #e1e5ea;border-radius:4px;padding:8px;ov
 .step{border-left:3px solid #cfd8dc;padding-left:10px;margin:10px 0}.step.bad{border-left-color:#c62828}.cols{display:grid;grid-template-columns:1fr 1fr;gap:10px}
 .toolbar{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin-bottom:8px}.toolbar button{border:1px solid #c5ccd3;background:#fff;border-radius:14px;padding:3px 12px;cursor:pointer}
 .toolbar button.on{background:#1f2d3d;color:#fff}.toolbar input{padding:4px 8px;border:1px solid #c5ccd3;border-radius:4px;min-width:240px}
+table.coverage{font-size:12px;table-layout:fixed}table.coverage code{display:inline-block;overflow-wrap:anywhere;font-size:11px;margin:0 3px 2px 0;background:#eef1f4;padding:0 4px;border-radius:3px}
+table.coverage th:nth-child(1){width:15%}table.coverage th:nth-child(2){width:7%}table.coverage th:nth-child(3){width:14%}
+table.coverage th:nth-child(4),table.coverage th:nth-child(5){width:26%}table.coverage td{overflow-wrap:anywhere}table.coverage tr.gap td{background:#fde2e2}table.coverage tr.explained td:last-child{color:#6b7785}
 .quote{border-left:3px solid #90a4ae;padding-left:8px;color:#37474f;font-style:italic}.muted{color:#6b7785}.hidden{display:none}
 """
 

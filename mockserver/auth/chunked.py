@@ -11,10 +11,9 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 
-from botocore.httpchecksum import _CHECKSUM_CLS  # botocore's checksum classes (CRT CRCs when available)
-
 from mockserver.auth import errors
 from mockserver.auth.signing import chunk_string_to_sign, sign, signatures_equal, trailer_string_to_sign
+from mockserver.checksums import b64, new_digest
 from mockserver.errors import S3Error
 
 MAX_LINE = 8192
@@ -65,7 +64,7 @@ class AwsChunkedDecoder:
         for name in self.expected_trailers:
             algorithm = checksum_algorithm(name)
             if algorithm is not None:
-                self._checksums[name] = (algorithm, _CHECKSUM_CLS[algorithm]())
+                self._checksums[name] = (algorithm, new_digest(algorithm))
         self._state = _HEADER
         self._line = bytearray()
         self._remaining = 0
@@ -210,4 +209,4 @@ class AwsChunkedDecoder:
             value = self.trailers.get(name)
             if value is None:
                 raise errors.malformed_trailer()
-            verify_checksum(algorithm, value, checksum.b64digest())
+            verify_checksum(algorithm, value, b64(checksum.digest()))

@@ -66,7 +66,7 @@ def _signed_account(fields: dict[str, str], policy: str, accounts: Accounts, reg
     raise errors.access_denied_post()
 
 
-def _check_condition(condition: object, fields: dict[str, str], file_size: int, bucket: str) -> set[str]:
+def _check_condition(condition: object, fields: dict[str, str], file_size: int | None, bucket: str) -> set[str]:
     """Raises when the condition fails; returns the field names it covers."""
     def value_of(name: str) -> str:
         return bucket if name == "bucket" else fields.get(name, "")
@@ -87,6 +87,8 @@ def _check_condition(condition: object, fields: dict[str, str], file_size: int, 
             low, high = int(condition[1]), int(condition[2])
         except (TypeError, ValueError):
             raise _invalid_policy("Invalid content-length-range.") from None
+        if file_size is None:
+            return set()
         if file_size > high:
             raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
                           {"ProposedSize": str(file_size), "MaxSizeAllowed": str(high)})
@@ -105,10 +107,12 @@ def _check_condition(condition: object, fields: dict[str, str], file_size: int, 
     return {name}
 
 
-def verify_post_policy(fields: dict[str, str], file_size: int, accounts: Accounts, region: str,
+def verify_post_policy(fields: dict[str, str], file_size: int | None, accounts: Accounts, region: str,
                        now: datetime, bucket: str) -> Account:
     """Verifies the policy signature (SigV4, or SigV2 fields), expiry, every condition, and that every
-    form field is covered by a condition. Field names are case-insensitive. Raises S3Error."""
+    form field is covered by a condition. Field names are case-insensitive. Raises S3Error.
+    file_size=None skips content-length-range (the size is not known before the file has streamed: call
+    again with the size before committing)."""
     lowered = {k.lower(): v for k, v in fields.items()}
     policy = lowered.get("policy")
     if not policy:

@@ -6,7 +6,15 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from mockserver.dialects import DSSE_KMS, SSE_KMS
-from mockserver.errors import S3Error, access_denied, invalid_argument, no_such_bucket
+from mockserver.errors import (
+    S3Error,
+    access_denied,
+    invalid_argument,
+    method_not_allowed,
+    no_such_bucket,
+    no_such_key,
+    no_such_version,
+)
 from mockserver.sse.config import BucketEncryption
 from mockserver.storage.base import Bucket, ObjectVersion
 
@@ -36,6 +44,12 @@ def require_bucket(ctx: RequestContext, *, owner_only: bool = True) -> Bucket:
     if owner_only and (ctx.account is None or ctx.account.account_id != bucket.owner_id):
         raise access_denied()
     return bucket
+
+
+def signature_version(ctx: RequestContext) -> int:
+    """SigV2 / SigV4 of the request, as the encryption service wants it (SSE-KMS requires SigV4)."""
+    version = getattr(ctx.auth, "signature_version", 4)
+    return version if version in (2, 4) else 4
 
 
 def bucket_encryption(bucket: Bucket) -> BucketEncryption | None:
@@ -165,8 +179,6 @@ def resolve_version(ctx: RequestContext, bucket: Bucket, key: str, *, version_id
                     for_read: bool = True) -> ObjectVersion:
     """The version a GET/HEAD/copy source names: ?versionId or the latest. Delete markers answer as S3 does
     (404 NoSuchKey for the latest, 405 MethodNotAllowed when named), with x-amz-delete-marker."""
-    from mockserver.errors import method_not_allowed, no_such_key, no_such_version  # local: avoid cycles
-
     storage = ctx.state.storage
     if version_id is None:
         version_id = ctx.query.get("versionId")

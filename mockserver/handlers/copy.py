@@ -23,6 +23,7 @@ from mockserver.handlers.common import (
     parse_http_date,
     require_bucket,
     resolve_version,
+    signature_version,
     version_header,
 )
 from mockserver.handlers.streams import plaintext_stream
@@ -32,7 +33,6 @@ from mockserver.storage.base import Bucket, ObjectVersion
 
 _SELF_COPY = ("This copy request is illegal because it is trying to copy an object to itself without changing the "
               "object's metadata, storage class, website redirect location or encryption attributes.")
-_CHANGES_ENCRYPTION = ("x-amz-server-side-encryption", "x-amz-server-side-encryption-customer-algorithm")
 
 
 @dataclass
@@ -98,7 +98,8 @@ def open_copy_source(ctx: RequestContext, operation: str) -> CopySource:
                                   "by version id.") from None
         raise
     keys = ctx.state.encryption.open_read(operation=operation, meta=version.sse, headers=ctx.headers,
-                                          account_id=ctx.account_id, secure=ctx.secure, copy_source=True)
+                                          account_id=ctx.account_id, secure=ctx.secure, copy_source=True,
+                                          signature_version=signature_version(ctx))
     _copy_conditions(ctx, version)
     return CopySource(bucket, version, keys, version_id is not None)
 
@@ -119,15 +120,20 @@ def source_stream(ctx: RequestContext, source: CopySource, start: int, end: int)
     return stream()
 
 
-def _is_self_copy(ctx: RequestContext, source: CopySource, bucket: Bucket, key: str, directive: str) -> bool:
+def _is_self_copy(ctx: RequestContext, source: CopySource, bucket: Bucket, key: str, directive: str,
+                  dest_sse: dict[str, Any]) -> bool:
+    """Copying the current version onto itself while changing nothing S3 counts: metadata (REPLACE),
+    storage class, website redirect, encryption (mode, algorithm, KMS key, bucket key)."""
     if source.bucket.name != bucket.name or source.version.key != key:
         return False
-    latest = ctx.state.storage.latest(bucket.name, key)
-    if latest is not source.version:
+    if ctx.state.storage.latest(bucket.name, key) is not source.version:
         return False
     h = ctx.headers
-    return not (directive == "REPLACE" or any(name in h for name in _CHANGES_ENCRYPTION)
-                or "x-amz-storage-class" in h or "x-amz-website-redirect-location" in h)
+    if directive == "REPLACE" or "x-amz-website-redirect-location" in h:
+        return False
+    if h.get("x-amz-storage-class", source.version.storage_class) != source.version.storage_class:
+        return False
+    return not ctx.state.encryption.encryption_changed(source.version.sse, dest_sse)
 
 
 @route("PUT", "object", header="x-amz-copy-source", operation="CopyObject")
@@ -144,8 +150,6 @@ async def copy_object(ctx: RequestContext) -> Response:
                                ctx.headers["x-amz-metadata-directive"])
     algorithm = normalise_algorithm(ctx.headers.get("x-amz-checksum-algorithm"))
     source = open_copy_source(ctx, "CopyObject")
-    if _is_self_copy(ctx, source, bucket, key, directive):
-        raise invalid_request(_SELF_COPY)
     src = source.version
     if directive == "REPLACE":
         attrs = object_attributes(ctx.headers)
@@ -160,7 +164,10 @@ async def copy_object(ctx: RequestContext) -> Response:
         algorithm = src.checksum["algorithm"]
     plan = ctx.state.encryption.plan_write(operation="CopyObject", headers=ctx.headers,
                                            bucket_encryption=bucket_encryption(bucket), account_id=ctx.account_id,
-                                           secure=ctx.secure)
+                                           secure=ctx.secure, bucket=bucket.name, key=key,
+                                           signature_version=signature_version(ctx))
+    if _is_self_copy(ctx, source, bucket, key, directive, plan.meta):
+        raise invalid_request(_SELF_COPY)
     body = source_stream(ctx, source, 0, src.size - 1)
     try:
         version = await write_object(ctx, bucket, key, body, plan, attrs, integrity=None, algorithm=algorithm)

@@ -2,8 +2,9 @@
 mockserver.sse.config parses, validates and renders it."""
 from __future__ import annotations
 
+from mockserver.errors import invalid_request
 from mockserver.handlers.bodies import read_checked_body
-from mockserver.handlers.common import require_bucket
+from mockserver.handlers.common import require_bucket, signature_version
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.routing import route
 from mockserver.sse.config import (
@@ -15,9 +16,18 @@ from mockserver.sse.config import (
 )
 
 
+def require_sigv4(ctx: RequestContext) -> None:
+    """The encryption configuration operations require Signature Version 4 (PutBucketEncryption reference:
+    "This operation requires AWS Signature Version 4")."""
+    if signature_version(ctx) == 2:
+        raise invalid_request("The authorization mechanism you have provided is not supported. "
+                              "Please use AWS4-HMAC-SHA256.")
+
+
 @route("PUT", "bucket", query="encryption", operation="PutBucketEncryption")
 async def put_bucket_encryption(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)          # NoSuchBucket / AccessDenied before the body is looked at
+    require_sigv4(ctx)
     dialect = ctx.state.dialect
     body = await read_checked_body(ctx, required=True, md5_only=dialect.requires_content_md5)
     config = parse_bucket_encryption(body, dialect)
@@ -29,14 +39,16 @@ async def put_bucket_encryption(ctx: RequestContext) -> Response:
 @route("GET", "bucket", query="encryption", operation="GetBucketEncryption")
 async def get_bucket_encryption(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
+    require_sigv4(ctx)
     if bucket.encryption is None:
-        raise configuration_not_found()
+        raise configuration_not_found(bucket.name)
     return xml_response(render_bucket_encryption(BucketEncryption.from_json(bucket.encryption)))
 
 
 @route("DELETE", "bucket", query="encryption", operation="DeleteBucketEncryption")
 async def delete_bucket_encryption(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
+    require_sigv4(ctx)
     default = default_bucket_encryption(ctx.state.dialect)
     bucket.encryption = default.to_json() if default is not None else None
     await ctx.state.storage.save_bucket(bucket)

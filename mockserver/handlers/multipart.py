@@ -31,6 +31,7 @@ from mockserver.handlers.common import (
     parse_max,
     quoted,
     require_bucket,
+    signature_version,
     version_header,
 )
 from mockserver.handlers.copy import open_copy_source, source_stream
@@ -94,7 +95,8 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
                                   f"{algorithm.upper()} checksum algorithm.")
     plan = ctx.state.encryption.plan_write(operation="CreateMultipartUpload", headers=ctx.headers,
                                            bucket_encryption=bucket_encryption(bucket), account_id=ctx.account_id,
-                                           secure=ctx.secure)
+                                           secure=ctx.secure, bucket=bucket.name, key=key,
+                                           signature_version=signature_version(ctx))
     upload = Upload(upload_id=base64.urlsafe_b64encode(os.urandom(48)).decode(), bucket=bucket.name, key=key,
                     initiated=now(), owner_id=ctx.account_id or bucket.owner_id,
                     content_type=attrs["content_type"], headers=attrs["headers"], metadata=attrs["metadata"],
@@ -115,7 +117,7 @@ async def _store_part(ctx: RequestContext, bucket: Bucket, upload: Upload, numbe
     algorithms = {upload.checksum_algorithm or DEFAULT_CHECKSUM}
     if integrity is not None and integrity.algorithm is not None:
         algorithms.add(integrity.algorithm)
-    md5_etag = etag_is_md5(state.dialect, plan.response_headers)
+    md5_etag = etag_is_md5(state.dialect, state.encryption.response_headers(upload.sse))
     writer = state.storage.new_blob()
     got = await ingest(body, writer, plan.encryptor(), md5=md5_etag or (
         integrity is not None and integrity.content_md5 is not None), algorithms=algorithms)
@@ -129,7 +131,8 @@ async def _store_part(ctx: RequestContext, bucket: Bucket, upload: Upload, numbe
         raise
     await commit(state.storage, writer, state.durable)
     etag = got.md5.hex() if md5_etag and got.md5 is not None else random_etag()
-    part = Part(number, got.blob_id, got.size, etag, {a: b64(d) for a, d in got.digests.items()}, now())
+    part = state.storage.stored_part(writer, number, got.size, etag, {a: b64(d) for a, d in got.digests.items()},
+                                     now())
     if state.storage.uploads.get(upload.upload_id) is not upload:
         state.storage.free_blobs([part.blob])
         raise no_such_upload(upload.upload_id)
@@ -162,7 +165,7 @@ async def upload_part(ctx: RequestContext) -> Response:
     part = await _store_part(ctx, bucket, upload, number, plan, ctx.body_chunks(), integrity,
                              lambda: auth.trailers)
     headers = {"etag": quoted(part.etag)}
-    headers.update(plan.response_headers)
+    headers.update(ctx.state.encryption.response_headers(upload.sse))
     headers.update(_part_checksum_headers(upload, part, integrity.algorithm))
     return Response(200, headers)
 
@@ -199,7 +202,7 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     items: list[tuple[str, xmlio.Node]] = [("ETag", quoted(part.etag)), ("LastModified", iso8601(part.last_modified))]
     if upload.checksum_algorithm:
         items.append((XML_NAMES[upload.checksum_algorithm], part.checksums.get(upload.checksum_algorithm)))
-    headers = dict(plan.response_headers)
+    headers = ctx.state.encryption.response_headers(upload.sse)
     if source.bucket.versioning is not None:
         headers["x-amz-copy-source-version-id"] = source.version.version_id
     return xml_response(xmlio.render("CopyPartResult", items), headers=headers)
@@ -284,9 +287,9 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         storage_class=upload.storage_class, checksum=checksum, sse=upload.sse, parts=parts, multipart=True,
         tagging_count=upload.tagging_count)
     await storage.put_version(bucket.name, version)
-    used = {p.blob for p in parts}
+    used = {id(p) for p in parts}
     await storage.delete_upload(upload.upload_id, free_parts=False)
-    storage.free_blobs([p.blob for p in upload.parts.values() if p.blob not in used])
+    storage.free_blobs([p.blob for p in upload.parts.values() if id(p) not in used])
     items: list[tuple[str, xmlio.Node]] = [
         ("Location", f"/{bucket.name}/{upload.key}"), ("Bucket", bucket.name), ("Key", upload.key),
         ("ETag", quoted(version.etag)), (XML_NAMES[checksum["algorithm"]], checksum["value"]),

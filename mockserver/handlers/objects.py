@@ -16,6 +16,7 @@ from mockserver.handlers.common import (
     quoted,
     require_bucket,
     resolve_version,
+    signature_version,
     version_header,
 )
 from mockserver.handlers.streams import plaintext_stream
@@ -72,7 +73,8 @@ async def put_object(ctx: RequestContext) -> Response:
     state = ctx.state
     plan = state.encryption.plan_write(operation="PutObject", headers=ctx.headers,
                                        bucket_encryption=bucket_encryption(bucket), account_id=ctx.account_id,
-                                       secure=ctx.secure)
+                                       secure=ctx.secure, bucket=bucket.name, key=key,
+                                       signature_version=signature_version(ctx))
     auth = ctx.auth
     version = await write_object(ctx, bucket, key, ctx.body_chunks(), plan, attrs, integrity=integrity,
                                  algorithm=None, trailers=lambda: auth.trailers)
@@ -160,7 +162,8 @@ async def _get_or_head(ctx: RequestContext, operation: str) -> Response:
     version = resolve_version(ctx, bucket, key)
     state = ctx.state
     keys = state.encryption.open_read(operation=operation, meta=version.sse, headers=ctx.headers,
-                                      account_id=ctx.account_id, secure=ctx.secure)
+                                      account_id=ctx.account_id, secure=ctx.secure,
+                                      signature_version=signature_version(ctx))
     not_modified = _read_conditions(ctx, version)
     if not_modified is not None:
         return not_modified

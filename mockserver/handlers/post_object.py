@@ -178,7 +178,8 @@ async def post_object(ctx: RequestContext) -> Response:
                                   or k.startswith("x-amz-checksum-")})
     plan = state.encryption.plan_write(operation="PostObject", headers=lowered,
                                        bucket_encryption=bucket_encryption(bucket), account_id=account.account_id,
-                                       secure=ctx.secure)
+                                       secure=ctx.secure, bucket=bucket.name, key=key,
+                                       signature_version=2 if "awsaccesskeyid" in lowered else 4)
 
     def check(size: int) -> None:
         verify_post_policy(fields, size, state.accounts, state.region, now, bucket.name)

@@ -149,7 +149,7 @@ def _plaintext_pieces(storage: Storage, keys: Any, parts: list[Part], start: int
         offset += part.size
         if part.size == 0 or part_end < start or part_start > end:
             continue
-        reader = storage.blobs.reader(part.blob)
+        reader = storage.reader(part)
         try:
             yield from keys.decrypt_range(reader.read, part.size, max(start, part_start) - part_start,
                                           min(end, part_end) - part_start)

@@ -9,7 +9,7 @@ from mockserver.handlers.common import etag_is_md5
 from mockserver.handlers.streams import commit, discard, ingest
 from mockserver.http import RequestContext
 from mockserver.sse.service import WritePlan
-from mockserver.storage.base import NULL_VERSION, Bucket, ObjectVersion, Part, new_version_id, now
+from mockserver.storage.base import NULL_VERSION, Bucket, ObjectVersion, new_version_id, now
 
 DEFAULT_CHECKSUM = "crc64nvme"     # S3 gives every new object a CRC64NVME checksum when none was sent
 
@@ -46,7 +46,7 @@ async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: Asyn
         size=got.size, etag=etag, content_type=attrs["content_type"], headers=attrs["headers"],
         metadata=attrs["metadata"], storage_class=attrs["storage_class"], tagging_count=attrs["tagging_count"],
         checksum={"algorithm": algorithm, "value": checksum_value, "type": "FULL_OBJECT"}, sse=plan.meta,
-        parts=[Part(1, got.blob_id, got.size, etag, {algorithm: checksum_value}, now())],
+        parts=[state.storage.stored_part(writer, 1, got.size, etag, {algorithm: checksum_value}, now())],
     )
     await state.storage.put_version(bucket.name, version)
     return version

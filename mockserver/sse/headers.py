@@ -95,7 +95,7 @@ def parse_customer_key(headers: Mapping[str, str], prefix: str = SSEC_PREFIX) ->
     if len(key) != 32 or not md5_b64:
         raise invalid_argument(MSG_SSEC_BAD_KEY, prefix + "key")
     if base64.b64encode(hashlib.md5(key).digest()).decode() != md5_b64:
-        raise invalid_argument(MSG_SSEC_MD5_MISMATCH, prefix + "key-md5")
+        raise invalid_argument(MSG_SSEC_MD5_MISMATCH, prefix + "key-MD5")     # AWS's spelling of the name
     return CustomerKey(key, md5_b64)
 
 

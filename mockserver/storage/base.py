@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mockserver.errors import no_such_bucket
+
 NULL_VERSION = "null"
 
 
@@ -51,6 +53,7 @@ class Part:
     etag: str                                       # hex, no quotes
     checksums: dict[str, str] = field(default_factory=dict)   # algorithm -> base64
     last_modified: float = 0.0
+    inline: str | None = None        # small blobs: the stored bytes (base64) live in the metadata, blob == ""
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -121,8 +124,10 @@ class Upload:
 
 
 class BlobWriter(Protocol):
-    """Receives the stored (encrypted) bytes of one blob. Blocking: call from a worker thread."""
+    """Receives the stored (encrypted) bytes of one blob. Blocking: call from a worker thread.
+    After commit(), `inline` holds the bytes when the store keeps this blob in the metadata instead."""
     blob_id: str
+    inline: bytes | None
 
     def write(self, data: bytes) -> None: ...
     def commit(self) -> None: ...            # durable once this returns
@@ -132,6 +137,19 @@ class BlobWriter(Protocol):
 class BlobReader(Protocol):
     def read(self, offset: int, length: int) -> bytes: ...
     def close(self) -> None: ...
+
+
+class InlineReader:
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, offset: int, length: int) -> bytes:
+        return self._data[offset:offset + length]
+
+    def close(self) -> None:
+        return None
 
 
 class BlobStore(Protocol):
@@ -281,7 +299,10 @@ class Storage:
     async def put_version(self, bucket: str, version: ObjectVersion) -> None:
         """Make `version` the newest; a "null" version replaces the previous null version (whose blobs are freed
         once the metadata change is durable)."""
-        idx = self.index[bucket]
+        idx = self.index.get(bucket)
+        if idx is None:      # the bucket was deleted while this write streamed its body
+            self.free_blobs([p.blob for p in version.parts])
+            raise no_such_bucket(bucket)
         current = idx.versions.get(version.key, [])
         replaced = [v for v in current if v.version_id == version.version_id]
         versions = [version] + [v for v in current if v.version_id != version.version_id]
@@ -319,13 +340,29 @@ class Storage:
     def new_blob(self) -> BlobWriter:
         return self.blobs.writer()
 
+    def reader(self, part: Part) -> BlobReader:
+        if part.inline is not None:
+            return InlineReader(base64.b64decode(part.inline))
+        return self.blobs.reader(part.blob)
+
+    @staticmethod
+    def stored_part(writer: BlobWriter, number: int, size: int, etag: str, checksums: dict[str, str],
+                    last_modified: float) -> Part:
+        """The Part record of a committed blob (inline or in the blob store)."""
+        if writer.inline is not None:
+            return Part(number, "", size, etag, checksums, last_modified, base64.b64encode(writer.inline).decode())
+        return Part(number, writer.blob_id, size, etag, checksums, last_modified)
+
     def acquire(self, blob_ids: list[str]) -> None:
         """Keep blobs alive while a response streams them (a concurrent overwrite frees them later)."""
         for b in blob_ids:
-            self._readers[b] = self._readers.get(b, 0) + 1
+            if b:
+                self._readers[b] = self._readers.get(b, 0) + 1
 
     def release(self, blob_ids: list[str]) -> None:
         for b in blob_ids:
+            if not b:
+                continue
             n = self._readers.get(b, 0) - 1
             if n > 0:
                 self._readers[b] = n
@@ -337,6 +374,8 @@ class Storage:
 
     def free_blobs(self, blob_ids: list[str]) -> None:
         for b in blob_ids:
+            if not b:
+                continue            # inline blob: gone with its metadata
             if self._readers.get(b):
                 self._doomed.add(b)
             else:

@@ -23,6 +23,7 @@ class _MemoryBlob:
 class _Writer:
     def __init__(self, store: MemoryBlobStore) -> None:
         self.blob_id = new_blob_id()
+        self.inline: bytes | None = None
         self._store = store
         self._chunks: list[bytes] = []
         self._size = 0

@@ -64,7 +64,7 @@ def test_serve_tls_announces_and_stops_cleanly(sig):
 def test_console_script_serve_with_data_dir(tmp_path):
     script = shutil.which("s3-conformance", path=str(__import__("pathlib").Path(sys.executable).parent))
     assert script is not None
-    process, announced = start("--data-dir", str(tmp_path), command=[script, "serve"])
+    process, announced = start("--data-dir", str(tmp_path), "--fsync", command=[script, "serve"])
     try:
         assert announced["endpoint"].startswith("http://127.0.0.1:")
         assert "CA file" not in announced
@@ -73,9 +73,20 @@ def test_console_script_serve_with_data_dir(tmp_path):
 
 
 def test_serve_rejects_bad_options_without_traceback():
-    result = subprocess.run([sys.executable, "-m", "mockserver", "--dialect", "nope"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "mockserver", "--dialect", "nope"], check=False, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "unknown dialect" in result.stderr and "Traceback" not in result.stderr
-    result = subprocess.run([sys.executable, "-m", "mockserver", "--cert", "x.pem"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "mockserver", "--cert", "x.pem"], check=False, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_serve_on_a_busy_port_exits_with_a_message():
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "mockserver", "--port", str(port)], check=False,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "cannot listen" in result.stderr and "Traceback" not in result.stderr

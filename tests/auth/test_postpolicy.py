@@ -63,6 +63,7 @@ def test_content_length_range():
     too_large = failure(fields, size=101)
     assert (too_large.code, too_large.fields["MaxSizeAllowed"]) == ("EntityTooLarge", "100")
     assert failure(fields, size=4).code == "EntityTooSmall"
+    assert verify(fields, size=None) == MAIN      # size not known yet: everything else is checked
 
 
 def test_bucket_condition():

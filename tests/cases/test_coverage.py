@@ -7,6 +7,7 @@ import pytest
 
 from conformance import coverage
 
+
 @pytest.fixture(scope="module")
 def model():
     return coverage._model()

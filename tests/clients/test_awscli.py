@@ -22,7 +22,8 @@ def aws(server, scheme: str, tmp_path: Path, *args: str) -> str:
     command = [AWS, "--endpoint-url", endpoint_for(server, scheme)]
     if scheme == "https":
         command += ["--ca-bundle", server.ca_file]
-    result = subprocess.run(command + list(args), env=env, capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
+    result = subprocess.run(command + list(args), check=False, env=env, capture_output=True, text=True,
+                            timeout=CLIENT_TIMEOUT)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

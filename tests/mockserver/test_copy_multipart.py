@@ -49,9 +49,16 @@ def test_copy_onto_itself(s3, bucket, raw):
     s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"},
                    MetadataDirective="REPLACE", Metadata={"changed": "yes"})
     assert s3.head_object(Bucket=bucket, Key="me")["Metadata"] == {"changed": "yes"}
-    s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"},
-                   ServerSideEncryption="AES256")
+    # Naming the encryption the object already has changes nothing.
+    r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me",
+                                             "x-amz-server-side-encryption": "AES256"})
+    assert r.status_code == 400 and error_of(r)["Message"] == SELF_COPY
+    r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me", "x-amz-storage-class": "STANDARD"})
+    assert r.status_code == 400 and error_of(r)["Message"] == SELF_COPY
     s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"}, StorageClass="STANDARD_IA")
+    s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"},
+                   ServerSideEncryption="aws:kms")
+    assert s3.head_object(Bucket=bucket, Key="me")["ServerSideEncryption"] == "aws:kms"
     assert s3.get_object(Bucket=bucket, Key="me")["Body"].read() == b"self"
 
 

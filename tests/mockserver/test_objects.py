@@ -252,3 +252,11 @@ def test_overwrite_replaces_content(s3, bucket):
     s3.put_object(Bucket=bucket, Key="o", Body=b"first")
     s3.put_object(Bucket=bucket, Key="o", Body=b"second")
     assert s3.get_object(Bucket=bucket, Key="o")["Body"].read() == b"second"
+
+
+def test_sdk_algorithm_without_checksum(raw, bucket):
+    r = raw("PUT", f"/{bucket}/sdk", headers={"x-amz-sdk-checksum-algorithm": "CRC32"}, body=b"x")
+    assert r.status_code == 400 and error_of(r)["Code"] == "InvalidRequest"
+    r = raw("PUT", f"/{bucket}/sdk", headers={"x-amz-sdk-checksum-algorithm": "CRC32",
+                                              "x-amz-checksum-crc32": CHECKSUMS["crc32"](b"x")}, body=b"x")
+    assert r.status_code == 200

@@ -8,7 +8,6 @@ import sys
 import time
 
 import boto3
-import pytest
 import requests
 
 from mockserver.accounts import MAIN
@@ -69,16 +68,21 @@ def test_overwrite_and_delete_free_blobs(tmp_path):
         s3 = srv.client()
         s3.create_bucket(Bucket="gc-bucket")
         for i in range(5):
-            s3.put_object(Bucket="gc-bucket", Key="same", Body=os.urandom(1000 + i))
+            s3.put_object(Bucket="gc-bucket", Key="same", Body=os.urandom(100_000 + i))
         blobs = _all_files(os.path.join(data_dir, "blobs"))
         assert len(blobs) == 1
+        s3.put_object(Bucket="gc-bucket", Key="small", Body=b"tiny")      # small blobs live in the metadata
+        assert len(_all_files(os.path.join(data_dir, "blobs"))) == 1
         s3.delete_object(Bucket="gc-bucket", Key="same")
         assert _all_files(os.path.join(data_dir, "blobs")) == []
+        documents = _all_files(os.path.join(data_dir, "meta", "keys"))
+        assert len(documents) == 1           # one document per live key, superseded generations removed
 
 
 def _start(data_dir: str, port_file: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", "0", "--data-dir", data_dir],
-                            stdout=open(port_file, "w"), stderr=subprocess.STDOUT)
+    with open(port_file, "w") as out:       # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", "0", "--data-dir", data_dir],
+                                stdout=out, stderr=subprocess.STDOUT)
 
 
 def _endpoint(port_file: str, proc: subprocess.Popen) -> str:
@@ -88,7 +92,9 @@ def _endpoint(port_file: str, proc: subprocess.Popen) -> str:
             for word in f.read().split():
                 if word.startswith("http://127.0.0.1:"):
                     return word.rstrip(",;")
-        assert proc.poll() is None, open(port_file).read()
+        if proc.poll() is not None:
+            with open(port_file) as f:
+                raise AssertionError(f"server exited: {f.read()}")
         time.sleep(0.1)
     raise AssertionError("server did not announce its endpoint")
 
@@ -135,7 +141,7 @@ def test_kill_dash_nine_keeps_acknowledged_writes(tmp_path):
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket="durable")["Contents"]}
         assert "partial" not in keys and len(keys) == 31
         blob_files = _all_files(os.path.join(data_dir, "blobs"))
-        assert len(blob_files) == 31          # the interrupted upload's blob was removed at start
+        assert len(blob_files) == 1           # "big"; small objects are inline, the interrupted blob was removed
     finally:
         proc.terminate()
         proc.wait(20)

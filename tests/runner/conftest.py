@@ -1,14 +1,10 @@
 """Shared fixtures of the runner tests. The sample case files under data/ are inputs, not tests."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from runner_support import DATA, MOTO_MAIN
 
 collect_ignore_glob = ["data/*"]
-
-DATA = Path(__file__).parent / "data"
-MOTO_MAIN = ("AKIAMOTOMAIN00000001", "moto/main/secret/key/0000000000000000001")
 
 
 @pytest.fixture(scope="session")

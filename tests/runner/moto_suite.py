@@ -32,7 +32,7 @@ def run(argv: list[str] | None = None) -> int:
                          "--alt-access-key", ALT[0], "--alt-secret-key", ALT[1],
                          "--account-id", "123456789012", "--alt-account-id", "123456789012",
                          "--profile", args.profile, "--cases", args.cases, "--report-dir", args.report_dir,
-                         "--report-name", "moto", "--without", "kms-metrics", "-n", args.jobs, *extra])
+                         "--report-name", "moto", "--capability", "kms-admin", "-n", args.jobs, *extra])
     finally:
         server.stop()
     return 0 if code in (0, 1) else code

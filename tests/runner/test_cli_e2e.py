@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import botocore.session
-from conftest import DATA, MOTO_MAIN
+from runner_support import DATA, MOTO_MAIN
 
 from conformance import cli, engine, loader, profiles, signing
 

@@ -11,10 +11,11 @@ import zlib
 
 import pytest
 from lxml import etree
+from runner_support import MOTO_MAIN
 
 from conformance.reporters import console
 
-MOTO_SECRET = "moto/main/secret/key/0000000000000000001"   # conftest.MOTO_MAIN
+MOTO_SECRET = MOTO_MAIN[1]
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 
