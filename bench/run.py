@@ -1,6 +1,6 @@
 """Benchmark: the mock server against moto and s3rver, side by side, same pre-signed request streams.
 
-    .venv/bin/python bench/run.py [--seconds 6] [--only mock,moto,s3rver] [--skip-large]
+    .venv/bin/python bench/run.py [--seconds 5] [--rounds 2] [--only mock,moto,s3rver] [--skip-large]
 
 Small requests run through wrk (Debian's `wrk`, keep-alive, concurrency 1 and 16); large transfers through
 bench/transfer.py in a separate process. Prints a markdown table and writes bench/results/latest.md.
@@ -58,11 +58,13 @@ def fmt_ratio(mine: float | None, theirs: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per small-request phase (best counts)")
     parser.add_argument("--only", default="mock,moto,s3rver")
     parser.add_argument("--skip-large", action="store_true")
     args = parser.parse_args(argv)
     os.makedirs(WORK, exist_ok=True)
+    load_at_start = os.getloadavg()[0]
     names = [n for n in args.only.split(",") if n]
     servers = {}
     small: dict[tuple[str, str, int], object] = {}
@@ -74,13 +76,19 @@ def main(argv: list[str] | None = None) -> int:
             prepare(servers[name])
         for phase in PHASES:
             for connections in (1, 16):
-                for name, server in servers.items():
-                    requests = phase_requests(server, phase, BUCKET)
-                    result = run_load(requests, connections, args.seconds, WORK, f"{name}-{phase}-{connections}")
-                    small[(phase, name, connections)] = result
-                    print(f"{phase:18} c={connections:<2} {name:7} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
-                          f"  p99 {result.p99_ms:7.2f} ms  non-2xx {result.non_2xx}  errors {result.errors}",
-                          flush=True)
+                # Rounds alternate between the servers; the best round of each counts (the machine is shared,
+                # so a single round mostly measures who else was busy at that moment).
+                for round_number in range(args.rounds):
+                    for name, server in servers.items():
+                        requests = phase_requests(server, phase, BUCKET)
+                        result = run_load(requests, connections, args.seconds, WORK,
+                                          f"{name}-{phase}-{connections}")
+                        best = small.get((phase, name, connections))
+                        if best is None or result.rps > best.rps:
+                            small[(phase, name, connections)] = result
+                        print(f"{phase:18} c={connections:<2} {name:7} round {round_number + 1}: {result.rps:9.0f} "
+                              f"req/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
+                              f"non-2xx {result.non_2xx}  errors {result.errors}", flush=True)
         if not args.skip_large:
             for mode in LARGE:
                 for name, server in servers.items():
@@ -91,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for server in servers.values():
             server.stop()
-    report = render(names, small, large, rss, args.seconds)
+    report = render(names, small, large, rss, args.seconds, args.rounds, load_at_start)
     print(report)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "latest.md"), "w") as handle:
@@ -99,10 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def render(names, small, large, rss, seconds) -> str:
+def render(names, small, large, rss, seconds, rounds, load) -> str:
     peers = [n for n in names if n != "mock"]
     lines = [(f"# Benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, "
-             f"{os.cpu_count()} CPUs, {seconds} s per phase, wrk keep-alive, pre-signed SigV4 requests)"), "",
+             f"{os.cpu_count()} CPUs, load average {load:.1f} at start, best of {rounds} x {seconds} s per phase, "
+              "wrk keep-alive (HEAD: bench/aioload.py), pre-signed SigV4 requests)"), "",
              "| phase | conc. | " + " | ".join(f"{n} req/s (p50/p99 ms)" for n in names) + " | "
              + " | ".join(f"mock/{p}" for p in peers) + " |",
              "|---|---|" + "---|" * (len(names) + len(peers))]

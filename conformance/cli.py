@@ -148,10 +148,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     info = RunInfo(profile=effective.name, endpoint=target.endpoint, capabilities=sorted(effective.capabilities),
                    results=results, started=clock.started_iso, duration=clock.elapsed, redactor=redactor,
                    comparison=comparison, cases=cases)
-    paths = write_reports(info, Path(args.report_dir), args.report_name or effective.name)
-    if args.update_baseline:
-        baseline_mod.write(args.baseline, results, effective.name)
-        print(f"baseline written: {args.baseline}", file=sys.stderr)
+    try:
+        paths = write_reports(info, Path(args.report_dir), args.report_name or effective.name)
+        if args.update_baseline:
+            baseline_mod.write(args.baseline, results, effective.name)
+            print(f"baseline written: {args.baseline}", file=sys.stderr)
+    except OSError as exc:
+        print(console.render_summary(info, verbose=args.verbose))
+        _err(f"cannot write reports: {exc}")
+        return EXIT_USAGE
     print(f"reports: {paths['html']} {paths['json']} {paths['junit']}", file=sys.stderr)
     print(console.render_summary(info, verbose=args.verbose))
     if comparison is not None:

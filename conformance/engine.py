@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-from . import matchers, signing, templating, wire, xmlpath
+from . import bodies, matchers, signing, templating, wire, xmlpath
 from .loader import Case
 from .profiles import Profile
 from .redact import Redactor
@@ -206,7 +206,6 @@ class Engine:
         spec = self._render(state, {"method": "PUT", "bucket": obj.get("bucket", "${bucket}"), "key": obj["key"],
                                     "headers": obj.get("headers") or {}}, where)
         ctx = self._wire_context(state, where)
-        from . import bodies
         try:
             data = bodies.body_bytes(obj["body"], state.objects, ctx.render)
         except bodies.BodyError as exc:

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -38,6 +39,9 @@ log = logging.getLogger("mockserver")
 ROOT_KEY_FILE = "root.key"
 KMS_FILE = "kms.json"
 INTERNAL_PREFIX = "/_mockserver/"
+# Characters uvicorn refuses in a header value (it would raise mid-response); request-derived values such as
+# response-content-type=a%0Db are sanitised instead.
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class AppState:
@@ -166,19 +170,17 @@ class S3App:
                 bucket = name[: -len(self._vhost_suffix)]
                 key = unquote(raw_path[1:], errors="strict") if len(raw_path) > 1 else None
                 return bucket, key
-            path = raw_path[1:]
-            bucket_part, slash, key_part = path.partition("/")
-            bucket = unquote(bucket_part, errors="strict") or None
-            key = unquote(key_part, errors="strict") if slash and key_part else None
-            return bucket, key
+            bucket_part, slash, key_part = raw_path[1:].partition("/")
+            return (unquote(bucket_part, errors="strict") or None,
+                    unquote(key_part, errors="strict") if slash and key_part else None)
         except UnicodeDecodeError:
             raise S3Error("InvalidURI", "Couldn't parse the specified URI.", 400) from None
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         request_id = _request_id()
         method = scope["method"]
-        raw_path = scope.get("raw_path")
-        raw_path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        raw = scope.get("raw_path")
+        raw_path: str = raw.decode("latin-1") if raw else scope["path"]
         query_string = scope.get("query_string", b"").decode("latin-1")
         header_list = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         headers: dict[str, str] = {}
@@ -262,15 +264,17 @@ class S3App:
             (b"server", b"MockS3"),
         ]
         is_bytes = isinstance(body, (bytes, bytearray))
-        if is_bytes and "content-length" not in headers:
+        if isinstance(body, (bytes, bytearray)) and "content-length" not in headers:
             headers["content-length"] = str(len(body)) if method != "HEAD" or response.status < 300 else "0"
         for name, value in headers.items():
-            raw.append((name.encode("latin-1"), value.encode("latin-1", "replace")))
+            if _HEADER_CONTROL.search(value):
+                value = _HEADER_CONTROL.sub(" ", value)
+            raw.append((name.encode("latin-1", "replace"), value.encode("latin-1", "replace")))
         try:
             await send({"type": "http.response.start", "status": response.status, "headers": raw})
             if method == "HEAD" or response.status in (204, 304):
                 await send({"type": "http.response.body", "body": b""})
-            elif is_bytes:
+            elif isinstance(body, (bytes, bytearray)):
                 await send({"type": "http.response.body", "body": bytes(body)})
             else:
                 await self._send_stream(send, body)  # type: ignore[arg-type]

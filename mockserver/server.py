@@ -46,6 +46,8 @@ class RunningServer:
 
         creds = self.credentials[account]
         endpoint = self.plain_endpoint if plain else self.endpoint
+        if endpoint is None:
+            raise ValueError("this server has no plain-HTTP endpoint (start it with plain_http_too=True)")
         kwargs.setdefault("verify", self.ca_file if endpoint.startswith("https") and self.ca_file else None)
         kwargs.setdefault("region_name", self.region)
         return boto3.client(service, endpoint_url=endpoint, aws_access_key_id=creds["access_key"],

@@ -12,8 +12,10 @@ from urllib.parse import quote, unquote
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 # A segment is canonical when it has only unreserved characters and upper-case escapes of reserved bytes.
-_CANONICAL = re.compile(r"(?:[A-Za-z0-9\-_.~]+|%(?:" + "|".join(f"{b:02X}" for b in range(256) if b not in _UNRESERVED)
-                        + r"))*\Z")
+_ESCAPES = "|".join(f"{b:02X}" for b in range(256) if b not in _UNRESERVED)
+_CANONICAL = re.compile(r"(?:[A-Za-z0-9\-_.~]+|%(?:" + _ESCAPES + r"))*\Z")
+# The same for a whole query string (separators included): one match instead of one per name and value.
+_CANONICAL_QUERY = re.compile(r"(?:[A-Za-z0-9\-_.~=&]+|%(?:" + _ESCAPES + r"))*\Z")
 
 
 def raw_query_params(raw_query: str) -> dict[str, str]:
@@ -36,11 +38,15 @@ def canonical_query(raw_query: str, exclude: str | None = None) -> str:
     if not raw_query:
         return ""
     pairs = []
+    canonical = _CANONICAL_QUERY.match(raw_query) is not None
     for part in raw_query.split("&"):
         if part:
             name, _, value = part.partition("=")
             if name != exclude:
-                pairs.append((_canonical_segment(name), _canonical_segment(value)))
+                if canonical and "=" not in value:
+                    pairs.append((name, value))
+                else:
+                    pairs.append((_canonical_segment(name), _canonical_segment(value)))
     pairs.sort()
     return "&".join([f"{name}={value}" for name, value in pairs])
 

@@ -17,6 +17,10 @@ from mockserver.checksums import b64, new_digest
 from mockserver.errors import S3Error
 
 MAX_LINE = 8192
+# Signed chunk data is held until its signature is checked, up to this much; a larger chunk streams on
+# unverified (memory stays bounded) and a bad signature still fails before the body's last piece leaves.
+MAX_HELD = 8 * 1024 * 1024
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _HEADER, _DATA, _DATA_END, _FINAL_END, _TRAILER, _DONE = range(6)
 CHECKSUM_LENGTHS = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
 
@@ -60,6 +64,7 @@ class AwsChunkedDecoder:
         self.trailers: dict[str, str] = {}
         self._trailer_lines: list[str] = []
         self._trailer_signature: str | None = None
+        self._blank_before_trailers = False
         self._checksums = {}
         for name in self.expected_trailers:
             algorithm = checksum_algorithm(name)
@@ -71,6 +76,7 @@ class AwsChunkedDecoder:
         self._chunk_signature = ""
         self._chunk_hash = hashlib.sha256()
         self._held: list[bytes] = []
+        self._held_size = 0
         self.total = 0
 
     # -- line handling (header lines may be split across received buffers)
@@ -103,7 +109,7 @@ class AwsChunkedDecoder:
         size_text, _, extension = line.partition(b";")
         try:
             size_str = size_text.decode("ascii").strip()
-            if not size_str or len(size_str) > 16:
+            if not size_str or len(size_str) > 16 or not set(size_str) <= _HEX_DIGITS:
                 raise ValueError
             size = int(size_str, 16)
         except (UnicodeDecodeError, ValueError):
@@ -132,6 +138,9 @@ class AwsChunkedDecoder:
 
     def _trailer_line(self, line: bytes) -> None:
         if not line:
+            if not self.trailers and self._trailer_signature is None and not self._blank_before_trailers:
+                self._blank_before_trailers = True    # some encoders put a CRLF between "0;..." and trailers
+                return
             self._finish_trailer()
             return
         text = line.decode("utf-8", "replace")
@@ -170,6 +179,12 @@ class AwsChunkedDecoder:
                 else:
                     self._chunk_hash.update(piece)
                     self._held.append(piece)
+                    self._held_size += len(piece)
+                    if self._held_size > MAX_HELD:
+                        for held in self._held:
+                            self._emit(out, held)
+                        self._held.clear()
+                        self._held_size = 0
                 if not self._remaining:
                     self._state = _DATA_END
                 continue
@@ -188,6 +203,7 @@ class AwsChunkedDecoder:
                     for piece in self._held:
                         self._emit(out, piece)
                     self._held.clear()
+                    self._held_size = 0
                 self._state = _HEADER
             elif state == _FINAL_END:
                 if line:
@@ -199,7 +215,7 @@ class AwsChunkedDecoder:
 
     def finish(self) -> None:
         """Called at end of stream: raises unless the body was complete and every check held."""
-        if self._state == _TRAILER and not self._line and self.trailers:
+        if self._state == _TRAILER and not self._line:
             self._finish_trailer()       # tolerate a missing blank line after the trailers
         if self._state != _DONE:
             raise errors.incomplete_body()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from mockserver import xmlio
 from mockserver.checksums import XML_NAMES
 from mockserver.errors import invalid_argument
-from mockserver.handlers.common import http_date, require_bucket, resolve_version, signature_version
+from mockserver.handlers.common import http_date, requester, require_bucket, resolve_version, signature_version
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.routing import route
 
@@ -30,7 +30,7 @@ async def get_object_attributes(ctx: RequestContext) -> Response:
         raise invalid_argument("Invalid attribute name specified.", "x-amz-object-attributes", raw)
     version = resolve_version(ctx, bucket, ctx.key)
     ctx.state.encryption.open_read(operation="GetObjectAttributes", meta=version.sse, headers=ctx.headers,
-                                   account_id=ctx.account_id, secure=ctx.secure,
+                                   account_id=requester(ctx), secure=ctx.secure,
                                    signature_version=signature_version(ctx))
     items: list[tuple[str, xmlio.Node]] = []
     if "ETag" in wanted:

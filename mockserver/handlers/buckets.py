@@ -43,9 +43,9 @@ async def list_buckets(ctx: RequestContext) -> Response:
     owned = sorted((b for b in ctx.state.storage.buckets.values() if b.owner_id == ctx.account.account_id),
                    key=lambda b: b.name)
     prefix = ctx.query.get("prefix", "")
-    buckets = [("Bucket", [("Name", b.name), ("CreationDate", iso8601(b.created)), ("BucketRegion", b.region)])
+    buckets: list[tuple[str, xmlio.Node]] = [("Bucket", [("Name", b.name), ("CreationDate", iso8601(b.created)), ("BucketRegion", b.region)])
                for b in owned if b.name.startswith(prefix)]
-    items = [("Owner", _owner(ctx)), ("Buckets", buckets)]
+    items: list[tuple[str, xmlio.Node]] = [("Owner", _owner(ctx)), ("Buckets", buckets)]
     if "prefix" in ctx.query:
         items.append(("Prefix", prefix))
     return xml_response(xmlio.render("ListAllMyBucketsResult", items))

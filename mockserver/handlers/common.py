@@ -1,6 +1,7 @@
 """Helpers shared by the operation handlers: bucket access, stored object headers, dates, SSE plumbing."""
 from __future__ import annotations
 
+import functools
 import time
 from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,13 @@ def require_bucket(ctx: RequestContext, *, owner_only: bool = True) -> Bucket:
     return bucket
 
 
+def requester(ctx: RequestContext) -> str:
+    """Account id of the authenticated requester (handlers call it after require_bucket's owner check)."""
+    if ctx.account is None:
+        raise access_denied()
+    return ctx.account.account_id
+
+
 def signature_version(ctx: RequestContext) -> int:
     """SigV2 / SigV4 of the request, as the encryption service wants it (SSE-KMS requires SigV4)."""
     version = getattr(ctx.auth, "signature_version", 4)
@@ -54,6 +62,12 @@ def signature_version(ctx: RequestContext) -> int:
 
 def bucket_encryption(bucket: Bucket) -> BucketEncryption | None:
     return BucketEncryption.from_json(bucket.encryption) if bucket.encryption is not None else None
+
+
+def require_content_length(ctx: RequestContext) -> None:
+    """PutObject / UploadPart bodies must announce their length (AWS: 411 MissingContentLength)."""
+    if "content-length" not in ctx.headers and "transfer-encoding" not in ctx.headers:
+        raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
 
 
 def check_key(key: str) -> None:
@@ -76,7 +90,12 @@ def http_date_now() -> str:
 
 
 def http_date(ts: float) -> str:
-    return formatdate(int(ts), usegmt=True)
+    return _http_date(int(ts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_date(seconds: int) -> str:
+    return formatdate(seconds, usegmt=True)
 
 
 def iso8601(ts: float) -> str:

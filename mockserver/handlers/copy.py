@@ -21,6 +21,7 @@ from mockserver.handlers.common import (
     iso8601,
     object_attributes,
     parse_http_date,
+    requester,
     require_bucket,
     resolve_version,
     signature_version,
@@ -98,7 +99,7 @@ def open_copy_source(ctx: RequestContext, operation: str) -> CopySource:
                                   "by version id.") from None
         raise
     keys = ctx.state.encryption.open_read(operation=operation, meta=version.sse, headers=ctx.headers,
-                                          account_id=ctx.account_id, secure=ctx.secure, copy_source=True,
+                                          account_id=requester(ctx), secure=ctx.secure, copy_source=True,
                                           signature_version=signature_version(ctx))
     _copy_conditions(ctx, version)
     return CopySource(bucket, version, keys, version_id is not None)
@@ -163,7 +164,7 @@ async def copy_object(ctx: RequestContext) -> Response:
     if algorithm is None and src.checksum:
         algorithm = src.checksum["algorithm"]
     plan = ctx.state.encryption.plan_write(operation="CopyObject", headers=ctx.headers,
-                                           bucket_encryption=bucket_encryption(bucket), account_id=ctx.account_id,
+                                           bucket_encryption=bucket_encryption(bucket), account_id=requester(ctx),
                                            secure=ctx.secure, bucket=bucket.name, key=key,
                                            signature_version=signature_version(ctx))
     if _is_self_copy(ctx, source, bucket, key, directive, plan.meta):

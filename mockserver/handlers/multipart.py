@@ -30,7 +30,9 @@ from mockserver.handlers.common import (
     object_attributes,
     parse_max,
     quoted,
+    requester,
     require_bucket,
+    require_content_length,
     signature_version,
     version_header,
 )
@@ -94,7 +96,7 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
             raise invalid_request(f"The {checksum_type} checksum type cannot be used with the "
                                   f"{algorithm.upper()} checksum algorithm.")
     plan = ctx.state.encryption.plan_write(operation="CreateMultipartUpload", headers=ctx.headers,
-                                           bucket_encryption=bucket_encryption(bucket), account_id=ctx.account_id,
+                                           bucket_encryption=bucket_encryption(bucket), account_id=requester(ctx),
                                            secure=ctx.secure, bucket=bucket.name, key=key,
                                            signature_version=signature_version(ctx))
     upload = Upload(upload_id=base64.urlsafe_b64encode(os.urandom(48)).decode(), bucket=bucket.name, key=key,
@@ -156,6 +158,7 @@ async def upload_part(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
     upload = _get_upload(ctx, bucket)
     number = _part_number(ctx)
+    require_content_length(ctx)
     integrity = RequestIntegrity(ctx.headers)
     if upload.checksum_algorithm and integrity.algorithm and integrity.algorithm != upload.checksum_algorithm:
         raise invalid_request(f"Checksum Type mismatch occurred, expected checksum Type: {upload.checksum_algorithm}"
@@ -353,9 +356,14 @@ async def list_multipart_uploads(ctx: RequestContext) -> Response:
     count = 0
     truncated = False
     next_key = next_id = None
-    for u in uploads:
-        if key_marker and (u.key < key_marker or (u.key == key_marker and (not id_marker or u.upload_id <= id_marker))):
-            continue
+    start = 0
+    if key_marker:
+        # Uploads of one key are listed by initiation time: resume after the marker upload itself.
+        start = next((i for i, u in enumerate(uploads) if u.key > key_marker), len(uploads))
+        if id_marker:
+            start = next((i + 1 for i, u in enumerate(uploads) if u.key == key_marker and u.upload_id == id_marker),
+                         start)
+    for u in uploads[start:]:
         if delimiter:
             cut = u.key.find(delimiter, len(prefix))
             if cut >= 0:

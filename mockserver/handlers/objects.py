@@ -14,12 +14,14 @@ from mockserver.handlers.common import (
     parse_http_date,
     plausible_version_id,
     quoted,
+    requester,
     require_bucket,
+    require_content_length,
     resolve_version,
     signature_version,
     version_header,
 )
-from mockserver.handlers.streams import plaintext_stream
+from mockserver.handlers.streams import plaintext_stream, read_small
 from mockserver.handlers.writes import checksum_headers, write_object
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.routing import route
@@ -30,6 +32,7 @@ RESPONSE_OVERRIDES = {"response-content-type": "content-type", "response-content
                       "response-content-disposition": "content-disposition",
                       "response-content-encoding": "content-encoding"}
 MAX_DELETE_OBJECTS = 1000
+SMALL_BODY = 64 * 1024      # GET bodies up to this size are decrypted inline and sent in one piece
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -67,12 +70,13 @@ async def put_object(ctx: RequestContext) -> Response:
     key = ctx.key
     assert key is not None
     check_key(key)
+    require_content_length(ctx)
     integrity = RequestIntegrity(ctx.headers)
     attrs = object_attributes(ctx.headers)
     check_write_conditions(ctx, bucket, key)
     state = ctx.state
     plan = state.encryption.plan_write(operation="PutObject", headers=ctx.headers,
-                                       bucket_encryption=bucket_encryption(bucket), account_id=ctx.account_id,
+                                       bucket_encryption=bucket_encryption(bucket), account_id=requester(ctx),
                                        secure=ctx.secure, bucket=bucket.name, key=key,
                                        signature_version=signature_version(ctx))
     auth = ctx.auth
@@ -162,7 +166,7 @@ async def _get_or_head(ctx: RequestContext, operation: str) -> Response:
     version = resolve_version(ctx, bucket, key)
     state = ctx.state
     keys = state.encryption.open_read(operation=operation, meta=version.sse, headers=ctx.headers,
-                                      account_id=ctx.account_id, secure=ctx.secure,
+                                      account_id=requester(ctx), secure=ctx.secure,
                                       signature_version=signature_version(ctx))
     not_modified = _read_conditions(ctx, version)
     if not_modified is not None:
@@ -209,6 +213,8 @@ async def _get_or_head(ctx: RequestContext, operation: str) -> Response:
     if operation == "HeadObject" or end < start:
         return Response(status, headers)
     storage = state.storage
+    if end - start < SMALL_BODY:
+        return Response(status, headers, read_small(storage, keys, version.parts, start, end))
     blobs = [p.blob for p in version.parts]
     storage.acquire(blobs)
     return Response(status, headers, plaintext_stream(storage, keys, version.parts, start, end),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,9 +39,9 @@ class Ingested:
 class _Lane:
     """Applies `fn` to batches in order in a worker thread, at most `depth` batches queued."""
 
-    def __init__(self, fn: Callable[[bytes], None], depth: int = 3) -> None:
+    def __init__(self, fn: Callable[[list[bytes]], None], depth: int = 3) -> None:
         self._fn = fn
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(depth)
+        self._queue: asyncio.Queue[list[bytes] | None] = asyncio.Queue(depth)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
@@ -51,7 +51,7 @@ class _Lane:
                 return
             await run_blocking(self._fn, data)
 
-    async def feed(self, data: bytes | None) -> None:
+    async def feed(self, data: list[bytes] | None) -> None:
         if self._task.done():
             self._task.result()          # re-raise the worker's error
             return
@@ -81,16 +81,19 @@ async def ingest(body: AsyncIterator[bytes], writer: BlobWriter, encryptor: Any,
     light_list = list(light.values())
     heavy_names = [a for a in algorithms if a not in CRC_ALGORITHMS]
 
-    def hash_heavy(data: bytes) -> None:
+    def hash_heavy(chunks: list[bytes]) -> None:
+        # One update per batch: MD5 releases the GIL while it runs, and each re-acquisition can wait.
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         for d in heavy:
             d.update(data)
 
-    def store(data: bytes) -> None:
-        for d in light_list:
-            d.update(data)
-        out = encryptor.update(data)
-        if out:
-            writer.write(out)
+    def store(chunks: list[bytes]) -> None:
+        for data in chunks:
+            for d in light_list:
+                d.update(data)
+            out = encryptor.update(data)
+            if out:
+                writer.write(out)
 
     lanes: list[_Lane] = []
     pending: list[bytes] = []
@@ -102,22 +105,22 @@ async def ingest(body: AsyncIterator[bytes], writer: BlobWriter, encryptor: Any,
             pending_size += len(chunk)
             size += len(chunk)
             if pending_size >= BATCH:
-                data = b"".join(pending)
-                pending, pending_size = [], 0
+                batch, pending, pending_size = pending, [], 0
                 if not lanes:
                     lanes = [_Lane(hash_heavy), _Lane(store)] if heavy else [_Lane(store)]
                 for lane in lanes:
-                    await lane.feed(data)
-        data = b"".join(pending)
+                    await lane.feed(batch)
         if lanes:
-            for lane in lanes:
-                await lane.feed(data)
+            if pending:
+                for lane in lanes:
+                    await lane.feed(pending)
             for lane in lanes:
                 await lane.close()
             await run_blocking(lambda: writer.write(encryptor.finalize()))
         else:
-            hash_heavy(data)
-            store(data)
+            if pending:
+                hash_heavy(pending)
+                store(pending)
             writer.write(encryptor.finalize())
     except BaseException:
         for lane in lanes:
@@ -141,7 +144,8 @@ async def discard(writer: BlobWriter) -> None:
     await run_blocking(writer.abort)
 
 
-def _plaintext_pieces(storage: Storage, keys: Any, parts: list[Part], start: int, end: int) -> Iterator[bytes]:
+def _plaintext_pieces(storage: Storage, keys: Any, parts: list[Part], start: int, end: int
+                      ) -> Generator[bytes, None, None]:
     """Plaintext bytes [start, end] of an object made of `parts`, decrypting only the chunks needed."""
     offset = 0
     for part in parts:
@@ -157,8 +161,9 @@ def _plaintext_pieces(storage: Storage, keys: Any, parts: list[Part], start: int
             reader.close()
 
 
-def _batches(pieces: Iterator[bytes]) -> Callable[[], bytes | None]:
-    def next_batch() -> bytes | None:
+def _batches(pieces: Iterator[bytes]) -> Callable[[], list[bytes] | None]:
+    """Pulls about BATCH bytes of pieces per call (decrypted chunks are sent as they are: no joining copy)."""
+    def next_batch() -> list[bytes] | None:
         out: list[bytes] = []
         size = 0
         for piece in pieces:
@@ -166,9 +171,7 @@ def _batches(pieces: Iterator[bytes]) -> Callable[[], bytes | None]:
             size += len(piece)
             if size >= BATCH:
                 break
-        if not out:
-            return None
-        return out[0] if len(out) == 1 else b"".join(out)
+        return out or None
     return next_batch
 
 
@@ -179,7 +182,8 @@ async def plaintext_stream(storage: Storage, keys: Any, parts: list[Part], start
     if end - start + 1 <= BATCH:
         batch = next_batch()
         while batch is not None:
-            yield batch
+            for piece in batch:
+                yield piece
             batch = next_batch()
         return
     loop = asyncio.get_running_loop()
@@ -190,12 +194,18 @@ async def plaintext_stream(storage: Storage, keys: Any, parts: list[Part], start
             if batch is None:
                 return
             future = loop.run_in_executor(_POOL, next_batch)
-            yield batch
+            for piece in batch:
+                yield piece
     finally:
         if not future.done():
             with contextlib.suppress(Exception):   # the consumer has gone; nobody to report to
                 await future
         pieces.close()
+
+
+def read_small(storage: Storage, keys: Any, parts: list[Part], start: int, end: int) -> bytes:
+    """Plaintext of a small range, decrypted inline (cheaper than a streamed body for a few KiB)."""
+    return b"".join(_plaintext_pieces(storage, keys, parts, start, end))
 
 
 async def read_plaintext(storage: Storage, keys: Any, parts: list[Part], start: int, end: int) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any
 
 from mockserver.storage.base import Storage, new_blob_id
 
@@ -27,7 +28,7 @@ class _Writer:
         self._store = store
         self._chunks: list[bytes] = []
         self._size = 0
-        self._file = None
+        self._file: Any = None
 
     def write(self, data: bytes) -> None:
         if self._file is not None:

@@ -134,3 +134,50 @@ def test_published_chunked_example_with_reordered_chunks_fails():
     with pytest.raises(S3Error) as caught:
         decode(result, [body])
     assert caught.value.code == "SignatureDoesNotMatch"
+
+
+# "Signature calculations for trailing headers (chunked uploads)", Example: PUT Object
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html): seed signature of the
+# STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER request, chunk signatures, CRC32C trailer and trailer signature.
+TRAILER_SEED = "106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e"
+TRAILER_CHUNKS = [(65536, "b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2"),
+                  (1024, "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7"),
+                  (0, "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992")]
+TRAILER_SIGNATURE = "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435"
+
+
+def trailer_example_body(blank_line: bool, checksum: str = "sOO8/Q==", signature: str = TRAILER_SIGNATURE) -> bytes:
+    body = b""
+    for size, chunk_signature in TRAILER_CHUNKS:
+        body += b"%x;chunk-signature=%s\r\n%s" % (size, chunk_signature.encode(), b"a" * size)
+        body += b"\r\n" if size else b""
+    body += b"\r\n" if blank_line else b""
+    return body + f"x-amz-checksum-crc32c:{checksum}\r\nx-amz-trailer-signature:{signature}\r\n\r\n".encode()
+
+
+def trailer_decoder():
+    from mockserver.auth.chunked import AwsChunkedDecoder, ChunkSigner
+    from mockserver.auth.signing import signing_key
+    key = signing_key(EXAMPLE.secret_key, "20130524", "us-east-1", "s3")
+    signer = ChunkSigner(key, "20130524T000000Z", "20130524/us-east-1/s3/aws4_request", TRAILER_SEED,
+                         EXAMPLE.access_key)
+    return AwsChunkedDecoder(signer, ["x-amz-checksum-crc32c"], 66560, signed_trailer=True)
+
+
+@pytest.mark.parametrize("blank_line", [False, True], ids=["trailers-follow", "blank-line-first"])
+def test_published_trailer_example_verifies(blank_line):
+    decoder = trailer_decoder()
+    out = decoder.feed(trailer_example_body(blank_line))
+    decoder.finish()
+    assert b"".join(out) == b"a" * 66560
+    assert decoder.trailers == {"x-amz-checksum-crc32c": "sOO8/Q=="}
+
+
+@pytest.mark.parametrize("change, code", [({"signature": TRAILER_SIGNATURE[::-1]}, "SignatureDoesNotMatch"),
+                                          ({"checksum": "AAAAAA=="}, "SignatureDoesNotMatch")])
+def test_published_trailer_example_tampered(change, code):
+    decoder = trailer_decoder()
+    with pytest.raises(S3Error) as caught:
+        decoder.feed(trailer_example_body(False, **change))
+        decoder.finish()
+    assert caught.value.code == code

@@ -15,7 +15,8 @@ QUERIES = [
     "encryption", "encryption=", "list-type=2&prefix=a%2Fb&delimiter=%2F", "prefix=a/b", "prefix=%7e&x=%7E",
     "b=2&a=1&a=0", "key=%E2%82%AC%20x", "key=€ x", "q=a+b", "q=%2B", "uploads&prefix=%41", "x=%zz",
     "X-Amz-Credential=AK%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z",
-    "response-content-disposition=attachment%3B%20filename%3D%22a.txt%22", "a=%2d%2e%5f",
+    "response-content-disposition=attachment%3B%20filename%3D%22a.txt%22", "a=%2d%2e%5f", "a=b=c&d==",
+    "a-b=1&a=2&a.b=3&a_b=4",
 ]
 
 

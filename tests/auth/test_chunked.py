@@ -213,3 +213,32 @@ def test_signed_chunks_need_a_signature():
     with pytest.raises(S3Error) as caught:
         authenticate(anonymous, ACCOUNTS, REGION, now())
     assert caught.value.code == "InvalidArgument"
+
+
+def test_oversized_signed_chunk_streams_but_still_fails_before_the_end(monkeypatch):
+    import asyncio
+
+    from mockserver.auth import chunked
+    monkeypatch.setattr(chunked, "MAX_HELD", 10_000)      # DATA is one 76800-byte chunk below
+    req, client = signed_request(DATA, trailer=False)
+    good = client.body(DATA, chunk=len(DATA))
+    decoded, _ = run(req, good, buffer=4096)
+    assert decoded == DATA
+
+    req, client = signed_request(DATA, trailer=False)
+    body = bytearray(client.body(DATA, chunk=len(DATA)))
+    body[200] ^= 1
+    result = authenticate(req, ACCOUNTS, REGION, now())
+    received = bytearray()
+
+    async def consume():
+        async def source():
+            for piece in split_every(bytes(body), 4096):
+                yield piece
+        async for piece in result.decode_body(source()):
+            received.extend(piece)
+
+    with pytest.raises(S3Error) as caught:
+        asyncio.run(consume())
+    assert caught.value.code == "SignatureDoesNotMatch"
+    assert 0 < len(received) < len(DATA)       # streamed (bounded memory), yet never complete

@@ -7,7 +7,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "cases"
-SEEDS_DIR = Path("/work/shared/seeds")
+# Copies of the five seed documents the cases quote (`document: seeds/<file>`), kept with the tests so the
+# verbatim-quote check runs on a clean checkout; test_seed_copies_are_current compares them with the originals.
+SEEDS_DIR = Path(__file__).resolve().parent / "data" / "seeds"
+SHARED_SEEDS_DIR = Path("/work/shared/seeds")
 PROFILE_NAMES = ("aws", "aws-2023", "aws-legacy", "qstorage", "yandex")
 
 

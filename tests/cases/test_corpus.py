@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import pytest
 import yaml
 
 from conformance import coverage
 
-from .conftest import CASES_DIR, PROFILE_NAMES, SEEDS_DIR, case_file_paths
+from .conftest import CASES_DIR, PROFILE_NAMES, SEEDS_DIR, SHARED_SEEDS_DIR, case_file_paths
 
 CAPABILITIES = {
     "sse-s3", "kms", "kms-admin", "kms-metrics", "kms-default-key", "kms-key-formats", "dsse", "sse-c",
@@ -52,6 +53,13 @@ def test_seed_quotes_are_verbatim(corpus):
             assert _normalize(case.source["quote"]) in seeds[name], f"{case.id}: quote not found in {name}"
         else:
             assert document.startswith("https://docs.aws.amazon.com/"), f"{case.id}: {document}"
+
+
+@pytest.mark.skipif(not SHARED_SEEDS_DIR.is_dir(), reason="the shared seed directory is not on this machine")
+def test_seed_copies_are_current():
+    originals = {p.name: p.read_bytes() for p in SHARED_SEEDS_DIR.iterdir()}
+    copies = {p.name: p.read_bytes() for p in SEEDS_DIR.iterdir()}
+    assert copies == originals
 
 
 def test_capabilities_are_from_the_vocabulary(corpus):

@@ -174,3 +174,12 @@ def test_kms_protocol_on_same_port(server):
     assert kms.decrypt(CiphertextBlob=data_key["CiphertextBlob"])["Plaintext"] == data_key["Plaintext"]
     metrics = requests.get(server.endpoint + "/_mockserver/metrics", timeout=10).json()
     assert metrics["kms"][key["Arn"]]["GenerateDataKey"] == 1
+
+
+def test_rejected_upload_does_not_poison_the_connection(s3, s3_alt, bucket):
+    # boto3 sends Expect: 100-continue; the refusal comes before the body, which the client then never sends.
+    for _ in range(3):
+        with pytest.raises(ClientError) as e:
+            s3_alt.put_object(Bucket=bucket, Key="k", Body=b"x" * 100_000)
+        assert client_error(e.value)[:2] == (403, "AccessDenied")
+    assert s3.put_object(Bucket=bucket, Key="k", Body=b"ok")["ResponseMetadata"]["HTTPStatusCode"] == 200

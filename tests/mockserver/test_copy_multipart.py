@@ -223,3 +223,42 @@ def test_get_object_attributes_single(s3, bucket, raw):
     assert attrs["Checksum"]["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"attr").digest()).decode()
     r = raw("GET", f"/{bucket}/a", query="attributes", headers={"x-amz-object-attributes": "Colour"})
     assert r.status_code == 400 and error_of(r)["Code"] == "InvalidArgument"
+
+
+def test_list_multipart_uploads_pagination(s3, bucket):
+    ids = [s3.create_multipart_upload(Bucket=bucket, Key="same")["UploadId"] for _ in range(3)]
+    ids.append(s3.create_multipart_upload(Bucket=bucket, Key="later")["UploadId"])
+    seen = []
+    kwargs = {"Bucket": bucket, "MaxUploads": 1}
+    for _ in range(10):
+        page = s3.list_multipart_uploads(**kwargs)
+        seen += [u["UploadId"] for u in page.get("Uploads", [])]
+        if not page["IsTruncated"]:
+            break
+        kwargs.update(KeyMarker=page["NextKeyMarker"], UploadIdMarker=page["NextUploadIdMarker"])
+    assert sorted(seen) == sorted(ids) and len(seen) == 4
+
+
+def test_complete_with_full_object_checksum_header(raw, s3, bucket):
+    parts = [os.urandom(5 * MIB), os.urandom(10)]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="fo", ChecksumAlgorithm="CRC32",
+                                     ChecksumType="FULL_OBJECT")["UploadId"]
+    etags = [s3.upload_part(Bucket=bucket, Key="fo", UploadId=uid, PartNumber=n, Body=data,
+                            ChecksumAlgorithm="CRC32")["ETag"] for n, data in enumerate(parts, 1)]
+    body = ("<CompleteMultipartUpload>" + "".join(
+        f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in enumerate(etags, 1))
+        + "</CompleteMultipartUpload>").encode()
+    wrong = base64.b64encode(zlib.crc32(b"nope").to_bytes(4, "big")).decode()
+    r = raw("POST", f"/{bucket}/fo", query=f"uploadId={uid}", body=body, headers={"x-amz-checksum-crc32": wrong})
+    assert r.status_code == 400 and error_of(r)["Code"] == "BadDigest"
+    right = base64.b64encode(zlib.crc32(b"".join(parts)).to_bytes(4, "big")).decode()
+    r = raw("POST", f"/{bucket}/fo", query=f"uploadId={uid}", body=body, headers={"x-amz-checksum-crc32": right})
+    assert r.status_code == 200, r.text
+    assert f"<ChecksumCRC32>{right}</ChecksumCRC32>".encode() in r.content
+
+
+def test_delete_objects_limit(raw, bucket):
+    body = ("<Delete>" + "<Object><Key>k</Key></Object>" * 1001 + "</Delete>").encode()
+    r = raw("POST", f"/{bucket}", query="delete", body=body,
+            headers={"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()})
+    assert r.status_code == 400 and error_of(r)["Code"] == "MalformedXML"

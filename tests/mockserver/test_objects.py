@@ -260,3 +260,31 @@ def test_sdk_algorithm_without_checksum(raw, bucket):
     r = raw("PUT", f"/{bucket}/sdk", headers={"x-amz-sdk-checksum-algorithm": "CRC32",
                                               "x-amz-checksum-crc32": CHECKSUMS["crc32"](b"x")}, body=b"x")
     assert r.status_code == 200
+
+
+def test_header_injection_in_overrides_is_neutralised(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="o", Body=b"x")
+    got = s3.get_object(Bucket=bucket, Key="o", ResponseContentType="text/plain\r\nX-Evil: 1")
+    headers = got["ResponseMetadata"]["HTTPHeaders"]
+    assert "x-evil" not in headers and headers["content-type"].startswith("text/plain")
+    assert got["Body"].read() == b"x"
+
+
+def test_put_without_content_length(server, bucket):
+    import socket
+
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    c = server.credentials["main"]
+    request = AWSRequest(method="PUT", url=f"{server.endpoint}/{bucket}/nolen")
+    S3SigV4Auth(Credentials(c["access_key"], c["secret_key"]), "s3", "us-east-1").add_auth(request)
+    headers = {k: v for k, v in request.prepare().headers.items() if k.lower() != "content-length"}
+    host, port = server.endpoint.split("//")[1].split(":")
+    lines = [f"PUT /{bucket}/nolen HTTP/1.1", f"Host: {host}:{port}"] + [f"{k}: {v}" for k, v in headers.items()]
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        reply = sock.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 411"), reply[:200]
+    assert b"<Code>MissingContentLength</Code>" in reply

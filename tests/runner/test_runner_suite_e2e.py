@@ -61,3 +61,20 @@ def test_corpus_against_moto(moto_endpoint, tmp_path, capsys):
         "s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id=MOTO_MAIN[0],
         aws_secret_access_key=MOTO_MAIN[1])
     assert not [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("moto-e2e")]
+
+
+def test_pytest_plugin_with_the_built_in_server_per_worker(tmp_path):
+    """`pytest cases/ -n 2` without --s3-endpoint: each xdist worker starts its own mock server."""
+    import subprocess
+    import sys
+
+    profile = profiles.load_profile("aws-2023").adjusted(add=profiles.ENDPOINT_CAPABILITIES_BUILTIN)
+    selected = [c for c in loader.load_cases([CASES])[0] if "sse-c" in c.tags]
+    applicable = [c for c in selected if all(profile.has(r) for r in c.implied_requirements())]
+    run = subprocess.run([sys.executable, "-m", "pytest", str(CASES), "-n", "2", "-q", "-p", "no:cacheprovider",
+                          "--rootdir", str(ROOT), "--s3-select", "tag:sse-c", "--s3-profile", "aws-2023"],
+                         capture_output=True, text=True, check=False, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    last = run.stdout.strip().splitlines()[-1]
+    skipped = len(selected) - len(applicable)
+    assert last.startswith(f"{len(applicable)} passed" + (f", {skipped} skipped" if skipped else "")), last

@@ -155,3 +155,28 @@ def test_pytest_plugin_collects_cases_with_xdist(moto_endpoint, tmp_path):
     assert failing.returncode == 1
     assert "status: expected 200, got 404" in failing.stdout
     assert "Signature=[REDACTED]" in failing.stdout
+
+
+def test_unwritable_report_dir_is_a_usage_error(moto_endpoint, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code = cli.main(moto_args(moto_endpoint, "--profile", str(DATA / "profile-basic.yaml"), "--select",
+                              "sample.bucket-encryption-roundtrip", "--report-dir", str(blocker / "sub")))
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "cannot write reports" in captured.err and "Traceback" not in captured.err
+    assert captured.out.splitlines()[-1] == "1 passed, 0 failed, 0 not applicable"
+
+
+def test_pytest_plugin_reports_bad_case_files_with_lines(tmp_path):
+    case_dir = tmp_path / "cases"
+    case_dir.mkdir()
+    bad = case_dir / "bad.yaml"
+    bad.write_text("cases:\n  - id: Bad Id\n    title: t\n")
+    (case_dir / "notes.yaml").write_text("just: data\n")
+    run = subprocess.run([sys.executable, "-m", "pytest", str(case_dir), "--collect-only", "-q", "-p", "no:cacheprovider",
+                          "--rootdir", str(tmp_path)], capture_output=True, text=True, check=False, timeout=120,
+                         cwd=tmp_path)
+    assert run.returncode == 2
+    assert f"{bad}:2: cases/0/id: 'Bad Id' does not match" in run.stdout
+    assert "notes.yaml" not in run.stdout
