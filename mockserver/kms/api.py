@@ -77,6 +77,11 @@ def _create_alias(e: KmsEngine, p: dict[str, Any], acct: str) -> dict[str, Any]:
     return {}
 
 
+def _delete_alias(e: KmsEngine, p: dict[str, Any], acct: str) -> dict[str, Any]:
+    e.delete_alias(acct, _required_str(p, "AliasName"))
+    return {}
+
+
 def _list_aliases(e: KmsEngine, p: dict[str, Any], acct: str) -> dict[str, Any]:
     aliases = e.list_aliases(acct, p.get("KeyId") or None)
     return {
@@ -154,6 +159,7 @@ OPERATIONS: dict[str, Callable[[KmsEngine, dict[str, Any], str], dict[str, Any]]
     "ListKeys": _list_keys,
     "CreateAlias": _create_alias,
     "ListAliases": _list_aliases,
+    "DeleteAlias": _delete_alias,
     "EnableKey": _enable_key,
     "DisableKey": _disable_key,
     "ScheduleKeyDeletion": _schedule_key_deletion,

@@ -227,6 +227,14 @@ class KmsEngine:
             self._save()
             return alias
 
+    def delete_alias(self, account_id: str, alias_name: str) -> None:
+        with self._lock:
+            if alias_name.startswith("alias/aws/"):
+                raise KmsError("NotAuthorizedException", "")
+            if self._aliases.pop((account_id, alias_name), None) is None:
+                raise not_found(f"Alias {self.alias_arn(account_id, alias_name)} is not found.")
+            self._save()
+
     def list_keys(self, account_id: str) -> list[KmsKey]:
         with self._lock:
             return [k for (acct, _), k in self._keys.items() if acct == account_id]

@@ -90,6 +90,17 @@ def test_alias_errors(kms: KmsEngine) -> None:
     assert [a.name for a in kms.list_aliases(ACCT, key.key_id)] == ["alias/x"]
 
 
+def test_delete_alias(kms: KmsEngine) -> None:
+    key = kms.create_key(ACCT)
+    kms.create_alias(ACCT, "alias/gone", key.key_id)
+    status, body = api.handle(kms, "TrentService.DeleteAlias", json.dumps({"AliasName": "alias/gone"}).encode(), ACCT)
+    assert (status, body) == (200, {})
+    assert kms.list_aliases(ACCT, key.key_id) == []
+    assert err(kms.delete_alias, ACCT, "alias/gone").type == "NotFoundException"
+    kms.managed_key(ACCT)
+    assert err(kms.delete_alias, ACCT, "alias/aws/s3").type == "NotAuthorizedException"
+
+
 def test_data_keys_and_context(kms: KmsEngine) -> None:
     key = kms.create_key(ACCT)
     ctx = {"aws:s3:arn": "arn:aws:s3:::b/k"}
