@@ -39,7 +39,7 @@ def check(expect: dict[str, Any], exchange: Exchange, ctx: MatchContext) -> list
     if "status" in expect:
         out += check_status(expect["status"], response)
     if "error" in expect:
-        out += check_error(expect["error"], response)
+        out += check_error(expect["error"], response, exchange.request.method)
     if "headers" in expect:
         out += check_headers(expect["headers"], response)
     if "xml" in expect:
@@ -65,10 +65,13 @@ def error_fields(response: ResponseRecord) -> dict[str, str] | None:
     return {xmlpath.local(child.tag): xmlpath.text_of(child) for child in root}
 
 
-def check_error(expected: dict[str, Any], response: ResponseRecord) -> list[Mismatch]:
+def check_error(expected: dict[str, Any], response: ResponseRecord, method: str = "GET") -> list[Mismatch]:
     fields = error_fields(response)
     if fields is None:
-        actual = "no body (HEAD response)" if not response.body else f"a non-error body: {_preview(response.body)}"
+        if response.body:
+            actual = f"a non-error body: {_preview(response.body)}"
+        else:
+            actual = "no body (HEAD responses have none)" if method == "HEAD" else "an empty body"
         return [Mismatch("error", "an <Error> document", actual)]
     out = []
     if "code" in expected and fields.get("Code") != expected["code"]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .engine import Engine
 from .loader import Case
+from .reporters import RunInfo
 from .results import CaseResult
 
 
@@ -30,7 +31,7 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def write_reports(info, report_dir: Path, name: str) -> dict[str, Path]:
+def write_reports(info: RunInfo, report_dir: Path, name: str) -> dict[str, Path]:
     from .reporters import html, jsonreport, junit
 
     report_dir.mkdir(parents=True, exist_ok=True)

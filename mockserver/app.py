@@ -22,7 +22,7 @@ from mockserver.accounts import Accounts
 from mockserver.auth import IncomingRequest, authenticate
 from mockserver.config import ServerConfig
 from mockserver.dialects import get_dialect
-from mockserver.errors import S3Error, access_denied, internal_error, method_not_allowed, not_implemented
+from mockserver.errors import S3Error, internal_error, method_not_allowed, not_implemented
 from mockserver.handlers.common import http_date_now
 from mockserver.http import RequestContext, Response
 from mockserver.kms import api as kms_api
@@ -39,6 +39,15 @@ log = logging.getLogger("mockserver")
 ROOT_KEY_FILE = "root.key"
 KMS_FILE = "kms.json"
 INTERNAL_PREFIX = "/_mockserver/"
+# S3 authentication error codes -> the exception names AWS JSON-protocol services (KMS) answer with.
+KMS_AUTH_ERRORS = {
+    "SignatureDoesNotMatch": "InvalidSignatureException",
+    "InvalidAccessKeyId": "UnrecognizedClientException",
+    "AuthorizationHeaderMalformed": "IncompleteSignatureException",
+    "RequestTimeTooSkewed": "InvalidSignatureException",
+    "AccessDenied": "AccessDeniedException",
+    "MissingAuthenticationToken": "MissingAuthenticationTokenException",
+}
 # Characters uvicorn refuses in a header value (it would raise mid-response); request-derived values such as
 # response-content-type=a%0Db are sanitised instead.
 _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -226,14 +235,24 @@ class S3App:
         return await entry.handler(ctx)
 
     async def _kms(self, ctx: RequestContext, target: str) -> Response:
-        auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list, ctx.secure),
-                            self.state.accounts, self.state.region, datetime.now(UTC))
-        ctx.auth = auth
-        if auth.account is None:
-            raise access_denied()
-        body = await ctx.read_body()
+        """KMS JSON protocol; its errors (authentication included) are JSON `{"__type", "message"}`."""
+        try:
+            auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list,
+                                                ctx.secure), self.state.accounts, self.state.region,
+                                datetime.now(UTC))
+            ctx.auth = auth
+            if auth.account is None:
+                raise S3Error("MissingAuthenticationToken", "Missing Authentication Token", 400)
+            body = await ctx.read_body()
+        except S3Error as error:
+            kind = KMS_AUTH_ERRORS.get(error.code, error.code)
+            return Response(400, {"content-type": "application/x-amz-json-1.1", "x-amzn-errortype": kind},
+                            json.dumps({"__type": kind, "message": error.message}).encode())
         status, document = kms_api.handle(self.state.kms, target, body, auth.account.account_id)
-        return Response(status, {"content-type": "application/x-amz-json-1.1"}, json.dumps(document).encode())
+        headers = {"content-type": "application/x-amz-json-1.1"}
+        if "__type" in document:
+            headers["x-amzn-errortype"] = str(document["__type"])
+        return Response(status, headers, json.dumps(document).encode())
 
     def _internal(self, method: str, raw_path: str) -> Response:
         if method != "GET":

@@ -103,13 +103,14 @@ class _ServerThread(threading.Thread):
             self.servers.append(uvicorn.Server(config))
         tasks = [asyncio.ensure_future(s.serve(sockets=[sock])) for s, (sock, _) in zip(self.servers, self.listeners)]
         while not all(s.started for s in self.servers):
-            if any(t.done() for t in tasks):
-                break
+            if any(t.done() for t in tasks):      # a listener failed to start: stop the others, report why
+                for server in self.servers:
+                    server.should_exit = True
+                await asyncio.gather(*tasks)
+                raise RuntimeError("uvicorn did not start")
             await asyncio.sleep(0.01)
         self.ready.set()
         await asyncio.gather(*tasks)
-        if any(not s.started for s in self.servers):
-            raise RuntimeError("uvicorn did not start")
         shutdown = getattr(self.app, "shutdown", None)
         if shutdown is not None:
             await shutdown()

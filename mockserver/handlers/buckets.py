@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 
 from mockserver import xmlio
-from mockserver.errors import S3Error, access_denied, invalid_bucket_name, no_such_bucket
+from mockserver.errors import S3Error, access_denied, invalid_bucket_name
 from mockserver.handlers.common import iso8601, require_bucket
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.routing import route
@@ -126,5 +126,3 @@ async def get_bucket_location(ctx: RequestContext) -> Response:
             "</LocationConstraint>").encode()
     return xml_response(body)
 
-
-__all__ = ["no_such_bucket", "valid_bucket_name"]

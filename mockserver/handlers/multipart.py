@@ -38,7 +38,12 @@ from mockserver.handlers.common import (
 )
 from mockserver.handlers.copy import open_copy_source, source_stream
 from mockserver.handlers.streams import commit, discard, ingest
-from mockserver.handlers.writes import DEFAULT_CHECKSUM, next_version_id
+from mockserver.handlers.writes import (
+    DEFAULT_CHECKSUM,
+    add_trailer_digest,
+    next_version_id,
+    trailer_verified_by_auth,
+)
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.routing import route
 from mockserver.sse.service import WritePlan
@@ -121,9 +126,11 @@ async def _store_part(ctx: RequestContext, bucket: Bucket, upload: Upload, numbe
         algorithms.add(integrity.algorithm)
     md5_etag = etag_is_md5(state.dialect, state.encryption.response_headers(upload.sse))
     writer = state.storage.new_blob()
+    from_trailer = trailer_verified_by_auth(ctx, integrity)
     got = await ingest(body, writer, plan.encryptor(), md5=md5_etag or (
-        integrity is not None and integrity.content_md5 is not None), algorithms=algorithms)
+        integrity is not None and integrity.content_md5 is not None), algorithms=algorithms - {from_trailer})
     try:
+        add_trailer_digest(got.digests, from_trailer, integrity, trailers())
         if integrity is not None:
             integrity.verify(got.md5, got.digests.get(integrity.algorithm or ""), trailers())
         if state.storage.uploads.get(upload.upload_id) is not upload:   # aborted or completed meanwhile

@@ -6,9 +6,6 @@ first and the file go straight into the encrypted blob; email.message parses the
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.message import Message
@@ -129,19 +126,6 @@ class FormReader:
                 raise malformed_post()
 
 
-def _size_floor(policy: str | None) -> int:
-    """The policy's content-length-range minimum, for checking the policy before the file size is known (the
-    policy is checked again with the real size before the object is committed)."""
-    try:
-        document = json.loads(base64.b64decode(policy or "", validate=True))
-        for condition in document.get("conditions", []):
-            if isinstance(condition, list) and str(condition[0]).lower() == "content-length-range":
-                return int(condition[1])
-    except (binascii.Error, ValueError, TypeError, AttributeError, IndexError, UnicodeDecodeError):
-        pass
-    return 0
-
-
 @route("POST", "bucket", operation="PostObject")
 async def post_object(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx, owner_only=False)
@@ -164,8 +148,8 @@ async def post_object(ctx: RequestContext) -> Response:
     check_key(key)
     state = ctx.state
     now = datetime.now(UTC)
-    account = verify_post_policy(fields, _size_floor(lowered.get("policy")), state.accounts, state.region, now,
-                                 bucket.name)
+    # The file size is known only after the file has streamed: check everything else now, the size before commit.
+    account = verify_post_policy(fields, None, state.accounts, state.region, now, bucket.name)
     if account.account_id != bucket.owner_id:
         raise access_denied()
     ctx.account = account

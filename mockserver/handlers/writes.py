@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from mockserver.checksums import RequestIntegrity, b64, random_etag
+from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, random_etag
 from mockserver.handlers.common import etag_is_md5
 from mockserver.handlers.streams import commit, discard, ingest
 from mockserver.http import RequestContext
@@ -12,6 +12,23 @@ from mockserver.sse.service import WritePlan
 from mockserver.storage.base import NULL_VERSION, Bucket, ObjectVersion, new_version_id, now
 
 DEFAULT_CHECKSUM = "crc64nvme"     # S3 gives every new object a CRC64NVME checksum when none was sent
+
+
+def trailer_verified_by_auth(ctx: RequestContext, integrity: RequestIntegrity | None) -> str | None:
+    """The checksum algorithm whose aws-chunked trailer auth's decoder already computed and compared while
+    decoding (STREAMING-*-TRAILER payloads): its value can be stored as sent instead of hashed a second time."""
+    if integrity is None or integrity.trailer is None:
+        return None
+    mode = getattr(ctx.auth, "payload_mode", "")
+    return integrity.algorithm if isinstance(mode, str) and mode.endswith("-TRAILER") else None
+
+
+def add_trailer_digest(digests: dict[str, bytes], algorithm: str | None, integrity: RequestIntegrity | None,
+                       trailers: Mapping[str, str]) -> None:
+    if algorithm is not None and integrity is not None and integrity.trailer is not None:
+        value = trailers.get(integrity.trailer)
+        if value is not None:
+            digests[algorithm] = decode_checksum_value(algorithm, value)
 
 
 def next_version_id(bucket: Bucket) -> str:
@@ -29,8 +46,10 @@ async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: Asyn
     md5_etag = etag_is_md5(state.dialect, plan.response_headers)
     want_md5 = md5_etag or (integrity is not None and integrity.content_md5 is not None)
     writer = state.storage.new_blob()
-    got = await ingest(body, writer, plan.encryptor(), md5=want_md5, algorithms={algorithm})
+    from_trailer = trailer_verified_by_auth(ctx, integrity)
+    got = await ingest(body, writer, plan.encryptor(), md5=want_md5, algorithms={algorithm} - {from_trailer})
     try:
+        add_trailer_digest(got.digests, from_trailer, integrity, trailers())
         if integrity is not None:
             integrity.verify(got.md5, got.digests.get(integrity.algorithm or ""), trailers())
         if check is not None:

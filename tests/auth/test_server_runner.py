@@ -120,3 +120,11 @@ def test_port_in_use_is_an_oserror():
         port = int(first.endpoint.rsplit(":", 1)[1])
         with pytest.raises(OSError), running_server(app=EchoAuthApp(), port=port):
             pass
+
+
+def test_unusable_certificate_fails_startup_with_an_error(tmp_path):
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(RuntimeError, match="failed to start"), \
+            running_server(app=EchoAuthApp(), cert_file=str(bad), key_file=str(bad)):
+        pass

@@ -183,3 +183,22 @@ def test_rejected_upload_does_not_poison_the_connection(s3, s3_alt, bucket):
             s3_alt.put_object(Bucket=bucket, Key="k", Body=b"x" * 100_000)
         assert client_error(e.value)[:2] == (403, "AccessDenied")
     assert s3.put_object(Bucket=bucket, Key="k", Body=b"ok")["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_kms_authentication_errors_are_json(server):
+    import boto3
+
+    bad = boto3.client("kms", endpoint_url=server.endpoint, region_name="us-east-1",
+                       aws_access_key_id=server.credentials["main"]["access_key"], aws_secret_access_key="wrong")
+    with pytest.raises(ClientError) as e:
+        bad.list_keys()
+    assert e.value.response["Error"]["Code"] == "InvalidSignatureException"
+    unknown = boto3.client("kms", endpoint_url=server.endpoint, region_name="us-east-1",
+                           aws_access_key_id="AKIANOSUCHKEY0000000", aws_secret_access_key="x")
+    with pytest.raises(ClientError) as e:
+        unknown.list_keys()
+    assert e.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    kms = server.client("kms")
+    with pytest.raises(ClientError) as e:
+        kms.describe_key(KeyId="alias/does-not-exist")
+    assert e.value.response["Error"]["Code"] == "NotFoundException"

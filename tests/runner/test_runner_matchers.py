@@ -42,7 +42,9 @@ def test_error_code_message_match_and_fields():
 
 def test_error_without_error_document():
     [m] = check({"error": {"code": "NoSuchKey"}}, exchange(404, body=b""))
-    assert m.what == "error" and "no body" in m.actual
+    assert (m.what, m.actual) == ("error", "an empty body")
+    head = Exchange(RequestRecord("HEAD", "https://h/b/k", []), ResponseRecord(404, "", [], b""))
+    assert check({"error": {"code": "NoSuchKey"}}, head)[0].actual == "no body (HEAD responses have none)"
     [m] = check({"error": {"code": "NoSuchKey"}}, exchange(200, body=CONFIG))
     assert "non-error body" in m.actual
 
