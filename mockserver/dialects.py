@@ -73,6 +73,9 @@ class Dialect:
 
 _AWS_MODES = {"AES256": SSE_S3, "aws:kms": SSE_KMS, "aws:kms:dsse": DSSE_KMS}
 _AWS_ALGS = ("AES256", "aws:kms", "aws:kms:dsse")
+# DSSE-KMS launched in June 2023, after the aws-legacy cutoff (2023-01-05): that era knows only these two.
+_LEGACY_MODES = {"AES256": SSE_S3, "aws:kms": SSE_KMS}
+_LEGACY_ALGS = ("AES256", "aws:kms")
 
 DIALECTS: dict[str, Dialect] = {
     d.name: d
@@ -95,9 +98,9 @@ DIALECTS: dict[str, Dialect] = {
         Dialect(
             name="aws-legacy",
             description="AWS S3 before 2023-01-05: no default encryption; objects without SSE headers report none",
-            algorithm_modes=_AWS_MODES,
-            bucket_algorithms=_AWS_ALGS,
-            object_algorithms=_AWS_ALGS,
+            algorithm_modes=_LEGACY_MODES,
+            bucket_algorithms=_LEGACY_ALGS,
+            object_algorithms=_LEGACY_ALGS,
             default_algorithm=None,
             default_bucket_key_enabled=None,
             bucket_key_echo_false=False,
