@@ -239,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     alt_account = Account("alt", args.alt_access_key, args.alt_secret_key, ALT.account_id)
     if main_account.access_key == alt_account.access_key:
         parser.error("the main and alt accounts need different access keys")
+    import os as _os  # PERF-EXPERIMENT
+    if _os.environ.get("MOCK_SWITCH"):  # PERF-EXPERIMENT
+        sys.setswitchinterval(float(_os.environ["MOCK_SWITCH"]))  # PERF-EXPERIMENT
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -53,6 +53,7 @@ class ChunkedEncryptor:
         self._prefix = os.urandom(8)
         self._header = _HEADER.pack(MAGIC, VERSION, chunk_size, self._prefix)
         self._buf = bytearray()
+        self._out = bytearray()            # update_view's output buffer, reused
         self._index = 0
         self._header_sent = False
         self._done = False
@@ -85,6 +86,54 @@ class ChunkedEncryptor:
             view.release()
             del self._buf[:pos]
         return b"".join(out)
+
+    def update_view(self, data: bytes | bytearray | memoryview) -> memoryview:
+        """Like update(), without intermediate copies: whole chunks are sealed straight from `data` into a buffer
+        the encryptor owns (AESGCM.encrypt_into). The returned view is valid until the next call; only the
+        held-back tail (under one chunk) is copied."""
+        if self._done:
+            raise ValueError("encryptor already finalized")
+        src = memoryview(data).cast("B")
+        cs = self._chunk
+        held = len(self._buf)
+        total = held + len(src)
+        sealed = (total - 1) // cs if total else 0     # keep at least one byte back for finalize()
+        header = 0 if self._header_sent else HEADER_SIZE
+        need = header + sealed * (cs + TAG)
+        if len(self._out) < need:
+            self._out = bytearray(need)
+        out = memoryview(self._out)
+        pos = 0
+        if header:
+            out[:header] = self._header
+            self._header_sent = True
+            pos = header
+        used = 0
+        for _ in range(sealed):
+            if held:
+                # The first chunk starts with bytes held back by the previous call.
+                used = cs - held
+                self._buf += src[:used]
+                chunk: bytes | bytearray | memoryview = self._buf
+                held = 0
+            else:
+                chunk = src[used:used + cs]
+                used += cs
+            self._seal_into(chunk, out[pos:pos + cs + TAG])
+            pos += cs + TAG
+            if chunk is self._buf:
+                self._buf = bytearray()
+        if sealed:
+            self._buf = bytearray(src[used:])
+        else:
+            self._buf += src
+        return out[:pos]
+
+    def _seal_into(self, data: bytes | bytearray | memoryview, out: memoryview) -> None:
+        nonce = self._prefix + struct.pack(">I", self._index)
+        aad = self._header + _AAD_TAIL.pack(self._index, 0)
+        self._index += 1
+        self._aead.encrypt_into(nonce, data, aad, out)
 
     def finalize(self) -> bytes:
         if self._done:
@@ -143,6 +192,103 @@ def decrypt_range(key: bytes, read: Reader, plaintext_size: int, start: int, end
             lo = start - i * cs if i * cs < start else 0
             hi = end - i * cs + 1 if (i + 1) * cs > end else len(plain)
             yield plain if (lo == 0 and hi == len(plain)) else plain[lo:hi]
+        index += n
+
+
+class BufferPool:
+    """Output buffers reused across batches once nothing references them any more. A bytearray cannot be
+    resized while a memoryview of it is alive (BufferError), which tells, without knowing who holds the views
+    (the transport may keep a sent view until the socket drains), when a buffer is free again."""
+
+    def __init__(self, size: int, limit: int = 4) -> None:
+        self.size = size
+        self._limit = limit
+        self._buffers: list[bytearray] = []
+
+    @staticmethod
+    def _unshared(buf: bytearray) -> bool:
+        try:
+            buf.append(0)       # O(1) after the first call: bytearrays over-allocate and do not shrink by one
+        except BufferError:
+            return False
+        del buf[-1]
+        return True
+
+    def take(self) -> bytearray:
+        for buf in self._buffers:
+            if self._unshared(buf):
+                return buf
+        buf = bytearray(self.size)
+        if len(self._buffers) < self._limit:
+            self._buffers.append(buf)
+        return buf
+
+
+ReadInto = Callable[[int, memoryview], int]
+
+
+def batch_plaintext_size(chunk_size: int = CHUNK_SIZE) -> int:
+    """Plaintext bytes decrypted per batch by decrypt_range_views (the size of its pooled buffers)."""
+    return max(1, _READ_BATCH // (chunk_size + TAG)) * chunk_size
+
+
+def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, start: int, end: int,
+                        pool: BufferPool | None = None) -> Iterator[memoryview]:
+    """decrypt_range() without per-chunk allocations: about _READ_BATCH bytes of ciphertext are read into one
+    reused buffer and decrypted chunk by chunk (AESGCM.decrypt_into) into a pooled output buffer; each yielded
+    view covers a whole batch. Raises CorruptStream."""
+    header = bytearray(HEADER_SIZE)
+    if readinto(0, memoryview(header)) != HEADER_SIZE:
+        raise CorruptStream("short read at 0")
+    header_bytes = bytes(header)
+    magic, version, cs, prefix = _HEADER.unpack(header_bytes)
+    if magic != MAGIC or version != VERSION or cs <= 0:
+        raise CorruptStream("not an encrypted stream of a known version")
+    if plaintext_size <= 0 or start > end:
+        return
+    end = min(end, plaintext_size - 1)
+    if start < 0 or start > end:
+        return
+    aead = AESGCM(key)
+    last_index = _chunk_count(plaintext_size, cs) - 1
+    stride = cs + TAG
+    total_size = ciphertext_size(plaintext_size, cs)
+    index = start // cs
+    stop = end // cs
+    per_batch = max(1, min(_READ_BATCH // stride, stop - index + 1))
+    if pool is None or pool.size < per_batch * cs:
+        pool = BufferPool(per_batch * cs)
+    cipher = bytearray(per_batch * stride)
+    cview = memoryview(cipher)
+    while index <= stop:
+        n = min(per_batch, stop - index + 1)
+        first_off = HEADER_SIZE + index * stride
+        span = min(HEADER_SIZE + (index + n) * stride, total_size) - first_off
+        if readinto(first_off, cview[:span]) != span:
+            raise CorruptStream(f"short read at {first_off}: wanted {span}")
+        out = pool.take()
+        oview = memoryview(out)
+        pos = 0
+        filled = 0
+        lo = start - index * cs if index * cs < start else 0
+        for i in range(index, index + n):
+            piece_len = min(stride, span - pos)
+            plain_len = piece_len - TAG
+            if plain_len < 0 or (i != last_index and plain_len != cs):
+                raise CorruptStream(f"chunk {i} has the wrong size")
+            nonce = prefix + struct.pack(">I", i)
+            aad = header_bytes + _AAD_TAIL.pack(i, 1 if i == last_index else 0)
+            try:
+                aead.decrypt_into(nonce, cview[pos:pos + piece_len], aad, oview[filled:filled + plain_len])
+            except InvalidTag:
+                raise CorruptStream(f"chunk {i} does not authenticate") from None
+            pos += piece_len
+            filled += plain_len
+        hi = min(filled, end - index * cs + 1)
+        result = oview[lo:hi]
+        del oview, out
+        yield result
+        del result
         index += n
 
 

@@ -18,9 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.checksums import CRC_ALGORITHMS, new_digest
+from mockserver.crypto import chunked
+from mockserver.crypto.chunked import BufferPool
 from mockserver.storage.base import BlobWriter, Part, Storage
 
 BATCH = 4 * 1024 * 1024     # big batches: fewer GIL hand-offs between the MD5 lane and the AES lane
+# GET: plaintext buffers per stream (one being decrypted, one queued, one or two held by the transport while
+# the socket drains); a view of each is sent as one response body message.
+PLAIN_BATCH = chunked.batch_plaintext_size()
+BUFFERED_BATCHES = 5        # PUT: batch buffers in flight (being filled, queued, hashed, encrypted)
+POOLED_BATCHES = 4
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="mock-io")
 
 
@@ -37,21 +44,34 @@ class Ingested:
 
 
 class _Lane:
-    """Applies `fn` to batches in order in a worker thread, at most `depth` batches queued."""
+    """Applies `fn` to batches in order in a worker thread, at most `depth` batches queued; `done(batch)` runs
+    on the event loop after each."""
 
-    def __init__(self, fn: Callable[[list[bytes]], None], depth: int = 3) -> None:
+    def __init__(self, fn: Callable[[Any], None], done: Callable[[Any], None], failed: Callable[[], None],
+                 depth: int = 3) -> None:
         self._fn = fn
-        self._queue: asyncio.Queue[list[bytes] | None] = asyncio.Queue(depth)
+        self._done = done
+        self._failed = failed
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(depth)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
-        while True:
-            data = await self._queue.get()
-            if data is None:
-                return
-            await run_blocking(self._fn, data)
+        try:
+            while True:
+                data = await self._queue.get()
+                if data is None:
+                    return
+                await run_blocking(self._fn, data)
+                self._done(data)
+        except BaseException:
+            self._failed()              # wakes a producer waiting for a buffer this lane will not return
+            raise
 
-    async def feed(self, data: list[bytes] | None) -> None:
+    def check(self) -> None:
+        if self._task.done() and not self._task.cancelled():
+            self._task.result()
+
+    async def feed(self, data: Any) -> None:
         if self._task.done():
             self._task.result()          # re-raise the worker's error
             return
@@ -69,6 +89,51 @@ class _Lane:
         self._task.cancel()
 
 
+class _Batches:
+    """Fixed BATCH-sized buffers the body is copied into (the only copy of each received byte): the MD5 lane
+    then hashes one contiguous 4 MiB buffer per GIL release and the store lane encrypts straight out of it.
+    A buffer returns to the pool when every lane is done with it; at most `limit` are in flight (bounds RSS)."""
+
+    def __init__(self, lanes: int, limit: int) -> None:
+        self._lanes = lanes
+        self._free: list[bytearray] = []
+        self._allocated = 0
+        self._limit = limit
+        self._users: dict[int, int] = {}
+        self._available = asyncio.Event()
+        self._failed = False
+
+    def fail(self) -> None:
+        self._failed = True
+        self._available.set()
+
+    async def take(self) -> bytearray | None:
+        """A free buffer; None once a lane has failed (its error is then raised by the caller)."""
+        while True:
+            if self._failed:
+                return None
+            if self._free:
+                return self._free.pop()
+            if self._allocated < self._limit:
+                self._allocated += 1
+                return bytearray(BATCH)
+            self._available.clear()
+            await self._available.wait()
+
+    def sent(self, buf: bytearray) -> None:
+        self._users[id(buf)] = self._lanes
+
+    def done(self, batch: tuple[bytearray, int]) -> None:
+        buf = batch[0]
+        left = self._users[id(buf)] - 1
+        if left:
+            self._users[id(buf)] = left
+            return
+        del self._users[id(buf)]
+        self._free.append(buf)
+        self._available.set()
+
+
 async def ingest(body: AsyncIterator[bytes], writer: BlobWriter, encryptor: Any, *, md5: bool,
                  algorithms: set[str]) -> Ingested:
     """Stream `body` through the digests and the encryptor into `writer` (not committed). On any error the
@@ -80,47 +145,98 @@ async def ingest(body: AsyncIterator[bytes], writer: BlobWriter, encryptor: Any,
     light = {a: new_digest(a) for a in algorithms if a in CRC_ALGORITHMS}
     light_list = list(light.values())
     heavy_names = [a for a in algorithms if a not in CRC_ALGORITHMS]
+    seal = getattr(encryptor, "update_view", None)
 
-    def hash_heavy(chunks: list[bytes]) -> None:
-        # One update per batch: MD5 releases the GIL while it runs, and each re-acquisition can wait.
+    def hash_heavy(batch: tuple[bytearray, int]) -> None:
+        # One update per 4 MiB: MD5 releases the GIL while it runs, and each re-acquisition can wait.
+        view = memoryview(batch[0])[:batch[1]]
+        for d in heavy:
+            d.update(view)
+
+    def store(batch: tuple[bytearray, int]) -> None:
+        view = memoryview(batch[0])[:batch[1]]
+        for d in light_list:
+            d.update(view)
+        out = seal(view) if seal is not None else encryptor.update(bytes(view))
+        if out:
+            writer.write(out)
+
+    def small(chunks: list[bytes]) -> None:
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         for d in heavy:
             d.update(data)
-
-    def store(chunks: list[bytes]) -> None:
-        for data in chunks:
-            for d in light_list:
-                d.update(data)
-            out = encryptor.update(data)
-            if out:
-                writer.write(out)
+        for d in light_list:
+            d.update(data)
+        out = encryptor.update(data)
+        if out:
+            writer.write(out)
 
     lanes: list[_Lane] = []
+    pool: _Batches | None = None
     pending: list[bytes] = []
     pending_size = 0
     size = 0
+    buf: bytearray | None = None
+    view: memoryview | None = None
+    fill = 0
+
+    async def dispatch() -> None:
+        nonlocal buf, view, fill
+        assert buf is not None and pool is not None
+        view = None
+        pool.sent(buf)
+        for lane in lanes:
+            await lane.feed((buf, fill))
+        buf, fill = None, 0
+
+    async def copy_in(chunk: bytes) -> None:
+        nonlocal buf, view, fill
+        src = memoryview(chunk)
+        pos = 0
+        left = len(src)
+        while left:
+            if buf is None:
+                assert pool is not None
+                buf = await pool.take()
+                if buf is None:
+                    for lane in lanes:
+                        lane.check()
+                    raise RuntimeError("a body lane stopped")
+                view = memoryview(buf)
+            n = min(left, BATCH - fill)
+            view[fill:fill + n] = src[pos:pos + n]  # type: ignore[index]
+            fill += n
+            pos += n
+            left -= n
+            if fill == BATCH:
+                await dispatch()
+
     try:
         async for chunk in body:
-            pending.append(chunk)
-            pending_size += len(chunk)
             size += len(chunk)
-            if pending_size >= BATCH:
-                batch, pending, pending_size = pending, [], 0
-                if not lanes:
-                    lanes = [_Lane(hash_heavy), _Lane(store)] if heavy else [_Lane(store)]
-                for lane in lanes:
-                    await lane.feed(batch)
-        if lanes:
-            if pending:
-                for lane in lanes:
-                    await lane.feed(pending)
+            if pool is None:
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size < BATCH:
+                    continue
+                # A large body: from here on, two ordered worker lanes (MD5/SHA, and CRC + AES + write).
+                fns = [hash_heavy, store] if heavy else [store]
+                pool = _Batches(len(fns), limit=BUFFERED_BATCHES)
+                lanes = [_Lane(fn, pool.done, pool.fail) for fn in fns]
+                held, pending = pending, []
+                for piece in held:
+                    await copy_in(piece)
+                continue
+            await copy_in(chunk)
+        if pool is not None:
+            if fill:
+                await dispatch()
             for lane in lanes:
                 await lane.close()
             await run_blocking(lambda: writer.write(encryptor.finalize()))
         else:
             if pending:
-                hash_heavy(pending)
-                store(pending)
+                small(pending)
             writer.write(encryptor.finalize())
     except BaseException:
         for lane in lanes:
@@ -144,9 +260,10 @@ async def discard(writer: BlobWriter) -> None:
     await run_blocking(writer.abort)
 
 
-def _plaintext_pieces(storage: Storage, keys: Any, parts: list[Part], start: int, end: int
-                      ) -> Generator[bytes, None, None]:
-    """Plaintext bytes [start, end] of an object made of `parts`, decrypting only the chunks needed."""
+def _plaintext_pieces(storage: Storage, keys: Any, parts: list[Part], start: int, end: int,
+                      pool: BufferPool | None = None) -> Generator[bytes | memoryview, None, None]:
+    """Plaintext bytes [start, end] of an object made of `parts`, decrypting only the chunks needed. With a
+    `pool`, long ranges come as views of pooled buffers (read and decrypted without per-chunk allocations)."""
     offset = 0
     for part in parts:
         part_start, part_end = offset, offset + part.size - 1
@@ -154,9 +271,12 @@ def _plaintext_pieces(storage: Storage, keys: Any, parts: list[Part], start: int
         if part.size == 0 or part_end < start or part_start > end:
             continue
         reader = storage.reader(part)
+        lo, hi = max(start, part_start) - part_start, min(end, part_end) - part_start
         try:
-            yield from keys.decrypt_range(reader.read, part.size, max(start, part_start) - part_start,
-                                          min(end, part_end) - part_start)
+            if pool is None:
+                yield from keys.decrypt_range(reader.read, part.size, lo, hi)
+            else:
+                yield from keys.decrypt_range_views(reader, part.size, lo, hi, pool)
         finally:
             reader.close()
 
@@ -169,7 +289,7 @@ def _batches(pieces: Iterator[bytes]) -> Callable[[], list[bytes] | None]:
         for piece in pieces:
             out.append(piece)
             size += len(piece)
-            if size >= BATCH:
+            if size >= PLAIN_BATCH:
                 break
         return out or None
     return next_batch
@@ -177,7 +297,7 @@ def _batches(pieces: Iterator[bytes]) -> Callable[[], list[bytes] | None]:
 
 async def plaintext_stream(storage: Storage, keys: Any, parts: list[Part], start: int, end: int) -> AsyncIterator[bytes]:
     """Async plaintext of [start, end]; decrypts in a worker thread one batch ahead of the consumer."""
-    pieces = _plaintext_pieces(storage, keys, parts, start, end)
+    pieces = _plaintext_pieces(storage, keys, parts, start, end, BufferPool(PLAIN_BATCH, POOLED_BATCHES))
     next_batch = _batches(pieces)
     if end - start + 1 <= BATCH:
         batch = next_batch()

@@ -60,6 +60,7 @@ class ObjectKeys:
     response_headers: dict[str, str]
     _decrypt: Callable[[Callable[[int, int], bytes], int, int, int], Iterator[bytes]] = field(repr=False, default=None)  # type: ignore[assignment]
     _ciphertext_size: Callable[[int], int] = field(repr=False, default=None)  # type: ignore[assignment]
+    _decrypt_views: Callable[..., Iterator[bytes | memoryview]] | None = field(repr=False, default=None)
 
     def decrypt_range(self, read: Callable[[int, int], bytes], plaintext_size: int, start: int, end: int) -> Iterator[bytes]:
         """Yield plaintext bytes [start, end] (inclusive) of one stored blob of `plaintext_size` bytes.
@@ -68,6 +69,14 @@ class ObjectKeys:
 
     def ciphertext_size(self, plaintext_size: int) -> int:
         return self._ciphertext_size(plaintext_size)
+
+    def decrypt_range_views(self, reader: Any, plaintext_size: int, start: int, end: int,
+                            pool: chunked.BufferPool | None = None) -> Iterator[bytes | memoryview]:
+        """decrypt_range() for long ranges: `reader` has read(offset, length) and readinto(offset, view); large
+        batches are decrypted into pooled buffers (see chunked.decrypt_range_views) where the keys allow it."""
+        if self._decrypt_views is None:
+            return self._decrypt(reader.read, plaintext_size, start, end)
+        return self._decrypt_views(reader, plaintext_size, start, end, pool)
 
 
 def _b64(data: bytes) -> str:
@@ -109,6 +118,16 @@ class _Keys:
                 yield from chunked.decrypt_range(self.inner, read, size, start, end)
             else:
                 yield from chunked.layered_decrypt_range(self.inner, self.outer, read, size, start, end)
+        except chunked.CorruptStream:
+            raise _corrupt() from None
+
+    def decrypt_views(self, reader: Any, size: int, start: int, end: int,
+                      pool: chunked.BufferPool | None) -> Iterator[bytes | memoryview]:
+        if self.outer is not None:
+            yield from self.decrypt(reader.read, size, start, end)
+            return
+        try:
+            yield from chunked.decrypt_range_views(self.inner, reader.readinto, size, start, end, pool)
         except chunked.CorruptStream:
             raise _corrupt() from None
 
@@ -358,7 +377,7 @@ class EncryptionService:
 
             return ObjectKeys(self.response_headers(meta), lazy, _size_only(meta))
         keys = self._keys(meta, ck)
-        return ObjectKeys(self.response_headers(meta), keys.decrypt, keys.ciphertext_size)
+        return ObjectKeys(self.response_headers(meta), keys.decrypt, keys.ciphertext_size, keys.decrypt_views)
 
     def response_headers(self, meta: dict[str, Any], *, include_context: bool = False) -> dict[str, str]:
         """SSE response headers of a stored object (CompleteMultipartUpload, ListParts, etc.).

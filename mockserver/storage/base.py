@@ -129,13 +129,14 @@ class BlobWriter(Protocol):
     blob_id: str
     inline: bytes | None
 
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes | memoryview) -> None: ...   # must not keep a reference to `data`
     def commit(self) -> None: ...            # durable once this returns
     def abort(self) -> None: ...
 
 
 class BlobReader(Protocol):
     def read(self, offset: int, length: int) -> bytes: ...
+    def readinto(self, offset: int, view: memoryview) -> int: ...   # fewer than len(view) only at the end
     def close(self) -> None: ...
 
 
@@ -147,6 +148,11 @@ class InlineReader:
 
     def read(self, offset: int, length: int) -> bytes:
         return self._data[offset:offset + length]
+
+    def readinto(self, offset: int, view: memoryview) -> int:
+        piece = memoryview(self._data)[offset:offset + len(view)]
+        view[:len(piece)] = piece
+        return len(piece)
 
     def close(self) -> None:
         return None

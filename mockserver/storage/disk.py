@@ -88,14 +88,14 @@ class _DiskWriter:
         self._held: list[bytes] | None = []
         self._held_size = 0
 
-    def _write_fd(self, data: bytes) -> None:
+    def _write_fd(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view):]  # type: ignore[arg-type]
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if self._held is not None:
-            self._held.append(data)
+            self._held.append(data if type(data) is bytes else bytes(data))   # the caller may reuse its buffer
             self._held_size += len(data)
             if self._held_size <= self.INLINE_LIMIT:
                 return
@@ -137,6 +137,16 @@ class _DiskReader:
 
     def read(self, offset: int, length: int) -> bytes:
         return os.pread(self._fd, length, offset)  # type: ignore[arg-type]
+
+    def readinto(self, offset: int, view: memoryview) -> int:
+        """Fills `view` from `offset` (fewer bytes only at the end of the blob); no allocation per read."""
+        done = 0
+        while done < len(view):
+            n = os.preadv(self._fd, [view[done:]], offset + done)  # type: ignore[arg-type]
+            if n == 0:
+                break
+            done += n
+        return done
 
     def close(self) -> None:
         if self._fd is not None:

@@ -30,10 +30,12 @@ class _Writer:
         self._size = 0
         self._file: Any = None
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if self._file is not None:
             self._file.write(data)
             return
+        if type(data) is not bytes:
+            data = bytes(data)          # the caller may reuse its buffer
         self._chunks.append(data)
         self._size += len(data)
         if self._size > SPILL_THRESHOLD:
@@ -69,8 +71,25 @@ class _Reader:
             return self._blob.data[offset:offset + length]
         return os.pread(self._blob.file.fileno(), length, offset)
 
+    def readinto(self, offset: int, view: memoryview) -> int:
+        if self._blob.data is not None:
+            piece = memoryview(self._blob.data)[offset:offset + len(view)]
+            view[:len(piece)] = piece
+            return len(piece)
+        return _preadv_full(self._blob.file.fileno(), view, offset)
+
     def close(self) -> None:
         return None
+
+
+def _preadv_full(fd: int, view: memoryview, offset: int) -> int:
+    done = 0
+    while done < len(view):
+        n = os.preadv(fd, [view[done:]], offset + done)
+        if n == 0:
+            break
+        done += n
+    return done
 
 
 def default_spill_dir() -> str | None:

@@ -185,3 +185,13 @@ def test_html_fragment_for_the_report(tmp_path, model):
     assert not problems
     fragment = coverage.coverage_html(cases)        # finds cases/_coverage.yaml next to the case file
     assert fragment.startswith("<p>") and "one.get-denied" in fragment and "<table" in fragment
+
+
+def test_cli_coverage_on_the_shipped_corpus(capsys, monkeypatch):
+    from conformance import cli
+
+    from .conftest import REPO
+    monkeypatch.chdir(REPO)
+    assert cli.main(["coverage"]) == 0
+    out = capsys.readouterr().out
+    assert "PutBucketEncryption" in out and "gaps without a reason" in out.splitlines()[-1]
