@@ -2,6 +2,7 @@
 and the bytes come back exact (MD5 ETag, byte-for-byte MD5 of the download)."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import subprocess
@@ -10,7 +11,9 @@ import time
 from urllib.parse import urlsplit
 
 import boto3
+import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from mockserver.accounts import MAIN
 
@@ -77,3 +80,56 @@ def test_large_put_get_streams(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+# ----- buffer reuse: non-periodic data, a slow reader, ranges across batch boundaries -----
+RANDOM_SIZE = 20 * 1024 * 1024 + 12345
+
+
+def _slow_get(endpoint_url: str, headers: dict[str, str] | None = None) -> bytes:
+    """Reads in small pieces with pauses, so the server's transport holds sent buffers while it produces more."""
+    split = urlsplit(endpoint_url)
+    conn = http.client.HTTPConnection(split.hostname, split.port, timeout=60)
+    conn.request("GET", f"{split.path}?{split.query}", headers=headers or {})
+    response = conn.getresponse()
+    assert response.status in (200, 206), response.read()[:300]
+    out = bytearray()
+    for _ in range(10_000):                     # bounded: 20 MiB in 64 KiB reads is ~330 reads
+        piece = response.read(64 * 1024)
+        if not piece:
+            break
+        out += piece
+        if len(out) % (1024 * 1024) < 64 * 1024:
+            time.sleep(0.01)
+    conn.close()
+    return bytes(out)
+
+
+@pytest.mark.parametrize("disk", [False, True])
+def test_random_body_round_trip_with_slow_reader_and_ranges(tmp_path, disk):
+    import os
+    import random
+
+    from mockserver.server import running_server
+
+    data = os.urandom(RANDOM_SIZE)
+    with running_server(data_dir=str(tmp_path / "data") if disk else None) as server:
+        s3 = server.client("s3")
+        s3.create_bucket(Bucket="rnd")
+        put = s3.put_object(Bucket="rnd", Key="obj", Body=data, ServerSideEncryption="AES256")
+        assert put["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "rnd", "Key": "obj"})
+        assert _slow_get(url) == data
+        rng = random.Random(5)
+        batch = 3932160                          # plaintext bytes per pooled GET buffer
+        for start in (0, batch - 1, batch, 2 * batch + 7, rng.randrange(RANDOM_SIZE)):
+            end = min(RANDOM_SIZE - 1, start + rng.choice([1, 70_000, batch, 2 * batch + 3]))
+            got = _slow_get(url, {"Range": f"bytes={start}-{end}"})
+            assert got == data[start:end + 1], (start, end)
+        # A large body that fails its Content-MD5 check is not stored; the previous object stays.
+        other = os.urandom(9 * 1024 * 1024)
+        wrong_md5 = base64.b64encode(hashlib.md5(b"something else").digest()).decode()
+        with pytest.raises(ClientError) as info:
+            s3.put_object(Bucket="rnd", Key="obj", Body=other, ContentMD5=wrong_md5)
+        assert info.value.response["Error"]["Code"] == "BadDigest"
+        assert s3.get_object(Bucket="rnd", Key="obj")["Body"].read() == data

@@ -174,3 +174,71 @@ def test_keywrap_binds_purpose_and_binding() -> None:
         keywrap.unwrap_b64(os.urandom(32), blob, purpose="sse-s3", binding={"bucket": "b", "key": "k"})
     with pytest.raises(keywrap.UnwrapError):
         keywrap.unwrap_b64(kek, "not base64!!", purpose="sse-s3")
+
+
+# ----- copy-free paths (update_view, decrypt_range_views, BufferPool) -----
+def _readinto_from(blob: bytes):
+    def readinto(offset: int, view: memoryview) -> int:
+        piece = blob[offset:offset + len(view)]
+        view[:len(piece)] = piece
+        return len(piece)
+    return readinto
+
+
+@pytest.mark.parametrize("chunk_size", [1000, CHUNK_SIZE])
+def test_update_view_matches_update_format(chunk_size: int) -> None:
+    rng = random.Random(7)
+    key = keywrap.new_key()
+    for _ in range(40):
+        data = os.urandom(rng.randrange(0, 6 * chunk_size))
+        enc = chunked.ChunkedEncryptor(key, chunk_size)
+        out, pos = bytearray(), 0
+        while pos < len(data):
+            n = rng.choice([1, chunk_size - 1, chunk_size, chunk_size + 1, 4 * chunk_size])
+            piece = data[pos:pos + n]
+            pos += n
+            out += enc.update_view(memoryview(bytearray(piece))) if rng.random() < 0.7 else enc.update(piece)
+        out += enc.finalize()
+        assert len(out) == chunked.ciphertext_size(len(data), chunk_size)
+        assert b"".join(chunked.decrypt_range(key, lambda o, n: bytes(out[o:o + n]), len(data), 0,
+                                              len(data) - 1)) == data
+
+
+def test_decrypt_range_views_random_ranges_and_pool_reuse() -> None:
+    rng = random.Random(11)
+    key = keywrap.new_key()
+    data = os.urandom(40 * CHUNK_SIZE + 123)
+    enc = chunked.ChunkedEncryptor(key)
+    blob = bytes(enc.update_view(data)) + enc.finalize()
+    pool = chunked.BufferPool(chunked.batch_plaintext_size(), limit=2)
+    for _ in range(30):
+        start = rng.randrange(len(data))
+        end = rng.randrange(start, len(data))
+        views = list(chunked.decrypt_range_views(key, _readinto_from(blob), len(data), start, end, pool))
+        # Every view stays valid while held, even when the pool has to hand out more buffers than it keeps.
+        assert b"".join(bytes(v) for v in views) == data[start:end + 1]
+        del views
+
+
+def test_decrypt_range_views_detects_tampering_and_truncation() -> None:
+    key = keywrap.new_key()
+    data = os.urandom(3 * CHUNK_SIZE)
+    enc = chunked.ChunkedEncryptor(key)
+    blob = bytes(enc.update_view(data)) + enc.finalize()
+    for where in (3, HEADER_SIZE + 5, len(blob) - 1):
+        bad = bytearray(blob)
+        bad[where] ^= 1
+        with pytest.raises(CorruptStream):
+            list(chunked.decrypt_range_views(key, _readinto_from(bytes(bad)), len(data), 0, len(data) - 1))
+    with pytest.raises(CorruptStream):
+        list(chunked.decrypt_range_views(key, _readinto_from(blob[:-TAG]), len(data), 0, len(data) - 1))
+
+
+def test_buffer_pool_reuses_only_unreferenced_buffers() -> None:
+    pool = chunked.BufferPool(16, limit=2)
+    first = pool.take()
+    held = memoryview(first)[2:4]
+    second = pool.take()
+    assert second is not first            # `first` is still viewed
+    del held
+    assert pool.take() is first           # free again once the view is gone
