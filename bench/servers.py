@@ -36,6 +36,15 @@ class Server:
             return None
         return None
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the server process has used so far (all threads)."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

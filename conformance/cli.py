@@ -106,12 +106,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .target import TargetError, TargetOptions, open_target
     from .transport import Transport, TransportConfig
 
+    usage = _run_option_problems(args)
+    if usage:
+        _err(usage)
+        return EXIT_USAGE
     loaded = _load(args)
     if isinstance(loaded, int):
         return loaded
     cases, profile = loaded
-    if args.jobs < 1:
-        _err("-n must be at least 1")
+    if not cases:
+        _err(f"--select {args.select!r} matches none of the cases: nothing to run")
         return EXIT_USAGE
     known: set[str] | None = None
     if args.baseline and not args.update_baseline:
@@ -157,11 +161,51 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(console.render_summary(info, verbose=args.verbose))
         _err(f"cannot write reports: {exc}")
         return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - a reporter bug must not hide the results: summary first
+        print(console.render_summary(info, verbose=args.verbose))
+        _err(f"writing the reports failed (a runner bug, please report it): {type(exc).__name__}: {exc}")
+        return EXIT_USAGE
     print(f"reports: {paths['html']} {paths['json']} {paths['junit']}", file=sys.stderr)
     print(console.render_summary(info, verbose=args.verbose))
     if comparison is not None:
         return EXIT_OK if comparison.gate_ok else EXIT_FAILED
     return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
+
+
+def _run_option_problems(args: argparse.Namespace) -> str | None:
+    """Option values argparse cannot judge, checked before anything runs (a report directory that cannot
+    be written must not cost a whole run first)."""
+    if args.jobs < 1:
+        return f"-n must be at least 1 (got {args.jobs})"
+    for flag, value in (("--timeout", args.timeout), ("--connect-timeout", args.connect_timeout)):
+        if not value > 0:      # also rejects nan
+            return f"{flag} must be a positive number of seconds (got {value})"
+    problem = _unwritable_dir(Path(args.report_dir))
+    if problem:
+        return f"--report-dir {args.report_dir}: {problem}"
+    if args.update_baseline and args.baseline:
+        parent = Path(args.baseline).parent
+        problem = _unwritable_dir(parent)
+        if problem:
+            return f"--baseline {args.baseline}: directory {parent} {problem}"
+        if Path(args.baseline).is_dir():
+            return f"--baseline {args.baseline}: is a directory"
+    return None
+
+
+def _unwritable_dir(directory: Path) -> str | None:
+    """None when files can be created in `directory` (created if missing), else why not."""
+    import tempfile
+
+    if directory.exists() and not directory.is_dir():
+        return "exists and is not a directory"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        return f"not writable ({exc.strerror or exc})"
+    return None
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -185,15 +229,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     problems = 0
     names = [args.profile] if args.profile else profiles.shipped_profiles()
+    loaded_profiles = []
     for name in names:
         try:
-            profiles.load_profile(name)
+            loaded_profiles.append(profiles.load_profile(name))
         except profiles.ProfileError as exc:
             problems += len(exc.problems)
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
     loaded = _load(argparse.Namespace(cases=args.cases, select=args.select, profile=None), args.paths or None)
     if isinstance(loaded, int) or problems:
+        return EXIT_USAGE
+    unresolved = profiles.unresolved_var_problems(loaded[0], loaded_profiles)
+    for found in unresolved:
+        print(found, file=sys.stderr)
+    if unresolved:
+        _err(f"{len(unresolved)} problem(s) in case files")
         return EXIT_USAGE
     print(f"{len(loaded[0])} cases and {len(names)} profiles are valid")
     return EXIT_OK

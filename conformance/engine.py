@@ -48,6 +48,19 @@ class FixtureError(Exception):
     pass
 
 
+def _kms_failures() -> tuple[type[Exception], ...]:
+    """What a botocore KMS call raises when the endpoint fails or misbehaves: service errors, transport
+    errors, and responses it cannot parse (ResponseParserError is not a BotoCoreError)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    return (ClientError, BotoCoreError, ResponseParserError, KeyError, TypeError)
+
+
+_KMS_FAILURES = _kms_failures()
+_KMS_CLIENT_FAILURES: tuple[type[Exception], ...] = (ValueError, *_KMS_FAILURES)
+
+
 def bucket_name(prefix: str) -> str:
     """`<prefix>-<random>`: lowercase, DNS-safe, <= 63 chars; the random part makes it unique across
     processes (xdist workers) and threads."""
@@ -91,7 +104,7 @@ class Engine:
         try:
             try:
                 self._setup(state)
-            except FixtureError as exc:
+            except (FixtureError, templating.TemplateError, wire.RequestBuildError) as exc:
                 result.outcome, result.reason = Outcome.FAILED, f"setup failed: {exc}"
             else:
                 self._run_steps(state, result)
@@ -234,14 +247,17 @@ class Engine:
                 endpoint_url=self.target.kms_endpoint or self.target.endpoint,
                 aws_access_key_id=self.target.main.access_key, aws_secret_access_key=self.target.main.secret_key,
                 verify=self.target.ca_file if self.target.ca_file else True,
-                config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=30))
+                config=Config(retries={"max_attempts": 1, "mode": "standard"},
+                              connect_timeout=self.transport.config.connect_timeout,
+                              read_timeout=self.transport.config.read_timeout))
             self._local.kms = client
         return client
 
     def _create_kms_keys(self, state: _CaseState, specs: list[dict[str, Any]]) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        kms = self._kms()
+        try:
+            kms = self._kms()
+        except _KMS_CLIENT_FAILURES as exc:          # e.g. an unusable --kms-endpoint URL
+            raise FixtureError(f"KMS client: {type(exc).__name__}: {exc}") from None
         base = state.variables.get("bucket") or bucket_name(self.target.bucket_prefix)
         for spec in specs:
             name = spec["name"]
@@ -257,8 +273,8 @@ class Engine:
                 elif state_wanted == "pending-deletion":
                     kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
                     record["pending"] = "yes"
-            except (ClientError, BotoCoreError) as exc:
-                raise FixtureError(f"KMS key {name}: {exc}") from None
+            except _KMS_FAILURES as exc:
+                raise FixtureError(f"KMS key {name}: {type(exc).__name__}: {exc}") from None
             state.variables["kms"][name] = {k: v for k, v in record.items() if k != "pending"}
 
     def _kms_metrics(self) -> dict[str, dict[str, int]] | None:
@@ -322,8 +338,10 @@ class Engine:
                 spec = self._render(state, step["request"], where)
                 exchange, payload = self._send(spec, state, where)
             except (templating.TemplateError, wire.RequestBuildError) as exc:
+                # the case (or the profile it runs under) asks for something that cannot be sent: the
+                # case fails with the step named; `error` stays reserved for runner bugs
                 step_result.error = str(exc)
-                result.outcome, result.reason = Outcome.ERROR, f"step {name}: {exc}"
+                result.outcome, result.reason = Outcome.FAILED, f"step {name}: cannot build the request: {exc}"
                 return
             step_result.exchange = exchange
             state.step_payloads[name] = payload
@@ -351,18 +369,17 @@ class Engine:
         for bucket in reversed(state.buckets):
             problems += self._empty_and_delete(state, bucket)
         if state.kms_keys:
-            from botocore.exceptions import BotoCoreError, ClientError
             kms = self._kms()
             for key in state.kms_keys:
                 try:
                     kms.delete_alias(AliasName=key["alias"])
-                except (ClientError, BotoCoreError) as exc:
+                except _KMS_FAILURES as exc:
                     problems.append(f"delete alias {key['alias']}: {exc}")
                 if key.get("pending"):
                     continue
                 try:
                     kms.schedule_key_deletion(KeyId=key["id"], PendingWindowInDays=7)
-                except (ClientError, BotoCoreError) as exc:
+                except _KMS_FAILURES as exc:
                     problems.append(f"schedule deletion of KMS key {key['id']}: {exc}")
         return problems
 

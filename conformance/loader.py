@@ -13,11 +13,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from . import yamlsource
+from . import casecheck, yamlsource
+from .casecheck import VarRef
 from .yamlsource import LinedDocument, Problem
 
 CASE_SUFFIXES = (".yaml", ".yml")
-_REF = re.compile(r"\$\{(steps|objects|kms)\.([A-Za-z0-9_]+)")
 
 
 class CaseFileError(Exception):
@@ -39,6 +39,7 @@ class Case:
     requires: list[str] = field(default_factory=list)
     fixtures: dict[str, Any] = field(default_factory=dict)
     step_lines: list[int] = field(default_factory=list)
+    var_refs: list[VarRef] = field(default_factory=list)     # profile variables used, with their lines
 
     def step_name(self, index: int) -> str:
         return self.steps[index].get("name") or f"step{index + 1}"
@@ -79,8 +80,11 @@ def case_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
         path = Path(raw)
         if path.is_dir():
             # `_name.yaml` files inside a case directory are data (e.g. the coverage map), not cases
-            files += sorted(p for p in path.rglob("*") if p.suffix in CASE_SUFFIXES and p.is_file()
-                            and not p.name.startswith("_"))
+            found = sorted(p for p in path.rglob("*") if p.suffix in CASE_SUFFIXES and p.is_file()
+                           and not p.name.startswith("_"))
+            if not found:
+                problems.append(Problem(str(path), 0, "directory holds no case files (*.yaml, *.yml)"))
+            files += found
         elif path.is_file():
             files.append(path)
         else:
@@ -91,32 +95,53 @@ def case_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
 def load_file(path: Path) -> tuple[list[Case], list[Problem]]:
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Problem(name, 1, f"cannot read: {exc}")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [], [Problem(name, 0, f"cannot read: {exc.strerror or exc}")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return [], [Problem(name, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                                        "case files are UTF-8 YAML")]
+    if "\x00" in text:
+        return [], [Problem(name, text[:text.index("\x00")].count("\n") + 1, "binary file (NUL byte); case files "
+                                                                             "are UTF-8 YAML")]
     document, problems = yamlsource.load(text, name)
     if document is None:
         return [], problems
+    if not isinstance(document.data, dict):
+        kind = yamlsource.kind_of(document.data)
+        return [], problems + [Problem(name, document.line_of(()),
+                                       f"the top level must be a mapping with a `cases:` list, not {kind}")]
     problems += yamlsource.schema_problems(document, case_validator(), name)
     if problems:
         return [], problems
     cases = []
     for index, raw in enumerate(document.data["cases"]):
         case_problems = _semantic_problems(raw, document, ("cases", index), name)
+        refs = casecheck.check_case(raw, ("cases", index), _collector(case_problems, document, name))
         if case_problems:
-            problems += case_problems
+            problems += sorted(case_problems, key=lambda p: p.line)
             continue
         cases.append(Case(
             id=raw["id"], title=raw["title"], operation=raw["operation"], source=raw["source"],
             steps=raw["steps"], file=name, line=document.line_of(("cases", index)),
             tags=list(raw.get("tags") or []), requires=list(raw.get("requires") or []),
             fixtures=dict(raw.get("fixtures") or {}),
-            step_lines=[document.line_of(("cases", index, "steps", i)) for i in range(len(raw["steps"]))]))
+            step_lines=[document.line_of(("cases", index, "steps", i)) for i in range(len(raw["steps"]))],
+            var_refs=[VarRef(r.name, r.path, r.where, document.line_of(r.path)) for r in refs]))
     return cases, problems
 
 
+def _collector(problems: list[Problem], document: LinedDocument, file: str) -> casecheck.Report:
+    def report(at: tuple[Any, ...], message: str) -> None:
+        problems.append(Problem(file, document.line_of(at), message))
+    return report
+
+
 def _semantic_problems(raw: dict[str, Any], doc: LinedDocument, at: tuple[Any, ...], file: str) -> list[Problem]:
-    """Checks the schema cannot express: references to steps, objects and KMS keys that exist."""
+    """Duplicate names and references by name (body objects, same_as); placeholders are casecheck's."""
     problems = []
     fixtures = raw.get("fixtures") or {}
     objects = [o["name"] for o in fixtures.get("objects") or []]
@@ -130,13 +155,6 @@ def _semantic_problems(raw: dict[str, Any], doc: LinedDocument, at: tuple[Any, .
         name = step.get("name") or f"step{index + 1}"
         if name in seen_steps:
             problems.append(Problem(file, doc.line_of(step_at + ("name",)), f"duplicate step name {name!r}"))
-        text = json.dumps(step)
-        for kind, ref in _REF.findall(text):
-            known = {"steps": seen_steps, "objects": objects, "kms": keys}[kind]
-            if ref not in known:
-                problems.append(Problem(file, doc.line_of(step_at),
-                                        f"case {raw['id']} step {name}: ${{{kind}.{ref}...}} refers to an "
-                                        f"undefined {kind[:-1] if kind != 'kms' else 'KMS key'} {ref!r}"))
         body = (step.get("request") or {}).get("body")
         if isinstance(body, dict) and "object" in body and body["object"] not in objects:
             problems.append(Problem(file, doc.line_of(step_at + ("request", "body")),
@@ -156,6 +174,7 @@ def _semantic_problems(raw: dict[str, Any], doc: LinedDocument, at: tuple[Any, .
 
 def load_cases(paths: Iterable[str | Path]) -> tuple[list[Case], list[Problem]]:
     """All cases under `paths` (files or directories); duplicate ids are reported with both locations."""
+    paths = list(paths)
     files, problems = case_files(paths)
     cases: list[Case] = []
     first_seen: dict[str, Case] = {}
@@ -170,4 +189,7 @@ def load_cases(paths: Iterable[str | Path]) -> tuple[list[Case], list[Problem]]:
                 continue
             first_seen[case.id] = case
             cases.append(case)
+    if not cases and not problems:
+        where = ", ".join(str(p) for p in paths)
+        problems.append(Problem(where or "(no path)", 0, "no cases found"))
     return cases, problems

@@ -202,7 +202,16 @@ def check_kms_calls(expected: dict[str, Any], ctx: MatchContext) -> list[Mismatc
 
 
 def _preview(body: bytes, limit: int = 300) -> str:
-    text = body[:limit].decode("utf-8", "replace")
+    """The start of a body as text; binary bodies are described, not dumped (they garble consoles)."""
+    head = body[:limit]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:          # not merely a character cut at the limit
+            return f"{len(body)} bytes of binary data (starting {body[:16].hex()})"
+        text = head[:exc.start].decode("utf-8")
+    if any(ord(c) < 32 and c not in "\r\n\t" for c in text):
+        return f"{len(body)} bytes of binary data (starting {body[:16].hex()})"
     return text + ("..." if len(body) > limit else "")
 
 

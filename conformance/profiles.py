@@ -88,3 +88,21 @@ def load_profile(name_or_path: str) -> Profile:
                    description=data.get("description", ""), addressing=data.get("addressing", "path"),
                    dialect=data.get("dialect", data["name"]), vars=dict(data.get("vars") or {}),
                    deviations=dict(data.get("deviations") or {}), path=str(path))
+
+
+def unresolved_var_problems(cases: list[Any], profiles: list[Profile]) -> list[yamlsource.Problem]:
+    """`${name}`s of the cases that are neither built in nor a variable of any of `profiles` (a typo, or a
+    variable no profile defines). A variable only some profiles define is fine: variants pick per profile."""
+    from .templating import Variables
+
+    problems = []
+    tables = [Variables(dict(p.vars)) for p in profiles]
+    names = ", ".join(p.name for p in profiles)
+    for case in cases:
+        for ref in case.var_refs:
+            values = [table.lookup(ref.name) for table in tables]
+            if not any(isinstance(v, (str, int, float, bool)) for v in values):
+                problems.append(yamlsource.Problem(
+                    case.file, ref.line, f"{ref.where}: unknown variable ${{{ref.name}}} (not built in, and not a "
+                                         f"var of profile {names})"))
+    return problems

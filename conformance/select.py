@@ -83,7 +83,10 @@ class _Parser:
 
 def term(token: str) -> Predicate:
     field, sep, pattern = token.partition(":")
-    if not sep or field not in _FIELDS:
+    if sep and field not in _FIELDS:
+        # case ids cannot contain ':', so this is a misspelt field, not an id glob that matches nothing
+        raise SelectError(f"{token!r}: unknown field {field!r} (fields: {', '.join(sorted(_FIELDS))})")
+    if not sep:
         field, pattern = "id", token
     if not pattern:
         raise SelectError(f"{token!r}: empty pattern")
@@ -102,11 +105,14 @@ def term(token: str) -> Predicate:
 
 
 def compile_select(expression: str) -> Predicate:
-    return _Parser(_TOKEN.findall(expression)).parse()
+    try:
+        return _Parser(_TOKEN.findall(expression)).parse()
+    except SelectError as exc:
+        raise SelectError(f"{exc} in {expression!r}") from None
 
 
 def select(cases: list[Case], expression: str | None) -> list[Case]:
-    if not expression:
+    if expression is None:          # no --select; an empty expression given explicitly is an error
         return cases
     predicate = compile_select(expression)
     return [case for case in cases if predicate(case)]

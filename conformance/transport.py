@@ -1,22 +1,78 @@
 """HTTP transport: requests, no retries, explicit timeouts; every outcome becomes an Exchange."""
 from __future__ import annotations
 
+import contextlib
+import http.client
+import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from .results import Exchange, RequestRecord, ResponseRecord
+
+MiB = 1024 * 1024
 
 
 @dataclass
 class TransportConfig:
     connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    read_timeout: float = 60.0            # seconds without a byte from the endpoint
     ca_file: str | None = None
     verify_tls: bool = True
+    max_body: int = 512 * MiB             # a response body larger than this is a failure, not an OOM
+    deadline: float | None = None         # whole response (headers + body), seconds; None: 5 x read_timeout
+
+    def response_deadline(self) -> float:
+        return self.deadline if self.deadline is not None else 5 * self.read_timeout
+
+
+_CAUSED_BY = re.compile(r"\(Caused by \w+\((['\"])(.*)\1\)\)$", re.DOTALL)
+_PREFIX = re.compile(r"^(?:HTTPS?Connection(?:Pool)?\(host='[^']*', port=\d+\)|<[^>]* object at 0x[0-9a-f]+>): "
+                     r"(?:Max retries exceeded with url: \S+ )?")
+_SSL = re.compile(r"\[SSL: ([A-Z_]+)\] (.*?)(?: \(_ssl\.c:\d+\))?['\")]")
+_SSL_HINTS = {"WRONG_VERSION_NUMBER": " (the endpoint does not answer TLS: is it plain HTTP?)",
+              "CERTIFICATE_VERIFY_FAILED": " (pass --ca-file with the CA that signed the endpoint's certificate)"}
+
+
+def concise(exc: Exception, url: str = "") -> str:
+    """urllib3's nested wording ("HTTPConnectionPool(...): Max retries exceeded ... (Caused by X(...))")
+    reduced to `host:port: the cause`, e.g. `127.0.0.1:9: ... [Errno 111] Connection refused`."""
+    parts = urlsplit(url)
+    where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}: " if parts.hostname else ""
+    text = str(exc)
+    ssl = _SSL.search(text)
+    if ssl:
+        return f"{where}{ssl.group(2)}{_SSL_HINTS.get(ssl.group(1), '')}"
+    inner_args = exc.args[0].args if exc.args and isinstance(exc.args[0], BaseException) else ()
+    if len(inner_args) == 2 and isinstance(inner_args[1], BaseException):     # ('Connection aborted.', cause)
+        cause = inner_args[1]
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError):         # the cause names itself
+            return f"{where}{cause}"
+        return f"{where}{str(inner_args[0]).rstrip('.').lower()}: {type(cause).__name__}: {cause}"
+    inner = _CAUSED_BY.search(text)
+    if inner:
+        text = inner.group(2)
+    return where + _PREFIX.sub("", text)
+
+
+class _BodyProblem(Exception):
+    pass
+
+
+def _shut(response: requests.Response, expired: threading.Event) -> None:
+    """Watchdog action: mark the deadline as passed and wake the blocked read by shutting the socket."""
+    expired.set()
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class Transport:
@@ -53,22 +109,66 @@ class Transport:
             prepared.headers["Content-Length"] = str(len(body))
         record = RequestRecord(method, str(prepared.url), list(prepared.headers.items()), body)
         started = time.monotonic()
+        response = None
         try:
             response = self._session().send(prepared, timeout=(self.config.connect_timeout,
                                                                self.config.read_timeout),
-                                            verify=self.verify(), allow_redirects=False)
-            content = response.content
+                                            verify=self.verify(), allow_redirects=False, stream=True)
+            content = self._read_body(response)
+        except _BodyProblem as exc:
+            return Exchange(record, None, time.monotonic() - started, f"response body: {exc}")
         except requests.exceptions.Timeout as exc:
-            return Exchange(record, None, time.monotonic() - started, f"timeout: {exc}")
+            return Exchange(record, None, time.monotonic() - started, f"timeout: {concise(exc, record.url)}")
         except requests.exceptions.SSLError as exc:
-            return Exchange(record, None, time.monotonic() - started, f"TLS error: {exc}")
+            return Exchange(record, None, time.monotonic() - started, f"TLS error: {concise(exc, record.url)}")
         except requests.exceptions.ConnectionError as exc:
-            return Exchange(record, None, time.monotonic() - started, f"connection failed: {exc}")
+            # a read timeout while the body streams arrives as a ConnectionError: call it what it is
+            label = "timeout" if "Read timed out" in str(exc) else "connection failed"
+            return Exchange(record, None, time.monotonic() - started, f"{label}: {concise(exc, record.url)}")
+        except requests.exceptions.ChunkedEncodingError as exc:
+            return Exchange(record, None, time.monotonic() - started,
+                            f"response body broken off or malformed: {concise(exc, record.url)}")
         except requests.exceptions.RequestException as exc:
+            return Exchange(record, None, time.monotonic() - started,
+                            f"{type(exc).__name__}: {concise(exc, record.url)}")
+        except (OSError, ValueError, http.client.HTTPException, urllib3.exceptions.HTTPError) as exc:
+            # what slips past requests' wrapping (e.g. a body cut short inside the decoder): still data
             return Exchange(record, None, time.monotonic() - started, f"{type(exc).__name__}: {exc}")
+        finally:
+            if response is not None:
+                response.close()
         reply = ResponseRecord(response.status_code, response.reason or "", list(response.raw.headers.items())
                                if response.raw is not None else list(response.headers.items()), content)
         return Exchange(record, reply, time.monotonic() - started)
+
+    def _read_body(self, response: requests.Response) -> bytes:
+        """The body, bounded in size and in total time: a server that streams forever or trickles bytes
+        just fast enough to beat the read timeout fails the request instead of holding the run."""
+        deadline = time.monotonic() + self.config.response_deadline()   # from the headers on: uploads may be long
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.config.max_body:
+            raise _BodyProblem(f"Content-Length {declared} exceeds the {self.config.max_body}-byte limit")
+        chunks: list[bytes] = []
+        size = 0
+        # a read blocks until its whole chunk arrives, so a watchdog shuts the socket at the deadline
+        expired = threading.Event()
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, (response, expired))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            for chunk in response.iter_content(chunk_size=256 * 1024):
+                size += len(chunk)
+                if size > self.config.max_body:
+                    raise _BodyProblem(f"more than {self.config.max_body} bytes (limit)")
+                chunks.append(chunk)
+        except Exception:
+            if not expired.is_set():
+                raise
+        finally:
+            watchdog.cancel()
+        if expired.is_set():
+            raise _BodyProblem(f"not complete after {self.config.response_deadline():g} s ({size} bytes received)")
+        return b"".join(chunks)
 
     def close(self) -> None:
         session = getattr(self._local, "session", None)

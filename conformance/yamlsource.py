@@ -16,7 +16,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        # line 0: the problem concerns the path itself (missing file, empty directory), not a line in it
+        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
 
 
 @dataclass
@@ -38,7 +39,22 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
-def _record(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[str]) -> None:
+MAX_NODES = 200_000      # after alias expansion: a "billion laughs" file must not hang the loader
+MAX_DEPTH = 60           # case files nest about 10 deep
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _record(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[str],
+            budget: list[int] | None = None) -> None:
+    budget = budget if budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig(f"more than {MAX_NODES} YAML nodes once anchors and aliases are expanded")
+    if len(path) > MAX_DEPTH:
+        raise _TooBig(f"nested more than {MAX_DEPTH} levels deep (or an alias that contains itself)")
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
@@ -49,34 +65,42 @@ def _record(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: lis
                 problems.append(f"{line}:duplicate key {key!r} (first at line {seen[key]})")
             seen[key] = line
             lines[path + (key,)] = line
-            _record(value_node, path + (key,), lines, problems)
+            _record(value_node, path + (key,), lines, problems, budget)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines[path + (index,)] = item.start_mark.line + 1
-            _record(item, path + (index,), lines, problems)
+            _record(item, path + (index,), lines, problems, budget)
 
 
 def load(text: str, file: str) -> tuple[LinedDocument | None, list[Problem]]:
     """Parse YAML; syntax errors and duplicate keys come back as Problems, never as exceptions."""
     try:
         node = yaml.compose(text, Loader=_Loader)
+    except RecursionError:          # PyYAML's composer recurses once per nesting level
+        return None, [Problem(file, 1, "YAML nested too deeply to read")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(file, line, f"YAML syntax error: {problem}")]
-    if node is None:
-        return None, [Problem(file, 1, "empty file")]
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
+        return None, [Problem(file, 1, "empty file (no YAML content)")]
     lines: dict[Path_, int] = {}
     duplicate_notes: list[str] = []
-    _record(node, (), lines, duplicate_notes)
+    try:
+        _record(node, (), lines, duplicate_notes)
+    except _TooBig as exc:
+        return None, [Problem(file, 1, f"document too large: {exc}")]
     problems = [Problem(file, int(n.split(":", 1)[0]), n.split(":", 1)[1]) for n in duplicate_notes]
     try:
         loader = _Loader("")
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, problems + [Problem(file, mark.line + 1 if mark else 1, f"YAML error: {exc}")]
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, problems + [Problem(file, mark.line + 1 if mark else 1, f"YAML error: {problem}")]
+    except RecursionError:          # a recursive alias (`&a [*a]`) cannot be built
+        return None, problems + [Problem(file, 1, "YAML alias refers to itself")]
     return LinedDocument(data, lines), problems
 
 
@@ -102,6 +126,13 @@ def schema_problems(document: LinedDocument, validator: Any, file: str) -> list[
             message = f"{_short(error.instance)} is not one of the allowed forms{note}"
         problems.append(Problem(file, document.line_of(path), f"{where}: {message}"))
     return sorted(problems, key=lambda p: p.line)
+
+
+def kind_of(value: Any) -> str:
+    """'a list', 'a string', ... for messages about the wrong kind of YAML value."""
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _short(value: Any, limit: int = 80) -> str:

@@ -15,11 +15,12 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 from mockserver import handlers  # noqa: F401 - registers the operations
 from mockserver.accounts import Accounts
 from mockserver.auth import IncomingRequest, authenticate
+from mockserver.auth.canonical import fast_unquote
 from mockserver.config import ServerConfig
 from mockserver.dialects import get_dialect
 from mockserver.errors import S3Error, internal_error, method_not_allowed, not_implemented
@@ -32,7 +33,7 @@ from mockserver.sse.service import EncryptionService
 from mockserver.storage.base import Storage
 from mockserver.storage.disk import atomic_write, disk_storage
 from mockserver.storage.memory import memory_storage
-from mockserver.xmlio import XML_DECLARATION, escape
+from mockserver.xmlio import XML_DECLARATION, escape_strict
 
 log = logging.getLogger("mockserver")
 
@@ -122,19 +123,19 @@ def parse_query(query_string: str) -> dict[str, str]:
             continue
         name, _, value = part.partition("=")
         if "%" in name or "+" in name:
-            name = unquote_plus(name)
+            name = fast_unquote(name.replace("+", " "))      # = unquote_plus(name)
         if "%" in value or "+" in value:
-            value = unquote_plus(value)
+            value = fast_unquote(value.replace("+", " "))
         if name not in params:
             params[name] = value
     return params
 
 
 def error_body(error: S3Error, request_id: str, host_id: str) -> bytes:
-    out = [XML_DECLARATION, "<Error><Code>", escape(error.code), "</Code><Message>", escape(error.message),
-           "</Message>"]
+    out = [XML_DECLARATION, "<Error><Code>", escape_strict(error.code), "</Code><Message>",
+           escape_strict(error.message), "</Message>"]
     for name, value in error.fields.items():
-        out.append(f"<{name}>{escape(str(value))}</{name}>")
+        out.append(f"<{name}>{escape_strict(str(value))}</{name}>")
     out.append(f"<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>")
     return "".join(out).encode()
 

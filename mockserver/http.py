@@ -175,6 +175,7 @@ class _CoalescingTransport:
 # upload became one pause/resume (two epoll_ctl calls) and one ASGI message per socket read; with 1 MiB the
 # loop handles a 1 GiB body with far fewer pauses.
 BODY_HIGH_WATER = 1024 * 1024
+PIECEWISE_BODY = 64 * 1024        # bodies above this are handed over piece by piece (_receive_pieces)
 
 
 async def _receive_pieces(cycle: Any) -> dict[str, Any]:
@@ -199,6 +200,15 @@ async def _receive_pieces(cycle: Any) -> dict[str, Any]:
     return {"type": "http.request", "body": body, "more_body": bool(pieces) or cycle.more_body}
 
 
+def _large_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"content-length":
+            return value.isdigit() and int(value) > PIECEWISE_BODY
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
 def coalescing_protocol() -> type:
     """uvicorn's httptools protocol with coalesced response writes, a larger request-body buffer and body
     pieces passed on without copies; pass as uvicorn.Config(http=...)."""
@@ -208,6 +218,13 @@ def coalescing_protocol() -> type:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+        def _on_small_body(self, body: bytes) -> None:
+            # uvicorn's on_body with BODY_HIGH_WATER instead of its 64 KiB HIGH_WATER_LIMIT.
+            self.cycle.body += body
+            if len(self.cycle.body) > BODY_HIGH_WATER:
+                self.flow.pause_reading()
+            self.cycle.message_event.set()
+
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
 
@@ -217,6 +234,8 @@ def coalescing_protocol() -> type:
             cycle = self.cycle
             if cycle is None or cycle is previous:      # upgrade request: no new cycle
                 return
+            if not _large_body(self.headers):
+                return                                  # uvicorn's own path: one message, cheaper per request
             # The ASGI task reads cycle.receive when it starts (on a later loop iteration), so an instance
             # attribute set here replaces the method for this request.
             cycle.mock_pieces = deque()  # type: ignore[union-attr]
@@ -228,7 +247,7 @@ def coalescing_protocol() -> type:
                 return
             cycle = self.cycle
             if not hasattr(cycle, "mock_pieces"):
-                super().on_body(body)
+                self._on_small_body(body)
                 return
             cycle.mock_pieces.append(body)
             cycle.mock_buffered += len(body)

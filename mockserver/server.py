@@ -24,7 +24,7 @@ import uvloop
 
 from mockserver.accounts import ALT, MAIN, Account
 from mockserver.config import ServerConfig
-from mockserver.http import coalescing_protocol
+from mockserver.protocol import guarded_protocol
 from mockserver.tls import generate_tls_files
 
 log = logging.getLogger("mockserver.server")
@@ -97,9 +97,11 @@ class _ServerThread(threading.Thread):
     async def _serve(self) -> None:
         for sock, options in self.listeners:
             # The app writes Date/Server itself; nothing sits in front of it, so no proxy-header rewriting.
-            config = uvicorn.Config(self.app, http=coalescing_protocol(), lifespan="off", access_log=False,
+            # ws="none": S3 has no WebSockets; an Upgrade: websocket request is served as plain HTTP (with
+            # WebSockets on, the app's missing handshake turned it into uvicorn's text/plain 500).
+            config = uvicorn.Config(self.app, http=guarded_protocol(), lifespan="off", access_log=False,
                                     log_level="warning", timeout_graceful_shutdown=5, server_header=False,
-                                    date_header=False, proxy_headers=False, **options)
+                                    date_header=False, proxy_headers=False, ws="none", **options)
             self.servers.append(uvicorn.Server(config))
         tasks = [asyncio.ensure_future(s.serve(sockets=[sock])) for s, (sock, _) in zip(self.servers, self.listeners)]
         while not all(s.started for s in self.servers):
@@ -239,9 +241,6 @@ def main(argv: list[str] | None = None) -> int:
     alt_account = Account("alt", args.alt_access_key, args.alt_secret_key, ALT.account_id)
     if main_account.access_key == alt_account.access_key:
         parser.error("the main and alt accounts need different access keys")
-    import os as _os  # PERF-EXPERIMENT
-    if _os.environ.get("MOCK_SWITCH"):  # PERF-EXPERIMENT
-        sys.setswitchinterval(float(_os.environ["MOCK_SWITCH"]))  # PERF-EXPERIMENT
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -54,6 +54,9 @@ def render_summary(info: RunInfo, verbose: bool = False) -> str:
                 for step in result.steps:
                     for mismatch in step.mismatches[1:]:
                         lines.append(f"    step {step.name}: {mismatch.describe()}")
+    for result in info.results:       # a case's outcome stands; what it left behind is listed apart
+        for problem in result.teardown_problems:
+            lines.append(f"TEARDOWN {result.case_id}: {problem.splitlines()[0] if problem else ''}")
     summary = info.summary
     if info.comparison is not None:
         comparison = info.comparison
@@ -67,4 +70,4 @@ def render_summary(info: RunInfo, verbose: bool = False) -> str:
     if summary.deviations:
         lines.append(f"{summary.deviations} known deviations")
     lines.append(summary.last_line())
-    return "\n".join(lines)
+    return info.redactor.text("\n".join(lines))       # reasons may quote headers that carry secrets

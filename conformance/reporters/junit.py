@@ -1,12 +1,22 @@
 """JUnit XML: one testsuite per run, one testcase per case; NA and deviations are skipped with a reason."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from lxml import etree
 
 from ..results import Outcome
 from . import RunInfo
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _safe(text: str) -> str:
+    """Endpoint-controlled text (status reasons, header values, bodies) may hold characters XML 1.0 cannot
+    carry; they are written as \\xNN instead of making lxml refuse the whole report."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def render(info: RunInfo) -> bytes:
@@ -20,8 +30,8 @@ def render(info: RunInfo) -> bytes:
     etree.SubElement(properties, "property", name="profile", value=info.profile)
     for result in info.results:
         case = etree.SubElement(suite, "testcase", classname=result.operation, name=result.case_id,
-                                file=result.file, line=str(result.line), time=f"{result.duration:.3f}")
-        reason = info.redactor.text(result.reason)
+                                file=_safe(result.file), line=str(result.line), time=f"{result.duration:.3f}")
+        reason = _safe(info.redactor.text(result.reason))
         if result.outcome is Outcome.FAILED:
             node = etree.SubElement(case, "failure", message=reason.splitlines()[0] if reason else "failed")
             node.text = _details(result, info)
@@ -43,7 +53,7 @@ def _details(result, info: RunInfo) -> str:
             lines.append(f"  request: {request.method} {request.url}")
             if step.exchange.response is not None:
                 lines.append(f"  response: {step.exchange.response.status} {step.exchange.response.reason}")
-    return info.redactor.text("\n".join(lines))
+    return _safe(info.redactor.text("\n".join(lines)))
 
 
 def write(info: RunInfo, path: Path) -> None:

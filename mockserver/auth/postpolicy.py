@@ -120,7 +120,7 @@ def verify_post_policy(fields: dict[str, str], file_size: int | None, accounts: 
     account = _signed_account(lowered, policy, accounts, region)
     try:
         document = json.loads(base64.b64decode(policy, validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: bad input
         raise _invalid_policy("Invalid JSON.") from None
     if not isinstance(document, dict) or not isinstance(document.get("conditions"), list):
         raise _invalid_policy("Invalid JSON.")

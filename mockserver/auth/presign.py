@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import unquote
 
 from mockserver.accounts import Accounts
 from mockserver.auth import errors
-from mockserver.auth.canonical import canonical_headers, canonical_query, raw_query_params
+from mockserver.auth.canonical import canonical_headers, canonical_query, fast_unquote, raw_query_params
 from mockserver.auth.credential import parse_credential
 from mockserver.auth.sigv4 import V4Check, require_signed
 from mockserver.auth.timestamps import parse_amz_date
@@ -26,7 +25,7 @@ def query_error(detail: str, region: str | None) -> Exception:
 
 def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
                     accounts: Accounts, region: str, now: datetime) -> V4Check:
-    params = {name: unquote(value) for name, value in raw_query_params(raw_query).items()
+    params = {name: fast_unquote(value) for name, value in raw_query_params(raw_query).items()
               if name.startswith("X-Amz-")}
     if not all(params.get(name) for name in REQUIRED):
         raise errors.query_parameters_error(

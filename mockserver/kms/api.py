@@ -178,7 +178,7 @@ def handle(engine: KmsEngine, target: str, body: bytes, account_id: str) -> tupl
         return _error("UnknownOperationException", "")
     try:
         params = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: bad input
         return _error("SerializationException", "Start of structure or map found where not expected.")
     if not isinstance(params, dict):
         return _error("SerializationException", "Start of structure or map found where not expected.")

@@ -115,7 +115,7 @@ def parse_context_header(headers: Mapping[str, str]) -> dict[str, str] | None:
         return None
     try:
         ctx = json.loads(base64.b64decode(value, validate=True).decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: bad input
         raise invalid_argument(MSG_BAD_CONTEXT, SSE_CONTEXT, value) from None
     if not isinstance(ctx, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in ctx.items()):
         raise invalid_argument(MSG_BAD_CONTEXT, SSE_CONTEXT, value)

@@ -147,6 +147,7 @@ class EncryptionService:
         self.allow_sse_c_over_http = allow_sse_c_over_http
         self._root = root_key
         self._bucket_keys = BucketKeyCache()
+        self._unwrapped = keywrap.UnwrapCache()     # SSE-S3 and bucket-key data keys (never SSE-C or KMS)
 
     # ---- helpers ------------------------------------------------------------------------------------
     def _check_tls(self, secure: bool) -> None:
@@ -322,13 +323,15 @@ class EncryptionService:
                 assert ck is not None
                 return _Keys(keywrap.unwrap_b64(ck.key, meta["wrapped"], purpose="sse-c", binding=binding))
             if mode == SSE_S3:
-                return _Keys(keywrap.unwrap_b64(self._root, meta["wrapped"], purpose="sse-s3", binding=binding))
+                return _Keys(self._unwrapped.unwrap_b64(self._root, meta["wrapped"], purpose="sse-s3",
+                                                        binding=binding))
             kms_key = self._key_for_read(meta)
             blob = _unb64(meta["kms_blob"])
             if meta.get("bk"):
                 bucket_key = self._bucket_keys.plaintext_for(
                     blob, lambda: self._decrypt(meta["kms_account"], blob, meta["kms_ctx"]))
-                return _Keys(keywrap.unwrap_b64(bucket_key, meta["wrapped"], purpose="bucket-key", binding=binding))
+                return _Keys(self._unwrapped.unwrap_b64(bucket_key, meta["wrapped"], purpose="bucket-key",
+                                                        binding=binding))
             inner = self._decrypt(kms_key.account_id, blob, meta["ctx"])
             outer = (keywrap.unwrap_b64(self._root, meta["outer"], purpose="dsse-outer", binding=binding)
                      if meta.get("outer") else None)

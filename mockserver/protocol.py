@@ -1,0 +1,149 @@
+"""HTTP-level bad input answered the way S3 answers it, on top of http.coalescing_protocol():
+
+- a request httptools cannot parse (bad Content-Length, Content-Length with Transfer-Encoding, control characters
+  in a header, bytes after a body that was shorter than announced) gets S3's XML `400 BadRequest` instead of
+  uvicorn's text/plain answer, and only after the responses of the requests already received on the connection
+  (uvicorn wrote it at once and closed, so a client lost e.g. the 411 MissingContentLength of its request);
+- a body that stops arriving ends in `400 RequestTimeout` after BODY_IDLE_TIMEOUT seconds, as on S3, instead of
+  the request waiting forever;
+- a client that half-closes (shuts down its write side) before the whole body arrived gets `400 IncompleteBody`
+  instead of a connection closed without a response.
+
+Subclassing keeps these rare paths out of the hot-path protocol; the only per-request cost is one header scan.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.errors import S3Error
+
+# S3 answers a request whose body stalls after about 20 s of silence (RequestTimeout). Tests lower it.
+BODY_IDLE_TIMEOUT = 20.0
+
+
+def bad_request() -> S3Error:
+    return S3Error("BadRequest", "An error occurred when parsing the HTTP request.", 400)
+
+
+def request_timeout() -> S3Error:
+    return S3Error("RequestTimeout", "Your socket connection to the server was not read from or written to within "
+                   "the timeout period. Idle connections will be closed.", 400)
+
+
+def incomplete_body() -> S3Error:
+    return S3Error("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP "
+                   "header", 400)
+
+
+def _expects_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"content-length":
+            return value.strip() not in (b"0", b"")
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
+def guarded_protocol() -> type:
+    """uvicorn's httptools protocol (with the coalescing changes of http.py) plus the guards above; pass as
+    uvicorn.Config(http=...)."""
+    from mockserver.app import _host_id, _request_id, error_body
+    from mockserver.http import coalescing_protocol
+
+    base: Any = coalescing_protocol()
+
+    class GuardedHttpToolsProtocol(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.mock_bad_request_pending = False
+            self.mock_last_body = 0.0
+            self.mock_idle_timer: Any = None
+
+        # ----- unparseable requests -----
+        def send_400_response(self, msg: str) -> None:
+            cycle = self.cycle
+            busy = self.pipeline or (cycle is not None and not cycle.response_complete)
+            if busy and not cycle.more_body:
+                # Every request received so far is complete and still being answered: answer them first.
+                self.mock_bad_request_pending = True
+                self.flow.pause_reading()
+                return
+            self._write_bad_request()
+
+        def _write_bad_request(self) -> None:
+            if self.transport.is_closing():
+                return
+            request_id, host_id = _request_id(), _host_id()
+            body = error_body(bad_request(), request_id, host_id)
+            self.transport.write(b"".join([
+                b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\n",
+                b"x-amz-request-id: ", request_id.encode(), b"\r\nx-amz-id-2: ", host_id.encode(), b"\r\n",
+                b"content-length: ", str(len(body)).encode(), b"\r\nconnection: close\r\n\r\n", body]))
+            self.transport.close()
+
+        def on_response_complete(self) -> None:
+            self._cancel_idle_timer()
+            if self.mock_bad_request_pending and not self.pipeline:
+                self.server_state.total_requests += 1
+                self._write_bad_request()
+                return
+            super().on_response_complete()
+
+        # ----- bodies that stall or end early -----
+        def on_headers_complete(self) -> None:
+            previous = self.cycle
+            super().on_headers_complete()
+            cycle = self.cycle
+            if cycle is None or cycle is previous or not _expects_body(self.headers):
+                return
+            cycle.mock_stalled = None
+            inner = cycle.receive
+
+            async def receive() -> dict[str, Any]:
+                if cycle.mock_stalled is None:
+                    message = await inner()
+                    if cycle.mock_stalled is None or message.get("body") or not message.get("more_body"):
+                        return message
+                raise cycle.mock_stalled
+
+            cycle.receive = receive
+            self.mock_last_body = self.loop.time()
+            self._cancel_idle_timer()
+            self.mock_idle_timer = self.loop.call_later(BODY_IDLE_TIMEOUT, self._check_body_idle, cycle)
+
+        def _cancel_idle_timer(self) -> None:
+            if self.mock_idle_timer is not None:
+                self.mock_idle_timer.cancel()
+                self.mock_idle_timer = None
+
+        def on_body(self, body: bytes) -> None:
+            self.mock_last_body = self.loop.time()
+            super().on_body(body)
+
+        def _check_body_idle(self, cycle: Any) -> None:
+            self.mock_idle_timer = None
+            if cycle is not self.cycle or cycle.response_complete or not cycle.more_body or cycle.disconnected:
+                return
+            idle = self.loop.time() - self.mock_last_body
+            if getattr(cycle, "mock_pieces", None) or idle < BODY_IDLE_TIMEOUT:
+                # Bytes are waiting for the app (the client is not idle) or arrived recently: look again later.
+                self.mock_idle_timer = self.loop.call_later(max(BODY_IDLE_TIMEOUT - idle, 0.05),
+                                                            self._check_body_idle, cycle)
+                return
+            cycle.mock_stalled = request_timeout()
+            cycle.message_event.set()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_idle_timer()
+            super().connection_lost(exc)
+
+        def eof_received(self) -> bool | None:
+            cycle = self.cycle
+            if cycle is None or cycle.response_complete:
+                return super().eof_received()
+            if cycle.more_body and getattr(cycle, "mock_stalled", False) is None:
+                cycle.mock_stalled = incomplete_body()
+                cycle.message_event.set()
+            return True     # keep the write side open: the request still gets its answer
+
+    return GuardedHttpToolsProtocol
