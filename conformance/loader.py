@@ -114,6 +114,9 @@ def load_file(path: Path) -> tuple[list[Case], list[Problem]]:
         kind = yamlsource.kind_of(document.data)
         return [], problems + [Problem(name, document.line_of(()),
                                        f"the top level must be a mapping with a `cases:` list, not {kind}")]
+    if "cases" not in document.data and {"capabilities", "region"} & set(document.data):
+        return [], problems + [Problem(name, 1, "this looks like a profile, not a case file (no `cases:`); "
+                                                "pass profiles with --profile")]
     problems += yamlsource.schema_problems(document, case_validator(), name)
     if problems:
         return [], problems

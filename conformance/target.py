@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,10 @@ def _field(record: Any, name: str) -> Any:
 def open_target(options: TargetOptions, profile: Profile) -> Iterator[tuple[Target, Profile]]:
     """Yields (target, effective profile). Without an endpoint the built-in mock server runs, in the
     profile's dialect, for as long as the context lasts."""
+    if options.kms_endpoint:
+        check_url("--kms-endpoint", options.kms_endpoint)
+    if options.ca_file and not os.path.isfile(options.ca_file):
+        raise TargetError(f"--ca-file {options.ca_file}: no such file")
     if options.endpoint:
         target = external_target(options, profile)
         yield target, external_profile(options, profile, target)
@@ -78,17 +83,31 @@ def open_target(options: TargetOptions, profile: Profile) -> Iterator[tuple[Targ
         server_cm.__exit__(None, None, None)
 
 
+def check_url(flag: str, url: str) -> None:
+    """An http(s) URL with a host and, if any, a numeric port; else a TargetError naming the option."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(f"{flag} {url!r} is not an http(s) URL (e.g. https://s3.example.com:9000)")
+    try:
+        parts.port                      # noqa: B018 - the property validates the port
+    except ValueError as exc:
+        raise TargetError(f"{flag} {url!r}: {exc}") from None
+    if parts.query or parts.fragment:
+        raise TargetError(f"{flag} {url!r}: an endpoint takes no query or fragment")
+
+
 def external_target(options: TargetOptions, profile: Profile) -> Target:
     endpoint = options.endpoint or ""
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise TargetError(f"--endpoint {endpoint!r} is not an http(s) URL")
+    check_url("--endpoint", endpoint)
+    for flag, other in (("--plain-endpoint", options.plain_endpoint), ("--kms-endpoint", options.kms_endpoint)):
+        if other:
+            check_url(flag, other)
     if not (options.access_key and options.secret_key):
         raise TargetError("--endpoint needs --access-key and --secret-key")
     alt = None
     if options.alt_access_key and options.alt_secret_key:
         alt = signing.Keys(options.alt_access_key, options.alt_secret_key)
-    plain = options.plain_endpoint or (endpoint if parts.scheme == "http" else None)
+    plain = options.plain_endpoint or (endpoint if urlsplit(endpoint).scheme == "http" else None)
     return Target(endpoint=endpoint.rstrip("/"), region=options.region or profile.region,
                   main=signing.Keys(options.access_key, options.secret_key), alt=alt,
                   account_id=options.account_id or "", alt_account_id=options.alt_account_id or "",

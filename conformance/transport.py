@@ -1,10 +1,8 @@
 """HTTP transport: requests, no retries, explicit timeouts; every outcome becomes an Exchange."""
 from __future__ import annotations
 
-import contextlib
 import http.client
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -12,8 +10,8 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
+from .deadline import WatchedAdapter, response_deadline
 from .results import Exchange, RequestRecord, ResponseRecord
 
 MiB = 1024 * 1024
@@ -26,14 +24,14 @@ class TransportConfig:
     ca_file: str | None = None
     verify_tls: bool = True
     max_body: int = 512 * MiB             # a response body larger than this is a failure, not an OOM
-    deadline: float | None = None         # whole response (headers + body), seconds; None: 5 x read_timeout
+    deadline: float | None = None         # whole response after sending, seconds; None: 5 x read_timeout
 
     def response_deadline(self) -> float:
         return self.deadline if self.deadline is not None else 5 * self.read_timeout
 
 
 _CAUSED_BY = re.compile(r"\(Caused by \w+\((['\"])(.*)\1\)\)$", re.DOTALL)
-_PREFIX = re.compile(r"^(?:HTTPS?Connection(?:Pool)?\(host='[^']*', port=\d+\)|<[^>]* object at 0x[0-9a-f]+>): "
+_PREFIX = re.compile(r"^(?:\w*HTTPS?Connection(?:Pool)?\(host='[^']*', port=\d+\)|<[^>]* object at 0x[0-9a-f]+>): "
                      r"(?:Max retries exceeded with url: \S+ )?")
 _SSL = re.compile(r"\[SSL: ([A-Z_]+)\] (.*?)(?: \(_ssl\.c:\d+\))?['\")]")
 _SSL_HINTS = {"WRONG_VERSION_NUMBER": " (the endpoint does not answer TLS: is it plain HTTP?)",
@@ -44,7 +42,11 @@ def concise(exc: Exception, url: str = "") -> str:
     """urllib3's nested wording ("HTTPConnectionPool(...): Max retries exceeded ... (Caused by X(...))")
     reduced to `host:port: the cause`, e.g. `127.0.0.1:9: ... [Errno 111] Connection refused`."""
     parts = urlsplit(url)
-    where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}: " if parts.hostname else ""
+    try:
+        where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}: " \
+            if parts.hostname else ""
+    except ValueError:                  # a port that is not a number: name the host part as written
+        where = f"{parts.netloc}: "
     text = str(exc)
     ssl = _SSL.search(text)
     if ssl:
@@ -65,16 +67,6 @@ class _BodyProblem(Exception):
     pass
 
 
-def _shut(response: requests.Response, expired: threading.Event) -> None:
-    """Watchdog action: mark the deadline as passed and wake the blocked read by shutting the socket."""
-    expired.set()
-    connection = getattr(response.raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
 class Transport:
     """One requests.Session per thread (sessions are not guaranteed thread-safe)."""
 
@@ -86,7 +78,7 @@ class Transport:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(max_retries=0)
+            adapter = WatchedAdapter(max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.trust_env = False          # no proxies from the environment: we talk to the endpoint
@@ -109,6 +101,19 @@ class Transport:
             prepared.headers["Content-Length"] = str(len(body))
         record = RequestRecord(method, str(prepared.url), list(prepared.headers.items()), body)
         started = time.monotonic()
+        with response_deadline(self.config.response_deadline()) as expired:
+            exchange = self._exchange(prepared, record, started)
+        if expired.is_set():
+            # the socket was shut mid-response: what was parsed (even a "complete" header block ended by
+            # the shutdown) is a fragment, so no response is reported
+            got = f"HTTP {exchange.response.status}, {len(exchange.response.body)} body bytes" \
+                if exchange.response is not None else exchange.error
+            exchange.response = None
+            exchange.error = (f"timeout: {concise(Exception(), record.url)}no complete response within "
+                              f"{self.config.response_deadline():g} s of sending the request (cut off at: {got})")
+        return exchange
+
+    def _exchange(self, prepared: requests.PreparedRequest, record: RequestRecord, started: float) -> Exchange:
         response = None
         try:
             response = self._session().send(prepared, timeout=(self.config.connect_timeout,
@@ -142,32 +147,18 @@ class Transport:
         return Exchange(record, reply, time.monotonic() - started)
 
     def _read_body(self, response: requests.Response) -> bytes:
-        """The body, bounded in size and in total time: a server that streams forever or trickles bytes
-        just fast enough to beat the read timeout fails the request instead of holding the run."""
-        deadline = time.monotonic() + self.config.response_deadline()   # from the headers on: uploads may be long
+        """The body, bounded in size (the time bound is the response deadline): a server that streams
+        forever fails the request instead of filling the memory."""
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.config.max_body:
             raise _BodyProblem(f"Content-Length {declared} exceeds the {self.config.max_body}-byte limit")
         chunks: list[bytes] = []
         size = 0
-        # a read blocks until its whole chunk arrives, so a watchdog shuts the socket at the deadline
-        expired = threading.Event()
-        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, (response, expired))
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            for chunk in response.iter_content(chunk_size=256 * 1024):
-                size += len(chunk)
-                if size > self.config.max_body:
-                    raise _BodyProblem(f"more than {self.config.max_body} bytes (limit)")
-                chunks.append(chunk)
-        except Exception:
-            if not expired.is_set():
-                raise
-        finally:
-            watchdog.cancel()
-        if expired.is_set():
-            raise _BodyProblem(f"not complete after {self.config.response_deadline():g} s ({size} bytes received)")
+        for chunk in response.iter_content(chunk_size=256 * 1024):
+            size += len(chunk)
+            if size > self.config.max_body:
+                raise _BodyProblem(f"more than {self.config.max_body} bytes (limit)")
+            chunks.append(chunk)
         return b"".join(chunks)
 
     def close(self) -> None:

@@ -78,6 +78,17 @@ def build_url(endpoint: str, bucket: str | None, key: str | None, query: list[tu
     return url, host_override, auth_path
 
 
+def _check_latin1(name: str, value: str) -> None:
+    """http.client sends header fields as Latin-1; anything else cannot go on the wire as written."""
+    for text, what in ((name, "name"), (value, "value")):
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise RequestBuildError(f"header {name!r}: the {what} holds {text[exc.start]!r}, which HTTP/1.1 "
+                                    "cannot carry (headers are Latin-1; percent- or RFC 2047-encode it in "
+                                    "the case)") from None
+
+
 def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -99,6 +110,8 @@ def build(spec: dict[str, Any], ctx: WireContext) -> Outgoing:
     url, host, auth_path = build_url(endpoint, bucket, key, query, spec.get("addressing", ctx.addressing))
 
     explicit = spec.get("headers") or {}
+    for name, value in explicit.items():
+        _check_latin1(str(name), _scalar(value))
     removed = {name.lower() for name, value in explicit.items() if value is None}
     headers: list[tuple[str, str]] = [(name, _scalar(value)) for name, value in explicit.items() if value is not None]
     if host:

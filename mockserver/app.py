@@ -40,6 +40,9 @@ log = logging.getLogger("mockserver")
 ROOT_KEY_FILE = "root.key"
 KMS_FILE = "kms.json"
 INTERNAL_PREFIX = "/_mockserver/"
+# S3: "The PUT request header is limited to 8 KB in size" (user metadata 2 KB of it). Larger header sections
+# (a 1 MB header, a 100 KB encryption context echoed back in the response) get AWS's error.
+MAX_HEADER_BYTES = 8192
 # S3 authentication error codes -> the exception names AWS JSON-protocol services (KMS) answer with.
 KMS_AUTH_ERRORS = {
     "SignatureDoesNotMatch": "InvalidSignatureException",
@@ -194,10 +197,15 @@ class S3App:
         query_string = scope.get("query_string", b"").decode("latin-1")
         header_list = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         headers: dict[str, str] = {}
+        header_bytes = 0
         for k, v in header_list:
             headers[k] = f"{headers[k]},{v}" if k in headers else v
+            header_bytes += len(k) + len(v)
         ctx: RequestContext | None = None
         try:
+            if header_bytes > MAX_HEADER_BYTES:
+                raise S3Error("RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum "
+                              "allowed size.", 400, {"MaxSizeAllowed": str(MAX_HEADER_BYTES)})
             query = parse_query(query_string) if query_string else {}
             if raw_path.startswith(INTERNAL_PREFIX):
                 response = self._internal(method, raw_path)

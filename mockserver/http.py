@@ -18,7 +18,7 @@ MAX_XML_BODY = 4 * 1024 * 1024   # configuration / list bodies; larger ones are 
 class Response:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    body: bytes | AsyncIterator[bytes] = b""
+    body: bytes | AsyncIterator[bytes] | AsyncIterator[bytes | memoryview] = b""
     # Called once the body has been sent or abandoned (closes blob readers).
     on_close: Callable[[], None] | None = None
 
@@ -231,21 +231,21 @@ def coalescing_protocol() -> type:
         def on_headers_complete(self) -> None:
             previous = self.cycle
             super().on_headers_complete()
-            cycle = self.cycle
+            cycle: Any = self.cycle
             if cycle is None or cycle is previous:      # upgrade request: no new cycle
                 return
             if not _large_body(self.headers):
                 return                                  # uvicorn's own path: one message, cheaper per request
             # The ASGI task reads cycle.receive when it starts (on a later loop iteration), so an instance
             # attribute set here replaces the method for this request.
-            cycle.mock_pieces = deque()  # type: ignore[union-attr]
-            cycle.mock_buffered = 0  # type: ignore[union-attr]
-            cycle.receive = functools.partial(_receive_pieces, cycle)  # type: ignore[union-attr]
+            cycle.mock_pieces = deque()
+            cycle.mock_buffered = 0
+            cycle.receive = functools.partial(_receive_pieces, cycle)
 
         def on_body(self, body: bytes) -> None:
             if (self.parser.should_upgrade() and self._should_upgrade()) or self.cycle.response_complete:
                 return
-            cycle = self.cycle
+            cycle: Any = self.cycle
             if not hasattr(cycle, "mock_pieces"):
                 self._on_small_body(body)
                 return

@@ -7,7 +7,11 @@
 - a body that stops arriving ends in `400 RequestTimeout` after BODY_IDLE_TIMEOUT seconds, as on S3, instead of
   the request waiting forever;
 - a client that half-closes (shuts down its write side) before the whole body arrived gets `400 IncompleteBody`
-  instead of a connection closed without a response.
+  instead of a connection closed without a response;
+- a response sent before the request body was read (AccessDenied on a large PUT, an oversized POST form) is
+  followed by a lingering close: the server stops writing and discards the rest of the body for a moment before
+  closing, because closing a socket with unread bytes makes the kernel send RST, which can destroy the response
+  before the client reads it.
 
 Subclassing keeps these rare paths out of the hot-path protocol; the only per-request cost is one header scan.
 """
@@ -19,6 +23,9 @@ from mockserver.errors import S3Error
 
 # S3 answers a request whose body stalls after about 20 s of silence (RequestTimeout). Tests lower it.
 BODY_IDLE_TIMEOUT = 20.0
+# Lingering close: how long and how much of an unread body is drained before the connection is closed anyway.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 64 * 1024 * 1024
 
 
 def bad_request() -> S3Error:
@@ -44,6 +51,27 @@ def _expects_body(headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
+class _LingeringTransport:
+    """The protocol's transport; close() while the request body is still arriving drains instead (see above)."""
+
+    __slots__ = ("_protocol", "_transport")
+
+    def __init__(self, transport: Any, protocol: Any) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def close(self) -> None:
+        cycle = self._protocol.cycle
+        if cycle is not None and cycle.more_body and not self._protocol.mock_lingering \
+                and not self._transport.is_closing():
+            self._protocol.linger()
+            return
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def guarded_protocol() -> type:
     """uvicorn's httptools protocol (with the coalescing changes of http.py) plus the guards above; pass as
     uvicorn.Config(http=...)."""
@@ -58,6 +86,32 @@ def guarded_protocol() -> type:
             self.mock_bad_request_pending = False
             self.mock_last_body = 0.0
             self.mock_idle_timer: Any = None
+            self.mock_lingering = False
+            self.mock_lingered = 0
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.transport = _LingeringTransport(self.transport, self)
+
+        # ----- lingering close -----
+        def linger(self) -> None:
+            self.mock_lingering = True
+            self._cancel_idle_timer()
+            raw = self.transport._transport
+            try:
+                raw.write_eof()             # the response is complete: tell the client nothing more comes
+            except (NotImplementedError, AttributeError, RuntimeError):   # TLS transports cannot half-close
+                pass
+            self.flow.resume_reading()
+            self.mock_idle_timer = self.loop.call_later(LINGER_SECONDS, raw.close)
+
+        def data_received(self, data: bytes) -> None:
+            if self.mock_lingering:
+                self.mock_lingered += len(data)
+                if self.mock_lingered > LINGER_BYTES:
+                    self.transport._transport.close()
+                return
+            super().data_received(data)
 
         # ----- unparseable requests -----
         def send_400_response(self, msg: str) -> None:
@@ -79,9 +133,11 @@ def guarded_protocol() -> type:
                 b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\n",
                 b"x-amz-request-id: ", request_id.encode(), b"\r\nx-amz-id-2: ", host_id.encode(), b"\r\n",
                 b"content-length: ", str(len(body)).encode(), b"\r\nconnection: close\r\n\r\n", body]))
-            self.transport.close()
+            self.transport._transport.close()      # not a lingering close: the app may still answer the request
 
         def on_response_complete(self) -> None:
+            if self.mock_lingering:
+                return
             self._cancel_idle_timer()
             if self.mock_bad_request_pending and not self.pipeline:
                 self.server_state.total_requests += 1
@@ -138,6 +194,8 @@ def guarded_protocol() -> type:
             super().connection_lost(exc)
 
         def eof_received(self) -> bool | None:
+            if self.mock_lingering:
+                return None                 # the client is done sending: close now
             cycle = self.cycle
             if cycle is None or cycle.response_complete:
                 return super().eof_received()

@@ -31,6 +31,10 @@ class Route:
     query: tuple[str, ...]
     header: str | None
     handler: Handler
+    query_set: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "query_set", frozenset(self.query))
 
     @property
     def specificity(self) -> int:
@@ -58,11 +62,16 @@ def route(method: str, level: str, query: tuple[str, ...] | str = (), header: st
 
 def resolve(method: str, level: str, query: Mapping[str, str], headers: Mapping[str, str]) -> Route | None:
     """The route for this request, or None (-> NotImplemented / MethodNotAllowed)."""
-    for entry in _ROUTES.get((method, level), ()):
-        if all(k in query for k in entry.query) and (entry.header is None or entry.header in headers):
-            if any(k in SUBRESOURCES and k not in entry.query for k in query):
-                return None
-            return entry
+    routes = _ROUTES.get((method, level))
+    if not routes:
+        return None
+    # Set operations instead of generator loops: this runs on every request, over every query parameter
+    # (a presigned URL has seven).
+    names = query.keys()
+    present = SUBRESOURCES.intersection(names)
+    for entry in routes:
+        if entry.query_set <= names and (entry.header is None or entry.header in headers):
+            return entry if present <= entry.query_set else None
     return None
 
 

@@ -30,6 +30,9 @@ def parse(body: bytes) -> etree._Element:
         raise malformed_xml() from None
     if root is None:
         raise malformed_xml()
+    if root.getroottree().docinfo.doctype:
+        # No S3 request document has a DTD; hardened parsers (AWS's included) refuse DOCTYPE outright.
+        raise malformed_xml()
     return root
 
 

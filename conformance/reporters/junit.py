@@ -9,7 +9,6 @@ from lxml import etree
 from ..results import Outcome
 from . import RunInfo
 
-
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 

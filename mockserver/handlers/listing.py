@@ -113,10 +113,15 @@ def _token(name: str) -> str:
 
 
 def _untoken(token: str) -> str:
+    # validate=True: the lenient decoder dropped characters outside the alphabet, so garbage (%FF%FE) decoded to
+    # "" and silently restarted the listing from the first key.
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode("utf-8", "surrogatepass")
+        name = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode("utf-8", "surrogatepass")
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise invalid_argument("The continuation token provided is incorrect", "continuation-token", token) from None
+        name = ""
+    if not name:
+        raise invalid_argument("The continuation token provided is incorrect", "continuation-token", token)
+    return name
 
 
 async def list_objects_v2(ctx: RequestContext) -> Response:

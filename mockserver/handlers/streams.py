@@ -281,10 +281,10 @@ def _plaintext_pieces(storage: Storage, keys: Any, parts: list[Part], start: int
             reader.close()
 
 
-def _batches(pieces: Iterator[bytes]) -> Callable[[], list[bytes] | None]:
+def _batches(pieces: Iterator[bytes | memoryview]) -> Callable[[], list[bytes | memoryview] | None]:
     """Pulls about BATCH bytes of pieces per call (decrypted chunks are sent as they are: no joining copy)."""
-    def next_batch() -> list[bytes] | None:
-        out: list[bytes] = []
+    def next_batch() -> list[bytes | memoryview] | None:
+        out: list[bytes | memoryview] = []
         size = 0
         for piece in pieces:
             out.append(piece)
@@ -295,7 +295,8 @@ def _batches(pieces: Iterator[bytes]) -> Callable[[], list[bytes] | None]:
     return next_batch
 
 
-async def plaintext_stream(storage: Storage, keys: Any, parts: list[Part], start: int, end: int) -> AsyncIterator[bytes]:
+async def plaintext_stream(storage: Storage, keys: Any, parts: list[Part], start: int, end: int
+                           ) -> AsyncIterator[bytes | memoryview]:
     """Async plaintext of [start, end]; decrypts in a worker thread one batch ahead of the consumer."""
     pieces = _plaintext_pieces(storage, keys, parts, start, end, BufferPool(PLAIN_BATCH, POOLED_BATCHES))
     next_batch = _batches(pieces)

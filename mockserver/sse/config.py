@@ -128,8 +128,8 @@ def parse_bucket_encryption(body: bytes, dialect: Any) -> BucketEncryption:
         root = etree.fromstring(body, _parser())
     except (etree.XMLSyntaxError, ValueError):
         raise malformed_xml() from None
-    if _local(root) != "ServerSideEncryptionConfiguration":
-        raise malformed_xml()
+    if _local(root) != "ServerSideEncryptionConfiguration" or root.getroottree().docinfo.doctype:
+        raise malformed_xml()    # a DOCTYPE is refused as by xmlio.parse (hardened parsers refuse DTDs)
     try:
         cfg = _parse_configuration(root, dialect)
     except _SchemaViolation:

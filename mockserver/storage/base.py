@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from mockserver.errors import no_such_bucket
@@ -138,6 +139,13 @@ class BlobReader(Protocol):
     def read(self, offset: int, length: int) -> bytes: ...
     def readinto(self, offset: int, view: memoryview) -> int: ...   # fewer than len(view) only at the end
     def close(self) -> None: ...
+
+
+@lru_cache(maxsize=1024)
+def _inline_bytes(text: str) -> bytes:
+    """Stored bytes of an inline blob (at most 8 KiB each); memoised because small objects are read far more
+    often than written, and the str's hash is computed once per object."""
+    return base64.b64decode(text)
 
 
 class InlineReader:
@@ -348,7 +356,7 @@ class Storage:
 
     def reader(self, part: Part) -> BlobReader:
         if part.inline is not None:
-            return InlineReader(base64.b64decode(part.inline))
+            return InlineReader(_inline_bytes(part.inline))
         return self.blobs.reader(part.blob)
 
     @staticmethod

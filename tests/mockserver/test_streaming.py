@@ -126,6 +126,9 @@ def test_random_body_round_trip_with_slow_reader_and_ranges(tmp_path, disk):
             end = min(RANDOM_SIZE - 1, start + rng.choice([1, 70_000, batch, 2 * batch + 3]))
             got = _slow_get(url, {"Range": f"bytes={start}-{end}"})
             assert got == data[start:end + 1], (start, end)
+        # CopyObject streams the source's plaintext views straight into the destination's encryption.
+        s3.copy_object(Bucket="rnd", Key="copy", CopySource={"Bucket": "rnd", "Key": "obj"})
+        assert s3.get_object(Bucket="rnd", Key="copy")["Body"].read() == data
         # A large body that fails its Content-MD5 check is not stored; the previous object stays.
         other = os.urandom(9 * 1024 * 1024)
         wrong_md5 = base64.b64encode(hashlib.md5(b"something else").digest()).decode()

@@ -2,6 +2,7 @@
 `victim`: a bucket holding an object whose bytes and ETag every attack must leave unchanged."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ from .wire import Reply, Wire
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[RunningServer]:
-    with running_server() as srv:
+    # SSE-C over plain HTTP is allowed so that malformed SSE-C headers reach their own checks.
+    with running_server(allow_sse_c_over_http=True) as srv:
         yield srv
 
 
@@ -73,3 +75,17 @@ def assert_s3_error(reply: Reply, status: int | tuple[int, ...], code: str | tup
     assert reply.status in statuses, reply
     assert reply.code in codes, reply
     assert reply.headers.get("x-amz-request-id"), reply
+
+
+UNBLOCK_SSE_C = (b"<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256"
+                 b"</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BlockedEncryptionTypes><EncryptionType>NONE"
+                 b"</EncryptionType></BlockedEncryptionTypes></Rule></ServerSideEncryptionConfiguration>")
+
+
+@pytest.fixture
+def sse_c_victim(wire: Wire, victim: Victim) -> Victim:
+    """The victim's bucket with SSE-C unblocked (new buckets block it, as AWS does since April 2026)."""
+    md5 = base64.b64encode(hashlib.md5(UNBLOCK_SSE_C).digest()).decode()
+    reply = wire.send("PUT", f"/{victim.bucket}?encryption", [("Content-MD5", md5)], UNBLOCK_SSE_C)
+    assert reply.status == 200, reply
+    return victim

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import socket
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
@@ -36,6 +37,23 @@ class Reply:
 
     def __repr__(self) -> str:
         return f"Reply({self.status}, {self.body[:300]!r})"
+
+
+class _Prefed:
+    """Socket and file stand-in sharing one buffered reader, so several HTTPResponse objects read consecutive
+    responses from one connection without losing buffered bytes."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
+        return self
+
+    def close(self) -> None:
+        """HTTPResponse closes its file after each response; the connection's reader must outlive it."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
 
 
 class _Signer(S3SigV4Auth):
@@ -79,14 +97,29 @@ class Wire:
 
     def exchange(self, raw: bytes, method: str = "GET", shutdown_write: bool = False) -> Reply:
         """Write `raw` on a fresh connection and parse one response."""
+        return self.exchange_many(raw, [method], shutdown_write)[0]
+
+    def exchange_many(self, raw: bytes, methods: list[str], shutdown_write: bool = False) -> list[Reply]:
+        """Write `raw` on a fresh connection and parse one response per method, in order (pipelining); stops
+        early when the server closes the connection."""
+        replies: list[Reply] = []
         with socket.create_connection((self.host, self.port), timeout=TIMEOUT) as sock:
             sock.sendall(raw)
             if shutdown_write:
                 sock.shutdown(socket.SHUT_WR)
-            response = http.client.HTTPResponse(sock, method=method)
-            response.begin()
-            body = response.read()
-            return Reply(response.status, response.headers, body)
+            reader = sock.makefile("rb")
+            for method in methods:
+                response = http.client.HTTPResponse(_Prefed(reader), method=method)  # type: ignore[arg-type]
+                try:
+                    response.begin()
+                except http.client.RemoteDisconnected:
+                    if not replies:
+                        raise
+                    break
+                replies.append(Reply(response.status, response.headers, response.read()))
+                if response.will_close:
+                    break
+        return replies
 
     def send(self, method: str, target: str, headers: list[tuple[str, str]] | None = None, body: bytes = b"",
              *, sign: bool = True, payload: str | None = None, content_length: int | None | str = "auto",

@@ -79,6 +79,7 @@ STRUCTURE = {
     "cases-empty": ("cases: []\n", 1, "should be non-empty"),
     "case-not-mapping": ("cases:\n  - just-a-string\n", 2, "is not of type 'object'"),
     "empty-file": ("", 1, "empty file"),
+    "a-profile": ("name: vendor\nregion: us-east-1\ncapabilities: []\n", 1, "looks like a profile"),
     "comments-only": ("# nothing here\n", 1, "empty file"),
     "null-document": ("---\n...\n", 1, "empty file"),
     "python-tag": ("cases:\n  - !!python/object:os.system {}\n", 2, "could not determine a constructor"),
@@ -288,23 +289,29 @@ def test_unknown_profile_name(name, tmp_path, capsys):
     assert "no such profile" in err and "shipped: aws" in err
 
 
-def test_profile_var_missing_at_run_time_fails_the_step():
-    """A var that some profile defines but the run's profile lacks: the case fails, naming the step."""
-    text = replace_line(14, '          key: "${sse_kms}"').replace("    fixtures:\n      objects:\n"
-                                                                '        - {name: src, key: src-key, body: "hello"}\n',
-                                                                "    fixtures: {bucket: false}\n")
-    text = text.replace('bucket: "${bucket}"', "bucket: b")
-    import tempfile
-    from pathlib import Path
+RUNTIME_PROBLEMS = {
+    # a var some profile defines but the run's profile lacks
+    "profile-var": ('          key: "${sse_kms}"', "unknown variable ${sse_kms}"),
+    "non-latin-1-header": ('          key: k\n          headers: {x-amz-meta-name: "\U0001F600"}',
+                           "header 'x-amz-meta-name': the value holds"),
+    "alt-without-keys": ("          key: k\n          auth: alt", "auth: alt needs the second account's keys"),
+}
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "c.yaml"
-        path.write_text(text)
-        cases, problems = loader.load_cases([path])
-        assert not problems
-        bare = profiles.Profile(name="bare", region="us-east-1", capabilities=frozenset())
-        target = engine.Target("http://127.0.0.1:9", "us-east-1", signing.Keys("AKIAX", "secretsecret"))
-        result = engine.Engine(target, bare).run_case(cases[0])
+
+@pytest.mark.parametrize("label", sorted(RUNTIME_PROBLEMS))
+def test_case_that_cannot_be_built_fails_naming_the_step(label, tmp_path):
+    """What only the run can know: the case fails (not `error`), the reason names the step, nothing is sent."""
+    line, fragment = RUNTIME_PROBLEMS[label]
+    text = replace_line(14, line).replace("    fixtures:\n      objects:\n"
+                                          '        - {name: src, key: src-key, body: "hello"}\n',
+                                          "    fixtures: {bucket: false}\n")
+    path = tmp_path / "c.yaml"
+    path.write_text(text.replace('bucket: "${bucket}"', "bucket: b"))
+    cases, problems = loader.load_cases([path])
+    assert not problems
+    bare = profiles.Profile(name="bare", region="us-east-1", capabilities=frozenset({"multi-account"}))
+    target = engine.Target("http://127.0.0.1:9", "us-east-1", signing.Keys("AKIAX", "secretsecret"))
+    result = engine.Engine(target, bare).run_case(cases[0])
     assert result.outcome.value == "failed"
-    assert "step put" in result.reason and "unknown variable ${sse_kms}" in result.reason
+    assert result.reason.startswith("step put: cannot build the request:") and fragment in result.reason, result.reason
     assert result.steps[0].exchange is None        # nothing was sent

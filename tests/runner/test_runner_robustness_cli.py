@@ -59,6 +59,21 @@ def test_bad_run_options(argv, message, workdir, capsys):
     assert message in usage_error(capsys, workdir, *argv)
 
 
+@pytest.mark.parametrize("argv,message", [
+    (["--endpoint", "s3.example.com"], "--endpoint 's3.example.com' is not an http(s) URL"),
+    (["--endpoint", "http://host:port"], "Port could not be cast to integer value"),
+    (["--endpoint", "http://host:99999"], "Port out of range"),
+    (["--endpoint", "http://:9000"], "is not an http(s) URL"),
+    (["--endpoint", "http://h:9000/?x=1"], "an endpoint takes no query or fragment"),
+    (["--kms-endpoint", "kms.local"], "--kms-endpoint 'kms.local' is not an http(s) URL"),
+    (["--plain-endpoint", "ftp://x"], "--plain-endpoint 'ftp://x' is not an http(s) URL"),
+    (["--ca-file", "/no/such/ca.pem"], "--ca-file /no/such/ca.pem: no such file"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_bad_endpoint_options(argv, message, workdir, capsys):
+    """The later option wins in argparse, so these replace the valid --endpoint usage_error() passes."""
+    assert message in usage_error(capsys, workdir, *argv)
+
+
 @pytest.mark.parametrize("expression,message", [
     ("tag:demo and", "expression ends where a term was expected"),
     ("(tag:demo", "missing ')'"),

@@ -244,7 +244,9 @@ def free_port() -> int:
 def test_connection_refused(tmp_path, capsys):
     code, lines, report = run_cli(tmp_path, capsys, f"http://127.0.0.1:{free_port()}", LIST_CASE)
     assert_failed_with(code, lines, report, "no response: connection failed: 127.0.0.1:")
-    assert report["cases"][0]["reason"].endswith("Connection refused")
+    reason = report["cases"][0]["reason"]
+    assert reason.endswith(": Failed to establish a new connection: [Errno 111] Connection refused"), reason
+    assert "Connection(" not in reason and "Max retries" not in reason      # urllib3's wrapping is gone
 
 
 def test_dns_failure(tmp_path, capsys):
@@ -376,14 +378,38 @@ def test_endless_body_is_cut_at_the_size_limit():
     assert exchange.response is None and "more than 1048576 bytes" in exchange.error
 
 
-def test_trickling_body_is_cut_at_the_deadline():
-    with serve(trickle) as server:
+def trickle_headers(request: Request, sock: socket.socket, release: threading.Event) -> bool:
+    sock.sendall(b"HTTP/1.1 200 OK\r\nx-amz-meta-slow: ")
+    for _ in range(40):
+        if release.wait(0.2):
+            break
+        sock.sendall(b"x")
+    return False
+
+
+@pytest.mark.parametrize("behaviour", [trickle, trickle_headers], ids=["body", "headers"])
+def test_trickling_response_is_cut_at_the_deadline(behaviour):
+    """Each byte arrives within the read timeout, the response never completes: the deadline ends it."""
+    with serve(behaviour) as server:
         transport = Transport(TransportConfig(connect_timeout=2, read_timeout=1, deadline=1.0))
         started = time.monotonic()
         exchange = transport.send("GET", server.url + "/", [], b"")
         transport.close()
-    assert time.monotonic() - started < 4
-    assert exchange.response is None and "not complete after 1 s" in exchange.error
+    assert time.monotonic() - started < 3
+    assert exchange.response is None
+    assert exchange.error.startswith("timeout: 127.0.0.1:") and "no complete response within 1 s" in exchange.error
+
+
+def test_deadline_leaves_a_fast_keep_alive_connection_usable():
+    """A deadline timer from an earlier request must not shut a later request's reused connection."""
+    with serve(answer(200, b"<ListAllMyBucketsResult><Buckets/></ListAllMyBucketsResult>")) as server:
+        transport = Transport(TransportConfig(connect_timeout=2, read_timeout=1, deadline=0.5))
+        statuses = []
+        for _ in range(3):
+            statuses.append(transport.send("GET", server.url + "/", [], b"").response.status)
+            time.sleep(0.3)
+        transport.close()
+    assert statuses == [200, 200, 200] and len(server.seen) == 3
 
 
 CONTROL_CASE = LIST_CASE.replace("expect: {status: 200, xml: [{path: Buckets, count: 1}]}",

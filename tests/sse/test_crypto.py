@@ -200,7 +200,7 @@ def test_update_view_matches_update_format(chunk_size: int) -> None:
             out += enc.update_view(memoryview(bytearray(piece))) if rng.random() < 0.7 else enc.update(piece)
         out += enc.finalize()
         assert len(out) == chunked.ciphertext_size(len(data), chunk_size)
-        assert b"".join(chunked.decrypt_range(key, lambda o, n: bytes(out[o:o + n]), len(data), 0,
+        assert b"".join(chunked.decrypt_range(key, lambda o, n, out=out: bytes(out[o:o + n]), len(data), 0,
                                               len(data) - 1)) == data
 
 
