@@ -5,7 +5,7 @@
   uvicorn's text/plain answer, and only after the responses of the requests already received on the connection
   (uvicorn wrote it at once and closed, so a client lost e.g. the 411 MissingContentLength of its request);
 - a body that stops arriving ends in `400 RequestTimeout` after BODY_IDLE_TIMEOUT seconds, as on S3, instead of
-  the request waiting forever;
+  the request waiting forever; so does a header section not complete within that time;
 - a client that half-closes (shuts down its write side) before the whole body arrived gets `400 IncompleteBody`
   instead of a connection closed without a response;
 - a response sent before the request body was read (AccessDenied on a large PUT, an oversized POST form) is
@@ -83,7 +83,8 @@ def guarded_protocol() -> type:
     class GuardedHttpToolsProtocol(base):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.mock_bad_request_pending = False
+            self.mock_pending_error: S3Error | None = None
+            self.mock_header_timer: Any = None
             self.mock_last_body = 0.0
             self.mock_idle_timer: Any = None
             self.mock_lingering = False
@@ -91,7 +92,7 @@ def guarded_protocol() -> type:
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self.transport = _LingeringTransport(self.transport, self)
+            self.transport: Any = _LingeringTransport(self.transport, self)
 
         # ----- lingering close -----
         def linger(self) -> None:
@@ -115,20 +116,25 @@ def guarded_protocol() -> type:
 
         # ----- unparseable requests -----
         def send_400_response(self, msg: str) -> None:
+            self._answer_and_close(bad_request())
+
+        def _answer_and_close(self, error: S3Error) -> None:
+            """Answer a request the app never saw, after the requests already received on the connection."""
+            self._cancel_header_timer()
             cycle = self.cycle
             busy = self.pipeline or (cycle is not None and not cycle.response_complete)
             if busy and not cycle.more_body:
                 # Every request received so far is complete and still being answered: answer them first.
-                self.mock_bad_request_pending = True
+                self.mock_pending_error = error
                 self.flow.pause_reading()
                 return
-            self._write_bad_request()
+            self._write_error(error)
 
-        def _write_bad_request(self) -> None:
+        def _write_error(self, error: S3Error) -> None:
             if self.transport.is_closing():
                 return
             request_id, host_id = _request_id(), _host_id()
-            body = error_body(bad_request(), request_id, host_id)
+            body = error_body(error, request_id, host_id)
             self.transport.write(b"".join([
                 b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\n",
                 b"x-amz-request-id: ", request_id.encode(), b"\r\nx-amz-id-2: ", host_id.encode(), b"\r\n",
@@ -139,14 +145,27 @@ def guarded_protocol() -> type:
             if self.mock_lingering:
                 return
             self._cancel_idle_timer()
-            if self.mock_bad_request_pending and not self.pipeline:
+            if self.mock_pending_error is not None and not self.pipeline:
                 self.server_state.total_requests += 1
-                self._write_bad_request()
+                self._write_error(self.mock_pending_error)
                 return
             super().on_response_complete()
 
         # ----- bodies that stall or end early -----
+        # ----- headers that never end -----
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._cancel_header_timer()
+            self.mock_header_timer = self.loop.call_later(BODY_IDLE_TIMEOUT, self._answer_and_close,
+                                                          request_timeout())
+
+        def _cancel_header_timer(self) -> None:
+            if self.mock_header_timer is not None:
+                self.mock_header_timer.cancel()
+                self.mock_header_timer = None
+
         def on_headers_complete(self) -> None:
+            self._cancel_header_timer()
             previous = self.cycle
             super().on_headers_complete()
             cycle = self.cycle
@@ -191,6 +210,7 @@ def guarded_protocol() -> type:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_idle_timer()
+            self._cancel_header_timer()
             super().connection_lost(exc)
 
         def eof_received(self) -> bool | None:

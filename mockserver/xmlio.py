@@ -61,6 +61,15 @@ def child_text(el: etree._Element, name: str) -> str | None:
     return c.text or ""
 
 
+def only_child_text(el: etree._Element, name: str) -> str | None:
+    """child_text of an element the schema allows at most once; a repeated one is MalformedXML (otherwise the
+    first silently won: two Status elements, two Keys in a DeleteObjects entry)."""
+    found = children(el, name)
+    if len(found) > 1:
+        raise malformed_xml()
+    return (found[0].text or "") if found else None
+
+
 # ----- rendering -----
 
 Node = Union[str, int, bool, None, "list[tuple[str, Node]]"]

@@ -230,8 +230,8 @@ def _requested_parts(body: bytes, upload: Upload) -> list[tuple[int, str, dict[s
         raise malformed_xml()
     requested = []
     for el in xmlio.children(root, "Part"):
-        number_text = (xmlio.child_text(el, "PartNumber") or "").strip()
-        etag = (xmlio.child_text(el, "ETag") or "").strip()
+        number_text = (xmlio.only_child_text(el, "PartNumber") or "").strip()
+        etag = (xmlio.only_child_text(el, "ETag") or "").strip()
         if not number_text.isdigit() or not etag:
             raise malformed_xml()
         sums = {a: xmlio.child_text(el, name) or "" for a, name in XML_NAMES.items()

@@ -273,16 +273,21 @@ async def delete_objects(ctx: RequestContext) -> Response:
     root = xmlio.parse(body)
     if xmlio.local_name(root) != "Delete":
         raise malformed_xml()
-    quiet = (xmlio.child_text(root, "Quiet") or "").strip().lower() == "true"
+    quiet_text = (xmlio.only_child_text(root, "Quiet") or "false").strip().lower()
+    if quiet_text not in ("true", "false", "1", "0"):      # xs:boolean
+        raise malformed_xml()
+    quiet = quiet_text in ("true", "1")
     objects = xmlio.children(root, "Object")
     if not objects or len(objects) > MAX_DELETE_OBJECTS:
         raise malformed_xml()
+    # The whole document is validated before the first deletion: a malformed entry must not leave the
+    # entries before it deleted.
+    targets = [(xmlio.only_child_text(obj, "Key"), xmlio.only_child_text(obj, "VersionId")) for obj in objects]
+    if any(key is None for key, _ in targets):
+        raise malformed_xml()
     items: list[tuple[str, xmlio.Node]] = []
-    for obj in objects:
-        key = xmlio.child_text(obj, "Key")
-        if key is None:
-            raise malformed_xml()
-        version_id = xmlio.child_text(obj, "VersionId")
+    for key, version_id in targets:
+        assert key is not None
         try:
             result = await delete_one(ctx, bucket, key, version_id)
         except S3Error as error:

@@ -18,8 +18,8 @@ async def put_bucket_versioning(ctx: RequestContext) -> Response:
     root = xmlio.parse(body)
     if xmlio.local_name(root) != "VersioningConfiguration":
         raise malformed_xml()
-    status = xmlio.child_text(root, "Status")
-    mfa = xmlio.child_text(root, "MfaDelete")
+    status = xmlio.only_child_text(root, "Status")
+    mfa = xmlio.only_child_text(root, "MfaDelete")
     if status is not None and status not in STATUSES or mfa is not None and mfa not in ("Enabled", "Disabled"):
         raise malformed_xml()
     if mfa == "Enabled":

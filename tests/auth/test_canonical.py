@@ -37,3 +37,16 @@ def test_path_as_received_comes_first():
     assert list(canonical_uris("/b/a%20b")) == ["/b/a%20b"]
     assert list(canonical_uris("/b/a b")) == ["/b/a b", "/b/a%20b"]
     assert list(canonical_uris("")) == ["/"]
+
+
+def test_fast_unquote_equals_unquote() -> None:
+    import random
+
+    from mockserver.auth.canonical import fast_unquote
+
+    rng = random.Random(4)
+    alphabet = ["a", "Z", "0", "+", "/", "=", "%", "%2F", "%2f", "%3B", "%C3%A9", "%E2%98", "%83", "%ZZ", "%4",
+                "é", "\u2603", "%ff", "%80"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 10)))
+        assert fast_unquote(text) == unquote(text), text

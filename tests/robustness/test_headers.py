@@ -136,3 +136,43 @@ def test_response_header_injection(wire, victim, query, header):
     assert reply.status == 200 and reply.body == victim.body
     assert reply.headers.get("Set-Cookie") is None and reply.headers.get("X-Injected") is None
     assert "\r" not in reply.headers[header] and "\n" not in reply.headers[header]
+
+
+COPY_SSE_C = "x-amz-copy-source-server-side-encryption-customer-"
+OTHER_KEY = b"j" * 32
+
+
+@pytest.mark.parametrize(("headers", "status", "code"), [
+    ([(COPY_SSE_C + "algorithm", "AES256"), (COPY_SSE_C + "key", "!!!"), (COPY_SSE_C + "key-MD5", md5_b64(KEY))],
+     400, "InvalidArgument"),
+    ([(COPY_SSE_C + "algorithm", "AES256"), (COPY_SSE_C + "key", b64(KEY)), (COPY_SSE_C + "key-MD5", "%%")],
+     400, "InvalidArgument"),
+    ([(COPY_SSE_C + "key", b64(KEY)), (COPY_SSE_C + "key-MD5", md5_b64(KEY))], 400, "InvalidArgument"),
+    ([(COPY_SSE_C + "algorithm", "rot13"), (COPY_SSE_C + "key", b64(KEY)), (COPY_SSE_C + "key-MD5", md5_b64(KEY))],
+     400, "InvalidEncryptionAlgorithmError"),
+    ([(COPY_SSE_C + "algorithm", "AES256"), (COPY_SSE_C + "key", b64(OTHER_KEY)),
+      (COPY_SSE_C + "key-MD5", md5_b64(OTHER_KEY))], 403, "AccessDenied"),
+    ([], 400, "InvalidRequest"),
+], ids=["key-not-base64", "md5-not-base64", "no-algorithm", "bad-algorithm", "wrong-key", "no-key"])
+def test_malformed_copy_source_sse_c(wire, s3, sse_c_victim, headers, status, code):
+    s3.put_object(Bucket=sse_c_victim.bucket, Key="ssec-source", Body=b"plaintext-xyz",
+                  SSECustomerAlgorithm="AES256", SSECustomerKey=KEY)
+    reply = wire.send("PUT", sse_c_victim.path, [("x-amz-copy-source", f"/{sse_c_victim.bucket}/ssec-source"),
+                                                 *headers])
+    assert_s3_error(reply, status, code)
+    sse_c_victim.assert_intact()
+
+
+@pytest.mark.parametrize(("headers", "code"), [
+    ([], "InvalidRequest"),
+    (sse_c("!!", md5_b64(KEY)), "InvalidArgument"),
+    (sse_c(b64(OTHER_KEY), md5_b64(OTHER_KEY)), "InvalidRequest"),
+], ids=["no-key", "key-not-base64", "other-key"])
+def test_malformed_sse_c_on_upload_part(wire, s3, sse_c_victim, headers, code):
+    upload = s3.create_multipart_upload(Bucket=sse_c_victim.bucket, Key=sse_c_victim.key, SSECustomerAlgorithm="AES256",
+                                        SSECustomerKey=KEY)["UploadId"]
+    reply = wire.send("PUT", f"{sse_c_victim.path}?partNumber=1&uploadId={upload}", headers, b"part")
+    assert_s3_error(reply, 400, code)
+    parts = s3.list_parts(Bucket=sse_c_victim.bucket, Key=sse_c_victim.key, UploadId=upload).get("Parts", [])
+    assert parts == []
+    sse_c_victim.assert_intact()

@@ -160,3 +160,20 @@ def test_early_error_on_large_body_reaches_the_client(wire, victim, path, header
     reply = wire.send("PUT", path.format(victim=victim.path), headers, body, payload="UNSIGNED-PAYLOAD")
     assert_s3_error(reply, status, code)
     victim.assert_intact()
+
+
+def test_header_section_that_never_ends_times_out(wire, victim, monkeypatch):
+    monkeypatch.setattr(mockserver.protocol, "BODY_IDLE_TIMEOUT", 0.5)
+    started = time.monotonic()
+    reply = wire.exchange(f"GET {victim.path} HTTP/1.1\r\nHost: {wire.host}\r\nX-Slow: a".encode(), "GET")
+    assert time.monotonic() - started < 5
+    assert_s3_error(reply, 400, "RequestTimeout")
+    victim.assert_intact()
+
+
+def test_stalled_pipelined_request_waits_for_the_previous_answer(wire, victim, monkeypatch):
+    monkeypatch.setattr(mockserver.protocol, "BODY_IDLE_TIMEOUT", 0.5)
+    first = _request(wire, victim.path, b"", content_length=None, method="GET")
+    replies = wire.exchange_many(first + f"GET {victim.path} HTTP/1.1\r\nHost: x\r\n".encode(), ["GET", "GET"])
+    assert replies[0].status == 200 and replies[0].body == victim.body
+    assert_s3_error(replies[1], 400, "RequestTimeout")

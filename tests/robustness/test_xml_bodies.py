@@ -12,7 +12,7 @@ from .conftest import assert_s3_error
 
 SSE_CONFIG = ("<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>{}"
               "</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>")
-LAUGHS = ('<!ENTITY l0 "lol">' + "".join(f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10)))
+LAUGHS = '<!ENTITY l0 "lol">' + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
 BODIES = {
     "billion-laughs": f'<?xml version="1.0"?><!DOCTYPE c [{LAUGHS}]>{SSE_CONFIG.format("&l9;")}'.encode(),
     "external-entity": (b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY e SYSTEM "file:///etc/hostname">]>'
@@ -88,3 +88,84 @@ def test_oversized_xml_body_is_refused(wire, s3, victim, operation):
     assert_s3_error(reply, 400, "MaxMessageLengthExceeded")
     victim.assert_intact()
     assert snapshot(s3, victim.bucket) == before
+
+
+def delete_document(entries: list[str], extra: str = "") -> bytes:
+    return ("<Delete>" + extra + "".join(f"<Object>{e}</Object>" for e in entries) + "</Delete>").encode()
+
+
+@pytest.mark.parametrize("body", [
+    delete_document(["<Key>victim</Key>", "<VersionId>x</VersionId>"]),
+    delete_document(["<Key>victim</Key>"], "<Quiet>maybe</Quiet>"),
+    delete_document(["<Key>victim</Key>"] * 1001),
+    b"<Delete></Delete>",
+    delete_document(["<Key>no-such-key</Key><Key>victim</Key>"]),
+    delete_document(["<Key>victim</Key>"], "<Quiet>false</Quiet><Quiet>true</Quiet>"),
+], ids=["entry-without-key-after-valid-one", "quiet-not-boolean", "1001-objects", "no-objects", "two-keys-in-entry",
+        "two-quiet"])
+def test_delete_objects_validates_everything_before_deleting(wire, victim, body):
+    """A malformed DeleteObjects document deletes nothing (an entry without Key once failed the request only
+    after the entries before it were deleted)."""
+    reply = wire.send("POST", f"/{victim.bucket}?delete", [("Content-MD5", md5(body))], body)
+    assert_s3_error(reply, 400, "MalformedXML")
+    victim.assert_intact()
+
+
+def test_delete_objects_without_integrity_header(wire, victim):
+    body = delete_document(["<Key>victim</Key>"])
+    reply = wire.send("POST", f"/{victim.bucket}?delete", [], body)
+    assert_s3_error(reply, 400, "InvalidRequest")
+    victim.assert_intact()
+
+
+@pytest.fixture
+def upload(s3, victim):
+    upload_id = s3.create_multipart_upload(Bucket=victim.bucket, Key=victim.key)["UploadId"]
+    first = s3.upload_part(Bucket=victim.bucket, Key=victim.key, UploadId=upload_id, PartNumber=1,
+                           Body=b"a" * 5 * 1024 * 1024)["ETag"]
+    second = s3.upload_part(Bucket=victim.bucket, Key=victim.key, UploadId=upload_id, PartNumber=2,
+                            Body=b"b")["ETag"]
+    return upload_id, first, second
+
+
+def complete_document(parts) -> bytes:
+    return ("<CompleteMultipartUpload>" + "".join(f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>"
+                                                  for n, e in parts) + "</CompleteMultipartUpload>").encode()
+
+
+@pytest.mark.parametrize(("parts", "code"), [
+    (lambda a, b: [(2, b), (1, a)], "InvalidPartOrder"),
+    (lambda a, b: [(1, a), (1, a)], "InvalidPartOrder"),
+    (lambda a, b: [(1, '"00000000000000000000000000000000"')], "InvalidPart"),
+    (lambda a, b: [(1, a), (3, b)], "InvalidPart"),
+    (lambda a, b: [(-1, a)], "MalformedXML"),
+    (lambda a, b: [("x", a)], "MalformedXML"),
+    (lambda a, b: [(99999999999999999999, a)], ("InvalidPart", "InvalidArgument")),
+    (lambda a, b: [(i, a) for i in range(1, 10002)], ("InvalidPart", "MalformedXML", "InvalidArgument")),
+    (lambda a, b: [], "MalformedXML"),
+    (lambda a, b: [("1</PartNumber><PartNumber>2", a)], "MalformedXML"),
+    (lambda a, b: [(1, f"{a}</ETag><ETag>{b}")], "MalformedXML"),
+], ids=["out-of-order", "duplicate", "unknown-etag", "missing-part", "negative", "not-a-number", "huge-number",
+        "10001-parts", "no-parts", "two-part-numbers", "two-etags"])
+def test_complete_multipart_upload_semantics(wire, victim, upload, parts, code):
+    upload_id, first, second = upload
+    body = complete_document(parts(first, second))
+    reply = wire.send("POST", f"{victim.path}?uploadId={upload_id}", [], body)
+    assert_s3_error(reply, 400, code)
+    victim.assert_intact()
+    # The upload is still there and can be completed properly afterwards.
+    good = complete_document([(1, first), (2, second)])
+    assert wire.send("POST", f"{victim.path}?uploadId={upload_id}", [], good).status == 200
+
+
+@pytest.mark.parametrize("body", [
+    b"<VersioningConfiguration><Status>Enabled</Status><Status>Suspended</Status></VersioningConfiguration>",
+    b"<VersioningConfiguration><Status>Maybe</Status></VersioningConfiguration>",
+    b"<VersioningConfiguration><Status>Enabled</Status><MfaDelete>x</MfaDelete></VersioningConfiguration>",
+    (b"<VersioningConfiguration><MfaDelete>Disabled</MfaDelete><MfaDelete>Disabled</MfaDelete>"
+     b"</VersioningConfiguration>"),
+], ids=["two-statuses", "unknown-status", "bad-mfa-delete", "two-mfa-delete"])
+def test_versioning_schema(wire, s3, victim, body):
+    reply = wire.send("PUT", f"/{victim.bucket}?versioning", [("Content-MD5", md5(body))], body)
+    assert_s3_error(reply, 400, "MalformedXML")
+    assert s3.get_bucket_versioning(Bucket=victim.bucket).get("Status") is None

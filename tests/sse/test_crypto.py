@@ -242,3 +242,21 @@ def test_buffer_pool_reuses_only_unreferenced_buffers() -> None:
     assert second is not first            # `first` is still viewed
     del held
     assert pool.take() is first           # free again once the view is gone
+
+
+def test_unwrap_cache_returns_what_unwrap_returns_and_stays_bounded() -> None:
+    kek, other = keywrap.new_key(), keywrap.new_key()
+    cache = keywrap.UnwrapCache(size=2)
+    keys = [keywrap.new_key() for _ in range(3)]
+    wrapped = [keywrap.wrap_b64(kek, k, purpose="sse-s3", binding={"key": str(i)}) for i, k in enumerate(keys)]
+    for _ in range(2):
+        for i, blob in enumerate(wrapped):
+            assert cache.unwrap_b64(kek, blob, purpose="sse-s3", binding={"key": str(i)}) == keys[i]
+    assert len(cache._entries) == 2
+    # A hit needs the same key-encryption key, purpose and binding: anything else is a real unwrap and fails.
+    with pytest.raises(keywrap.UnwrapError):
+        cache.unwrap_b64(other, wrapped[2], purpose="sse-s3", binding={"key": "2"})
+    with pytest.raises(keywrap.UnwrapError):
+        cache.unwrap_b64(kek, wrapped[2], purpose="bucket-key", binding={"key": "2"})
+    with pytest.raises(keywrap.UnwrapError):
+        cache.unwrap_b64(kek, wrapped[2], purpose="sse-s3", binding={"key": "1"})
