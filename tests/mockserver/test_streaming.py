@@ -136,3 +136,35 @@ def test_random_body_round_trip_with_slow_reader_and_ranges(tmp_path, disk):
             s3.put_object(Bucket="rnd", Key="obj", Body=other, ContentMD5=wrong_md5)
         assert info.value.response["Error"]["Code"] == "BadDigest"
         assert s3.get_object(Bucket="rnd", Key="obj")["Body"].read() == data
+
+
+def test_large_upload_cut_short_leaves_no_blob(tmp_path):
+    """A client that disconnects in the middle of a large body: the worker lanes are stopped before the blob is
+    aborted, nothing is stored, and the server keeps serving."""
+    import os
+    import socket
+
+    from mockserver.server import running_server
+
+    data_dir = tmp_path / "data"
+    with running_server(data_dir=str(data_dir)) as server:
+        s3 = server.client("s3")
+        s3.create_bucket(Bucket="cut")
+        url = urlsplit(s3.generate_presigned_url("put_object", Params={"Bucket": "cut", "Key": "obj"}))
+        with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+            sock.sendall(f"PUT {url.path}?{url.query} HTTP/1.1\r\nHost: {url.hostname}:{url.port}\r\n"
+                         f"Content-Length: {32 * 1024 * 1024}\r\n\r\n".encode())
+            block = os.urandom(1024 * 1024)
+            for _ in range(12):
+                sock.sendall(block)
+        deadline = time.monotonic() + 20
+        blobs: list[str] = []
+        while time.monotonic() < deadline:
+            blobs = [f for _, _, files in os.walk(data_dir / "blobs") for f in files]
+            if not blobs:
+                break
+            time.sleep(0.1)
+        assert blobs == []
+        assert s3.list_objects_v2(Bucket="cut").get("KeyCount") == 0
+        s3.put_object(Bucket="cut", Key="after", Body=b"still serving")
+        assert s3.get_object(Bucket="cut", Key="after")["Body"].read() == b"still serving"
