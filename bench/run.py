@@ -23,13 +23,14 @@ from botocore.config import Config
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from bench.servers import WORK, start_mock, start_moto, start_s3rver
+from bench.servers import WORK, start_mock, start_mock_disk, start_moto, start_s3rver
 from bench.wrk_phase import phase_requests, run_load
 
 BUCKET = "bench"
 PHASES = ["put-1k-sse", "get-1k", "head", "bucket-encryption"]
 LARGE = ["multipart-64m", "put-1g", "get-1g"]
-STARTERS = {"mock": start_mock, "moto": start_moto, "s3rver": start_s3rver}
+STARTERS = {"mock": start_mock, "mock-disk": start_mock_disk, "moto": start_moto, "s3rver": start_s3rver}
+MOCKS = ("mock", "mock-disk")
 
 
 def prepare(server) -> None:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="rounds per small-request phase (best counts)")
-    parser.add_argument("--only", default="mock,moto,s3rver")
+    parser.add_argument("--only", default="mock,mock-disk,moto,s3rver")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--large-rounds", type=int, default=1, help="rounds of the large transfers (best counts)")
     args = parser.parse_args(argv)
@@ -123,14 +124,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(names, small, large, rss, seconds, rounds, load, large_rounds=1) -> str:
-    peers = [n for n in names if n != "mock"]
+    peers = [n for n in names if n not in MOCKS]
+    mocks = [n for n in names if n in MOCKS]
+    pairs = [(m, p) for m in mocks for p in peers]
     lines = [(f"# Benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, "
              f"{os.cpu_count()} CPUs, load average {load:.1f} at start, best of {rounds} x {seconds} s per phase, "
              f"best of {large_rounds} per transfer, "
               "wrk keep-alive (HEAD: bench/aioload.py), pre-signed SigV4 requests)"), "",
              "| phase | conc. | " + " | ".join(f"{n} req/s (p50/p99 ms)" for n in names) + " | "
-             + " | ".join(f"mock/{p}" for p in peers) + " |",
-             "|---|---|" + "---|" * (len(names) + len(peers))]
+             + " | ".join(f"{m}/{p}" for m, p in pairs) + " |",
+             "|---|---|" + "---|" * (len(names) + len(pairs))]
     for phase in PHASES:
         for connections in (1, 16):
             cells, rates = [], {}
@@ -143,18 +146,18 @@ def render(names, small, large, rss, seconds, rounds, load, large_rounds=1) -> s
                 bad += f", {r.errors} errors" if r.errors else ""
                 cells.append(f"{r.rps:.0f} ({r.p50_ms:.2f}/{r.p99_ms:.2f}{bad})")
                 rates[name] = r.rps if not r.non_2xx and not r.errors else None
-            ratios = [fmt_ratio(rates.get("mock"), rates.get(p)) for p in peers]
+            ratios = [fmt_ratio(rates.get(m), rates.get(p)) for m, p in pairs]
             lines.append(f"| {phase} | {connections} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     if large:
-        header = (["transfer"] + [f"{n} MB/s" for n in names] + [f"mock/{p}" for p in peers]
-                  + ["mock server CPU s", "load avg"])
+        header = (["transfer"] + [f"{n} MB/s" for n in names] + [f"{m}/{p}" for m, p in pairs]
+                  + [f"{m} server CPU s" for m in mocks] + ["load avg"])
         lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for mode in LARGE:
             rates = {n: large.get((mode, n), {}).get("mb_per_s") for n in names}
             cells = [f"{rates[n]:.0f}" if rates[n] else large.get((mode, n), {}).get("error", "-") for n in names]
-            mine = large.get((mode, "mock"), {})
-            row = ([mode] + cells + [fmt_ratio(rates.get("mock"), rates.get(p)) for p in peers]
-                   + [str(mine.get("server_cpu_s", "-")), str(mine.get("load", "-"))])
+            row = ([mode] + cells + [fmt_ratio(rates.get(m), rates.get(p)) for m, p in pairs]
+                   + [str(large.get((mode, m), {}).get("server_cpu_s", "-")) for m in mocks]
+                   + [str(large.get((mode, (mocks or names)[0]), {}).get("load", "-"))])
             lines.append("| " + " | ".join(row) + " |")
     lines += ["", "Peak RSS (VmHWM): " + ", ".join(f"{n} {v:.0f} MiB" if v else f"{n} -" for n, v in rss.items()),
               "", "non-2xx: the server answered with an error status (rates with errors are not compared)."]

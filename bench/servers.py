@@ -1,5 +1,5 @@
 """The three servers under test, each a subprocess on 127.0.0.1: the mock server (disk storage, signatures
-verified), a moto server and s3rver. Startup and shutdown are bounded."""
+verified; in memory and with --data-dir), a moto server and s3rver. Startup and shutdown are bounded."""
 from __future__ import annotations
 
 import os
@@ -80,14 +80,22 @@ def _spawn(cmd: list[str], log_name: str, cwd: str | None = None) -> subprocess.
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
 
 
-def start_mock() -> Server:
+def start_mock(disk: bool = False) -> Server:
+    """The mock server as users start it: in memory by default (like moto), or with --data-dir (like s3rver)."""
+    name = "mock-disk" if disk else "mock"
     port = free_port()
-    data = os.path.join(WORK, "mock-data")
-    shutil.rmtree(data, ignore_errors=True)
-    process = _spawn([sys.executable, "-m", "mockserver", "--host", "127.0.0.1", "--port", str(port),
-                      "--data-dir", data], "mock")
+    cmd = [sys.executable, "-m", "mockserver", "--host", "127.0.0.1", "--port", str(port)]
+    if disk:
+        data = os.path.join(WORK, "mock-data")
+        shutil.rmtree(data, ignore_errors=True)
+        cmd += ["--data-dir", data]
+    process = _spawn(cmd, name)
     _wait_listening(port, process)
-    return Server("mock", f"http://127.0.0.1:{port}", MAIN.access_key, MAIN.secret_key, process, True)
+    return Server(name, f"http://127.0.0.1:{port}", MAIN.access_key, MAIN.secret_key, process, True)
+
+
+def start_mock_disk() -> Server:
+    return start_mock(disk=True)
 
 
 def start_moto() -> Server:
