@@ -10,7 +10,8 @@ CASES_DIR = REPO / "cases"
 # Copies of the five seed documents the cases quote (`document: seeds/<file>`), kept with the tests so the
 # verbatim-quote check runs on a clean checkout; test_seed_copies_are_current compares them with the originals.
 SEEDS_DIR = Path(__file__).resolve().parent / "data" / "seeds"
-SHARED_SEEDS_DIR = Path("/work/shared/seeds")
+# The originals live in ../shared/seeds beside the checkout (where CI puts shared/ too).
+SHARED_SEEDS_DIR = REPO.parent / "shared" / "seeds"
 PROFILE_NAMES = ("aws", "aws-2023", "aws-legacy", "qstorage", "yandex")
 
 

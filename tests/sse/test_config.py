@@ -1,6 +1,8 @@
 """PutBucketEncryption / GetBucketEncryption body rules (mockserver/sse/config.py)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from lxml import etree
 
@@ -18,7 +20,8 @@ from mockserver.sse.config import (
 AWS = get_dialect("aws")
 NS = f' xmlns="{S3_NS}"'
 MALFORMED = "The XML you provided was not well-formed or did not validate against our published schema"
-SEED = "/work/shared/seeds/aws-put-bucket-encryption-api-reference.txt"
+# The repository's copy of the seed (tests/cases checks it against ../shared/seeds).
+SEED = Path(__file__).resolve().parents[1] / "cases" / "data" / "seeds" / "aws-put-bucket-encryption-api-reference.txt"
 
 
 def body(rules: str, ns: str = NS) -> bytes:
