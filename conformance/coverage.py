@@ -304,7 +304,7 @@ def _profile_vars() -> list[dict[str, Any]]:
     return out
 
 
-def _default_data_path(cases: list[Any], fallback: Path) -> Path:
+def _default_data_path(fallback: Path) -> Path:
     return fallback / DEFAULT_DATA if fallback.is_dir() else fallback.parent / DEFAULT_DATA
 
 
@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return 2
     cases_path = Path(args.cases)
-    data_path = Path(args.data) if args.data else _default_data_path(cases, cases_path)
+    data_path = Path(args.data) if args.data else _default_data_path(cases_path)
     try:
         data = load_data(data_path)
     except (OSError, ValueError, yaml.YAMLError) as exc:

@@ -1,6 +1,7 @@
 """Result records of a run: outcomes, per-step exchanges and mismatches. Plain data, JSON-ready."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -148,19 +149,9 @@ class Summary:
 
     @classmethod
     def of(cls, results: list[CaseResult]) -> Summary:
-        summary = cls()
-        for result in results:
-            if result.outcome is Outcome.PASSED:
-                summary.passed += 1
-            elif result.outcome is Outcome.FAILED:
-                summary.failed += 1
-            elif result.outcome is Outcome.NA:
-                summary.na += 1
-            elif result.outcome is Outcome.DEVIATION:
-                summary.deviations += 1
-            else:
-                summary.errors += 1
-        return summary
+        counts = Counter(result.outcome for result in results)
+        return cls(passed=counts[Outcome.PASSED], failed=counts[Outcome.FAILED], na=counts[Outcome.NA],
+                   deviations=counts[Outcome.DEVIATION], errors=counts[Outcome.ERROR])
 
     def last_line(self) -> str:
         # Runner errors count as failures here so the closing line keeps its fixed three-part form.

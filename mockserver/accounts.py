@@ -24,8 +24,5 @@ class Accounts:
     def by_access_key(self, access_key: str) -> Account | None:
         return self._by_key.get(access_key)
 
-    def by_name(self, name: str) -> Account:
-        return self._by_name[name]
-
     def __iter__(self):
         return iter(self._by_name.values())

@@ -73,7 +73,3 @@ def resolve(method: str, level: str, query: Mapping[str, str], headers: Mapping[
         if entry.query_set <= names and (entry.header is None or entry.header in headers):
             return entry if present <= entry.query_set else None
     return None
-
-
-def registered() -> list[Route]:
-    return [r for routes in _ROUTES.values() for r in routes]

@@ -20,8 +20,9 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
                           remove_comments=True, remove_pis=True)
 
 
-def parse(body: bytes) -> etree._Element:
-    """Parse a request body; anything that is not one well-formed document is MalformedXML."""
+def parse(body: bytes, root_name: str) -> etree._Element:
+    """Parse a request body; anything that is not one well-formed document with root element `root_name`
+    is MalformedXML."""
     if not body or not body.strip():
         raise malformed_xml()
     try:
@@ -32,6 +33,8 @@ def parse(body: bytes) -> etree._Element:
         raise malformed_xml()
     if root.getroottree().docinfo.doctype:
         # No S3 request document has a DTD; hardened parsers (AWS's included) refuse DOCTYPE outright.
+        raise malformed_xml()
+    if local_name(root) != root_name:
         raise malformed_xml()
     return root
 

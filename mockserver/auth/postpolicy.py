@@ -13,7 +13,7 @@ from mockserver.auth.credential import parse_credential
 from mockserver.auth.signing import sign, signatures_equal, signing_key
 from mockserver.auth.sigv4 import header_error
 from mockserver.auth.timestamps import parse_amz_date
-from mockserver.errors import S3Error
+from mockserver.errors import S3Error, entity_too_large
 
 # Fields that need no policy condition (AWS: "except x-amz-signature, file, policy, and x-ignore-*").
 EXEMPT = frozenset({"policy", "x-amz-signature", "signature", "awsaccesskeyid", "file", "x-amz-security-token"})
@@ -90,8 +90,7 @@ def _check_condition(condition: object, fields: dict[str, str], file_size: int |
         if file_size is None:
             return set()
         if file_size > high:
-            raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
-                          {"ProposedSize": str(file_size), "MaxSizeAllowed": str(high)})
+            raise entity_too_large(file_size, high)
         if file_size < low:
             raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", 400,
                           {"ProposedSize": str(file_size), "MinSizeAllowed": str(low)})

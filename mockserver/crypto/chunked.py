@@ -153,18 +153,28 @@ def _read_exact(read: Reader, offset: int, length: int) -> bytes:
     return data
 
 
-def decrypt_range(key: bytes, read: Reader, plaintext_size: int, start: int, end: int) -> Iterator[bytes]:
-    """Plaintext bytes [start, end] (inclusive) of a stream of `plaintext_size` bytes, reading only the
-    header and the chunks that cover the range. Raises CorruptStream."""
-    header = _read_exact(read, 0, HEADER_SIZE)
+def _open_range(header: bytes, plaintext_size: int, start: int, end: int) -> tuple[int, bytes, int] | None:
+    """Checks a stream header and clamps [start, end] to the plaintext: (chunk size, nonce prefix, end), or
+    None when the range holds no byte. Raises CorruptStream."""
     magic, version, cs, prefix = _HEADER.unpack(header)
     if magic != MAGIC or version != VERSION or cs <= 0:
         raise CorruptStream("not an encrypted stream of a known version")
     if plaintext_size <= 0 or start > end:
-        return
+        return None
     end = min(end, plaintext_size - 1)
     if start < 0 or start > end:
+        return None
+    return cs, prefix, end
+
+
+def decrypt_range(key: bytes, read: Reader, plaintext_size: int, start: int, end: int) -> Iterator[bytes]:
+    """Plaintext bytes [start, end] (inclusive) of a stream of `plaintext_size` bytes, reading only the
+    header and the chunks that cover the range. Raises CorruptStream."""
+    header = _read_exact(read, 0, HEADER_SIZE)
+    opened = _open_range(header, plaintext_size, start, end)
+    if opened is None:
         return
+    cs, prefix, end = opened
     aead = AESGCM(key)
     last_index = _chunk_count(plaintext_size, cs) - 1
     stride = cs + TAG
@@ -241,14 +251,10 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
     if readinto(0, memoryview(header)) != HEADER_SIZE:
         raise CorruptStream("short read at 0")
     header_bytes = bytes(header)
-    magic, version, cs, prefix = _HEADER.unpack(header_bytes)
-    if magic != MAGIC or version != VERSION or cs <= 0:
-        raise CorruptStream("not an encrypted stream of a known version")
-    if plaintext_size <= 0 or start > end:
+    opened = _open_range(header_bytes, plaintext_size, start, end)
+    if opened is None:
         return
-    end = min(end, plaintext_size - 1)
-    if start < 0 or start > end:
-        return
+    cs, prefix, end = opened
     aead = AESGCM(key)
     last_index = _chunk_count(plaintext_size, cs) - 1
     stride = cs + TAG

@@ -55,10 +55,7 @@ async def _location_constraint(ctx: RequestContext) -> str:
     body = await ctx.read_body()
     if not body.strip():
         return ctx.state.region
-    root = xmlio.parse(body)
-    if xmlio.local_name(root) != "CreateBucketConfiguration":
-        raise S3Error("MalformedXML", "The XML you provided was not well-formed or did not validate against "
-                      "our published schema", 400)
+    root = xmlio.parse(body, "CreateBucketConfiguration")
     constraint = xmlio.child_text(root, "LocationConstraint")
     region = ctx.state.region
     if constraint is None:

@@ -194,8 +194,7 @@ def plausible_version_id(version_id: str) -> bool:
     return version_id == "null" or (len(version_id) == 32 and all(c.isalnum() or c in "-_" for c in version_id))
 
 
-def resolve_version(ctx: RequestContext, bucket: Bucket, key: str, *, version_id: str | None = None,
-                    for_read: bool = True) -> ObjectVersion:
+def resolve_version(ctx: RequestContext, bucket: Bucket, key: str, *, version_id: str | None = None) -> ObjectVersion:
     """The version a GET/HEAD/copy source names: ?versionId or the latest. Delete markers answer as S3 does
     (404 NoSuchKey for the latest, 405 MethodNotAllowed when named), with x-amz-delete-marker."""
     storage = ctx.state.storage

@@ -29,11 +29,28 @@ def _owner(owner_id: str) -> list[tuple[str, xmlio.Node]]:
     return [("ID", owner_id), ("DisplayName", owner_id)]
 
 
+def _checksum_fields(v: ObjectVersion) -> list[tuple[str, xmlio.Node]]:
+    if not v.checksum:
+        return []
+    return [("ChecksumAlgorithm", v.checksum["algorithm"].upper()), ("ChecksumType", v.checksum["type"])]
+
+
+def _paging_fields(q: dict[str, str], enc: Callable[[str], str], max_keys: int, delimiter: str,
+                   truncated: bool) -> list[tuple[str, xmlio.Node]]:
+    """MaxKeys, Delimiter, IsTruncated and EncodingType: in this order in all three listings."""
+    items: list[tuple[str, xmlio.Node]] = [("MaxKeys", max_keys)]
+    if delimiter:
+        items.append(("Delimiter", enc(delimiter)))
+    items.append(("IsTruncated", truncated))
+    if "encoding-type" in q:
+        items.append(("EncodingType", "url"))
+    return items
+
+
 def _contents(v: ObjectVersion, enc: Callable[[str], str], owner: bool) -> list[tuple[str, xmlio.Node]]:
     entry: list[tuple[str, xmlio.Node]] = [("Key", enc(v.key)), ("LastModified", iso8601(v.last_modified)),
                                            ("ETag", quoted(v.etag))]
-    if v.checksum:
-        entry += [("ChecksumAlgorithm", v.checksum["algorithm"].upper()), ("ChecksumType", v.checksum["type"])]
+    entry += _checksum_fields(v)
     entry += [("Size", v.size), ("StorageClass", v.storage_class)]
     if owner:
         entry.append(("Owner", _owner(v.owner_id)))
@@ -98,12 +115,7 @@ async def list_objects(ctx: RequestContext) -> Response:
     items: list[tuple[str, xmlio.Node]] = [("Name", bucket.name), ("Prefix", enc(prefix)), ("Marker", enc(marker))]
     if truncated:
         items.append(("NextMarker", enc(_last_name(out) or "")))
-    items += [("MaxKeys", max_keys)]
-    if delimiter:
-        items.append(("Delimiter", enc(delimiter)))
-    items.append(("IsTruncated", truncated))
-    if "encoding-type" in q:
-        items.append(("EncodingType", "url"))
+    items += _paging_fields(q, enc, max_keys, delimiter, truncated)
     items += _entries(out, enc, owner=True)
     return xml_response(xmlio.render("ListBucketResult", items))
 
@@ -137,13 +149,8 @@ async def list_objects_v2(ctx: RequestContext) -> Response:
     after = _untoken(token) if token is not None else (start_after or None)
     out, truncated = walk(ctx.state.storage, bucket.name, prefix, delimiter, after, max_keys)
     fetch_owner = q.get("fetch-owner", "").lower() == "true"
-    items: list[tuple[str, xmlio.Node]] = [("Name", bucket.name), ("Prefix", enc(prefix)), ("KeyCount", len(out)),
-                                           ("MaxKeys", max_keys)]
-    if delimiter:
-        items.append(("Delimiter", enc(delimiter)))
-    items.append(("IsTruncated", truncated))
-    if "encoding-type" in q:
-        items.append(("EncodingType", "url"))
+    items: list[tuple[str, xmlio.Node]] = [("Name", bucket.name), ("Prefix", enc(prefix)), ("KeyCount", len(out))]
+    items += _paging_fields(q, enc, max_keys, delimiter, truncated)
     if token is not None:
         items.append(("ContinuationToken", token))
     if truncated:
@@ -212,9 +219,7 @@ async def list_object_versions(ctx: RequestContext) -> Response:
                     ("Key", enc(key)), ("VersionId", v.version_id), ("IsLatest", i == 0),
                     ("LastModified", iso8601(v.last_modified)), ("ETag", quoted(v.etag)), ("Size", v.size),
                     ("StorageClass", v.storage_class), ("Owner", _owner(v.owner_id))]
-                if v.checksum:
-                    entry += [("ChecksumAlgorithm", v.checksum["algorithm"].upper()),
-                              ("ChecksumType", v.checksum["type"])]
+                entry += _checksum_fields(v)
                 entries.append(("Version", entry))
             count += 1
             next_key, next_version = key, v.version_id
@@ -226,12 +231,7 @@ async def list_object_versions(ctx: RequestContext) -> Response:
         items.append(("NextKeyMarker", enc(next_key or "")))
         if next_version is not None:
             items.append(("NextVersionIdMarker", next_version))
-    items += [("MaxKeys", max_keys)]
-    if delimiter:
-        items.append(("Delimiter", enc(delimiter)))
-    items.append(("IsTruncated", truncated))
-    if "encoding-type" in q:
-        items.append(("EncodingType", "url"))
+    items += _paging_fields(q, enc, max_keys, delimiter, truncated)
     items += entries
     items += [("CommonPrefixes", [("Prefix", enc(p))]) for p in prefixes]
     return xml_response(xmlio.render("ListVersionsResult", items))

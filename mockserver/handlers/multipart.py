@@ -19,7 +19,6 @@ from mockserver.checksums import (
     multipart_etag,
     normalise_algorithm,
     parse_content_md5,
-    random_etag,
 )
 from mockserver.errors import S3Error, bad_digest, invalid_argument, invalid_request, malformed_xml, no_such_upload
 from mockserver.handlers.common import (
@@ -37,13 +36,7 @@ from mockserver.handlers.common import (
     version_header,
 )
 from mockserver.handlers.copy import open_copy_source, source_stream
-from mockserver.handlers.streams import commit, discard, ingest
-from mockserver.handlers.writes import (
-    DEFAULT_CHECKSUM,
-    add_trailer_digest,
-    next_version_id,
-    trailer_verified_by_auth,
-)
+from mockserver.handlers.writes import DEFAULT_CHECKSUM, next_version_id, store_blob
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.routing import route
 from mockserver.sse.service import WritePlan
@@ -117,29 +110,21 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
     return xml_response(body, headers=headers)
 
 
-async def _store_part(ctx: RequestContext, bucket: Bucket, upload: Upload, number: int, plan: WritePlan,
+async def _store_part(ctx: RequestContext, upload: Upload, number: int, plan: WritePlan,
                       body: AsyncIterator[bytes], integrity: RequestIntegrity | None,
                       trailers: Callable[[], Mapping[str, str]] = dict) -> Part:
     state = ctx.state
     algorithms = {upload.checksum_algorithm or DEFAULT_CHECKSUM}
     if integrity is not None and integrity.algorithm is not None:
         algorithms.add(integrity.algorithm)
-    md5_etag = etag_is_md5(state.dialect, state.encryption.response_headers(upload.sse))
-    writer = state.storage.new_blob()
-    from_trailer = trailer_verified_by_auth(ctx, integrity)
-    got = await ingest(body, writer, plan.encryptor(), md5=md5_etag or (
-        integrity is not None and integrity.content_md5 is not None), algorithms=algorithms - {from_trailer})
-    try:
-        add_trailer_digest(got.digests, from_trailer, integrity, trailers())
-        if integrity is not None:
-            integrity.verify(got.md5, got.digests.get(integrity.algorithm or ""), trailers())
+
+    def still_open(_size: int) -> None:
         if state.storage.uploads.get(upload.upload_id) is not upload:   # aborted or completed meanwhile
             raise no_such_upload(upload.upload_id)
-    except BaseException:
-        await discard(writer)
-        raise
-    await commit(state.storage, writer, state.durable)
-    etag = got.md5.hex() if md5_etag and got.md5 is not None else random_etag()
+
+    md5_etag = etag_is_md5(state.dialect, state.encryption.response_headers(upload.sse))
+    writer, got, etag = await store_blob(ctx, body, plan, md5_etag=md5_etag, algorithms=algorithms,
+                                         integrity=integrity, trailers=trailers, check=still_open)
     part = state.storage.stored_part(writer, number, got.size, etag, {a: b64(d) for a, d in got.digests.items()},
                                      now())
     if state.storage.uploads.get(upload.upload_id) is not upload:
@@ -172,7 +157,7 @@ async def upload_part(ctx: RequestContext) -> Response:
                               f", actual checksum Type: {integrity.algorithm}")
     plan = ctx.state.encryption.plan_part(upload_meta=upload.sse, headers=ctx.headers, secure=ctx.secure)
     auth = ctx.auth
-    part = await _store_part(ctx, bucket, upload, number, plan, ctx.body_chunks(), integrity,
+    part = await _store_part(ctx, upload, number, plan, ctx.body_chunks(), integrity,
                              lambda: auth.trailers)
     headers = {"etag": quoted(part.etag)}
     headers.update(ctx.state.encryption.response_headers(upload.sse))
@@ -206,7 +191,7 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     plan = ctx.state.encryption.plan_part(upload_meta=upload.sse, headers=ctx.headers, secure=ctx.secure)
     body = source_stream(ctx, source, start, end)
     try:
-        part = await _store_part(ctx, bucket, upload, number, plan, body, None)
+        part = await _store_part(ctx, upload, number, plan, body, None)
     finally:
         await body.aclose()
     items: list[tuple[str, xmlio.Node]] = [("ETag", quoted(part.etag)), ("LastModified", iso8601(part.last_modified))]
@@ -225,9 +210,7 @@ def _invalid_part(upload: Upload, number: int, etag: str) -> S3Error:
 
 
 def _requested_parts(body: bytes, upload: Upload) -> list[tuple[int, str, dict[str, str]]]:
-    root = xmlio.parse(body)
-    if xmlio.local_name(root) != "CompleteMultipartUpload":
-        raise malformed_xml()
+    root = xmlio.parse(body, "CompleteMultipartUpload")
     requested = []
     for el in xmlio.children(root, "Part"):
         number_text = (xmlio.only_child_text(el, "PartNumber") or "").strip()

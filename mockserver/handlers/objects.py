@@ -270,9 +270,7 @@ async def delete_object(ctx: RequestContext) -> Response:
 async def delete_objects(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
     body = await read_checked_body(ctx, required=True)
-    root = xmlio.parse(body)
-    if xmlio.local_name(root) != "Delete":
-        raise malformed_xml()
+    root = xmlio.parse(body, "Delete")
     quiet_text = (xmlio.only_child_text(root, "Quiet") or "false").strip().lower()
     if quiet_text not in ("true", "false", "1", "0"):      # xs:boolean
         raise malformed_xml()

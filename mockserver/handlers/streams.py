@@ -98,7 +98,12 @@ class _Lane:
         running = self._running
         if running is not None and not running.done():
             with contextlib.suppress(Exception):
-                await asyncio.wrap_future(running)
+                try:
+                    await asyncio.wrap_future(running)
+                except asyncio.CancelledError:
+                    # Cancelling the lane also cancels a batch still queued for a thread: it never ran.
+                    if not running.cancelled():
+                        raise
 
 
 class _Batches:
@@ -261,7 +266,7 @@ async def ingest(body: AsyncIterator[bytes], writer: BlobWriter, encryptor: Any,
     return Ingested(writer.blob_id, size, md5_digest.digest() if md5_digest is not None else None, digests)
 
 
-async def commit(storage: Storage, writer: BlobWriter, durable: bool) -> None:
+async def commit(writer: BlobWriter, durable: bool) -> None:
     if durable:
         await run_blocking(writer.commit)
     else:

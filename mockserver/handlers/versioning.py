@@ -15,9 +15,7 @@ STATUSES = ("Enabled", "Suspended")
 async def put_bucket_versioning(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
     body = await read_checked_body(ctx, required=True)
-    root = xmlio.parse(body)
-    if xmlio.local_name(root) != "VersioningConfiguration":
-        raise malformed_xml()
+    root = xmlio.parse(body, "VersioningConfiguration")
     status = xmlio.only_child_text(root, "Status")
     mfa = xmlio.only_child_text(root, "MfaDelete")
     if status is not None and status not in STATUSES or mfa is not None and mfa not in ("Enabled", "Disabled"):

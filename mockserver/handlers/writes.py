@@ -1,4 +1,5 @@
-"""Storing a whole object from a byte stream: PutObject, POST Object and CopyObject share this path."""
+"""Storing a whole object from a byte stream: PutObject, POST Object and CopyObject share this path; the
+upload of a part (store_blob) shares its first half."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -6,15 +7,15 @@ from typing import Any
 
 from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, random_etag
 from mockserver.handlers.common import etag_is_md5
-from mockserver.handlers.streams import commit, discard, ingest
+from mockserver.handlers.streams import Ingested, commit, discard, ingest
 from mockserver.http import RequestContext
 from mockserver.sse.service import WritePlan
-from mockserver.storage.base import NULL_VERSION, Bucket, ObjectVersion, new_version_id, now
+from mockserver.storage.base import NULL_VERSION, BlobWriter, Bucket, ObjectVersion, new_version_id, now
 
 DEFAULT_CHECKSUM = "crc64nvme"     # S3 gives every new object a CRC64NVME checksum when none was sent
 
 
-def trailer_verified_by_auth(ctx: RequestContext, integrity: RequestIntegrity | None) -> str | None:
+def _trailer_verified_by_auth(ctx: RequestContext, integrity: RequestIntegrity | None) -> str | None:
     """The checksum algorithm whose aws-chunked trailer auth's decoder already computed and compared while
     decoding (STREAMING-*-TRAILER payloads): its value can be stored as sent instead of hashed a second time."""
     if integrity is None or integrity.trailer is None:
@@ -23,7 +24,7 @@ def trailer_verified_by_auth(ctx: RequestContext, integrity: RequestIntegrity | 
     return integrity.algorithm if isinstance(mode, str) and mode.endswith("-TRAILER") else None
 
 
-def add_trailer_digest(digests: dict[str, bytes], algorithm: str | None, integrity: RequestIntegrity | None,
+def _add_trailer_digest(digests: dict[str, bytes], algorithm: str | None, integrity: RequestIntegrity | None,
                        trailers: Mapping[str, str]) -> None:
     if algorithm is not None and integrity is not None and integrity.trailer is not None:
         value = trailers.get(integrity.trailer)
@@ -35,6 +36,30 @@ def next_version_id(bucket: Bucket) -> str:
     return new_version_id() if bucket.versioning == "Enabled" else NULL_VERSION
 
 
+async def store_blob(ctx: RequestContext, body: AsyncIterator[bytes], plan: WritePlan, *, md5_etag: bool,
+                     algorithms: set[str], integrity: RequestIntegrity | None, trailers: Callable[[], Mapping[str, str]],
+                     check: Callable[[int], None] | None) -> tuple[BlobWriter, Ingested, str]:
+    """Encrypt `body` into a new blob, computing `algorithms` (and MD5 when needed); commit it once it verifies
+    against `integrity` and `check(size)`, else discard it. Returns the writer, what was read and the ETag (hex)."""
+    state = ctx.state
+    want_md5 = md5_etag or (integrity is not None and integrity.content_md5 is not None)
+    writer = state.storage.new_blob()
+    from_trailer = _trailer_verified_by_auth(ctx, integrity)
+    got = await ingest(body, writer, plan.encryptor(), md5=want_md5, algorithms=algorithms - {from_trailer})
+    try:
+        _add_trailer_digest(got.digests, from_trailer, integrity, trailers())
+        if integrity is not None:
+            integrity.verify(got.md5, got.digests.get(integrity.algorithm or ""), trailers())
+        if check is not None:
+            check(got.size)
+    except BaseException:
+        await discard(writer)
+        raise
+    await commit(writer, state.durable)
+    etag = got.md5.hex() if md5_etag and got.md5 is not None else random_etag()
+    return writer, got, etag
+
+
 async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: AsyncIterator[bytes], plan: WritePlan,
                        attrs: dict[str, Any], *, integrity: RequestIntegrity | None, algorithm: str | None,
                        trailers: Callable[[], Mapping[str, str]] = dict,
@@ -43,22 +68,8 @@ async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: Asyn
     the key's newest version. A request rejected at any point leaves the stored data unchanged."""
     state = ctx.state
     algorithm = algorithm or (integrity.algorithm if integrity is not None else None) or DEFAULT_CHECKSUM
-    md5_etag = etag_is_md5(state.dialect, plan.response_headers)
-    want_md5 = md5_etag or (integrity is not None and integrity.content_md5 is not None)
-    writer = state.storage.new_blob()
-    from_trailer = trailer_verified_by_auth(ctx, integrity)
-    got = await ingest(body, writer, plan.encryptor(), md5=want_md5, algorithms={algorithm} - {from_trailer})
-    try:
-        add_trailer_digest(got.digests, from_trailer, integrity, trailers())
-        if integrity is not None:
-            integrity.verify(got.md5, got.digests.get(integrity.algorithm or ""), trailers())
-        if check is not None:
-            check(got.size)
-    except BaseException:
-        await discard(writer)
-        raise
-    await commit(state.storage, writer, state.durable)
-    etag = got.md5.hex() if md5_etag and got.md5 is not None else random_etag()
+    writer, got, etag = await store_blob(ctx, body, plan, md5_etag=etag_is_md5(state.dialect, plan.response_headers),
+                                         algorithms={algorithm}, integrity=integrity, trailers=trailers, check=check)
     checksum_value = b64(got.digests[algorithm])
     version = ObjectVersion(
         key=key, version_id=next_version_id(bucket), last_modified=now(), owner_id=bucket.owner_id,

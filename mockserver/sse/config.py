@@ -21,9 +21,10 @@ from typing import Any
 
 from lxml import etree
 
+from mockserver import xmlio
 from mockserver.errors import S3Error, invalid_argument, malformed_xml
+from mockserver.xmlio import S3_NS
 
-S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 _ENCRYPTION_TYPES = ("NONE", "SSE-C")
 
 
@@ -64,12 +65,6 @@ def _schema_error(dialect: Any) -> S3Error:
         return malformed_xml()
     code, message = dialect.schema_error
     return S3Error(code, message, 400)
-
-
-def _parser() -> etree.XMLParser:
-    # Hardened: no entity expansion, no network, no DTD, bounded tree.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                           remove_comments=True, remove_pis=True)
 
 
 def _local(el: Any) -> str | None:
@@ -122,14 +117,9 @@ def _parse_bool(el: Any) -> bool:
 def parse_bucket_encryption(body: bytes, dialect: Any) -> BucketEncryption:
     """Validate a PutBucketEncryption body (with or without the S3 namespace). Raises S3Error
     (MalformedXML, InvalidArgument...)."""
-    if not body or not body.strip():
-        raise malformed_xml()
-    try:
-        root = etree.fromstring(body, _parser())
-    except (etree.XMLSyntaxError, ValueError):
-        raise malformed_xml() from None
-    if _local(root) != "ServerSideEncryptionConfiguration" or root.getroottree().docinfo.doctype:
-        raise malformed_xml()    # a DOCTYPE is refused as by xmlio.parse (hardened parsers refuse DTDs)
+    root = xmlio.parse(body, "ServerSideEncryptionConfiguration")
+    if _local(root) is None:
+        raise malformed_xml()    # the right name in a foreign namespace
     try:
         cfg = _parse_configuration(root, dialect)
     except _SchemaViolation:

@@ -416,10 +416,6 @@ class EncryptionService:
         return H.SSE in headers or H.has_ssec(headers)
 
     @staticmethod
-    def is_sse_c(meta: dict[str, Any]) -> bool:
-        return meta.get("mode") == SSE_C
-
-    @staticmethod
     def etag_is_md5(meta: dict[str, Any]) -> bool:
         """AWS: the ETag of SSE-KMS, DSSE-KMS and SSE-C objects is not the MD5 of the data."""
         return meta.get("mode") == SSE_S3

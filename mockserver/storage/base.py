@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from mockserver.errors import no_such_bucket
 
@@ -28,8 +28,30 @@ def new_blob_id() -> str:
     return os.urandom(16).hex()
 
 
+def preadv_full(fd: int, view: memoryview, offset: int) -> int:
+    """Fills `view` from `offset` of `fd` (fewer bytes only at the end of the file); no allocation per read."""
+    done = 0
+    while done < len(view):
+        n = os.preadv(fd, [view[done:]], offset + done)
+        if n == 0:
+            break
+        done += n
+    return done
+
+
+class _Record:
+    """JSON form of a flat dataclass: its fields as they are."""
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        return cls(**data)
+
+
 @dataclass
-class Bucket:
+class Bucket(_Record):
     name: str
     owner_id: str
     region: str
@@ -37,16 +59,9 @@ class Bucket:
     versioning: str | None = None                 # None (never enabled) | "Enabled" | "Suspended"
     encryption: dict[str, Any] | None = None      # BucketEncryption.to_json(); None: no configuration
 
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Bucket:
-        return cls(**data)
-
 
 @dataclass
-class Part:
+class Part(_Record):
     """One stored blob of an object or an upload: `size` plaintext bytes, encrypted on disk."""
     number: int
     blob: str
@@ -55,13 +70,6 @@ class Part:
     checksums: dict[str, str] = field(default_factory=dict)   # algorithm -> base64
     last_modified: float = 0.0
     inline: str | None = None        # small blobs: the stored bytes (base64) live in the metadata, blob == ""
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Part:
-        return cls(**data)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import shutil
 import time
 from typing import Any
 
-from mockserver.storage.base import Bucket, ObjectVersion, Storage, Upload, new_blob_id
+from mockserver.storage.base import Bucket, ObjectVersion, Storage, Upload, new_blob_id, preadv_full
 
 
 def _fsync_dir(path: str, fsync: bool = True) -> None:
@@ -30,25 +30,7 @@ def _fsync_dir(path: str, fsync: bool = True) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str, data: bytes, tmp_dir: str, fsync: bool = True) -> None:
-    """Readers (and a restart after kill -9) see the old document or the new one, never a mix."""
-    tmp = os.path.join(tmp_dir, new_blob_id())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        if fsync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(os.path.dirname(path), fsync)
-
-
-def write_new(path: str, data: bytes, fsync: bool) -> None:
-    """Create `path` (which must not exist) holding `data`. Not atomic by itself: a document cut short by a
-    kill -9 fails to parse at load and the previous generation, still present, is used."""
+def _create_file(path: str, data: bytes, fsync: bool) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         view = memoryview(data)
@@ -58,6 +40,20 @@ def write_new(path: str, data: bytes, fsync: bool) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def atomic_write(path: str, data: bytes, tmp_dir: str, fsync: bool = True) -> None:
+    """Readers (and a restart after kill -9) see the old document or the new one, never a mix."""
+    tmp = os.path.join(tmp_dir, new_blob_id())
+    _create_file(tmp, data, fsync)
+    os.replace(tmp, path)
+    _fsync_dir(os.path.dirname(path), fsync)
+
+
+def write_new(path: str, data: bytes, fsync: bool) -> None:
+    """Create `path` (which must not exist) holding `data`. Not atomic by itself: a document cut short by a
+    kill -9 fails to parse at load and the previous generation, still present, is used."""
+    _create_file(path, data, fsync)
     _fsync_dir(os.path.dirname(path), fsync)
 
 
@@ -139,14 +135,7 @@ class _DiskReader:
         return os.pread(self._fd, length, offset)  # type: ignore[arg-type]
 
     def readinto(self, offset: int, view: memoryview) -> int:
-        """Fills `view` from `offset` (fewer bytes only at the end of the blob); no allocation per read."""
-        done = 0
-        while done < len(view):
-            n = os.preadv(self._fd, [view[done:]], offset + done)  # type: ignore[arg-type]
-            if n == 0:
-                break
-            done += n
-        return done
+        return preadv_full(self._fd, view, offset)  # type: ignore[arg-type]
 
     def close(self) -> None:
         if self._fd is not None:

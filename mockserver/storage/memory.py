@@ -8,7 +8,7 @@ import os
 import tempfile
 from typing import Any
 
-from mockserver.storage.base import Storage, new_blob_id
+from mockserver.storage.base import Storage, new_blob_id, preadv_full
 
 SPILL_THRESHOLD = 8 * 1024 * 1024
 
@@ -76,20 +76,10 @@ class _Reader:
             piece = memoryview(self._blob.data)[offset:offset + len(view)]
             view[:len(piece)] = piece
             return len(piece)
-        return _preadv_full(self._blob.file.fileno(), view, offset)
+        return preadv_full(self._blob.file.fileno(), view, offset)
 
     def close(self) -> None:
         return None
-
-
-def _preadv_full(fd: int, view: memoryview, offset: int) -> int:
-    done = 0
-    while done < len(view):
-        n = os.preadv(fd, [view[done:]], offset + done)
-        if n == 0:
-            break
-        done += n
-    return done
 
 
 def default_spill_dir() -> str | None:
