@@ -228,6 +228,10 @@ class S3App:
         await self._send(send, method, response, request_id)
 
     async def _dispatch(self, ctx: RequestContext) -> Response:
+        if "transfer-encoding" in ctx.headers and "x-amz-decoded-content-length" not in ctx.headers:
+            # A plain HTTP/1.1 chunked body gets 501 naming the header on AWS. An aws-chunked stream (which
+            # declares its decoded length) may travel chunked: boto3 sends it so over HTTPS and AWS accepts it.
+            raise not_implemented(header="Transfer-Encoding")
         target = ctx.headers.get("x-amz-target")
         if target is not None and target.startswith("TrentService.") and ctx.bucket is None:
             return await self._kms(ctx, target)

@@ -45,8 +45,9 @@ def no_such_key(key: str) -> S3Error:
     return S3Error("NoSuchKey", "The specified key does not exist.", 404, {"Key": key})
 
 
-def not_implemented(what: str = "A header you provided implies functionality that is not implemented") -> S3Error:
-    return S3Error("NotImplemented", what, 501)
+def not_implemented(what: str = "A header you provided implies functionality that is not implemented",
+                    header: str | None = None) -> S3Error:
+    return S3Error("NotImplemented", what, 501, {"Header": header} if header else {})
 
 
 def internal_error() -> S3Error:

@@ -117,6 +117,17 @@ def test_garbage_chunked_transfer_encoding(wire, victim):
     victim.assert_intact()
 
 
+def test_http_chunked_transfer_encoding_not_implemented(wire, victim):
+    """AWS S3 answers a well-formed Transfer-Encoding: chunked upload with 501 NotImplemented, Header
+    Transfer-Encoding (observed; e.g. Automattic/knox#43, aws/aws-sdk-js-v3#3403)."""
+    raw = _request(wire, victim.path, b"5\r\nhello\r\n0\r\n\r\n", content_length=None,
+                   headers=[("Transfer-Encoding", "chunked")], payload="UNSIGNED-PAYLOAD")
+    reply = wire.exchange(raw, "PUT")
+    assert_s3_error(reply, 501, "NotImplemented")
+    assert reply.field("Header") == "Transfer-Encoding"
+    victim.assert_intact()
+
+
 def test_websocket_upgrade_is_plain_http(wire, victim):
     headers = [("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
                ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")]
