@@ -16,6 +16,7 @@ from typing import Any
 from lxml import etree
 
 from . import bodies, matchers, signing, templating, wire, xmlpath
+from .integrity import md5_b64
 from .loader import Case
 from .profiles import Profile
 from .redact import Redactor
@@ -132,7 +133,7 @@ class Engine:
             raw = secrets.token_bytes(size)
             key_b64 = base64.b64encode(raw).decode()
             self.redactor.add(key_b64)
-            ssec[name] = {"key": key_b64, "md5": base64.b64encode(hashlib.md5(raw).digest()).decode()}
+            ssec[name] = {"key": key_b64, "md5": md5_b64(raw)}
         variables: dict[str, Any] = dict(self.profile.vars)
         variables.update({
             "vars": dict(self.profile.vars), "region": self.target.region, "profile": self.profile.name,
@@ -230,7 +231,7 @@ class Engine:
         assert exchange.response is not None
         state.variables["objects"][obj["name"]] = {
             "key": spec["key"], "size": len(data), "md5": hashlib.md5(data).hexdigest(),
-            "md5_b64": base64.b64encode(hashlib.md5(data).digest()).decode(),
+            "md5_b64": md5_b64(data),
             "etag": exchange.response.header("ETag") or "",
             "version_id": exchange.response.header("x-amz-version-id") or ""}
 

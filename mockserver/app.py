@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from mockserver import handlers  # noqa: F401 - registers the operations
 from mockserver.accounts import Accounts
-from mockserver.auth import IncomingRequest, authenticate
+from mockserver.auth import AuthResult, IncomingRequest, authenticate
 from mockserver.auth.canonical import fast_unquote
 from mockserver.config import ServerConfig
 from mockserver.dialects import get_dialect
@@ -235,9 +235,7 @@ class S3App:
         target = ctx.headers.get("x-amz-target")
         if target is not None and target.startswith("TrentService.") and ctx.bucket is None:
             return await self._kms(ctx, target)
-        auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list, ctx.secure),
-                            self.state.accounts, self.state.region, datetime.now(UTC))
-        ctx.auth = auth
+        auth = self._authenticate(ctx)
         ctx.account = auth.account
         level = "service" if ctx.bucket is None else ("bucket" if ctx.key is None else "object")
         entry = resolve(ctx.method, level, ctx.query, ctx.headers)
@@ -247,13 +245,15 @@ class S3App:
             raise not_implemented()
         return await entry.handler(ctx)
 
+    def _authenticate(self, ctx: RequestContext) -> AuthResult:
+        ctx.auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list,
+                                                ctx.secure), self.state.accounts, self.state.region, datetime.now(UTC))
+        return ctx.auth
+
     async def _kms(self, ctx: RequestContext, target: str) -> Response:
         """KMS JSON protocol; its errors (authentication included) are JSON `{"__type", "message"}`."""
         try:
-            auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list,
-                                                ctx.secure), self.state.accounts, self.state.region,
-                                datetime.now(UTC))
-            ctx.auth = auth
+            auth = self._authenticate(ctx)
             if auth.account is None:
                 raise S3Error("MissingAuthenticationToken", "Missing Authentication Token", 400)
             body = await ctx.read_body()

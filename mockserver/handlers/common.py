@@ -6,7 +6,6 @@ import time
 from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from mockserver.dialects import DSSE_KMS, SSE_KMS
 from mockserver.errors import (
     S3Error,
     access_denied,
@@ -167,14 +166,6 @@ def version_header(bucket: Bucket, version_id: str) -> dict[str, str]:
     if bucket.versioning is None:
         return {}
     return {"x-amz-version-id": version_id}
-
-
-def etag_is_md5(dialect: Any, sse_response_headers: dict[str, str]) -> bool:
-    """S3 gives SSE-KMS, DSSE-KMS and SSE-C objects ETags that are not the MD5 of the data."""
-    if "x-amz-server-side-encryption-customer-algorithm" in sse_response_headers:
-        return False
-    algorithm = sse_response_headers.get("x-amz-server-side-encryption")
-    return algorithm is None or dialect.mode_of(algorithm) not in (SSE_KMS, DSSE_KMS)
 
 
 def parse_max(ctx: RequestContext, name: str, default: int, upper: int) -> int:

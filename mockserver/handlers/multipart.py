@@ -24,7 +24,6 @@ from mockserver.errors import S3Error, bad_digest, invalid_argument, invalid_req
 from mockserver.handlers.common import (
     bucket_encryption,
     check_key,
-    etag_is_md5,
     iso8601,
     object_attributes,
     parse_max,
@@ -122,7 +121,7 @@ async def _store_part(ctx: RequestContext, upload: Upload, number: int, plan: Wr
         if state.storage.uploads.get(upload.upload_id) is not upload:   # aborted or completed meanwhile
             raise no_such_upload(upload.upload_id)
 
-    md5_etag = etag_is_md5(state.dialect, state.encryption.response_headers(upload.sse))
+    md5_etag = state.encryption.etag_is_md5(upload.sse)
     writer, got, etag = await store_blob(ctx, body, plan, md5_etag=md5_etag, algorithms=algorithms,
                                          integrity=integrity, trailers=trailers, check=still_open)
     part = state.storage.stored_part(writer, number, got.size, etag, {a: b64(d) for a, d in got.digests.items()},

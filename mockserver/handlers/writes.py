@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, random_etag
-from mockserver.handlers.common import etag_is_md5
 from mockserver.handlers.streams import Ingested, commit, discard, ingest
 from mockserver.http import RequestContext
 from mockserver.sse.service import WritePlan
@@ -68,7 +67,7 @@ async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: Asyn
     the key's newest version. A request rejected at any point leaves the stored data unchanged."""
     state = ctx.state
     algorithm = algorithm or (integrity.algorithm if integrity is not None else None) or DEFAULT_CHECKSUM
-    writer, got, etag = await store_blob(ctx, body, plan, md5_etag=etag_is_md5(state.dialect, plan.response_headers),
+    writer, got, etag = await store_blob(ctx, body, plan, md5_etag=state.encryption.etag_is_md5(plan.meta),
                                          algorithms={algorithm}, integrity=integrity, trailers=trailers, check=check)
     checksum_value = b64(got.digests[algorithm])
     version = ObjectVersion(
