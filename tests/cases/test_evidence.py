@@ -28,7 +28,7 @@ SSE_HEADER_PREFIXES = ("x-amz-server-side-encryption",)
 
 # Case folders whose expectations another helper is still annotating: their failures of the "has evidence"
 # rule are expected until that work merges (the coordinator removes entries as folders are done).
-PENDING_FOLDERS: set[str] = set()
+PENDING_FOLDERS: set[str] = {"bucket-encryption", "bucket-keys", "dialects", "get-head", "kms-keys", "put-object", "versioning"}
 # Cases another helper (branch truth-server) is rewriting with their evidence: expected to fail the rule until
 # that work merges.
 PENDING_CASES = re.compile(
@@ -36,7 +36,9 @@ PENDING_CASES = re.compile(
     r"|copy-object\.ssec-source-algorithm-without-key|copy-object\.ssec-source-short-key"
     r"|multipart\.upload-part-copy-ssec-source-short-key|multipart\.complete-ssec-with-checksum"
     r"|multipart\.upload-part-trailer-checksum|multipart\.upload-part-chunked-.*-trailer-sse-c"
-    r"|integrity\.chunked-unsigned-trailer-default)$")
+    r"|integrity\.chunked-unsigned-trailer-default|copy-object\.in-place-without-change"
+    r"|multipart\.(sse-c-part-without-key|sse-c-part-other-key|sse-c-part-on-kms-upload"
+    r"|upload-part-copy-into-ssec-without-key))$")
 
 
 def _raw_cases() -> list[tuple[str, dict[str, Any]]]:
@@ -97,7 +99,7 @@ def _needing_evidence(expect: dict[str, Any]) -> list[tuple[str, str | None]]:
     if "message" in error:
         out.append(("error.message", str(error["message"])))
     elif "message_match" in error:
-        out.append(("error.message", None))
+        out.append(("error.message", "re:" + str(error["message_match"])))
     out += [(f"error.fields.{k}", None) for k in error.get("fields") or {}]
     headers = expect.get("headers") or {}
     names = list(headers.get("equal") or {}) + list(headers.get("absent") or [])
@@ -208,6 +210,9 @@ def test_every_undocumented_expectation_has_evidence(item):
                 texts = [_norm(t) for t in _documented_texts(case, cited)]
                 if check.startswith("headers."):
                     if cited or any(check.split(".", 1)[1] in t for t in texts):
+                        continue
+                elif text is not None and text.startswith("re:"):
+                    if any(re.search(text[3:], t, re.IGNORECASE) for t in _documented_texts(case, cited)):
                         continue
                 elif text is not None and any(_norm(text) in t for t in texts):
                     continue
