@@ -129,9 +129,7 @@ def test_vendored_evidence_has_its_notice(recordings, s3tests_index):
         assert test.startswith("test_") and isinstance(info.get("fails_on_aws"), bool) and info.get("file"), test
 
 
-@pytest.mark.parametrize("item", RAW_CASES, ids=_ids)
-def test_evidence_entries_are_well_formed_and_exist(item, recordings, s3tests_index):
-    _, case = item
+def _entry_problems(case: dict[str, Any], recordings: dict[str, Any], s3tests_index: dict[str, Any]) -> list[str]:
     problems = []
     ids = [e["id"] for e in case.get("evidence") or []]
     problems += [f"duplicate evidence id {i!r}" for i in {i for i in ids if ids.count(i) > 1}]
@@ -176,6 +174,13 @@ def test_evidence_entries_are_well_formed_and_exist(item, recordings, s3tests_in
             kinds = {e["confidence"] for e in case.get("evidence") or [] if e["id"] in expect["evidence"]}
             if kinds - {"documented"}:
                 problems.append(f"{step}: confidence documented, but it cites {sorted(kinds - {'documented'})} evidence")
+    return problems
+
+
+@pytest.mark.parametrize("item", RAW_CASES, ids=_ids)
+def test_evidence_entries_are_well_formed_and_exist(item, recordings, s3tests_index):
+    _, case = item
+    problems = _entry_problems(case, recordings, s3tests_index)
     assert problems == [], f"{case['id']}:\n  " + "\n  ".join(problems)
 
 
@@ -190,9 +195,7 @@ def _norm(text: str) -> str:
     return " ".join(text.replace("\u2019", "'").split()).lower()
 
 
-@pytest.mark.parametrize("item", RAW_CASES, ids=_ids)
-def test_every_undocumented_expectation_has_evidence(item):
-    folder, case = item
+def _missing_evidence(case: dict[str, Any]) -> list[str]:
     evidence = {e["id"]: e for e in case.get("evidence") or []}
     problems = []
     for step, expect in _expects(case):
@@ -219,8 +222,56 @@ def test_every_undocumented_expectation_has_evidence(item):
                 problems.append(f"{step}: {check} is `documented`, but the quoted text does not state it")
                 continue
             problems.append(f"{step}: {check} has no evidence (cite some, or list it in `unproven`)")
+    return problems
+
+
+@pytest.mark.parametrize("item", RAW_CASES, ids=_ids)
+def test_every_undocumented_expectation_has_evidence(item):
+    folder, case = item
+    problems = _missing_evidence(case)
     if problems and folder in PENDING_FOLDERS:
         pytest.xfail(f"folder {folder} is still being annotated by another helper")
     if problems and PENDING_CASES.match(case["id"]):
         pytest.xfail("this case is being rewritten with its evidence on branch truth-server")
     assert problems == [], f"{case['id']}:\n  " + "\n  ".join(problems)
+
+
+# The checker itself, on small made-up cases.
+_SOURCE = {"document": "https://docs.aws.amazon.com/x", "quote": "rejected with an HTTP 403 AccessDenied error."}
+_RECORDING = {"repo": "localstack/localstack", "file": "tests/aws/services/s3/test_s3.snapshot.json",
+              "test": "tests/aws/services/s3/test_s3.py::T::t", "key": "k"}
+
+
+def _case(expect: dict[str, Any], evidence: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    case = {"id": "x.y", "source": _SOURCE, "steps": [{"request": {"method": "GET"}, "expect": expect}]}
+    if evidence:
+        case["evidence"] = evidence
+    return case
+
+
+def test_checker_flags_undocumented_checks_and_accepts_the_three_ways_out():
+    error = {"status": 400, "error": {"code": "InvalidRequest", "message": "m"},
+             "headers": {"absent": ["x-amz-server-side-encryption"], "equal": {"ETag": "e"}}}
+    assert len(_missing_evidence(_case(error))) == 3          # code, message, SSE header; not ETag
+    assert _missing_evidence(_case({**error, "unproven": ["error.code", "error.message",
+                                                          "headers.X-Amz-Server-Side-Encryption"]})) == []
+    assert _missing_evidence(_case({**error, "confidence": "unproven"})) == []
+    recorded = [{"id": "ls", "confidence": "recorded", "recording": _RECORDING}]
+    assert _missing_evidence(_case({**error, "evidence": ["ls"]}, recorded)) == []
+    documented = {"status": 403, "error": {"code": "AccessDenied"}, "confidence": "documented"}
+    assert _missing_evidence(_case(documented)) == []
+    wrong = {"status": 403, "error": {"code": "SignatureDoesNotMatch"}, "confidence": "documented"}
+    assert "not state it" in _missing_evidence(_case(wrong))[0]
+
+
+def test_checker_flags_bad_references():
+    recordings = {"test_s3.snapshot.json": {"tests/aws/services/s3/test_s3.py::T::t": {"k": {}}}}
+    index = {"test_a": {"fails_on_aws": True, "file": "s3tests/functional/test_s3.py"}}
+    good = [{"id": "ls", "confidence": "recorded", "recording": _RECORDING}]
+    assert _entry_problems(_case({"status": 200, "evidence": ["ls"]}, good), recordings, index) == []
+    missing_key = [{"id": "ls", "confidence": "recorded", "recording": {**_RECORDING, "key": "other"}}]
+    assert "not recorded" in _entry_problems(_case({"status": 200}, missing_key), recordings, index)[0]
+    assert "does not list" in _entry_problems(_case({"status": 200, "evidence": ["nope"]}), recordings, index)[0]
+    fails = [{"id": "s", "confidence": "recorded", "s3tests": {"file": "s3tests/functional/test_s3.py", "test": "test_a"}}]
+    assert "fails_on_aws" in _entry_problems(_case({"status": 200}, fails), recordings, index)[0]
+    assert "names no check" in _entry_problems(_case({"status": 200, "unproven": ["error.code"]}), recordings, index)[0]
