@@ -113,7 +113,7 @@ class MockServer:
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if not line:
-                raise RuntimeError(f"mock server exited early (code {self.proc.poll()}); see {self.log_path}")
+                raise RuntimeError(f"mock server exited early (code {self.proc.wait()})")
             log.write(line)
             log.flush()
             if line.startswith("endpoint: "):
@@ -240,8 +240,8 @@ def run(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as exc:
         return fail(f"could not make the s3-tests venv: {exc}")
 
-    server = MockServer(report_dir / "mockserver.log", plain=args.plain, dialect=args.dialect)
     with tempfile.TemporaryDirectory(prefix="s3tests-conf-") as tmp:
+        server = MockServer(Path(tmp) / "mockserver.log", plain=args.plain, dialect=args.dialect)
         try:
             server.start()
             conf = Path(tmp) / "s3tests.conf"
@@ -258,6 +258,8 @@ def run(argv: list[str] | None = None) -> int:
             print("s3tests_suite:", " ".join(f"'{c}'" if " " in c else c for c in cmd), flush=True)
             code = subprocess.run(cmd, check=False, cwd=s3tests, env=env).returncode
         except (RuntimeError, OSError) as exc:
+            if server.log_path.is_file():
+                print(server.log_path.read_text(), file=sys.stderr)
             return fail(str(exc))
         finally:
             server.stop()
