@@ -222,6 +222,8 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-dir", default=str(REPO / "reports" / "s3-tests"))
     parser.add_argument("--plain", action="store_true",
                         help="serve plain HTTP with --allow-sse-c-over-http instead of TLS")
+    parser.add_argument("--s3tests-commit", default=os.environ.get("S3TESTS_COMMIT"),
+                        help="commit of the checkout, for the summary (default: $S3TESTS_COMMIT, else git rev-parse)")
     parser.add_argument("--dialect", default="aws-2023",
                         help="mock server dialect (default aws-2023: SSE-C allowed on new buckets, as s3-tests "
                              "expects; `aws` blocks SSE-C writes on new buckets as AWS does since April 2026)")
@@ -267,9 +269,9 @@ def run(argv: list[str] | None = None) -> int:
         return fail(f"s3-tests' pytest did not run to completion (exit {code})")
 
     result = summarize(junit)
-    commit = subprocess.run(["git", "-C", str(s3tests), "rev-parse", "HEAD"], check=False,
-                            capture_output=True, text=True)
-    result_doc = {"s3tests_commit": commit.stdout.strip() or None, "transport": "http" if args.plain else "https",
+    commit = args.s3tests_commit or subprocess.run(["git", "-C", str(s3tests), "rev-parse", "HEAD"], check=False,
+                                                   capture_output=True, text=True).stdout.strip()
+    result_doc = {"s3tests_commit": commit or None, "transport": "http" if args.plain else "https",
                   "dialect": args.dialect,
                   "k": k_expression(), "m": m_expression(),
                   "counts": {k: len(v) for k, v in result.items()}, **result}
