@@ -1,5 +1,5 @@
 """Case files (YAML) -> Case objects. Every problem is reported as `path:line: message`; nothing raises
-past load_cases() except for the caller's choice to turn problems into CaseFileError (exit code 2)."""
+past load_cases(): the caller prints the problems (the CLI exits 2, the pytest plugin fails collection)."""
 from __future__ import annotations
 
 import json
@@ -18,12 +18,6 @@ from .casecheck import VarRef
 from .yamlsource import LinedDocument, Problem
 
 CASE_SUFFIXES = (".yaml", ".yml")
-
-
-class CaseFileError(Exception):
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 @dataclass
