@@ -72,13 +72,15 @@ def _err(message: str) -> None:
 
 def _load(args: argparse.Namespace, paths: list[str] | None = None):
     """(cases, profile|None) or an exit code after printing every problem."""
-    from . import loader, profiles, select
+    from . import select
+    from .casefile import loader
+    from .profile import ProfileError, load_profile
 
     profile = None
     if getattr(args, "profile", None):
         try:
-            profile = profiles.load_profile(args.profile)
-        except profiles.ProfileError as exc:
+            profile = load_profile(args.profile)
+        except ProfileError as exc:
             for message in exc.problems:
                 print(message, file=sys.stderr)
             return EXIT_USAGE
@@ -102,9 +104,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .redact import Redactor
     from .reporters import RunInfo, console
+    from .request.transport import Transport, TransportConfig
     from .run import Clock, execute, write_reports
     from .target import TargetError, TargetOptions, open_target
-    from .transport import Transport, TransportConfig
 
     usage = _run_option_problems(args)
     if usage:
@@ -225,22 +227,22 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from . import profiles
+    from .profile import ProfileError, load_profile, shipped_profiles, unresolved_var_problems
 
     problems = 0
-    names = [args.profile] if args.profile else profiles.shipped_profiles()
+    names = [args.profile] if args.profile else shipped_profiles()
     loaded_profiles = []
     for name in names:
         try:
-            loaded_profiles.append(profiles.load_profile(name))
-        except profiles.ProfileError as exc:
+            loaded_profiles.append(load_profile(name))
+        except ProfileError as exc:
             problems += len(exc.problems)
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
     loaded = _load(argparse.Namespace(cases=args.cases, select=args.select, profile=None), args.paths or None)
     if isinstance(loaded, int) or problems:
         return EXIT_USAGE
-    unresolved = profiles.unresolved_var_problems(loaded[0], loaded_profiles)
+    unresolved = unresolved_var_problems(loaded[0], loaded_profiles)
     for found in unresolved:
         print(found, file=sys.stderr)
     if unresolved:

@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from .loader import load_cases
+    from .casefile.loader import load_cases
     cases, problems = load_cases([args.cases])
     if problems:
         for problem in problems:

@@ -15,13 +15,15 @@ from typing import Any
 
 from lxml import etree
 
-from . import bodies, matchers, signing, templating, wire, xmlpath
-from .integrity import md5_b64
-from .loader import Case
-from .profiles import Profile
+from . import matchers, xmlpath
+from .casefile import templating
+from .casefile.loader import Case
+from .profile import Profile
 from .redact import Redactor
+from .request import bodies, builder, signing
+from .request.integrity import md5_b64
+from .request.transport import Transport
 from .results import CaseResult, Exchange, Mismatch, Outcome, StepResult
-from .transport import Transport
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 BLOCK_NONE = "<BlockedEncryptionTypes><EncryptionType>NONE</EncryptionType></BlockedEncryptionTypes>"
@@ -105,7 +107,7 @@ class Engine:
         try:
             try:
                 self._setup(state)
-            except (FixtureError, templating.TemplateError, wire.RequestBuildError) as exc:
+            except (FixtureError, templating.TemplateError, builder.RequestBuildError) as exc:
                 result.outcome, result.reason = Outcome.FAILED, f"setup failed: {exc}"
             else:
                 self._run_steps(state, result)
@@ -145,15 +147,15 @@ class Engine:
     def _render(self, state: _CaseState, value: Any, where: str) -> Any:
         return templating.render(value, templating.Variables(state.variables), where)
 
-    def _wire_context(self, state: _CaseState, where: str) -> wire.WireContext:
+    def _wire_context(self, state: _CaseState, where: str) -> builder.WireContext:
         variables = templating.Variables(state.variables)
-        return wire.WireContext(
+        return builder.WireContext(
             endpoint=self.target.endpoint, region=self.target.region, main=self.target.main, alt=self.target.alt,
             plain_endpoint=self.target.plain_endpoint,
             addressing=self.target.addressing or self.profile.addressing, operation=state.case.operation,
             objects=state.objects, render=lambda text: templating.render_string(text, variables, where))
 
-    def _prerendered_context(self, state: _CaseState, where: str) -> wire.WireContext:
+    def _prerendered_context(self, state: _CaseState, where: str) -> builder.WireContext:
         """For specs already rendered as a whole: bodies must not be rendered a second time."""
         ctx = self._wire_context(state, where)
         ctx.render = lambda text: text
@@ -161,7 +163,7 @@ class Engine:
 
     # ------------------------------------------------------------------ HTTP
     def _send(self, spec: dict[str, Any], state: _CaseState, where: str) -> tuple[Exchange, bytes]:
-        outgoing = wire.build(spec, self._prerendered_context(state, where))
+        outgoing = builder.build(spec, self._prerendered_context(state, where))
         return self.transport.send(outgoing.method, outgoing.url, outgoing.headers, outgoing.body), outgoing.payload
 
     def _fixture_call(self, state: _CaseState, label: str, spec: dict[str, Any],
@@ -338,7 +340,7 @@ class Engine:
                 step_result.expected = expect
                 spec = self._render(state, step["request"], where)
                 exchange, payload = self._send(spec, state, where)
-            except (templating.TemplateError, wire.RequestBuildError) as exc:
+            except (templating.TemplateError, builder.RequestBuildError) as exc:
                 # the case (or the profile it runs under) asks for something that cannot be sent: the
                 # case fails with the step named; `error` stays reserved for runner bugs
                 step_result.error = str(exc)

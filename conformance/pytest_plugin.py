@@ -46,7 +46,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         text = file_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    from .loader import looks_like_case_file
+    from .casefile.loader import looks_like_case_file
 
     if not looks_like_case_file(text):
         return None
@@ -55,7 +55,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class CaseFile(pytest.File):
     def collect(self):  # type: ignore[override]
-        from . import loader, select
+        from . import select
+        from .casefile import loader
 
         cases, problems = loader.load_file(Path(self.path))
         if problems:
@@ -137,9 +138,9 @@ class _TargetUnavailable(Exception):
 class _Runtime:
     def __init__(self, config: pytest.Config):
         from .engine import Engine
-        from .profiles import ProfileError, load_profile
+        from .profile import ProfileError, load_profile
+        from .request.transport import Transport, TransportConfig
         from .target import TargetError, TargetOptions, open_target
-        from .transport import Transport, TransportConfig
 
         self.stack = contextlib.ExitStack()
         option = config.getoption

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .loader import Case
+from .casefile.loader import Case
 
 Predicate = Callable[[Case], bool]
 _TOKEN = re.compile(r"\(|\)|[^\s()]+")

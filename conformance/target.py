@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import signing
 from .engine import Target
-from .profiles import ENDPOINT_CAPABILITIES_BUILTIN, Profile
+from .profile import ENDPOINT_CAPABILITIES_BUILTIN, Profile
+from .request import signing
 
 DEFAULT_MAIN = ("AKIAMOCKMAIN00000001", "mock/main/secret/key/00000000000000000001", "111122223333")
 DEFAULT_ALT = ("AKIAMOCKALT000000002", "mock/alt/secret/key/000000000000000000002", "444455556666")

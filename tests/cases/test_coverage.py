@@ -180,7 +180,7 @@ def test_main_exit_codes(tmp_path, capsys, model):
 
 def test_html_fragment_for_the_report(tmp_path, model):
     cases_dir = _write_corpus(tmp_path, covered=True)
-    from conformance.loader import load_cases
+    from conformance.casefile.loader import load_cases
     cases, problems = load_cases([cases_dir / "one.yaml"])
     assert not problems
     fragment = coverage.coverage_html(cases)        # finds cases/_coverage.yaml next to the case file

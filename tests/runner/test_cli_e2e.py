@@ -10,7 +10,10 @@ import textwrap
 import botocore.session
 from runner_support import DATA, MOTO_MAIN
 
-from conformance import cli, engine, loader, profiles, signing
+from conformance import cli, engine
+from conformance import profile as profiles
+from conformance.casefile import loader
+from conformance.request import signing
 
 
 def moto_args(endpoint, *extra):

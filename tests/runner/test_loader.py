@@ -3,7 +3,8 @@ import subprocess
 import sys
 import textwrap
 
-from conformance import cli, loader
+from conformance import cli
+from conformance.casefile import loader
 
 VALID = """\
 cases:
@@ -93,14 +94,14 @@ def test_validate_ok_and_missing_path(tmp_path, capsys):
 
 
 def test_shipped_profiles_and_schema_are_valid():
-    from conformance import profiles
+    from conformance import profile as profiles
 
     for name in profiles.shipped_profiles():
         assert profiles.load_profile(name).name == name
 
 
 def test_bad_profile_reported_with_line(tmp_path):
-    from conformance import profiles
+    from conformance import profile as profiles
 
     path = write(tmp_path, "p.yaml", "name: x\nregion: us-east-1\ncapabilities: [kms, 7]\naddressing: sideways\n")
     try:

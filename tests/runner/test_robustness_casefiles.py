@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import cli, engine, loader, profiles, signing
+from conformance import cli, engine
+from conformance import profile as profiles
+from conformance.casefile import loader
+from conformance.request import signing
 
 BASE = """\
 cases:

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from conformance import baseline, integrity, select
-from conformance.loader import Case
+from conformance import baseline, select
+from conformance.casefile.loader import Case
+from conformance.request import integrity
 from conformance.results import CaseResult, Outcome
 
 

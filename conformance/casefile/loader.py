@@ -13,8 +13,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from . import casecheck, yamlsource
-from .casecheck import VarRef
+from . import checks, yamlsource
+from .checks import VarRef
 from .yamlsource import LinedDocument, Problem
 
 CASE_SUFFIXES = (".yaml", ".yml")
@@ -117,7 +117,7 @@ def load_file(path: Path) -> tuple[list[Case], list[Problem]]:
     cases = []
     for index, raw in enumerate(document.data["cases"]):
         case_problems = _semantic_problems(raw, document, ("cases", index), name)
-        refs = casecheck.check_case(raw, ("cases", index), _collector(case_problems, document, name))
+        refs = checks.check_case(raw, ("cases", index), _collector(case_problems, document, name))
         if case_problems:
             problems += sorted(case_problems, key=lambda p: p.line)
             continue
@@ -131,7 +131,7 @@ def load_file(path: Path) -> tuple[list[Case], list[Problem]]:
     return cases, problems
 
 
-def _collector(problems: list[Problem], document: LinedDocument, file: str) -> casecheck.Report:
+def _collector(problems: list[Problem], document: LinedDocument, file: str) -> checks.Report:
     def report(at: tuple[Any, ...], message: str) -> None:
         problems.append(Problem(file, document.line_of(at), message))
     return report

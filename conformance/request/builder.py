@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from botocore.awsrequest import AWSRequest
 
-from . import bodies, chunked, integrity, postform, signing
+from . import aws_chunked, bodies, integrity, postform, signing
 
 
 class RequestBuildError(Exception):
@@ -149,7 +149,7 @@ def build(spec: dict[str, Any], ctx: WireContext) -> Outgoing:
             headers.append((header, integrity.checksum_value(checksum["algorithm"], body,
                                                                 checksum.get("value", "auto"))))
 
-    chunk_size = int(spec.get("chunk_size", chunked.DEFAULT_CHUNK_SIZE))
+    chunk_size = int(spec.get("chunk_size", aws_chunked.DEFAULT_CHUNK_SIZE))
     explicit_hash = next((str(v) for n, v in explicit.items() if n.lower() == "x-amz-content-sha256" and v is not None),
                          None)
     payload_hash = explicit_hash or {
@@ -177,15 +177,15 @@ def build(spec: dict[str, Any], ctx: WireContext) -> Outgoing:
         if "x-amz-content-sha256" in removed:
             headers.append(("X-Amz-Content-SHA256", payload_hash))   # signer needs one; dropped again below
         signed = signing.sign_v4(method, url, headers, b"", keys, ctx.region, payload_hash)
-        signer = chunked.ChunkSigner(keys, ctx.region, signed.timestamp or "", signed.scope or "",
+        signer = aws_chunked.ChunkSigner(keys, ctx.region, signed.timestamp or "", signed.scope or "",
                                      signed.signature or "")
         if auth == "bad-signature":
             signed = signing.corrupt_signature(signed)
         out_headers = signed.headers
         if payload_mode == "chunked-signed":
-            wire_body = chunked.frame_signed(body, signer, chunk_size)
+            wire_body = aws_chunked.frame_signed(body, signer, chunk_size)
         elif payload_mode == "chunked-signed-trailer":
-            wire_body = chunked.frame_signed_trailer(body, signer, trailer_alg, trailer_value, chunk_size)
+            wire_body = aws_chunked.frame_signed_trailer(body, signer, trailer_alg, trailer_value, chunk_size)
         url = signed.url
     else:
         # No header signature: a streaming mode still announces itself through x-amz-content-sha256.
@@ -199,7 +199,7 @@ def build(spec: dict[str, Any], ctx: WireContext) -> Outgoing:
         else:
             out_headers = headers
     if payload_mode == "chunked-unsigned-trailer":
-        wire_body = chunked.frame_unsigned_trailer(body, trailer_alg, trailer_value, chunk_size)
+        wire_body = aws_chunked.frame_unsigned_trailer(body, trailer_alg, trailer_value, chunk_size)
     out_headers = [(n, v) for n, v in out_headers if n.lower() not in removed or n.lower() == "authorization"]
     return Outgoing(method, url, out_headers, wire_body, body)
 

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from ..results import Exchange, RequestRecord, ResponseRecord
 from .deadline import WatchedAdapter, response_deadline
-from .results import Exchange, RequestRecord, ResponseRecord
 
 MiB = 1024 * 1024
 
