@@ -17,9 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+from . import s3model
+
+if TYPE_CHECKING:
+    from botocore.model import ServiceModel, Shape
 
 OPERATIONS = ("PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption", "PutObject", "CopyObject",
               "PostObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
@@ -59,73 +64,49 @@ class Row:
 
 # --- botocore model -------------------------------------------------------------------------------------------
 
-def _model() -> dict[str, Any]:
-    import botocore.loaders  # botocore is a runtime dependency; loaded lazily so `--help` stays fast
-    return botocore.loaders.Loader().load_service_model("s3", "service-2")
-
-
-def model_parameters(model: dict[str, Any]) -> dict[str, list[str]]:
+def model_parameters(model: ServiceModel) -> dict[str, list[str]]:
     """Operation -> wire names (header names) of its SSE/integrity/ownership input members."""
     result: dict[str, list[str]] = {}
     for op in OPERATIONS:
-        source_op = "PutObject" if op == "PostObject" else op          # POST Object is not in the model
-        shape = model["shapes"][model["operations"][source_op]["input"]["shape"]]
+        source_op = "PutObject" if op == s3model.POST_OBJECT else op          # POST Object is not in the model
+        shape = model.operation_model(source_op).input_shape
         names = []
-        for member, spec in shape["members"].items():
-            if MEMBER_PATTERN.match(member) and spec.get("location") == "header":
-                names.append(spec.get("locationName", member))
+        for member, spec in (shape.members if shape is not None else {}).items():
+            if MEMBER_PATTERN.match(member) and spec.serialization.get("location") == "header":
+                names.append(spec.serialization.get("name", member))
         result[op] = names
     return result
 
 
-def model_body_elements(model: dict[str, Any]) -> list[str]:
+def model_body_elements(model: ServiceModel) -> list[str]:
     """XML element names of ServerSideEncryptionConfiguration, depth first, as they appear on the wire."""
-    shapes = model["shapes"]
+    from botocore.model import ListShape, StructureShape
+
     names: list[str] = [BODY_SHAPE]
 
-    def walk(shape_name: str) -> None:
-        shape = shapes[shape_name]
-        if shape["type"] == "list":
-            walk(shape["member"]["shape"])
+    def walk(shape: Shape) -> None:
+        if isinstance(shape, ListShape):
+            walk(shape.member)
             return
-        for member, spec in shape.get("members", {}).items():
-            target = shapes[spec["shape"]]
-            wire = spec.get("locationName") or member        # flattened lists carry the element name here
+        for member, spec in (shape.members if isinstance(shape, StructureShape) else {}).items():
+            wire = spec.serialization.get("name") or member        # flattened lists carry the element name here
             if wire not in names:
                 names.append(wire)
-            if target["type"] in ("structure", "list"):
-                walk(spec["shape"])
-    walk(BODY_SHAPE)
+            if spec.type_name in ("structure", "list"):
+                walk(spec)
+    walk(model.shape_for(BODY_SHAPE))
     return names
 
 
 # --- classification of requests -----------------------------------------------------------------------------
 
 def classify(request: dict[str, Any]) -> str | None:
-    """The S3 operation a case request performs, or None (service calls, other subresources)."""
-    method = str(request.get("method", "")).upper()
-    query = {str(k) for k in (request.get("query") or {})}
-    headers = {str(k).lower() for k in (request.get("headers") or {})}
-    has_key = bool(request.get("key"))
-    if "encryption" in query and not has_key:
-        return {"PUT": "PutBucketEncryption", "GET": "GetBucketEncryption",
-                "DELETE": "DeleteBucketEncryption"}.get(method)
-    if method == "POST" and not has_key and request.get("form") is not None:
-        return "PostObject"
-    if not has_key:
-        return None
-    copy = "x-amz-copy-source" in headers
-    if method == "PUT":
-        if "partnumber" in {q.lower() for q in query}:
-            return "UploadPartCopy" if copy else "UploadPart"
-        return "CopyObject" if copy else "PutObject"
-    if method == "POST":
-        if "uploads" in query:
-            return "CreateMultipartUpload"
-        if "uploadId" in query:
-            return "CompleteMultipartUpload"
-        return None
-    return {"GET": "GetObject", "HEAD": "HeadObject"}.get(method)
+    """The operation (of OPERATIONS) a case request performs, or None (service calls, other operations)."""
+    operation = s3model.infer_operation(
+        str(request.get("method", "")).upper(), bool(request.get("bucket")), bool(request.get("key")),
+        {str(k) for k in (request.get("query") or {})}, {str(k).lower() for k in (request.get("headers") or {})},
+        form=request.get("form") is not None)
+    return operation if operation in OPERATIONS else None
 
 
 def sent_parameters(operation: str, request: dict[str, Any]) -> set[str]:
@@ -193,9 +174,9 @@ def _case_parts(case: Any) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     return case.id, list(case.steps), dict(case.fixtures or {})
 
 
-def build_rows(cases: Iterable[Any], data: dict[str, Any], model: dict[str, Any] | None = None,
+def build_rows(cases: Iterable[Any], data: dict[str, Any], model: ServiceModel | None = None,
                vars_sets: list[dict[str, Any]] | None = None) -> list[Row]:
-    model = model if model is not None else _model()
+    model = model if model is not None else s3model.service()
     params = model_parameters(model)
     elements = model_body_elements(model)
     documented = {op: list((spec or {}).get("errors") or []) for op, spec in (data.get("operations") or {}).items()}

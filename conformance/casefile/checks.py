@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .. import s3model
 from .templating import VarTemplate
 
 # What the engine puts in the variables of every case (see Engine._base_variables and _put_object).
@@ -168,13 +168,6 @@ def check_base64(body: Any, path: tuple[Any, ...], report: Report) -> None:
             report(path + ("base64",), f"body base64 is not valid base64: {exc}")
 
 
-@functools.lru_cache(maxsize=1)
-def kms_operations() -> frozenset[str]:
-    import botocore.session
-
-    return frozenset(botocore.session.get_session().get_service_model("kms").operation_names)
-
-
 def check_expect(expect: dict[str, Any], at: tuple[Any, ...], report: Report) -> None:
     error = expect.get("error") or {}
     if isinstance(error.get("message_match"), str):
@@ -186,7 +179,7 @@ def check_expect(expect: dict[str, Any], at: tuple[Any, ...], report: Report) ->
         if isinstance(item.get("match"), str):
             check_regex(item["match"], at + ("xml", index, "match"), f"xml {item['path']} match", report)
     for operation in expect.get("kms_calls") or {}:
-        if operation != "key" and operation not in kms_operations():
+        if operation != "key" and operation not in s3model.kms_operation_names():
             report(at + ("kms_calls", operation),
                    f"kms_calls: {operation!r} is not a KMS operation (e.g. GenerateDataKey, Decrypt, Encrypt)")
     body = expect.get("body") or {}

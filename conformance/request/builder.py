@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from botocore.awsrequest import AWSRequest
 
+from .. import s3model
 from . import aws_chunked, bodies, integrity, postform, signing
 
 
@@ -137,8 +138,9 @@ def build(spec: dict[str, Any], ctx: WireContext) -> Outgoing:
     md5_mode = spec.get("content_md5")
     if md5_mode is None:
         # the request's own operation (PUT ?encryption is PutBucketEncryption whatever the case is about)
-        operation = integrity.infer_operation(method, bool(bucket), key is not None, {k for k, _ in query})
-        needs = (operation or ctx.operation) in integrity.operations_requiring_integrity()
+        operation = s3model.infer_operation(method, bool(bucket), key is not None, {k for k, _ in query},
+                                            names)
+        needs = (operation or ctx.operation) in s3model.operations_requiring_integrity()
         md5_mode = "auto" if body and checksum is None and needs else "none"
     md5 = integrity.content_md5(body, md5_mode)
     if md5 is not None and "content-md5" not in names | removed:

@@ -2,13 +2,8 @@
 from __future__ import annotations
 
 import base64
-import functools
-import gzip
 import hashlib
-import json
 import zlib
-from pathlib import Path
-from typing import Any
 
 from awscrt import checksums as crt_checksums
 
@@ -64,53 +59,3 @@ def checksum_value(algorithm: str, data: bytes, mode: str = "auto") -> str:
 
 def checksum_header(algorithm: str) -> str:
     return f"x-amz-checksum-{algorithm}"
-
-
-@functools.lru_cache(maxsize=1)
-def _s3_operations() -> dict[str, Any]:
-    import botocore
-
-    model = Path(botocore.__file__).parent / "data" / "s3" / "2006-03-01" / "service-2.json.gz"
-    try:
-        with gzip.open(model, "rt", encoding="utf-8") as handle:
-            return dict(json.load(handle)["operations"])
-    except (OSError, ValueError, KeyError):
-        plain = model.with_suffix("")
-        return dict(json.loads(plain.read_text(encoding="utf-8"))["operations"]) if plain.exists() else {}
-
-
-@functools.lru_cache(maxsize=1)
-def operations_requiring_integrity() -> frozenset[str]:
-    """Operations botocore's S3 model marks as needing Content-MD5 or a checksum (httpChecksumRequired /
-    requestChecksumRequired): these get Content-MD5 by default."""
-    names = set()
-    for name, op in _s3_operations().items():
-        checksum = op.get("httpChecksum", {})
-        if op.get("httpChecksumRequired") or checksum.get("requestChecksumRequired"):
-            names.add(name)
-    return frozenset(names)
-
-
-@functools.lru_cache(maxsize=1)
-def _routes() -> list[tuple[str, bool, bool, frozenset[str], str]]:
-    """(method, needs bucket, needs key, literal query keys, operation) from the model's requestUri."""
-    routes = []
-    for name, op in _s3_operations().items():
-        http = op.get("http", {})
-        path, _, query = http.get("requestUri", "/").partition("?")
-        literal = frozenset(part.split("=", 1)[0] for part in query.split("&")
-                            if part and "{" not in part and not part.startswith("x-id="))
-        routes.append((http.get("method", ""), "{Bucket}" in path, "{Key+}" in path, literal, name))
-    return routes
-
-
-def infer_operation(method: str, bucket: bool, key: bool, query_keys: set[str]) -> str | None:
-    """The S3 operation a raw request corresponds to (most specific subresource match), e.g.
-    PUT /bucket?encryption -> PutBucketEncryption; None when nothing in the model fits."""
-    best: tuple[int, str] | None = None
-    for route_method, needs_bucket, needs_key, literal, name in _routes():
-        if route_method != method or needs_bucket != bucket or needs_key != key or not literal <= query_keys:
-            continue
-        if best is None or len(literal) > best[0]:
-            best = (len(literal), name)
-    return best[1] if best else None

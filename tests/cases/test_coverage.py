@@ -5,12 +5,12 @@ import textwrap
 
 import pytest
 
-from conformance import coverage
+from conformance import coverage, s3model
 
 
 @pytest.fixture(scope="module")
 def model():
-    return coverage._model()
+    return s3model.service()
 
 
 @pytest.mark.parametrize("request_, operation", [
