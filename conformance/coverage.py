@@ -22,9 +22,12 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from . import s3model
+from .casefile.model import ErrorExpect
 
 if TYPE_CHECKING:
     from botocore.model import ServiceModel, Shape
+
+    from .casefile.model import Case, Expect, RequestSpec, Step
 
 OPERATIONS = ("PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption", "PutObject", "CopyObject",
               "PostObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
@@ -100,58 +103,55 @@ def model_body_elements(model: ServiceModel) -> list[str]:
 
 # --- classification of requests -----------------------------------------------------------------------------
 
-def classify(request: dict[str, Any]) -> str | None:
+def classify(request: RequestSpec) -> str | None:
     """The operation (of OPERATIONS) a case request performs, or None (service calls, other operations)."""
-    operation = s3model.infer_operation(
-        str(request.get("method", "")).upper(), bool(request.get("bucket")), bool(request.get("key")),
-        {str(k) for k in (request.get("query") or {})}, {str(k).lower() for k in (request.get("headers") or {})},
-        form=request.get("form") is not None)
+    operation = s3model.infer_operation(request.method.upper(), bool(request.bucket), bool(request.key),
+                                        {str(k) for k in request.query}, {str(k).lower() for k in request.headers},
+                                        form=request.form is not None)
     return operation if operation in OPERATIONS else None
 
 
-def sent_parameters(operation: str, request: dict[str, Any]) -> set[str]:
+def sent_parameters(operation: str, request: RequestSpec) -> set[str]:
     """Lower-cased wire names the request sends (headers, form fields, integrity options)."""
-    names = {str(k).lower() for k, v in (request.get("headers") or {}).items() if v is not None}
-    form = request.get("form") or {}
-    names |= {str(k).lower() for k in (form.get("fields") or {})}
-    checksum = request.get("checksum")
+    names = request.header_names()
+    if request.form is not None:
+        names |= {str(k).lower() for k in request.form.fields}
+    checksum = request.checksum
     if checksum:
-        names.add(f"x-amz-checksum-{checksum['algorithm']}")
-    md5 = request.get("content_md5")
-    body = request.get("body")
+        names.add(f"x-amz-checksum-{checksum.algorithm}")
+    md5 = request.content_md5
     if md5 in ("auto", "wrong", "malformed"):
         names.add("content-md5")
-    elif md5 is None and operation == "PutBucketEncryption" and body and not checksum:
+    elif md5 is None and operation == "PutBucketEncryption" and request.body and not checksum:
         names.add("content-md5")          # the runner's default for requestChecksumRequired operations
     return names
 
 
-def body_elements(request: dict[str, Any]) -> set[str]:
-    body = request.get("body")
+def body_elements(body: Any) -> set[str]:
+    """Element names in an XML (or plain string) body spec."""
     text = body.get("xml") if isinstance(body, dict) else (body if isinstance(body, str) else None)
     return set(re.findall(r"<([A-Za-z][A-Za-z0-9]*)[\s>/]", text or ""))
 
 
-def expected_errors(step: dict[str, Any], vars_sets: list[dict[str, Any]]) -> tuple[bool, set[str]]:
+def expected_errors(step: Step, vars_sets: list[dict[str, Any]]) -> tuple[bool, set[str]]:
     """(expects an error in its main expectation, error labels over the expectation and its variants)."""
     labels: set[str] = set()
-    expectations = [step.get("expect") or {}] + [v.get("expect") or {} for v in step.get("variants") or []]
-    negative_main = _negative(step.get("expect") or {})
-    for expect in expectations:
-        code = (expect.get("error") or {}).get("code")
+    for expect in step.expectations():
+        code = expect.error.code if expect.error is not None else None
         if code:
             labels |= _resolve(code, vars_sets)
         elif _negative(expect):
-            statuses = expect.get("status")
-            for status in statuses if isinstance(statuses, list) else [statuses]:
+            statuses = expect.status
+            for status in statuses if isinstance(statuses, tuple) else [statuses]:
                 labels.add(f"HTTP {status}")
-    return negative_main, labels
+    return _negative(step.expect), labels
 
 
-def _negative(expect: dict[str, Any]) -> bool:
-    status = expect.get("status")
-    statuses = status if isinstance(status, list) else [status]
-    return bool(expect.get("error")) or any(isinstance(s, int) and s >= 400 for s in statuses)
+def _negative(expect: Expect) -> bool:
+    status = expect.status
+    statuses = status if isinstance(status, tuple) else [status]
+    has_error = expect.error is not None and expect.error != ErrorExpect()      # `error: {}` asks for nothing
+    return has_error or any(isinstance(s, int) and s >= 400 for s in statuses)
 
 
 def _resolve(text: str, vars_sets: list[dict[str, Any]]) -> set[str]:
@@ -168,13 +168,7 @@ def _resolve(text: str, vars_sets: list[dict[str, Any]]) -> set[str]:
 
 # --- the table ------------------------------------------------------------------------------------------------
 
-def _case_parts(case: Any) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    if isinstance(case, dict):
-        return case["id"], case.get("steps") or [], case.get("fixtures") or {}
-    return case.id, list(case.steps), dict(case.fixtures or {})
-
-
-def build_rows(cases: Iterable[Any], data: dict[str, Any], model: ServiceModel | None = None,
+def build_rows(cases: Iterable[Case], data: dict[str, Any], model: ServiceModel | None = None,
                vars_sets: list[dict[str, Any]] | None = None) -> list[Row]:
     model = model if model is not None else s3model.service()
     params = model_parameters(model)
@@ -191,17 +185,17 @@ def build_rows(cases: Iterable[Any], data: dict[str, Any], model: ServiceModel |
             rows[(op, "error", error)] = Row(op, "error", error)
 
     for case in cases:
-        case_id, steps, fixtures = _case_parts(case)
-        if fixtures.get("encryption"):
-            for element in body_elements({"body": {"xml": fixtures["encryption"]}}):
+        case_id, fixtures = case.id, case.fixtures
+        if fixtures.encryption:
+            for element in body_elements({"xml": fixtures.encryption}):
                 if (row := rows.get(("PutBucketEncryption", "element", element))):
                     row.valid.add(case_id)
-        for obj in fixtures.get("objects") or []:
-            for name in {str(k).lower() for k in (obj.get("headers") or {})}:
+        for obj in fixtures.objects:
+            for name in {str(k).lower() for k in obj.headers}:
                 if (row := rows.get(("PutObject", "parameter", name))):
                     row.valid.add(case_id)
-        for step in steps:
-            request = step.get("request") or {}
+        for step in case.steps:
+            request = step.request
             classified = classify(request)
             if classified is None:
                 continue
@@ -211,7 +205,7 @@ def build_rows(cases: Iterable[Any], data: dict[str, Any], model: ServiceModel |
                 if (row := rows.get((op, "parameter", name))):
                     (row.invalid if negative else row.valid).add(case_id)
             if op == "PutBucketEncryption":
-                for element in body_elements(request):
+                for element in body_elements(request.body):
                     if (row := rows.get((op, "element", element))):
                         (row.invalid if negative else row.valid).add(case_id)
             for label in errors:
@@ -289,15 +283,14 @@ def _default_data_path(fallback: Path) -> Path:
     return fallback / DEFAULT_DATA if fallback.is_dir() else fallback.parent / DEFAULT_DATA
 
 
-def coverage_html(cases: list[Any], data_path: str | Path | None = None) -> str:
+def coverage_html(cases: list[Case], data_path: str | Path | None = None) -> str:
     """HTML fragment for the runner's report. Data file: the given path, else cases/_coverage.yaml next to
     the first case's file, else ./cases/_coverage.yaml."""
     if data_path is None:
         candidates = []
         for case in cases:
-            file = getattr(case, "file", None) or (case.get("file") if isinstance(case, dict) else None)
-            if file:
-                for parent in Path(file).resolve().parents:
+            if case.file:
+                for parent in Path(case.file).resolve().parents:
                     candidates.append(parent / DEFAULT_DATA)
                 break
         candidates.append(Path("cases") / DEFAULT_DATA)

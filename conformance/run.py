@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .casefile.loader import Case
+from .casefile.model import Case
 from .engine import Engine
 from .reporters import RunInfo
 from .results import CaseResult

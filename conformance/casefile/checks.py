@@ -1,6 +1,8 @@
 """Checks on a schema-valid case that JSON Schema cannot express, done at load time so `validate` finds them:
-every `${...}` names something that will exist where it is used, regular expressions compile, XML paths are
-paths the runner can follow, base64 bodies decode, `kms_calls` names KMS operations.
+names are unique and references by name (fixture objects, same_as steps) exist, every `${...}` names
+something that will exist where it is used, regular expressions compile, XML paths are paths the runner can
+follow, base64 bodies decode, `kms_calls` names KMS operations. They read the YAML mapping (JSON paths give
+the lines); the typed model is built from a case only once it passes.
 
 Profile variables cannot be checked without a profile: they come back as `VarRef`s for the caller
 (`validate` checks them against the profiles; `run` reports a missing one as the step's failure)."""
@@ -189,8 +191,37 @@ def check_expect(expect: dict[str, Any], at: tuple[Any, ...], report: Report) ->
         report(at + ("body", "range"), "body range needs same_as")
 
 
+def check_names(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> None:
+    """Duplicate names, and references by name (body objects, same_as) to what does not exist (yet)."""
+    fixtures = raw.get("fixtures") or {}
+    objects = [o["name"] for o in fixtures.get("objects") or []]
+    keys = [k["name"] for k in fixtures.get("kms_keys") or []]
+    for label, names, where in (("object", objects, "objects"), ("KMS key", keys, "kms_keys")):
+        for dup in {n for n in names if names.count(n) > 1}:
+            report(at + ("fixtures", where), f"duplicate {label} name {dup!r}")
+    seen_steps: list[str] = []
+    for index, step in enumerate(raw["steps"]):
+        step_at = at + ("steps", index)
+        name = step.get("name") or f"step{index + 1}"
+        if name in seen_steps:
+            report(step_at + ("name",), f"duplicate step name {name!r}")
+        body = (step.get("request") or {}).get("body")
+        if isinstance(body, dict) and "object" in body and body["object"] not in objects:
+            report(step_at + ("request", "body"), f"body refers to undefined fixture object {body['object']!r}")
+        for exp_at, expect in [(step_at + ("expect",), step.get("expect") or {})] + \
+                [(step_at + ("variants", i, "expect"), v["expect"]) for i, v in enumerate(step.get("variants") or [])]:
+            same = (expect.get("body") or {}).get("same_as") or {}
+            if "object" in same and same["object"] not in objects:
+                report(exp_at + ("body",), f"same_as refers to undefined fixture object {same['object']!r}")
+            if "step" in same and same["step"] not in seen_steps + [name]:
+                report(exp_at + ("body",), f"same_as refers to step {same['step']!r}, which does not come earlier")
+        seen_steps.append(name)
+
+
 def check_case(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> list[VarRef]:
-    """Reports every problem through `report(json_path, message)`; returns the profile variables used."""
+    """Every check of this module on one schema-valid case: problems go to `report(json_path, message)`;
+    returns the profile variables used."""
+    check_names(raw, at, report)
     refs: list[VarRef] = []
     fixtures = raw.get("fixtures") or {}
     buckets: set[str] = set()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -15,46 +14,10 @@ from jsonschema import Draft202012Validator
 
 from . import checks, yamlsource
 from .checks import VarRef
+from .model import Case
 from .yamlsource import LinedDocument, Problem
 
 CASE_SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass
-class Case:
-    id: str
-    title: str
-    operation: str
-    source: dict[str, Any]
-    steps: list[dict[str, Any]]
-    file: str
-    line: int
-    tags: list[str] = field(default_factory=list)
-    requires: list[str] = field(default_factory=list)
-    fixtures: dict[str, Any] = field(default_factory=dict)
-    step_lines: list[int] = field(default_factory=list)
-    var_refs: list[VarRef] = field(default_factory=list)     # profile variables used, with their lines
-
-    def step_name(self, index: int) -> str:
-        return self.steps[index].get("name") or f"step{index + 1}"
-
-    def implied_requirements(self) -> list[str]:
-        """Capabilities the case needs by construction, on top of `requires`."""
-        needs = set(self.requires)
-        if self.fixtures.get("kms_keys"):
-            needs.add("kms-admin")
-        if self.fixtures.get("versioning"):
-            needs.add("versioning")
-        for step in self.steps:
-            request = step.get("request", {})
-            if request.get("scheme") == "http":
-                needs.add("plain-http")
-            if request.get("auth") == "alt":
-                needs.add("multi-account")
-            expectations = [step.get("expect") or {}] + [v.get("expect") or {} for v in step.get("variants") or []]
-            if any("kms_calls" in e for e in expectations):
-                needs.add("kms-metrics")
-        return sorted(needs)
 
 
 @lru_cache(maxsize=1)
@@ -116,18 +79,14 @@ def load_file(path: Path) -> tuple[list[Case], list[Problem]]:
         return [], problems
     cases = []
     for index, raw in enumerate(document.data["cases"]):
-        case_problems = _semantic_problems(raw, document, ("cases", index), name)
+        case_problems: list[Problem] = []
         refs = checks.check_case(raw, ("cases", index), _collector(case_problems, document, name))
         if case_problems:
             problems += sorted(case_problems, key=lambda p: p.line)
             continue
-        cases.append(Case(
-            id=raw["id"], title=raw["title"], operation=raw["operation"], source=raw["source"],
-            steps=raw["steps"], file=name, line=document.line_of(("cases", index)),
-            tags=list(raw.get("tags") or []), requires=list(raw.get("requires") or []),
-            fixtures=dict(raw.get("fixtures") or {}),
-            step_lines=[document.line_of(("cases", index, "steps", i)) for i in range(len(raw["steps"]))],
-            var_refs=[VarRef(r.name, r.path, r.where, document.line_of(r.path)) for r in refs]))
+        cases.append(Case.from_dict(
+            raw, name, document.line_of, ("cases", index),
+            var_refs=tuple(VarRef(r.name, r.path, r.where, document.line_of(r.path)) for r in refs)))
     return cases, problems
 
 
@@ -135,38 +94,6 @@ def _collector(problems: list[Problem], document: LinedDocument, file: str) -> c
     def report(at: tuple[Any, ...], message: str) -> None:
         problems.append(Problem(file, document.line_of(at), message))
     return report
-
-
-def _semantic_problems(raw: dict[str, Any], doc: LinedDocument, at: tuple[Any, ...], file: str) -> list[Problem]:
-    """Duplicate names and references by name (body objects, same_as); placeholders are casecheck's."""
-    problems = []
-    fixtures = raw.get("fixtures") or {}
-    objects = [o["name"] for o in fixtures.get("objects") or []]
-    keys = [k["name"] for k in fixtures.get("kms_keys") or []]
-    for label, names, where in (("object", objects, "objects"), ("KMS key", keys, "kms_keys")):
-        for dup in {n for n in names if names.count(n) > 1}:
-            problems.append(Problem(file, doc.line_of(at + ("fixtures", where)), f"duplicate {label} name {dup!r}"))
-    seen_steps: list[str] = []
-    for index, step in enumerate(raw["steps"]):
-        step_at = at + ("steps", index)
-        name = step.get("name") or f"step{index + 1}"
-        if name in seen_steps:
-            problems.append(Problem(file, doc.line_of(step_at + ("name",)), f"duplicate step name {name!r}"))
-        body = (step.get("request") or {}).get("body")
-        if isinstance(body, dict) and "object" in body and body["object"] not in objects:
-            problems.append(Problem(file, doc.line_of(step_at + ("request", "body")),
-                                    f"body refers to undefined fixture object {body['object']!r}"))
-        for exp_at, expect in [(step_at + ("expect",), step.get("expect") or {})] + \
-                [(step_at + ("variants", i, "expect"), v["expect"]) for i, v in enumerate(step.get("variants") or [])]:
-            same = (expect.get("body") or {}).get("same_as") or {}
-            if "object" in same and same["object"] not in objects:
-                problems.append(Problem(file, doc.line_of(exp_at + ("body",)),
-                                        f"same_as refers to undefined fixture object {same['object']!r}"))
-            if "step" in same and same["step"] not in seen_steps + [name]:
-                problems.append(Problem(file, doc.line_of(exp_at + ("body",)),
-                                        f"same_as refers to step {same['step']!r}, which does not come earlier"))
-        seen_steps.append(name)
-    return problems
 
 
 def load_cases(paths: Iterable[str | Path]) -> tuple[list[Case], list[Problem]]:

@@ -6,6 +6,7 @@ import textwrap
 import pytest
 
 from conformance import coverage, s3model
+from conformance.casefile.model import Case, RequestSpec
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def model():
     ({"method": "PUT", "bucket": "b", "query": {"versioning": ""}}, None),
 ])
 def test_classify(request_, operation):
-    assert coverage.classify(request_) == operation
+    assert coverage.classify(RequestSpec.from_dict(request_)) == operation
 
 
 def test_model_rows_come_from_botocore(model):
@@ -50,7 +51,7 @@ def test_model_rows_come_from_botocore(model):
 
 
 def _case(case_id, steps, fixtures=None):
-    return {"id": case_id, "steps": steps, "fixtures": fixtures or {}}
+    return Case.from_dict({"id": case_id, "steps": steps, "fixtures": fixtures or {}})
 
 
 DATA = {"operations": {"PutObject": {"errors": ["InvalidArgument", "AccessDenied"]},

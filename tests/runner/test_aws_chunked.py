@@ -4,6 +4,7 @@ import hashlib
 import re
 from unittest import mock
 
+from conformance.casefile.model import RequestSpec
 from conformance.request import aws_chunked, builder, integrity, signing
 
 S3_KEYS = signing.Keys("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
@@ -86,8 +87,8 @@ def test_signed_trailer_chains_chunk_and_trailer_signatures():
 
 
 def test_wire_sets_the_streaming_headers():
-    ctx = builder.WireContext("https://127.0.0.1:9443", "us-east-1", S3_KEYS)
-    out = builder.build({"method": "PUT", "bucket": "b", "key": "k", "body": {"generate": 100},
+    ctx = builder.BuildContext("https://127.0.0.1:9443", "us-east-1", S3_KEYS)
+    out = build({"method": "PUT", "bucket": "b", "key": "k", "body": {"generate": 100},
                       "payload": "chunked-unsigned-trailer", "checksum": {"algorithm": "crc64nvme"}}, ctx)
     headers = {n.lower(): v for n, v in out.headers}
     assert headers["x-amz-content-sha256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
@@ -96,7 +97,12 @@ def test_wire_sets_the_streaming_headers():
     assert headers["x-amz-trailer"] == "x-amz-checksum-crc64nvme"
     assert "x-amz-checksum-crc64nvme" not in headers              # it travels in the trailer
     assert _parse_unsigned(out.body)[0] == out.payload and len(out.payload) == 100
-    signed = builder.build({"method": "PUT", "bucket": "b", "key": "k", "body": {"text": "x" * 10},
+    signed = build({"method": "PUT", "bucket": "b", "key": "k", "body": {"text": "x" * 10},
                          "payload": "chunked-signed", "chunk_size": 4}, ctx)
     assert {n.lower(): v for n, v in signed.headers}["x-amz-content-sha256"] == signing.STREAMING_SIGNED
     assert len(re.findall(rb"chunk-signature=", signed.body)) == 4     # 4 + 4 + 2 bytes + final chunk
+
+
+def build(spec, context):
+    """The builder on a request written as in a case file."""
+    return builder.build(RequestSpec.from_dict(spec), context)

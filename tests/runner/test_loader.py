@@ -32,7 +32,7 @@ def problems_of(*paths):
 def test_valid_file_loads(tmp_path):
     cases, problems = problems_of(write(tmp_path, "a.yaml", VALID))
     assert problems == [] and [c.id for c in cases] == ["demo.one"]
-    assert cases[0].line == 2 and cases[0].step_lines == [7]
+    assert cases[0].line == 2 and [step.line for step in cases[0].steps] == [7]
 
 
 def test_schema_error_points_at_the_line(tmp_path):

@@ -9,6 +9,7 @@ from runner_support import DATA
 
 from conformance import engine
 from conformance import profile as profiles
+from conformance.casefile.model import Case, Expect, RequestSpec
 from conformance.request import builder, integrity, postform, signing
 
 KEYS = signing.Keys("AKIAMAIN", "main-secret-key-0001")
@@ -16,7 +17,7 @@ ALT = signing.Keys("AKIAALT", "alt-secret-key-00002")
 
 
 def ctx(**kw):
-    return builder.WireContext("https://127.0.0.1:9443", "us-east-1", KEYS, alt=ALT, **kw)
+    return builder.BuildContext("https://127.0.0.1:9443", "us-east-1", KEYS, alt=ALT, **kw)
 
 
 def headers_of(out):
@@ -35,53 +36,53 @@ def test_urls_path_virtual_and_subresources():
 
 
 def test_content_md5_default_follows_the_request_operation():
-    put_config = builder.build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": {"xml": "<a/>"}},
+    put_config = build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": {"xml": "<a/>"}},
                             ctx(operation="PutObject"))
     assert headers_of(put_config)["content-md5"] == integrity.md5_b64(b"<a/>")
-    put_object = builder.build({"method": "PUT", "bucket": "b", "key": "k", "body": "x"}, ctx(operation="PutObject"))
+    put_object = build({"method": "PUT", "bucket": "b", "key": "k", "body": "x"}, ctx(operation="PutObject"))
     assert "content-md5" not in headers_of(put_object)
-    with_checksum = builder.build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": "<a/>",
+    with_checksum = build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": "<a/>",
                                 "checksum": {"algorithm": "crc32"}}, ctx())
     assert "content-md5" not in headers_of(with_checksum)
     assert headers_of(with_checksum)["x-amz-checksum-crc32"] == integrity.checksum_value("crc32", b"<a/>")
-    forced = builder.build({"method": "PUT", "bucket": "b", "key": "k", "body": "x", "content_md5": "malformed"}, ctx())
+    forced = build({"method": "PUT", "bucket": "b", "key": "k", "body": "x", "content_md5": "malformed"}, ctx())
     assert headers_of(forced)["content-md5"] == integrity.MALFORMED_MD5
 
 
 def test_null_header_removes_what_the_runner_would_add():
-    out = builder.build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": "<a/>",
+    out = build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": "<a/>",
                       "headers": {"Content-MD5": None}}, ctx())
     assert "content-md5" not in headers_of(out)
 
 
 def test_explicit_content_sha256_is_signed_and_sent():
-    out = builder.build({"method": "PUT", "bucket": "b", "key": "k", "body": "data",
+    out = build({"method": "PUT", "bucket": "b", "key": "k", "body": "data",
                       "headers": {"x-amz-content-sha256": "0" * 64}}, ctx())
     assert headers_of(out)["x-amz-content-sha256"] == "0" * 64
 
 
 def test_auth_modes():
-    alt = builder.build({"method": "GET", "bucket": "b", "key": "k", "auth": "alt"}, ctx())
+    alt = build({"method": "GET", "bucket": "b", "key": "k", "auth": "alt"}, ctx())
     assert "Credential=AKIAALT/" in headers_of(alt)["authorization"]
-    anonymous = builder.build({"method": "GET", "bucket": "b", "key": "k", "auth": "anonymous"}, ctx())
+    anonymous = build({"method": "GET", "bucket": "b", "key": "k", "auth": "anonymous"}, ctx())
     assert "authorization" not in headers_of(anonymous) and "x-amz-date" not in headers_of(anonymous)
-    presigned = builder.build({"method": "GET", "bucket": "b", "key": "k", "auth": "presigned", "presign_expires": 60},
+    presigned = build({"method": "GET", "bucket": "b", "key": "k", "auth": "presigned", "presign_expires": 60},
                            ctx())
     assert "X-Amz-Expires=60" in presigned.url and "authorization" not in headers_of(presigned)
-    v2 = builder.build({"method": "GET", "bucket": "b", "key": "k", "auth": "sigv2"}, ctx())
+    v2 = build({"method": "GET", "bucket": "b", "key": "k", "auth": "sigv2"}, ctx())
     assert headers_of(v2)["authorization"].startswith("AWS AKIAMAIN:")
-    bad = builder.build({"method": "GET", "bucket": "b", "key": "k", "auth": "bad-signature"}, ctx())
+    bad = build({"method": "GET", "bucket": "b", "key": "k", "auth": "bad-signature"}, ctx())
     assert re.search(r"Signature=[0-9a-f]{64}$", headers_of(bad)["authorization"])
 
 
 def test_plain_http_needs_a_plain_endpoint():
     try:
-        builder.build({"method": "GET", "bucket": "b", "scheme": "http"}, ctx())
+        build({"method": "GET", "bucket": "b", "scheme": "http"}, ctx())
     except builder.RequestBuildError as exc:
         assert "plain-HTTP endpoint" in str(exc)
     else:
         raise AssertionError("built a plain-HTTP request without a plain endpoint")
-    out = builder.build({"method": "GET", "bucket": "b", "scheme": "http"}, ctx(plain_endpoint="http://127.0.0.1:9080"))
+    out = build({"method": "GET", "bucket": "b", "scheme": "http"}, ctx(plain_endpoint="http://127.0.0.1:9080"))
     assert out.url == "http://127.0.0.1:9080/b"
 
 
@@ -126,8 +127,18 @@ def test_variants_choose_the_first_matching_expectation():
         {"when": {"has": "dsse"}, "expect": {"status": 400}},
         {"when": {"lacks": ["sse-c", "dsse"], "profile": "runner-test"}, "expect": {"status": 404}},
         {"when": {"has": "kms"}, "expect": {"status": 500}}]}
-    expect, variant = runner._choose_expect(step)
-    assert expect == {"status": 404} and variant.startswith("variant 2")
-    expect, variant = runner._choose_expect({"expect": {"status": 200}, "variants": [{"when": {"profile": ["aws"]},
-                                                                                    "expect": {"status": 1}}]})
-    assert expect == {"status": 200} and variant is None
+    expect, variant = runner._choose_expect(_step(step))
+    assert expect == Expect(status=404) and variant.startswith("variant 2")
+    expect, variant = runner._choose_expect(_step({"expect": {"status": 200}, "variants": [
+        {"when": {"profile": ["aws"]}, "expect": {"status": 1}}]}))
+    assert expect == Expect(status=200) and variant is None
+
+
+def _step(raw):
+    """A model step from a step written as in a case file (with a request added)."""
+    return Case.from_dict({"id": "c", "steps": [dict(raw, request={"method": "GET"})]}).steps[0]
+
+
+def build(spec, context):
+    """The builder on a request written as in a case file."""
+    return builder.build(RequestSpec.from_dict(spec), context)

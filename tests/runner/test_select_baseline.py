@@ -3,14 +3,14 @@ import json
 import pytest
 
 from conformance import baseline, s3model, select
-from conformance.casefile.loader import Case
+from conformance.casefile.model import Case
 from conformance.request import integrity
 from conformance.results import CaseResult, Outcome
 
 
 def case(id_, op="PutObject", tags=(), requires=(), file="cases/put-object/a.yaml"):
-    return Case(id=id_, title=id_, operation=op, source={}, steps=[], file=file, line=1, tags=list(tags),
-                requires=list(requires))
+    return Case(id=id_, title=id_, operation=op, source={}, steps=(), file=file, line=1, tags=tuple(tags),
+                requires=tuple(requires))
 
 
 CASES = [case("sse-c.put", tags=["sse-c"], requires=["sse-c"]),
