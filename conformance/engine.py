@@ -20,31 +20,15 @@ from .casefile import templating
 from .casefile.model import Case, Expect, KmsKeyFixture, ObjectFixture, RequestSpec, Step, When
 from .profile import Profile
 from .redact import Redactor
-from .request import bodies, builder, signing
+from .request import bodies, builder
 from .request.integrity import md5_b64
 from .request.transport import Transport
 from .results import CaseResult, Exchange, Mismatch, Outcome, StepResult
+from .target import Target
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 BLOCK_NONE = "<BlockedEncryptionTypes><EncryptionType>NONE</EncryptionType></BlockedEncryptionTypes>"
 MAX_LIST_PAGES = 20
-
-
-@dataclass
-class Target:
-    """Where and as whom the suite runs."""
-    endpoint: str
-    region: str
-    main: signing.Keys
-    alt: signing.Keys | None = None
-    account_id: str = ""
-    alt_account_id: str = ""
-    plain_endpoint: str | None = None
-    kms_endpoint: str | None = None
-    metrics_url: str | None = None
-    ca_file: str | None = None
-    addressing: str | None = None          # overrides the profile's default
-    bucket_prefix: str = "s3c"
 
 
 class FixtureError(Exception):

@@ -11,6 +11,7 @@ from conformance import engine
 from conformance import profile as profiles
 from conformance.casefile.model import Case, Expect, RequestSpec
 from conformance.request import builder, integrity, postform, signing
+from conformance.target import Target
 
 KEYS = signing.Keys("AKIAMAIN", "main-secret-key-0001")
 ALT = signing.Keys("AKIAALT", "alt-secret-key-00002")
@@ -122,7 +123,7 @@ def test_unblock_sse_c_injects_into_every_rule_or_adds_a_default():
 
 def test_variants_choose_the_first_matching_expectation():
     profile = profiles.load_profile(str(DATA / "profile-basic.yaml"))
-    runner = engine.Engine(engine.Target("https://127.0.0.1:1", "us-east-1", KEYS), profile)
+    runner = engine.Engine(Target("https://127.0.0.1:1", "us-east-1", KEYS), profile)
     step = {"expect": {"status": 200}, "variants": [
         {"when": {"has": "dsse"}, "expect": {"status": 400}},
         {"when": {"lacks": ["sse-c", "dsse"], "profile": "runner-test"}, "expect": {"status": 404}},
