@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import s3model
+from .model import VarRef
 from .templating import VarTemplate
 
 # What the engine puts in the variables of every case (see Engine._base_variables and _put_object).
@@ -31,15 +32,6 @@ _PLACEHOLDER = re.compile(VarTemplate.pattern, re.VERBOSE | re.IGNORECASE) \
 # One path segment: an XML name, optionally qualified by `prefix:` or `{namespace}` (see xmlpath._segments).
 _XML_NAME = r"[A-Za-z_][A-Za-z0-9._-]*"
 _XML_SEGMENT = re.compile(rf"^(?:\{{[^{{}}]*\}}|{_XML_NAME}:)?{_XML_NAME}$")
-
-
-@dataclass
-class VarRef:
-    """A `${name}` that is not built in: a profile variable (`vars.` prefix removed)."""
-    name: str
-    path: tuple[Any, ...]
-    where: str
-    line: int = 0
 
 
 @dataclass

@@ -13,8 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from . import checks, yamlsource
-from .checks import VarRef
-from .model import Case
+from .model import Case, VarRef
 from .yamlsource import LinedDocument, Problem
 
 CASE_SUFFIXES = (".yaml", ".yml")

@@ -10,8 +10,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
-from .checks import VarRef
-
 LineOf = Callable[[tuple[Any, ...]], int]
 TEMPLATE_OFF = {"template": False}          # field metadata: never rendered (locations, names, evidence ids)
 
@@ -22,6 +20,16 @@ def _line() -> Any:
 
 def _no_lines(path: tuple[Any, ...]) -> int:
     return 0
+
+
+@dataclass
+class VarRef:
+    """A `${name}` that is not built in: a profile variable (`vars.` prefix removed)."""
+    name: str
+    path: tuple[Any, ...]
+    where: str
+    line: int = 0
+
 
 
 # ---------------------------------------------------------------------------------------------------- request
