@@ -25,7 +25,6 @@ SSEC_KEYS = {"key1", "key2", "key3", "short"}
 SSEC_FIELDS = {"key", "md5"}
 KMS_FIELDS = {"id", "arn", "alias", "alias_arn"}
 OBJECT_FIELDS = {"key", "size", "md5", "md5_b64", "etag", "version_id"}
-BUILTIN_ROOTS = BASE_NAMES | {"ssec", "kms", "objects", "steps", "vars"}
 
 _PLACEHOLDER = re.compile(VarTemplate.pattern, re.VERBOSE | re.IGNORECASE) \
     if isinstance(VarTemplate.pattern, str) else VarTemplate.pattern

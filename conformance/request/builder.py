@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from botocore.awsrequest import AWSRequest
-
 from .. import s3model
 from ..casefile.model import Form, RequestSpec
 from . import aws_chunked, bodies, integrity, postform, signing
@@ -198,25 +196,13 @@ def build(spec: RequestSpec, ctx: BuildContext) -> Outgoing:
             signed = signing.presign_v4(method, url, headers, ctx.main, ctx.region, spec.presign_expires)
             url, out_headers = signed.url, signed.headers
         elif auth == "sigv2":
-            out_headers = _sign_v2(method, url, headers, ctx.main, auth_path)
+            out_headers = signing.sign_v2(method, url, headers, ctx.main, auth_path).headers
         else:
             out_headers = headers
     if payload_mode == "chunked-unsigned-trailer":
         wire_body = aws_chunked.frame_unsigned_trailer(body, trailer_alg, trailer_value, chunk_size)
     out_headers = [(n, v) for n, v in out_headers if n.lower() not in removed or n.lower() == "authorization"]
     return Outgoing(method, url, out_headers, wire_body, body)
-
-
-def _sign_v2(method: str, url: str, headers: list[tuple[str, str]], keys: signing.Keys,
-             auth_path: str) -> list[tuple[str, str]]:
-    from botocore.auth import HmacV1Auth
-
-    request = AWSRequest(method=method, url=url)
-    for name, value in headers:
-        request.headers[name] = value
-    request.auth_path = auth_path
-    HmacV1Auth(keys.botocore()).add_auth(request)
-    return list(request.headers.items())
 
 
 def _build_form(form_spec: Form, ctx: BuildContext, method: str, url: str, headers: list[tuple[str, str]],
