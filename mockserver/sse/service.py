@@ -154,11 +154,12 @@ class EncryptionService:
         if not secure and self.dialect.sse_c_requires_tls and not self.allow_sse_c_over_http:
             raise H.invalid_request(H.MSG_SSEC_NEEDS_TLS)
 
-    def _customer_key(self, headers: Mapping[str, str], secure: bool, prefix: str = H.SSEC_PREFIX) -> H.CustomerKey | None:
+    def _customer_key(self, headers: Mapping[str, str], secure: bool, prefix: str = H.SSEC_PREFIX,
+                      read: bool = False) -> H.CustomerKey | None:
         if not H.has_ssec(headers, prefix):
             return None
         self._check_tls(secure)
-        return H.parse_customer_key(headers, prefix)
+        return H.parse_customer_key(headers, prefix, read=read)
 
     def _ssec_hmac(self, salt: bytes, ck: H.CustomerKey) -> bytes:
         # Keyed by the root key: the stored value is useless for guessing the customer key offline.
@@ -247,6 +248,10 @@ class EncryptionService:
         if signature_version != 4 and d.kms_requires_sigv4:
             raise invalid_argument(H.MSG_KMS_NEEDS_SIGV4)
         kms_key = self._resolve_kms(account_id, kms_ref or None)
+        # The context is echoed only when the request sent one: AWS recordings of PutObject, CopyObject and
+        # CreateMultipartUpload with SSE-KMS and no context carry none (LocalStack test_s3_sse_default_kms_key,
+        # test_s3_sse_bucket_key_default, test_s3_multipart_upload_sse, test_s3_copy_object_in_place_with_encryption).
+        echo_context = H.SSE_CONTEXT in headers
         use_bucket_key = bool(bucket_key_header if bucket_key_header is not None
                               else (cfg.bucket_key_enabled if cfg is not None else False))
         use_bucket_key = use_bucket_key and d.bucket_keys_supported and mode == SSE_KMS
@@ -263,7 +268,7 @@ class EncryptionService:
             meta["kms_ctx"] = kms_ctx
             meta["kms_blob"] = _b64(bk.blob)
             meta["wrapped"] = keywrap.wrap_b64(bk.plaintext, data_key, purpose="bucket-key", binding=binding)
-            return self._plan(meta, _Keys(data_key))
+            return self._plan(meta, _Keys(data_key), echo_context)
         ctx = {**user_ctx, "aws:s3:arn": object_arn}
         data_key, blob = self._generate(account_id, kms_key.arn, ctx)
         meta["ctx"] = ctx
@@ -271,8 +276,8 @@ class EncryptionService:
         if mode == DSSE_KMS:
             outer = keywrap.new_key()
             meta["outer"] = keywrap.wrap_b64(self._root, outer, purpose="dsse-outer", binding=binding)
-            return self._plan(meta, _Keys(data_key, outer))
-        return self._plan(meta, _Keys(data_key))
+            return self._plan(meta, _Keys(data_key, outer), echo_context)
+        return self._plan(meta, _Keys(data_key), echo_context)
 
     def _generate(self, account_id: str, key_arn: str, ctx: Mapping[str, str]) -> tuple[bytes, bytes]:
         try:
@@ -292,8 +297,8 @@ class EncryptionService:
         }
         return self._plan(meta, _Keys(data_key))
 
-    def _plan(self, meta: dict[str, Any], keys: _Keys) -> WritePlan:
-        return WritePlan(meta, self.response_headers(meta, include_context=True), keys.encryptor)
+    def _plan(self, meta: dict[str, Any], keys: _Keys, echo_context: bool = False) -> WritePlan:
+        return WritePlan(meta, self.response_headers(meta, include_context=echo_context), keys.encryptor)
 
     def plan_part(self, *, upload_meta: dict[str, Any], headers: Mapping[str, str], secure: bool) -> WritePlan:
         """UploadPart / UploadPartCopy (destination side): checks the SSE-C parameters repeat the initiate's,
@@ -308,9 +313,11 @@ class EncryptionService:
             keys = self._keys(upload_meta, ck)
         else:
             if H.has_ssec(headers):
+                # Recorded (LocalStack test_multipart_upload_sse_c_validation, mpu-no-sse-c-upload-part-with-sse-c):
+                # the same text as for a part that lacks the initiate's SSE-C.
                 self._check_tls(secure)
                 H.parse_customer_key(headers)
-                raise H.invalid_request(H.MSG_PART_SSEC_DIFFERS)
+                raise H.invalid_request(H.MSG_PART_NEEDS_SSEC)
             keys = self._keys(upload_meta, None)
         return WritePlan({}, self.response_headers(upload_meta), keys.encryptor)
 
@@ -360,7 +367,7 @@ class EncryptionService:
         if mode == SSE_C:
             if not H.has_ssec(headers, prefix):
                 raise H.invalid_request(H.MSG_SSEC_NEEDED)
-            ck = self._customer_key(headers, secure, prefix)
+            ck = self._customer_key(headers, secure, prefix, read=True)
             assert ck is not None
             if not self._ssec_matches(meta, ck):
                 raise access_denied(H.MSG_SSEC_WRONG_KEY)
@@ -385,7 +392,7 @@ class EncryptionService:
     def response_headers(self, meta: dict[str, Any], *, include_context: bool = False) -> dict[str, str]:
         """SSE response headers of a stored object (CompleteMultipartUpload, ListParts, etc.).
         include_context: also x-amz-server-side-encryption-context (PutObject, CopyObject, CreateMultipartUpload
-        responses carry it; GetObject and HeadObject do not, per botocore's S3 model)."""
+        responses when the request sent a context; GetObject and HeadObject never, per botocore's S3 model)."""
         out: dict[str, str] = {}
         if meta.get("alg"):
             out[H.SSE] = meta["alg"]
