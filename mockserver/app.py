@@ -208,7 +208,8 @@ class S3App:
                               "allowed size.", 400, {"MaxSizeAllowed": str(MAX_HEADER_BYTES)})
             query = parse_query(query_string) if query_string else {}
             if raw_path.startswith(INTERNAL_PREFIX):
-                response = self._internal(method, raw_path)
+                response = self._internal(method, raw_path, query_string, header_list,
+                                          scope.get("scheme") == "https")
             else:
                 bucket, key = self._split(headers.get("host", ""), raw_path)
                 ctx = RequestContext(state=self.state, method=method, raw_path=raw_path, query_string=query_string,
@@ -267,12 +268,23 @@ class S3App:
             headers["x-amzn-errortype"] = str(document["__type"])
         return Response(status, headers, json.dumps(document).encode())
 
-    def _internal(self, method: str, raw_path: str) -> Response:
+    def _internal(self, method: str, raw_path: str, query_string: str, header_list: list[tuple[str, str]],
+                  secure: bool) -> Response:
+        """Test hooks (not S3 operations). `GET /_mockserver/metrics` counts KMS calls per key: a signed request
+        (any S3 signature of a known account) sees its own account's keys only; an unsigned one is refused
+        unless the server was started with open_metrics (the in-process harness the runner uses)."""
         if method != "GET":
             raise method_not_allowed(method, "SERVICE")
         name = raw_path[len(INTERNAL_PREFIX):].rstrip("/")
         if name == "metrics":
-            document: Any = self.state.kms.metrics()
+            auth = authenticate(IncomingRequest(method, raw_path, query_string, header_list, secure),
+                                self.state.accounts, self.state.region, datetime.now(UTC))
+            if auth.account is not None:
+                document: Any = self.state.kms.metrics(auth.account.account_id)
+            elif self.config.open_metrics:
+                document = self.state.kms.metrics()
+            else:
+                raise S3Error("AccessDenied", "Access Denied", 403)
         elif name == "accounts":
             document = {a.name: {"account_id": a.account_id} for a in self.state.accounts}
         else:

@@ -19,4 +19,8 @@ class ServerConfig:
     # in the kernel before the response is sent); fsync=True also survives an OS crash / power loss, at the
     # cost of four fsyncs per write.
     fsync: bool = False
+    # Test hook: an unsigned GET /_mockserver/metrics answers every account's KMS counters. Off for `serve`
+    # (signed requests see their own account only); on in running_server(), the in-process harness whose
+    # runner reads the counters of both accounts' keys without signing.
+    open_metrics: bool = False
     extra: dict[str, object] = field(default_factory=dict)

@@ -88,7 +88,13 @@ def _unb64(text: str) -> bytes:
 
 
 def kms_error(exc: KmsError) -> S3Error:
-    """KMS failures as S3 reports them: code KMS.<Exception>, KMS's message, status 400."""
+    """KMS failures as S3 reports them: code KMS.<Exception>, KMS's message, status 400. KMS's access denial
+    (another account's key) is S3's 403 AccessDenied carrying KMS's message: recorded in public reports of S3
+    answers, e.g. ministryofjustice/modernisation-platform#11726 ("AccessDenied: User: ... is not authorized to
+    perform: kms:Decrypt on resource: ... status code: 403"); AWS re:Post "cross-account-access-denied-error-s3"
+    documents the Access Denied error for a key of another account without a key policy grant."""
+    if exc.type == "AccessDeniedException":
+        return S3Error("AccessDenied", exc.message, 403)
     return S3Error(f"KMS.{exc.type}", exc.message, 400)
 
 
@@ -179,7 +185,7 @@ class EncryptionService:
                     if not ref.startswith(prefix):
                         raise KmsError("NotFoundException", f"Invalid keyId '{ref}'")
                     ref = ref[len(prefix):]
-                key = self.kms.resolve(account_id, ref)
+                key = self.kms.resolve(account_id, ref, action="GenerateDataKey")
             self.kms.check_usable(key)
             return key
         except KmsError as exc:
