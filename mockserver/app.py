@@ -246,15 +246,16 @@ class S3App:
             raise not_implemented()
         return await entry.handler(ctx)
 
-    def _authenticate(self, ctx: RequestContext) -> AuthResult:
+    def _authenticate(self, ctx: RequestContext, service: str = "s3") -> AuthResult:
         ctx.auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list,
-                                                ctx.secure), self.state.accounts, self.state.region, datetime.now(UTC))
+                                                ctx.secure), self.state.accounts, self.state.region, datetime.now(UTC),
+                                service)
         return ctx.auth
 
     async def _kms(self, ctx: RequestContext, target: str) -> Response:
         """KMS JSON protocol; its errors (authentication included) are JSON `{"__type", "message"}`."""
         try:
-            auth = self._authenticate(ctx)
+            auth = self._authenticate(ctx, "kms")
             if auth.account is None:
                 raise S3Error("MissingAuthenticationToken", "Missing Authentication Token", 400)
             body = await ctx.read_body()

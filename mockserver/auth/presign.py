@@ -24,7 +24,7 @@ def query_error(detail: str, region: str | None) -> Exception:
 
 
 def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
-                    accounts: Accounts, region: str, now: datetime) -> V4Check:
+                    accounts: Accounts, region: str, now: datetime, service: str = "s3") -> V4Check:
     params = {name: fast_unquote(value) for name, value in raw_query_params(raw_query).items()
               if name.startswith("X-Amz-")}
     if not all(params.get(name) for name in REQUIRED):
@@ -33,7 +33,7 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
             "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
     if params["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
         raise errors.query_parameters_error('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
-    credential = parse_credential(params["X-Amz-Credential"], region, query_error)  # type: ignore[arg-type]
+    credential = parse_credential(params["X-Amz-Credential"], region, query_error, service)  # type: ignore[arg-type]
     amz_date = params["X-Amz-Date"]
     moment = parse_amz_date(amz_date)
     if moment is None:

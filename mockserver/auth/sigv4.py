@@ -86,10 +86,11 @@ def require_signed(headers: dict[str, list[str]], signed: list[str]) -> None:
 
 
 def check_header_auth(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
-                      authorization: str, accounts: Accounts, region: str, now: datetime) -> V4Check:
+                      authorization: str, accounts: Accounts, region: str, now: datetime,
+                      service: str = "s3") -> V4Check:
     """Validates everything but the signature itself (the payload hash may still be unknown: KMS)."""
     comps = parse_authorization(authorization)
-    credential = parse_credential(comps["Credential"], region, header_error)  # type: ignore[arg-type]
+    credential = parse_credential(comps["Credential"], region, header_error, service)  # type: ignore[arg-type]
     account = accounts.by_access_key(credential.access_key)
     if account is None:
         raise errors.invalid_access_key_id(credential.access_key)
