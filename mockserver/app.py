@@ -171,16 +171,19 @@ class S3App:
                 return
 
     # ----- request parsing -----
-    def _split(self, host: str, raw_path: str) -> tuple[str | None, str | None]:
-        """(bucket, key) from virtual-hosted or path-style addressing. Raises S3Error for undecodable paths."""
+    def _vhost_bucket(self, host: str) -> str | None:
+        """The bucket a virtual-hosted Host names (<bucket>.<domain>[:port]); None for path-style requests."""
         host = host.lower()
         if host.startswith("["):           # IPv6 literal: path style
-            name = ""
-        else:
-            name = host.rsplit(":", 1)[0] if ":" in host else host
+            return None
+        name = host.rsplit(":", 1)[0] if ":" in host else host
+        return name[: -len(self._vhost_suffix)] if name.endswith(self._vhost_suffix) else None
+
+    def _split(self, host: str, raw_path: str) -> tuple[str | None, str | None]:
+        """(bucket, key) from virtual-hosted or path-style addressing. Raises S3Error for undecodable paths."""
         try:
-            if name.endswith(self._vhost_suffix):
-                bucket = name[: -len(self._vhost_suffix)]
+            bucket = self._vhost_bucket(host)
+            if bucket is not None:
                 key = unquote(raw_path[1:], errors="strict") if len(raw_path) > 1 else None
                 return bucket, key
             bucket_part, slash, key_part = raw_path[1:].partition("/")
@@ -248,7 +251,8 @@ class S3App:
 
     def _authenticate(self, ctx: RequestContext, service: str = "s3") -> AuthResult:
         ctx.auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list,
-                                                ctx.secure), self.state.accounts, self.state.region, datetime.now(UTC),
+                                                ctx.secure, self._vhost_bucket(ctx.headers.get("host", ""))),
+                                self.state.accounts, self.state.region, datetime.now(UTC),
                                 service)
         return ctx.auth
 

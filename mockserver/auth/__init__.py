@@ -30,6 +30,7 @@ class IncomingRequest:
     query_string: str                 # raw query string exactly as received
     headers: list[tuple[str, str]]    # lower-cased names, in order received (duplicates kept)
     secure: bool                      # TLS
+    vhost_bucket: str | None = None   # the bucket named by Host (virtual-hosted addressing), else None
 
 
 class BodyDecoder(Protocol):
@@ -113,7 +114,8 @@ def authenticate(req: IncomingRequest, accounts: Accounts, region: str, now: dat
         if service == "kms":
             raise _kms_incomplete_signature(authorization, headers)
         if authorization.startswith(sigv2.PREFIX):
-            account = sigv2.check_header_v2(req.method, req.raw_path, query, headers, authorization, accounts, now)
+            account = sigv2.check_header_v2(req.method, req.raw_path, query, headers, authorization, accounts, now,
+                                            req.vhost_bucket)
             return _unsigned_payload_result(AuthResult(account, 2), headers)
         if authorization.startswith("AWS4-ECDSA-P256-SHA256"):
             raise S3Error("NotImplemented", "SigV4a (AWS4-ECDSA-P256-SHA256) is not implemented", 501)
@@ -123,7 +125,8 @@ def authenticate(req: IncomingRequest, accounts: Accounts, region: str, now: dat
         check = check_presigned(req.method, req.raw_path, query, headers, accounts, region, now, service)
         return _sigv4_result(check, headers, presigned=True)
     if presigned_v2 and service != "kms":      # KMS knows no SigV2 query parameters: the request is unsigned
-        account = sigv2.check_presigned_v2(req.method, req.raw_path, query, headers, accounts, now)
+        account = sigv2.check_presigned_v2(req.method, req.raw_path, query, headers, accounts, now,
+                                           req.vhost_bucket)
         return _unsigned_payload_result(AuthResult(account, 2, presigned=True), headers)
     return _unsigned_payload_result(AuthResult(None, 0), headers)
 

@@ -8,7 +8,7 @@ from mockserver.auth import errors
 from mockserver.auth.canonical import canonical_headers, canonical_query, fast_unquote, raw_query_params
 from mockserver.auth.credential import parse_credential
 from mockserver.auth.sigv4 import V4Check, require_signed
-from mockserver.auth.timestamps import parse_amz_date
+from mockserver.auth.timestamps import MAX_SKEW, parse_amz_date
 
 MAX_EXPIRES = 604800
 REQUIRED = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders",
@@ -27,7 +27,9 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
                     accounts: Accounts, region: str, now: datetime, service: str = "s3") -> V4Check:
     params = {name: fast_unquote(value) for name, value in raw_query_params(raw_query).items()
               if name.startswith("X-Amz-")}
-    if not all(params.get(name) for name in REQUIRED):
+    # An empty X-Amz-SignedHeaders is present, not missing: AWS answers it as a request whose host is not signed
+    # (403 AccessDenied, HeadersNotSigned: host; recorded in brendanhay/amazonka#272).
+    if not all(params.get(name) or (name == "X-Amz-SignedHeaders" and name in params) for name in REQUIRED):
         raise errors.query_parameters_error(
             "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
             "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
@@ -53,6 +55,10 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
     if credential.date != amz_date[:8]:
         raise query_error("Invalid credential date. Date is not the same as X-Amz-Date.", None)
     expires_at = moment + timedelta(seconds=expires)
+    if moment > now + MAX_SKEW:
+        # Dated in the future: refused until then (AWS: 403 "Request is not yet valid"). The 15 minutes of
+        # tolerance are the header-auth clock skew AWS allows; that AWS allows the same here is unproven.
+        raise errors.request_not_yet_valid(moment, expires_at, now)
     if now > expires_at:
         raise errors.request_expired(expires, expires_at, now)
     signed = params["X-Amz-SignedHeaders"].split(";")

@@ -79,8 +79,14 @@ def request_time(headers: dict[str, list[str]]) -> tuple[datetime, str]:
 
 
 def require_signed(headers: dict[str, list[str]], signed: list[str]) -> None:
+    """Every x-amz-* header and `host` must be signed. SigV4 requires host in SignedHeaders (without it one
+    signature would serve any virtual-hosted bucket); AWS's answer for an unsigned host, recorded in public
+    reports (brendanhay/amazonka#272 presigned, coda/packs-sdk#3093 header): 403 AccessDenied "There were headers
+    present in the request which were not signed", HeadersNotSigned: host."""
     signed_set = set(signed)
     missing = sorted(n for n in headers if n.startswith("x-amz-") and n not in signed_set and n not in UNSIGNABLE)
+    if "host" not in signed_set:
+        missing.insert(0, "host")
     if missing:
         raise errors.headers_not_signed(missing)
 
