@@ -19,6 +19,7 @@ from mockserver.auth.presign import check_presigned, is_presigned_v4
 from mockserver.auth.sigv4 import PREFIX as V4_PREFIX
 from mockserver.auth.sigv4 import V4Check, check_header_auth
 from mockserver.errors import S3Error
+from mockserver.numbers import parse_saturated
 
 __all__ = ["AuthResult", "IncomingRequest", "authenticate", "verify_post_policy"]
 
@@ -133,9 +134,10 @@ def authenticate(req: IncomingRequest, accounts: Accounts, region: str, now: dat
 
 def _decoded_length(headers: dict[str, list[str]]) -> int:
     value = _first(headers, "x-amz-decoded-content-length")
-    if value is None or not value.strip().isdigit():
+    length = parse_saturated(value.strip()) if value is not None else None
+    if length is None:          # absent, or not ASCII digits
         raise errors.missing_decoded_length()
-    return int(value)
+    return length
 
 
 def _trailer_names(headers: dict[str, list[str]]) -> list[str]:

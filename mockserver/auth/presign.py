@@ -9,6 +9,7 @@ from mockserver.auth.canonical import canonical_headers, canonical_query, fast_u
 from mockserver.auth.credential import parse_credential
 from mockserver.auth.sigv4 import V4Check, require_signed
 from mockserver.auth.timestamps import MAX_SKEW, parse_amz_date
+from mockserver.numbers import INT64_MAX, is_ascii_digits, parse_signed
 
 MAX_EXPIRES = 604800
 REQUIRED = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders",
@@ -41,9 +42,11 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
     if moment is None:
         raise errors.query_parameters_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
     expires_text = params["X-Amz-Expires"]
-    if not expires_text.lstrip("-").isdigit():
+    if not is_ascii_digits(expires_text.removeprefix("-")):
         raise errors.query_parameters_error("X-Amz-Expires should be a number")
-    expires = int(expires_text)
+    expires = parse_signed(expires_text)
+    if expires is None:                  # beyond a 64-bit integer: as far out of range as it says
+        expires = -INT64_MAX if expires_text.startswith("-") else INT64_MAX
     if expires < 0:
         raise errors.query_parameters_error("X-Amz-Expires must be non-negative")
     if expires > MAX_EXPIRES:

@@ -16,8 +16,10 @@ from mockserver.auth import errors
 from mockserver.auth.canonical import raw_query_params
 from mockserver.auth.timestamps import is_skewed, parse_amz_date, parse_http_date
 from mockserver.errors import S3Error
+from mockserver.numbers import is_ascii_digits, parse_saturated
 
 PREFIX = "AWS "
+_LAST_TIMESTAMP = 253402300799          # 9999-12-31T23:59:59Z, the last second datetime can hold
 # botocore's HmacV1Auth holds the canonical resource / x-amz header rules; credentials are not used here.
 _V1 = HmacV1Auth(None)
 
@@ -89,11 +91,12 @@ def check_presigned_v2(method: str, raw_path: str, raw_query: str, headers: dict
     params = {name: unquote(value) for name, value in raw_query_params(raw_query).items()}
     access_key, expires, provided = params.get("AWSAccessKeyId", ""), params.get("Expires", ""), params.get(
         "Signature", "")
-    if not expires.isdigit():
+    if not is_ascii_digits(expires):
         raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
                       "AWSAccessKeyId parameters", 403)
     account = _account(accounts, access_key)
-    expires_at = datetime.fromtimestamp(int(expires), tz=UTC)
+    seconds = parse_saturated(expires, _LAST_TIMESTAMP)     # later than datetime can hold: the end of time
+    expires_at = datetime.fromtimestamp(seconds or 0, tz=UTC)
     if now > expires_at:
         raise S3Error("AccessDenied", "Request has expired", 403,
                       {"Expires": errors.iso_utc(expires_at), "ServerTime": errors.iso_utc(now)})
