@@ -161,7 +161,7 @@ async def upload_part(ctx: RequestContext) -> Response:
     part = await _store_part(ctx, upload, number, plan, ctx.body_chunks(), integrity,
                              lambda: auth.trailers)
     headers = {"etag": quoted(part.etag)}
-    headers.update(ctx.state.encryption.response_headers(upload.sse))
+    headers.update(plan.response_headers)               # echoes the request's SSE-C key MD5
     headers.update(_part_checksum_headers(upload, part, integrity.algorithm))
     return Response(200, headers)
 
@@ -198,7 +198,7 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     items: list[tuple[str, xmlio.Node]] = [("ETag", quoted(part.etag)), ("LastModified", iso8601(part.last_modified))]
     if upload.checksum_algorithm:
         items.append((XML_NAMES[upload.checksum_algorithm], part.checksums.get(upload.checksum_algorithm)))
-    headers = ctx.state.encryption.response_headers(upload.sse)
+    headers = dict(plan.response_headers)               # echoes the request's SSE-C key MD5
     if source.bucket.versioning is not None:
         headers["x-amz-copy-source-version-id"] = source.version.version_id
     return xml_response(xmlio.render("CopyPartResult", items), headers=headers)

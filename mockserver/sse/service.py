@@ -291,15 +291,19 @@ class EncryptionService:
         salt = os.urandom(16)
         binding = {"id": _b64(os.urandom(12)), "bucket": bucket, "key": key}
         data_key = keywrap.new_key()
+        # Only the salted HMAC (keyed by the root key) identifies the customer key: no unsalted MD5 of it is
+        # stored (it would allow offline guessing of weak keys); responses echo the MD5 the request carried.
+        # Objects written before kept an "md5" entry: they still read (the HMAC decides), the entry is unused.
         meta = {
             "v": META_VERSION, "mode": SSE_C, "alg": None, "bind": binding,
-            "ssec": {"salt": _b64(salt), "hmac": _b64(self._ssec_hmac(salt, ck)), "md5": ck.md5_b64},
+            "ssec": {"salt": _b64(salt), "hmac": _b64(self._ssec_hmac(salt, ck))},
             "wrapped": keywrap.wrap_b64(ck.key, data_key, purpose="sse-c", binding=binding),
         }
-        return self._plan(meta, _Keys(data_key))
+        return self._plan(meta, _Keys(data_key), ck)
 
-    def _plan(self, meta: dict[str, Any], keys: _Keys) -> WritePlan:
-        return WritePlan(meta, self.response_headers(meta, include_context=True), keys.encryptor)
+    def _plan(self, meta: dict[str, Any], keys: _Keys, customer_key: H.CustomerKey | None = None) -> WritePlan:
+        return WritePlan(meta, self.response_headers(meta, include_context=True, customer_key=customer_key),
+                         keys.encryptor)
 
     def plan_part(self, *, upload_meta: dict[str, Any], headers: Mapping[str, str], secure: bool) -> WritePlan:
         """UploadPart / UploadPartCopy (destination side): checks the SSE-C parameters repeat the initiate's,
@@ -312,6 +316,7 @@ class EncryptionService:
             if not self._ssec_matches(upload_meta, ck):
                 raise H.invalid_request(H.MSG_PART_SSEC_DIFFERS)
             keys = self._keys(upload_meta, ck)
+            return WritePlan({}, self.response_headers(upload_meta, customer_key=ck), keys.encryptor)
         else:
             if H.has_ssec(headers):
                 self._check_tls(secure)
@@ -384,14 +389,18 @@ class EncryptionService:
                     cache.append(self._keys(meta, ck))
                 return cache[0].decrypt(read, size, start, end)
 
-            return ObjectKeys(self.response_headers(meta), lazy, _size_only(meta))
+            return ObjectKeys(self.response_headers(meta, customer_key=ck), lazy, _size_only(meta))
         keys = self._keys(meta, ck)
-        return ObjectKeys(self.response_headers(meta), keys.decrypt, keys.ciphertext_size, keys.decrypt_views)
+        return ObjectKeys(self.response_headers(meta, customer_key=ck), keys.decrypt, keys.ciphertext_size,
+                          keys.decrypt_views)
 
-    def response_headers(self, meta: dict[str, Any], *, include_context: bool = False) -> dict[str, str]:
+    def response_headers(self, meta: dict[str, Any], *, include_context: bool = False,
+                         customer_key: H.CustomerKey | None = None) -> dict[str, str]:
         """SSE response headers of a stored object (CompleteMultipartUpload, ListParts, etc.).
         include_context: also x-amz-server-side-encryption-context (PutObject, CopyObject, CreateMultipartUpload
-        responses carry it; GetObject and HeadObject do not, per botocore's S3 model)."""
+        responses carry it; GetObject and HeadObject do not, per botocore's S3 model).
+        customer_key: the SSE-C key the request carried; its MD5 (as the client sent it) is echoed. Without
+        one, an SSE-C object's key MD5 is not known (not stored) and only the algorithm is answered."""
         out: dict[str, str] = {}
         if meta.get("alg"):
             out[H.SSE] = meta["alg"]
@@ -403,7 +412,9 @@ class EncryptionService:
                 out[H.SSE_BUCKET_KEY] = "true"
         if meta.get("mode") == SSE_C:
             out[H.SSEC_ALGORITHM] = "AES256"
-            out[H.SSEC_KEY_MD5] = meta["ssec"]["md5"]
+            md5 = customer_key.md5_b64 if customer_key is not None else meta["ssec"].get("md5")  # legacy entry
+            if md5:
+                out[H.SSEC_KEY_MD5] = md5
         return out
 
     # ---- helpers for the core -----------------------------------------------------------------------
