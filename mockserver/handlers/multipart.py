@@ -290,7 +290,9 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         ("ETag", quoted(version.etag)), (XML_NAMES[checksum["algorithm"]], checksum["value"]),
         ("ChecksumType", checksum["type"])]
     headers = dict(version_header(bucket, version.version_id))
-    headers.update(ctx.state.encryption.response_headers(upload.sse))
+    encryption = ctx.state.encryption
+    headers.update(encryption.response_headers(
+        upload.sse, customer_key=encryption.request_customer_key(upload.sse, ctx.headers, ctx.secure)))
     return xml_response(xmlio.render("CompleteMultipartUploadResult", items), headers=headers)
 
 
@@ -329,7 +331,9 @@ async def list_parts(ctx: RequestContext) -> Response:
     items += [("Initiator", _owner(upload)), ("Owner", _owner(upload)), ("StorageClass", upload.storage_class)]
     if upload.checksum_algorithm:
         items += [("ChecksumAlgorithm", upload.checksum_algorithm.upper()), ("ChecksumType", upload.checksum_type)]
-    headers = ctx.state.encryption.response_headers(upload.sse)
+    encryption = ctx.state.encryption
+    headers = encryption.response_headers(
+        upload.sse, customer_key=encryption.request_customer_key(upload.sse, ctx.headers, ctx.secure))
     return xml_response(xmlio.render("ListPartsResult", items), headers=headers)
 
 

@@ -394,6 +394,19 @@ class EncryptionService:
         return ObjectKeys(self.response_headers(meta, customer_key=ck), keys.decrypt, keys.ciphertext_size,
                           keys.decrypt_views)
 
+    def request_customer_key(self, meta: dict[str, Any], headers: Mapping[str, str],
+                             secure: bool) -> H.CustomerKey | None:
+        """The SSE-C key a request carries for an SSE-C object or upload, when it is that object's key (for
+        echoing its MD5 where the operation does not itself check the key: CompleteMultipartUpload, ListParts).
+        None when absent, malformed or another key: those answers are the operation's own business."""
+        if meta.get("mode") != SSE_C or not H.has_ssec(headers):
+            return None
+        try:
+            ck = H.parse_customer_key(headers)
+        except S3Error:
+            return None
+        return ck if ck is not None and self._ssec_matches(meta, ck) else None
+
     def response_headers(self, meta: dict[str, Any], *, include_context: bool = False,
                          customer_key: H.CustomerKey | None = None) -> dict[str, str]:
         """SSE response headers of a stored object (CompleteMultipartUpload, ListParts, etc.).

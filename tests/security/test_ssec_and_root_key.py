@@ -49,6 +49,10 @@ def test_ssec_metadata_has_no_key_md5_and_responses_echo_it(tmp_path: Path) -> N
         part = s3.upload_part(Bucket="ssec-md5-bucket", Key="m", UploadId=mpu["UploadId"], PartNumber=1, Body=b"p",
                               **SSEC)
         assert part["SSECustomerKeyMD5"] == MD5
+        done = s3.complete_multipart_upload(Bucket="ssec-md5-bucket", Key="m", UploadId=mpu["UploadId"],
+                                            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+                                            **SSEC)
+        assert done["ResponseMetadata"]["HTTPHeaders"]["x-amz-server-side-encryption-customer-key-md5"] == MD5
         copy = s3.copy_object(Bucket="ssec-md5-bucket", Key="c", CopySource={"Bucket": "ssec-md5-bucket", "Key": "k"},
                               CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=KEY, **SSEC)
         assert copy["SSECustomerKeyMD5"] == MD5
