@@ -37,6 +37,7 @@ from mockserver.handlers.common import (
 from mockserver.handlers.copy import open_copy_source, source_stream
 from mockserver.handlers.writes import DEFAULT_CHECKSUM, next_version_id, store_blob
 from mockserver.http import RequestContext, Response, xml_response
+from mockserver.numbers import INT32_MAX, parse_digits, parse_saturated
 from mockserver.routing import route
 from mockserver.sse import headers as sse_headers
 from mockserver.sse.service import WritePlan
@@ -60,9 +61,10 @@ def _get_upload(ctx: RequestContext, bucket: Bucket) -> Upload:
 
 def _part_number(ctx: RequestContext) -> int:
     raw = ctx.query.get("partNumber", "")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PART_NUMBER:
+    number = parse_digits(raw)
+    if number is None or not 1 <= number <= MAX_PART_NUMBER:
         raise invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", raw)
-    return int(raw)
+    return number
 
 
 def _checksum_headers(upload: Upload) -> dict[str, str]:
@@ -160,7 +162,7 @@ async def upload_part(ctx: RequestContext) -> Response:
     part = await _store_part(ctx, upload, number, plan, ctx.body_chunks(), integrity,
                              lambda: auth.trailers)
     headers = {"etag": quoted(part.etag)}
-    headers.update(ctx.state.encryption.response_headers(upload.sse))
+    headers.update(plan.response_headers)               # echoes the request's SSE-C key MD5
     headers.update(_part_checksum_headers(upload, part, integrity.algorithm))
     return Response(200, headers)
 
@@ -170,11 +172,11 @@ def _copy_range(value: str | None, size: int) -> tuple[int, int]:
         return 0, size - 1
     spec = value.strip()
     first, dash, last = spec[6:].partition("-") if spec.startswith("bytes=") else ("", "", "")
-    if not dash or not first.isdigit() or not last.isdigit() or int(last) < int(first):
+    start, end = parse_saturated(first), parse_saturated(last)
+    if not dash or start is None or end is None or end < start:
         raise invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where first "
                                "and last are the zero-based offsets of the first and last bytes to copy",
                                "x-amz-copy-source-range", value)
-    start, end = int(first), int(last)
     if end >= size:
         raise invalid_argument(f"Range specified is not valid for source object of size: {size}",
                                "x-amz-copy-source-range", value)
@@ -197,7 +199,7 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     items: list[tuple[str, xmlio.Node]] = [("ETag", quoted(part.etag)), ("LastModified", iso8601(part.last_modified))]
     if upload.checksum_algorithm:
         items.append((XML_NAMES[upload.checksum_algorithm], part.checksums.get(upload.checksum_algorithm)))
-    headers = ctx.state.encryption.response_headers(upload.sse)
+    headers = dict(plan.response_headers)               # echoes the request's SSE-C key MD5
     if source.bucket.versioning is not None:
         headers["x-amz-copy-source-version-id"] = source.version.version_id
     return xml_response(xmlio.render("CopyPartResult", items), headers=headers)
@@ -215,11 +217,12 @@ def _requested_parts(body: bytes, upload: Upload) -> list[tuple[int, str, dict[s
     for el in xmlio.children(root, "Part"):
         number_text = (xmlio.only_child_text(el, "PartNumber") or "").strip()
         etag = (xmlio.only_child_text(el, "ETag") or "").strip()
-        if not number_text.isdigit() or not etag:
+        number = parse_saturated(number_text)      # too large: not a part of the upload (InvalidPart below)
+        if number is None or not etag:
             raise malformed_xml()
         sums = {a: xmlio.child_text(el, name) or "" for a, name in XML_NAMES.items()
                 if xmlio.child(el, name) is not None}
-        requested.append((int(number_text), etag, sums))
+        requested.append((number, etag, sums))
     if not requested:
         raise malformed_xml()
     last = 0
@@ -361,10 +364,10 @@ async def list_parts(ctx: RequestContext) -> Response:
     upload = _get_upload(ctx, bucket)
     max_parts = parse_max(ctx, "max-parts", 1000, 1000)
     marker_raw = ctx.query.get("part-number-marker", "0") or "0"
-    if not marker_raw.isdigit():
+    marker = parse_digits(marker_raw, INT32_MAX)
+    if marker is None:
         raise invalid_argument("Provided part-number-marker not an integer or within integer range",
                                "part-number-marker", marker_raw)
-    marker = int(marker_raw)
     numbers = sorted(n for n in upload.parts if n > marker)
     shown = numbers[:max_parts]
     truncated = len(numbers) > len(shown)
@@ -382,7 +385,9 @@ async def list_parts(ctx: RequestContext) -> Response:
     items += [("Initiator", _owner(upload)), ("Owner", _owner(upload)), ("StorageClass", upload.storage_class)]
     if upload.checksum_algorithm:
         items += [("ChecksumAlgorithm", upload.checksum_algorithm.upper()), ("ChecksumType", upload.checksum_type)]
-    headers = ctx.state.encryption.response_headers(upload.sse)
+    encryption = ctx.state.encryption
+    headers = encryption.response_headers(
+        upload.sse, customer_key=encryption.request_customer_key(upload.sse, ctx.headers, ctx.secure))
     return xml_response(xmlio.render("ListPartsResult", items), headers=headers)
 
 

@@ -88,7 +88,13 @@ def _unb64(text: str) -> bytes:
 
 
 def kms_error(exc: KmsError) -> S3Error:
-    """KMS failures as S3 reports them: code KMS.<Exception>, KMS's message, status 400."""
+    """KMS failures as S3 reports them: code KMS.<Exception>, KMS's message, status 400. KMS's access denial
+    (another account's key) is S3's 403 AccessDenied carrying KMS's message: recorded in public reports of S3
+    answers, e.g. ministryofjustice/modernisation-platform#11726 ("AccessDenied: User: ... is not authorized to
+    perform: kms:Decrypt on resource: ... status code: 403"); AWS re:Post "cross-account-access-denied-error-s3"
+    documents the Access Denied error for a key of another account without a key policy grant."""
+    if exc.type == "AccessDeniedException":
+        return S3Error("AccessDenied", exc.message, 403)
     return S3Error(f"KMS.{exc.type}", exc.message, 400)
 
 
@@ -180,7 +186,7 @@ class EncryptionService:
                     if not ref.startswith(prefix):
                         raise KmsError("NotFoundException", f"Invalid keyId '{ref}'")
                     ref = ref[len(prefix):]
-                key = self.kms.resolve(account_id, ref)
+                key = self.kms.resolve(account_id, ref, action="GenerateDataKey")
             self.kms.check_usable(key)
             return key
         except KmsError as exc:
@@ -290,15 +296,20 @@ class EncryptionService:
         salt = os.urandom(16)
         binding = {"id": _b64(os.urandom(12)), "bucket": bucket, "key": key}
         data_key = keywrap.new_key()
+        # Only the salted HMAC (keyed by the root key) identifies the customer key: no unsalted MD5 of it is
+        # stored (it would allow offline guessing of weak keys); responses echo the MD5 the request carried.
+        # Objects written before kept an "md5" entry: they still read (the HMAC decides), the entry is unused.
         meta = {
             "v": META_VERSION, "mode": SSE_C, "alg": None, "bind": binding,
-            "ssec": {"salt": _b64(salt), "hmac": _b64(self._ssec_hmac(salt, ck)), "md5": ck.md5_b64},
+            "ssec": {"salt": _b64(salt), "hmac": _b64(self._ssec_hmac(salt, ck))},
             "wrapped": keywrap.wrap_b64(ck.key, data_key, purpose="sse-c", binding=binding),
         }
-        return self._plan(meta, _Keys(data_key))
+        return self._plan(meta, _Keys(data_key), customer_key=ck)
 
-    def _plan(self, meta: dict[str, Any], keys: _Keys, echo_context: bool = False) -> WritePlan:
-        return WritePlan(meta, self.response_headers(meta, include_context=echo_context), keys.encryptor)
+    def _plan(self, meta: dict[str, Any], keys: _Keys, echo_context: bool = False, *,
+              customer_key: H.CustomerKey | None = None) -> WritePlan:
+        return WritePlan(meta, self.response_headers(meta, include_context=echo_context, customer_key=customer_key),
+                         keys.encryptor)
 
     def plan_part(self, *, upload_meta: dict[str, Any], headers: Mapping[str, str], secure: bool) -> WritePlan:
         """UploadPart / UploadPartCopy (destination side): checks the SSE-C parameters repeat the initiate's,
@@ -311,6 +322,7 @@ class EncryptionService:
             if not self._ssec_matches(upload_meta, ck):
                 raise H.invalid_request(H.MSG_PART_SSEC_DIFFERS)
             keys = self._keys(upload_meta, ck)
+            return WritePlan({}, self.response_headers(upload_meta, customer_key=ck), keys.encryptor)
         else:
             if H.has_ssec(headers):
                 # Recorded (LocalStack test_multipart_upload_sse_c_validation, mpu-no-sse-c-upload-part-with-sse-c):
@@ -385,14 +397,31 @@ class EncryptionService:
                     cache.append(self._keys(meta, ck))
                 return cache[0].decrypt(read, size, start, end)
 
-            return ObjectKeys(self.response_headers(meta), lazy, _size_only(meta))
+            return ObjectKeys(self.response_headers(meta, customer_key=ck), lazy, _size_only(meta))
         keys = self._keys(meta, ck)
-        return ObjectKeys(self.response_headers(meta), keys.decrypt, keys.ciphertext_size, keys.decrypt_views)
+        return ObjectKeys(self.response_headers(meta, customer_key=ck), keys.decrypt, keys.ciphertext_size,
+                          keys.decrypt_views)
 
-    def response_headers(self, meta: dict[str, Any], *, include_context: bool = False) -> dict[str, str]:
+    def request_customer_key(self, meta: dict[str, Any], headers: Mapping[str, str],
+                             secure: bool) -> H.CustomerKey | None:
+        """The SSE-C key a request carries for an SSE-C object or upload, when it is that object's key (for
+        echoing its MD5 where the operation does not itself check the key: CompleteMultipartUpload, ListParts).
+        None when absent, malformed or another key: those answers are the operation's own business."""
+        if meta.get("mode") != SSE_C or not H.has_ssec(headers):
+            return None
+        try:
+            ck = H.parse_customer_key(headers)
+        except S3Error:
+            return None
+        return ck if ck is not None and self._ssec_matches(meta, ck) else None
+
+    def response_headers(self, meta: dict[str, Any], *, include_context: bool = False,
+                         customer_key: H.CustomerKey | None = None) -> dict[str, str]:
         """SSE response headers of a stored object (CompleteMultipartUpload, ListParts, etc.).
         include_context: also x-amz-server-side-encryption-context (PutObject, CopyObject, CreateMultipartUpload
-        responses when the request sent a context; GetObject and HeadObject never, per botocore's S3 model)."""
+        responses when the request sent a context; GetObject and HeadObject never, per botocore's S3 model).
+        customer_key: the SSE-C key the request carried; its MD5 (as the client sent it) is echoed. Without
+        one, an SSE-C object's key MD5 is not known (not stored) and only the algorithm is answered."""
         out: dict[str, str] = {}
         if meta.get("alg"):
             out[H.SSE] = meta["alg"]
@@ -404,7 +433,9 @@ class EncryptionService:
                 out[H.SSE_BUCKET_KEY] = "true"
         if meta.get("mode") == SSE_C:
             out[H.SSEC_ALGORITHM] = "AES256"
-            out[H.SSEC_KEY_MD5] = meta["ssec"]["md5"]
+            md5 = customer_key.md5_b64 if customer_key is not None else meta["ssec"].get("md5")  # legacy entry
+            if md5:
+                out[H.SSEC_KEY_MD5] = md5
         return out
 
     # ---- helpers for the core -----------------------------------------------------------------------
