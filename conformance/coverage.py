@@ -196,6 +196,8 @@ def build_rows(cases: Iterable[Case], data: dict[str, Any], model: ServiceModel 
                     row.valid.add(case_id)
         for step in case.steps:
             request = step.request
+            if request is None:         # a KMS step: not an S3 request
+                continue
             classified = classify(request)
             if classified is None:
                 continue
