@@ -149,6 +149,13 @@ class CaseResult:
     def failed(self) -> bool:
         return self.outcome in (Outcome.FAILED, Outcome.ERROR)
 
+    def checks(self) -> list[tuple[StepResult, Mismatch]]:
+        """Every check that did not hold (failed or warned), with its step."""
+        return [(step, mismatch) for step in self.setup + self.steps for mismatch in step.mismatches]
+
+    def warnings(self) -> list[tuple[StepResult, Mismatch]]:
+        return [(step, mismatch) for step, mismatch in self.checks() if mismatch.unproven]
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.case_id, "title": self.title, "operation": self.operation, "file": self.file,
                 "line": self.line, "outcome": self.outcome.value, "reason": self.reason, "tags": self.tags,
