@@ -103,8 +103,11 @@ def model_body_elements(model: ServiceModel) -> list[str]:
 
 # --- classification of requests -----------------------------------------------------------------------------
 
-def classify(request: RequestSpec) -> str | None:
-    """The operation (of OPERATIONS) a case request performs, or None (service calls, other operations)."""
+def classify(request: RequestSpec | None) -> str | None:
+    """The operation (of OPERATIONS) a case request performs, or None (service calls, other operations, a
+    KMS step)."""
+    if request is None:
+        return None
     operation = s3model.infer_operation(request.method.upper(), bool(request.bucket), bool(request.key),
                                         {str(k) for k in request.query}, {str(k).lower() for k in request.headers},
                                         form=request.form is not None)
@@ -196,10 +199,8 @@ def build_rows(cases: Iterable[Case], data: dict[str, Any], model: ServiceModel 
                     row.valid.add(case_id)
         for step in case.steps:
             request = step.request
-            if request is None:         # a KMS step: not an S3 request
-                continue
             classified = classify(request)
-            if classified is None:
+            if classified is None or request is None:
                 continue
             op = classified
             negative, errors = expected_errors(step, vars_sets or [])
