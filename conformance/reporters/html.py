@@ -28,7 +28,7 @@ details.case>summary::-webkit-details-marker{display:none}details.case[open]>sum
 .cid{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}.op{color:#5b6773;font-size:12px;margin-left:auto}.body{padding:8px 14px}
 pre{background:#f6f8fa;border:1px solid #e1e5ea;border-radius:4px;padding:8px;overflow:auto;max-height:340px;font-size:12px;white-space:pre-wrap;word-break:break-all}
 .diff td.exp{background:#e8f5e9}.diff td.act{background:#ffebee}.diff tr.unproven td.act{background:#fff8d6}.diff td.ev{font-size:12px}.conf{font-weight:600}.reason{color:#b71c1c;font-weight:600;white-space:pre-wrap}
-.step{border-left:3px solid #cfd8dc;padding-left:10px;margin:10px 0}.step.bad{border-left-color:#c62828}.cols{display:grid;grid-template-columns:1fr 1fr;gap:10px}
+.step{border-left:3px solid #cfd8dc;padding-left:10px;margin:10px 0}.step.bad{border-left-color:#c62828}.step.warn{border-left-color:#b28704}.cols{display:grid;grid-template-columns:1fr 1fr;gap:10px}
 .toolbar{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin-bottom:8px}.toolbar button{border:1px solid #c5ccd3;background:#fff;border-radius:14px;padding:3px 12px;cursor:pointer}
 .toolbar button.on{background:#1f2d3d;color:#fff}.toolbar input{padding:4px 8px;border:1px solid #c5ccd3;border-radius:4px;min-width:240px}
 table.coverage{font-size:12px;table-layout:fixed}table.coverage code{display:inline-block;overflow-wrap:anywhere;font-size:11px;margin:0 3px 2px 0;background:#eef1f4;padding:0 4px;border-radius:3px}
@@ -145,8 +145,10 @@ def _warnings(cases: list[dict[str, Any]]) -> str:
 
 
 def _step(step: dict[str, Any]) -> str:
-    bad = not step["ok"]
-    parts = [f'<div class="step{" bad" if bad else ""}"><b>{escape(step["name"])}</b>']
+    mismatches = step.get("mismatches") or []
+    warned = bool(mismatches) and not step.get("error") and all(m.get("unproven") for m in mismatches)
+    kind = " warn" if warned else " bad" if not step["ok"] else ""
+    parts = [f'<div class="step{kind}"><b>{escape(step["name"])}</b>']
     if step.get("variant"):
         parts.append(f' <span class="muted">expectation from {escape(step["variant"])}</span>')
     if step.get("error"):

@@ -53,7 +53,8 @@ def _details(result, info: RunInfo) -> str:
     lines = [result.title]
     for step in result.setup + result.steps:
         for mismatch in step.mismatches:
-            lines.append(f"step {step.name}: {mismatch.describe()}")
+            note = " (unproven: a warning only)" if mismatch.unproven else f" [confidence {mismatch.confidence}]"
+            lines.append(f"step {step.name}: {mismatch.describe()}{note}")
         if step.exchange is not None and step.mismatches:
             request = step.exchange.request
             lines.append(f"  request: {request.method} {request.url}")
