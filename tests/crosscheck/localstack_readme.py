@@ -54,7 +54,7 @@ s3-conformance run --endpoint https://127.0.0.1:PORT --ca-file CA --plain-endpoi
 ```
 
 LocalStack takes a 12-digit access key id as the account id (`localstack/aws/accounts.py`), so 111111111111 is a
-real second account; it serves KMS, HTTP and HTTPS on the same port (its certificate is one the harness makes for
+real second account (checked: a bucket it creates is not in 000000000000's ListBuckets); it serves KMS, HTTP and HTTPS on the same port (its certificate is one the harness makes for
 127.0.0.1 with a throw-away CA, given through `CUSTOM_SSL_CERT_PATH`).
 
 **Result: {passed} passed, {failed} failed, {na} not applicable** (`localstack.json`, `localstack.html`,
