@@ -38,6 +38,7 @@ from mockserver.xmlio import XML_DECLARATION, escape_strict
 log = logging.getLogger("mockserver")
 
 ROOT_KEY_FILE = "root.key"
+ROOT_KEY_ENV = "S3C_MOCK_ROOT_KEY_FILE"
 KMS_FILE = "kms.json"
 INTERNAL_PREFIX = "/_mockserver/"
 # S3: "The PUT request header is limited to 8 KB in size" (user metadata 2 KB of it). Larger header sections
@@ -66,28 +67,54 @@ class AppState:
         self.accounts = Accounts([config.main, config.alt])
         self.region = config.region
         self.durable = config.data_dir is not None and config.fsync   # blob commits block on fsync
+        key_file = config.root_key_file or os.environ.get(ROOT_KEY_ENV) or None
         if config.data_dir is not None:
             self.storage: Storage = disk_storage(config.data_dir, config.fsync)
-            self.root_key = _load_root_key(config.data_dir)
+            self.root_key = _load_root_key(config.data_dir, key_file)
             self.kms = _load_kms(config.data_dir, config.region, self.root_key)
         else:
             self.storage = memory_storage()
-            self.root_key = os.urandom(32)
+            self.root_key = _read_key_file(key_file) if key_file else os.urandom(32)
             self.kms = KmsEngine(config.region, root_key=self.root_key)
         self.encryption = EncryptionService(dialect=self.dialect, kms=self.kms, root_key=self.root_key,
                                             region=config.region,
                                             allow_sse_c_over_http=config.allow_sse_c_over_http)
 
 
-def _load_root_key(data_dir: str) -> bytes:
-    """The server's own key (wraps SSE-S3 data keys and KMS key material); created once per data dir."""
-    path = os.path.join(data_dir, ROOT_KEY_FILE)
+def _read_key_file(path: str) -> bytes:
+    """A 32-byte root key file, created (0600) when missing."""
     if not os.path.exists(path):
-        atomic_write(path, os.urandom(32), os.path.join(data_dir, "tmp"))
+        parent = os.path.dirname(os.path.abspath(path))
+        os.makedirs(parent, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+            f.flush()
+            os.fsync(f.fileno())
     with open(path, "rb") as f:
         key = f.read()
     if len(key) != 32:
         raise RuntimeError(f"{path} is not a 32-byte key")
+    return key
+
+
+def _load_root_key(data_dir: str, key_file: str | None = None) -> bytes:
+    """The server's own key (wraps SSE-S3 data keys and KMS key material). Default: <data_dir>/root.key, created
+    once per data dir, which sits beside the data it wraps (a copy of the directory decrypts it). `key_file`
+    (serve --root-key-file, or S3C_MOCK_ROOT_KEY_FILE) keeps it elsewhere: an existing data dir moves to it by
+    moving its root.key there; a root.key left in the data dir must then hold the same key."""
+    local = os.path.join(data_dir, ROOT_KEY_FILE)
+    if key_file is None:
+        if not os.path.exists(local):
+            atomic_write(local, os.urandom(32), os.path.join(data_dir, "tmp"))
+        return _read_key_file(local)
+    key = _read_key_file(key_file)
+    if os.path.exists(local) and os.path.abspath(local) != os.path.abspath(key_file):
+        if _read_key_file(local) != key:
+            raise RuntimeError(f"{local} holds another root key than {key_file}: this data was written under "
+                               f"{local}; move that file to {key_file} (or drop the option)")
+        log.warning("%s duplicates the root key kept in %s: delete it so the key no longer sits beside the data",
+                    local, key_file)
     return key
 
 
@@ -171,16 +198,19 @@ class S3App:
                 return
 
     # ----- request parsing -----
-    def _split(self, host: str, raw_path: str) -> tuple[str | None, str | None]:
-        """(bucket, key) from virtual-hosted or path-style addressing. Raises S3Error for undecodable paths."""
+    def _vhost_bucket(self, host: str) -> str | None:
+        """The bucket a virtual-hosted Host names (<bucket>.<domain>[:port]); None for path-style requests."""
         host = host.lower()
         if host.startswith("["):           # IPv6 literal: path style
-            name = ""
-        else:
-            name = host.rsplit(":", 1)[0] if ":" in host else host
+            return None
+        name = host.rsplit(":", 1)[0] if ":" in host else host
+        return name[: -len(self._vhost_suffix)] if name.endswith(self._vhost_suffix) else None
+
+    def _split(self, host: str, raw_path: str) -> tuple[str | None, str | None]:
+        """(bucket, key) from virtual-hosted or path-style addressing. Raises S3Error for undecodable paths."""
         try:
-            if name.endswith(self._vhost_suffix):
-                bucket = name[: -len(self._vhost_suffix)]
+            bucket = self._vhost_bucket(host)
+            if bucket is not None:
                 key = unquote(raw_path[1:], errors="strict") if len(raw_path) > 1 else None
                 return bucket, key
             bucket_part, slash, key_part = raw_path[1:].partition("/")
@@ -208,7 +238,8 @@ class S3App:
                               "allowed size.", 400, {"MaxSizeAllowed": str(MAX_HEADER_BYTES)})
             query = parse_query(query_string) if query_string else {}
             if raw_path.startswith(INTERNAL_PREFIX):
-                response = self._internal(method, raw_path)
+                response = self._internal(method, raw_path, query_string, header_list,
+                                          scope.get("scheme") == "https")
             else:
                 bucket, key = self._split(headers.get("host", ""), raw_path)
                 ctx = RequestContext(state=self.state, method=method, raw_path=raw_path, query_string=query_string,
@@ -245,15 +276,17 @@ class S3App:
             raise not_implemented()
         return await entry.handler(ctx)
 
-    def _authenticate(self, ctx: RequestContext) -> AuthResult:
+    def _authenticate(self, ctx: RequestContext, service: str = "s3") -> AuthResult:
         ctx.auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list,
-                                                ctx.secure), self.state.accounts, self.state.region, datetime.now(UTC))
+                                                ctx.secure, self._vhost_bucket(ctx.headers.get("host", ""))),
+                                self.state.accounts, self.state.region, datetime.now(UTC),
+                                service)
         return ctx.auth
 
     async def _kms(self, ctx: RequestContext, target: str) -> Response:
         """KMS JSON protocol; its errors (authentication included) are JSON `{"__type", "message"}`."""
         try:
-            auth = self._authenticate(ctx)
+            auth = self._authenticate(ctx, "kms")
             if auth.account is None:
                 raise S3Error("MissingAuthenticationToken", "Missing Authentication Token", 400)
             body = await ctx.read_body()
@@ -267,12 +300,23 @@ class S3App:
             headers["x-amzn-errortype"] = str(document["__type"])
         return Response(status, headers, json.dumps(document).encode())
 
-    def _internal(self, method: str, raw_path: str) -> Response:
+    def _internal(self, method: str, raw_path: str, query_string: str, header_list: list[tuple[str, str]],
+                  secure: bool) -> Response:
+        """Test hooks (not S3 operations). `GET /_mockserver/metrics` counts KMS calls per key: a signed request
+        (any S3 signature of a known account) sees its own account's keys only; an unsigned one is refused
+        unless the server was started with open_metrics (the in-process harness the runner uses)."""
         if method != "GET":
             raise method_not_allowed(method, "SERVICE")
         name = raw_path[len(INTERNAL_PREFIX):].rstrip("/")
         if name == "metrics":
-            document: Any = self.state.kms.metrics()
+            auth = authenticate(IncomingRequest(method, raw_path, query_string, header_list, secure),
+                                self.state.accounts, self.state.region, datetime.now(UTC))
+            if auth.account is not None:
+                document: Any = self.state.kms.metrics(auth.account.account_id)
+            elif self.config.open_metrics:
+                document = self.state.kms.metrics()
+            else:
+                raise S3Error("AccessDenied", "Access Denied", 403)
         elif name == "accounts":
             document = {a.name: {"account_id": a.account_id} for a in self.state.accounts}
         else:

@@ -65,6 +65,15 @@ def request_expired(expires_seconds: int, expires_at: datetime, server_time: dat
                     "ServerTime": iso_utc(server_time)})
 
 
+def request_not_yet_valid(request_time: datetime, expires_at: datetime, server_time: datetime) -> S3Error:
+    """A presigned URL dated in the future. AWS's answer, recorded in public reports (minio/minio#2638,
+    dmjio/s3-signer#16): 403 AccessDenied "Request is not yet valid" with X-Amz-Date (epoch milliseconds, as AWS
+    writes it), Expires and ServerTime."""
+    return S3Error("AccessDenied", "Request is not yet valid", 403,
+                   {"X-Amz-Date": str(int(request_time.timestamp()) * 1000), "Expires": iso_utc(expires_at),
+                    "ServerTime": iso_utc(server_time)})
+
+
 def headers_not_signed(names: list[str]) -> S3Error:
     return S3Error("AccessDenied", "There were headers present in the request which were not signed", 403,
                    {"HeadersNotSigned": ", ".join(names)})

@@ -15,6 +15,7 @@ from mockserver.errors import (
     no_such_key,
     no_such_version,
 )
+from mockserver.numbers import INT32_MAX, parse_signed
 from mockserver.sse.config import BucketEncryption
 from mockserver.storage.base import Bucket, ObjectVersion
 
@@ -172,10 +173,9 @@ def parse_max(ctx: RequestContext, name: str, default: int, upper: int) -> int:
     raw = ctx.query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid_argument(f"Provided {name} not an integer or within integer range", name, raw) from None
+    value = parse_signed(raw, INT32_MAX)      # ASCII digits within a 32-bit integer, as the message says
+    if value is None:
+        raise invalid_argument(f"Provided {name} not an integer or within integer range", name, raw)
     if value < 0:
         raise invalid_argument(f"Argument {name} must be an integer between 0 and 2147483647", name, raw)
     return min(value, upper)

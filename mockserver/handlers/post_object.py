@@ -126,6 +126,27 @@ class FormReader:
                 raise malformed_post()
 
 
+def one_value_per_field(form: list[tuple[str, str]]) -> dict[str, str]:
+    """The form as one value per field: names are case-insensitive (AWS: a Policy or X-Amz-Credential field in
+    any casing works, LocalStack's test_post_object_policy_casing recorded against AWS), so `key` and `Key` are
+    one field. A field repeated with the same value is that value; repeated with different values it is
+    ambiguous and refused, because the policy check and the write must read the same value. AWS's answer to
+    repeated fields is unproven: InvalidArgument naming the field is chosen as S3's error for a bad form field.
+    The result keeps the first-seen spelling of each name (for "Extra input fields" messages)."""
+    fields: dict[str, str] = {}
+    spelling: dict[str, str] = {}
+    for name, value in form:
+        lname = name.lower()
+        first = spelling.get(lname)
+        if first is None:
+            spelling[lname] = name
+            fields[name] = value
+        elif fields[first] != value:
+            raise invalid_argument(f"POST form field '{name}' was given more than once with different values.",
+                                   name, value)
+    return fields
+
+
 @route("POST", "bucket", operation="PostObject")
 async def post_object(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx, owner_only=False)
@@ -137,8 +158,8 @@ async def post_object(ctx: RequestContext) -> Response:
                       {"Condition": "Bucket POST must be of the enclosure-type multipart/form-data"})
     reader = FormReader(ctx.body_chunks(), boundary)
     form, file_headers = await reader.fields()
-    fields = dict(form)
-    lowered = {k.lower(): v for k, v in form}
+    fields = one_value_per_field(form)          # the one parsed form: the policy check and the write read it
+    lowered = {k.lower(): v for k, v in fields.items()}
     if "key" not in lowered:
         raise invalid_argument("Bucket POST must contain a field named 'key'.  If it is specified, please check the "
                                "order of the fields.", "key", "")
