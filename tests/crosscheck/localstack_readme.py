@@ -164,7 +164,7 @@ def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str,
             case = cases[cid]
             line = f"- `{cid}` ({case['file']}:{case['line']}) — {case.get('reason') or ''}"
             if note:
-                line += f". *Note:* {' '.join(note.split())}"
+                line += f". *Note:* {' '.join(note.split()).rstrip('.')}"
             if (marked := unproven_note(case, definitions.get(cid))):
                 line += f". *Unproven:* {marked}"
             lines.append(line)
@@ -184,6 +184,14 @@ def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str,
     for cls in CLASS_ORDER:
         out += [f"## {CLASS_TITLES[cls]} ({per_class[cls]})", ""]
         out += sections[cls] or ["None.", ""]
+    passing = [(cid, group) for group in groups for cid, _ in case_entries(group)
+               if cid in cases and cases[cid]["outcome"] == "passed"]
+    if passing:
+        out += ["## Triaged on an earlier run, passing now", "",
+                ("Failed on an earlier run of this triage (older corpus) and pass on LocalStack now, mostly because "
+                 "the case was fixed; kept in the triage file with the cause found then."), ""]
+        out += [f"- `{cid}` — was: class {group['class']}, {group['title']}" for cid, group in passing]
+        out.append("")
     return "\n".join(out).rstrip() + "\n", problems, stale
 
 
