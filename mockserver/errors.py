@@ -1,7 +1,9 @@
-"""The one S3 error type. Handlers raise it; app.py renders it (S3 error XML, no body for HEAD)."""
+"""The one S3 error type and its XML document. Handlers raise it; app.py answers with it (no body for HEAD)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from mockserver.xmltext import XML_DECLARATION, escape_strict
 
 
 @dataclass
@@ -14,6 +16,16 @@ class S3Error(Exception):
 
     def __str__(self) -> str:  # pragma: no cover - debugging aid
         return f"{self.status} {self.code}: {self.message}"
+
+
+def error_body(error: S3Error, request_id: str, host_id: str) -> bytes:
+    """S3's error document: Code, Message, the error's extra fields, RequestId, HostId."""
+    out = [XML_DECLARATION, "<Error><Code>", escape_strict(error.code), "</Code><Message>",
+           escape_strict(error.message), "</Message>"]
+    for name, value in error.fields.items():
+        out.append(f"<{name}>{escape_strict(str(value))}</{name}>")
+    out.append(f"<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>")
+    return "".join(out).encode()
 
 
 # Frequently raised errors, with AWS's wording. Constructors, not singletons: fields differ per request.

@@ -9,7 +9,8 @@ from mockserver.errors import S3Error
 
 if TYPE_CHECKING:
     from mockserver.accounts import Account
-    from mockserver.app import AppState
+    from mockserver.auth import AuthResult
+    from mockserver.state import AppState
 
 MAX_XML_BODY = 4 * 1024 * 1024   # configuration / list bodies; larger ones are not S3 requests we serve
 
@@ -66,7 +67,7 @@ class RequestContext:
         self.bucket = bucket
         self.key = key
         self.account: Account | None = None
-        self.auth: Any = None
+        self.auth: AuthResult | None = None      # set by the app once the request is authenticated
         self.request_id = request_id
         self._receive = receive
         self._body_consumed = False
@@ -100,7 +101,13 @@ class RequestContext:
 
     def body_chunks(self) -> AsyncIterator[bytes]:
         """Decoded payload (aws-chunked framing removed, signatures verified by auth while streaming)."""
+        if self.auth is None:
+            raise RuntimeError("the body is read only after the request is authenticated")
         return self.auth.decode_body(self._raw_chunks())
+
+    def trailers(self) -> dict[str, str]:
+        """The aws-chunked trailers of the body (complete once body_chunks() is exhausted)."""
+        return self.auth.trailers if self.auth is not None else {}
 
     async def read_body(self, limit: int = MAX_XML_BODY) -> bytes:
         """Whole (small) body: XML configuration documents, DeleteObjects, CompleteMultipartUpload."""

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.errors import S3Error
+from mockserver import requestids
+from mockserver.errors import S3Error, error_body
 
 # S3 answers a request whose body stalls after about 20 s of silence (RequestTimeout). Tests lower it.
 BODY_IDLE_TIMEOUT = 20.0
@@ -75,7 +76,6 @@ class _LingeringTransport:
 def guarded_protocol() -> type:
     """uvicorn's httptools protocol (with the coalescing changes of http.py) plus the guards above; pass as
     uvicorn.Config(http=...)."""
-    from mockserver.app import _host_id, _request_id, error_body
     from mockserver.http import coalescing_protocol
 
     base: Any = coalescing_protocol()
@@ -133,7 +133,7 @@ def guarded_protocol() -> type:
         def _write_error(self, error: S3Error) -> None:
             if self.transport.is_closing():
                 return
-            request_id, host_id = _request_id(), _host_id()
+            request_id, host_id = requestids.request_id(), requestids.host_id()
             body = error_body(error, request_id, host_id)
             self.transport.write(b"".join([
                 b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\n",

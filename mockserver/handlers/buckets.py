@@ -4,12 +4,14 @@ from __future__ import annotations
 import ipaddress
 
 from mockserver import xmlio
+from mockserver.access import require_bucket
 from mockserver.errors import S3Error, access_denied, invalid_bucket_name
-from mockserver.handlers.common import iso8601, require_bucket
 from mockserver.http import RequestContext, Response, xml_response
+from mockserver.httpdates import iso8601
 from mockserver.routing import route
 from mockserver.sse.config import default_bucket_encryption
 from mockserver.storage.base import Bucket, now
+from mockserver.xmltext import S3_NS, XML_DECLARATION
 
 _BUCKET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -119,7 +121,7 @@ async def delete_bucket(ctx: RequestContext) -> Response:
 async def get_bucket_location(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
     constraint = "" if bucket.region == "us-east-1" else bucket.region
-    body = (f'{xmlio.XML_DECLARATION}<LocationConstraint xmlns="{xmlio.S3_NS}">{constraint}'
+    body = (f'{XML_DECLARATION}<LocationConstraint xmlns="{S3_NS}">{constraint}'
             "</LocationConstraint>").encode()
     return xml_response(body)
 

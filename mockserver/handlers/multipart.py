@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from mockserver import xmlio
+from mockserver.access import requester, require_bucket, signature_version
 from mockserver.checksums import (
     MULTIPART_TYPES,
     XML_NAMES,
@@ -20,26 +21,18 @@ from mockserver.checksums import (
     normalise_algorithm,
     parse_content_md5,
 )
+from mockserver.copysource import open_copy_source, source_stream
+from mockserver.datapath.write import DEFAULT_CHECKSUM, store_blob
 from mockserver.errors import S3Error, bad_digest, invalid_argument, invalid_request, malformed_xml, no_such_upload
-from mockserver.handlers.common import (
-    bucket_encryption,
-    check_key,
-    iso8601,
-    object_attributes,
-    parse_max,
-    quoted,
-    requester,
-    require_bucket,
-    require_content_length,
-    signature_version,
-    version_header,
-)
-from mockserver.handlers.copy import open_copy_source, source_stream
-from mockserver.handlers.writes import DEFAULT_CHECKSUM, next_version_id, store_blob
 from mockserver.http import RequestContext, Response, xml_response
+from mockserver.httpdates import iso8601
+from mockserver.objectmeta import check_key, object_attributes, quoted, require_content_length
+from mockserver.queryparams import parse_max
 from mockserver.routing import route
+from mockserver.sse.config import bucket_encryption
 from mockserver.sse.service import WritePlan
 from mockserver.storage.base import Bucket, ObjectVersion, Part, Upload, now
+from mockserver.versions import next_version_id, version_header
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_NUMBER = 10000
@@ -110,7 +103,7 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
 
 
 async def _store_part(ctx: RequestContext, upload: Upload, number: int, plan: WritePlan,
-                      body: AsyncIterator[bytes], integrity: RequestIntegrity | None,
+                      body: AsyncIterator[bytes | memoryview], integrity: RequestIntegrity | None,
                       trailers: Callable[[], Mapping[str, str]] = dict) -> Part:
     state = ctx.state
     algorithms = {upload.checksum_algorithm or DEFAULT_CHECKSUM}
@@ -155,9 +148,7 @@ async def upload_part(ctx: RequestContext) -> Response:
         raise invalid_request(f"Checksum Type mismatch occurred, expected checksum Type: {upload.checksum_algorithm}"
                               f", actual checksum Type: {integrity.algorithm}")
     plan = ctx.state.encryption.plan_part(upload_meta=upload.sse, headers=ctx.headers, secure=ctx.secure)
-    auth = ctx.auth
-    part = await _store_part(ctx, upload, number, plan, ctx.body_chunks(), integrity,
-                             lambda: auth.trailers)
+    part = await _store_part(ctx, upload, number, plan, ctx.body_chunks(), integrity, ctx.trailers)
     headers = {"etag": quoted(part.etag)}
     headers.update(ctx.state.encryption.response_headers(upload.sse))
     headers.update(_part_checksum_headers(upload, part, integrity.algorithm))
@@ -303,7 +294,7 @@ async def abort_multipart_upload(ctx: RequestContext) -> Response:
 async def list_parts(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
     upload = _get_upload(ctx, bucket)
-    max_parts = parse_max(ctx, "max-parts", 1000, 1000)
+    max_parts = parse_max(ctx.query, "max-parts", 1000, 1000)
     marker_raw = ctx.query.get("part-number-marker", "0") or "0"
     if not marker_raw.isdigit():
         raise invalid_argument("Provided part-number-marker not an integer or within integer range",
@@ -336,7 +327,7 @@ async def list_multipart_uploads(ctx: RequestContext) -> Response:
     q = ctx.query
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
-    max_uploads = parse_max(ctx, "max-uploads", 1000, 1000)
+    max_uploads = parse_max(ctx.query, "max-uploads", 1000, 1000)
     uploads = sorted((u for u in ctx.state.storage.uploads.values()
                       if u.bucket == bucket.name and u.key.startswith(prefix)),
                      key=lambda u: (u.key, u.initiated, u.upload_id))

@@ -2,30 +2,26 @@
 from __future__ import annotations
 
 from mockserver import xmlio
+from mockserver.access import requester, require_bucket, signature_version
 from mockserver.checksums import RequestIntegrity
+from mockserver.datapath.bodies import read_checked_body
+from mockserver.datapath.plaintext import plaintext_stream, read_small
+from mockserver.datapath.write import write_object
 from mockserver.errors import S3Error, invalid_argument, invalid_request, malformed_xml, precondition_failed
-from mockserver.handlers.bodies import read_checked_body
-from mockserver.handlers.common import (
-    bucket_encryption,
+from mockserver.http import RequestContext, Response, xml_response
+from mockserver.httpdates import http_date, parse_http_date
+from mockserver.objectmeta import (
     check_key,
-    http_date,
+    checksum_headers,
     object_attributes,
     object_response_headers,
-    parse_http_date,
-    plausible_version_id,
     quoted,
-    requester,
-    require_bucket,
     require_content_length,
-    resolve_version,
-    signature_version,
-    version_header,
 )
-from mockserver.handlers.streams import plaintext_stream, read_small
-from mockserver.handlers.writes import checksum_headers, write_object
-from mockserver.http import RequestContext, Response, xml_response
 from mockserver.routing import route
+from mockserver.sse.config import bucket_encryption
 from mockserver.storage.base import NULL_VERSION, Bucket, ObjectVersion, new_version_id, now
+from mockserver.versions import plausible_version_id, resolve_version, version_header
 
 RESPONSE_OVERRIDES = {"response-content-type": "content-type", "response-content-language": "content-language",
                       "response-expires": "expires", "response-cache-control": "cache-control",
@@ -79,9 +75,8 @@ async def put_object(ctx: RequestContext) -> Response:
                                        bucket_encryption=bucket_encryption(bucket), account_id=requester(ctx),
                                        secure=ctx.secure, bucket=bucket.name, key=key,
                                        signature_version=signature_version(ctx))
-    auth = ctx.auth
     version = await write_object(ctx, bucket, key, ctx.body_chunks(), plan, attrs, integrity=integrity,
-                                 algorithm=None, trailers=lambda: auth.trailers)
+                                 algorithm=None, trailers=ctx.trailers)
     headers = {"etag": quoted(version.etag)}
     headers.update(version_header(bucket, version.version_id))
     headers.update(plan.response_headers)

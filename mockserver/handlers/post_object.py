@@ -12,13 +12,15 @@ from email.message import Message
 from urllib.parse import quote
 
 from mockserver import xmlio
+from mockserver.access import require_bucket
 from mockserver.auth import verify_post_policy
 from mockserver.checksums import RequestIntegrity
+from mockserver.datapath.write import write_object
 from mockserver.errors import S3Error, access_denied, invalid_argument
-from mockserver.handlers.common import bucket_encryption, check_key, object_attributes, quoted, require_bucket
-from mockserver.handlers.writes import checksum_headers, write_object
 from mockserver.http import RequestContext, Response, xml_response
+from mockserver.objectmeta import check_key, checksum_headers, object_attributes, quoted
 from mockserver.routing import route
+from mockserver.sse.config import bucket_encryption
 
 MAX_FIELDS_BYTES = 1024 * 1024
 MAX_PART_HEADER_BYTES = 16 * 1024

@@ -17,13 +17,16 @@ Validation choices (sources):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from mockserver import xmlio
 from mockserver.errors import S3Error, invalid_argument, malformed_xml
-from mockserver.xmlio import S3_NS
+from mockserver.xmltext import S3_NS
+
+if TYPE_CHECKING:
+    from mockserver.storage.base import Bucket
 
 _ENCRYPTION_TYPES = ("NONE", "SSE-C")
 
@@ -48,6 +51,11 @@ class BucketEncryption:
 
     def blocks_sse_c(self) -> bool:
         return "SSE-C" in (self.blocked_encryption_types or ())
+
+
+def bucket_encryption(bucket: Bucket) -> BucketEncryption | None:
+    """The bucket's stored default encryption configuration, if any."""
+    return BucketEncryption.from_json(bucket.encryption) if bucket.encryption is not None else None
 
 
 def configuration_not_found(bucket: str | None = None) -> S3Error:
