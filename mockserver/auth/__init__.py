@@ -12,8 +12,8 @@ from typing import Protocol
 
 from mockserver.accounts import Account, Accounts
 from mockserver.auth import errors, payload, sigv2
+from mockserver.auth.aws_chunked import AwsChunkedDecoder, ChunkSigner
 from mockserver.auth.canonical import header_map
-from mockserver.auth.chunked import AwsChunkedDecoder, ChunkSigner
 from mockserver.auth.postpolicy import verify_post_policy
 from mockserver.auth.presign import check_presigned, is_presigned_v4
 from mockserver.auth.sigv4 import PREFIX as V4_PREFIX

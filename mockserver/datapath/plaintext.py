@@ -7,15 +7,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 
-from mockserver.crypto import chunked
-from mockserver.crypto.chunked import BufferPool
+from mockserver.crypto import gcm_stream
+from mockserver.crypto.gcm_stream import BufferPool
 from mockserver.datapath.workers import BATCH, POOL
 from mockserver.sse.service import ObjectKeys
 from mockserver.storage.base import Part, Storage
 
 # Plaintext buffers per stream (one being decrypted, one queued, one or two held by the transport while the socket
 # drains); a view of each is sent as one response body message.
-PLAIN_BATCH = chunked.batch_plaintext_size()
+PLAIN_BATCH = gcm_stream.batch_plaintext_size()
 POOLED_BATCHES = 4
 
 

@@ -9,7 +9,7 @@ from mockserver.errors import S3Error, access_denied, invalid_bucket_name
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.httpdates import iso8601
 from mockserver.routing import route
-from mockserver.sse.config import default_bucket_encryption
+from mockserver.sse.bucket_config import default_bucket_encryption
 from mockserver.storage.base import Bucket, now
 from mockserver.xmltext import S3_NS, XML_DECLARATION
 

@@ -13,7 +13,7 @@ from mockserver.http import RequestContext, Response, xml_response
 from mockserver.httpdates import iso8601
 from mockserver.objectmeta import check_key, object_attributes
 from mockserver.routing import route
-from mockserver.sse.config import bucket_encryption
+from mockserver.sse.bucket_config import bucket_encryption
 from mockserver.storage.base import Bucket
 from mockserver.versions import version_header
 

@@ -29,7 +29,7 @@ from mockserver.httpdates import iso8601
 from mockserver.objectmeta import check_key, object_attributes, quoted, require_content_length
 from mockserver.queryparams import parse_max
 from mockserver.routing import route
-from mockserver.sse.config import bucket_encryption
+from mockserver.sse.bucket_config import bucket_encryption
 from mockserver.sse.service import WritePlan
 from mockserver.storage.base import Bucket, ObjectVersion, Part, Upload, now
 from mockserver.versions import next_version_id, version_header

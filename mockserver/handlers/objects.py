@@ -19,7 +19,7 @@ from mockserver.objectmeta import (
     require_content_length,
 )
 from mockserver.routing import route
-from mockserver.sse.config import bucket_encryption
+from mockserver.sse.bucket_config import bucket_encryption
 from mockserver.storage.base import NULL_VERSION, Bucket, ObjectVersion, new_version_id, now
 from mockserver.versions import plausible_version_id, resolve_version, version_header
 

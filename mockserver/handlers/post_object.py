@@ -20,7 +20,7 @@ from mockserver.errors import S3Error, access_denied, invalid_argument
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.objectmeta import check_key, checksum_headers, object_attributes, quoted
 from mockserver.routing import route
-from mockserver.sse.config import bucket_encryption
+from mockserver.sse.bucket_config import bucket_encryption
 
 MAX_FIELDS_BYTES = 1024 * 1024
 MAX_PART_HEADER_BYTES = 16 * 1024
