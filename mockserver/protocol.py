@@ -1,4 +1,4 @@
-"""HTTP-level bad input answered the way S3 answers it, on top of http.coalescing_protocol():
+"""HTTP-level bad input answered the way S3 answers it, on top of coalescing.coalescing_protocol():
 
 - a request httptools cannot parse (bad Content-Length, Content-Length with Transfer-Encoding, control characters
   in a header, bytes after a body that was shorter than announced) gets S3's XML `400 BadRequest` instead of
@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver import requestids
+from mockserver.coalescing import coalescing_protocol
 from mockserver.errors import S3Error, error_body
 
 # S3 answers a request whose body stalls after about 20 s of silence (RequestTimeout). Tests lower it.
@@ -74,9 +75,8 @@ class _LingeringTransport:
 
 
 def guarded_protocol() -> type:
-    """uvicorn's httptools protocol (with the coalescing changes of http.py) plus the guards above; pass as
+    """uvicorn's httptools protocol (with the changes of coalescing.py) plus the guards above; pass as
     uvicorn.Config(http=...)."""
-    from mockserver.http import coalescing_protocol
 
     base: Any = coalescing_protocol()
 
