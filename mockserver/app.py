@@ -20,7 +20,17 @@ from mockserver import (
 )
 from mockserver.auth import AuthResult, IncomingRequest, authenticate
 from mockserver.config import ServerConfig
-from mockserver.errors import S3Error, error_body, internal_error, method_not_allowed, not_implemented
+from mockserver.errors import (
+    S3Error,
+    error_body,
+    internal_error,
+    invalid_uri,
+    method_not_allowed,
+    no_such_resource,
+    not_implemented,
+    request_header_section_too_large,
+    s3_error,
+)
 from mockserver.http import RequestContext, Response
 from mockserver.httpdates import http_date_now
 from mockserver.kms import api as kms_api
@@ -92,7 +102,7 @@ class S3App:
             return (unquote(bucket_part, errors="strict") or None,
                     unquote(key_part, errors="strict") if slash and key_part else None)
         except UnicodeDecodeError:
-            raise S3Error("InvalidURI", "Couldn't parse the specified URI.", 400) from None
+            raise invalid_uri() from None
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         request_id = requestids.request_id()
@@ -109,8 +119,7 @@ class S3App:
         ctx: RequestContext | None = None
         try:
             if header_bytes > MAX_HEADER_BYTES:
-                raise S3Error("RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum "
-                              "allowed size.", 400, {"MaxSizeAllowed": str(MAX_HEADER_BYTES)})
+                raise request_header_section_too_large(MAX_HEADER_BYTES)
             query = parse_query(query_string) if query_string else {}
             if raw_path.startswith(INTERNAL_PREFIX):
                 response = self._internal(method, raw_path)
@@ -160,7 +169,7 @@ class S3App:
         try:
             auth = self._authenticate(ctx)
             if auth.account is None:
-                raise S3Error("MissingAuthenticationToken", "Missing Authentication Token", 400)
+                raise s3_error("MissingAuthenticationToken")
             body = await ctx.read_body()
         except S3Error as error:
             kind = KMS_AUTH_ERRORS.get(error.code, error.code)
@@ -181,7 +190,7 @@ class S3App:
         elif name == "accounts":
             document = {a.name: {"account_id": a.account_id} for a in self.state.accounts}
         else:
-            raise S3Error("NoSuchResource", "The specified resource does not exist.", 404)
+            raise no_such_resource()
         return Response(200, {"content-type": "application/json"}, json.dumps(document).encode())
 
     def _error_response(self, error: S3Error, request_id: str) -> Response:

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mockserver.errors import S3Error
+from mockserver.errors import incomplete_body, max_message_length_exceeded
 
 if TYPE_CHECKING:
     from mockserver.accounts import Account
@@ -88,8 +88,7 @@ class RequestContext:
         while True:
             message = await self._receive()
             if message["type"] == "http.disconnect":
-                raise S3Error("IncompleteBody", "You did not provide the number of bytes specified by the "
-                              "Content-Length HTTP header", 400)
+                raise incomplete_body()
             chunk = message.get("body", b"")
             if not message.get("more_body", False):
                 self.body_complete = True
@@ -116,6 +115,6 @@ class RequestContext:
         async for chunk in self.body_chunks():
             size += len(chunk)
             if size > limit:
-                raise S3Error("MaxMessageLengthExceeded", "Your request was too big.", 400)
+                raise max_message_length_exceeded()
             parts.append(chunk)
         return b"".join(parts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mockserver.errors import S3Error
+from mockserver.errors import invalid_storage_class, key_too_long, metadata_too_large, missing_content_length
 from mockserver.httpdates import http_date
 from mockserver.storage.base import Bucket, ObjectVersion
 
@@ -23,14 +23,13 @@ META_PREFIX = "x-amz-meta-"
 def require_content_length(ctx: RequestContext) -> None:
     """PutObject / UploadPart bodies must announce their length (AWS: 411 MissingContentLength)."""
     if "content-length" not in ctx.headers and "transfer-encoding" not in ctx.headers:
-        raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
+        raise missing_content_length()
 
 
 def check_key(key: str) -> None:
     size = len(key.encode("utf-8", "surrogatepass"))
     if size > MAX_KEY_BYTES:
-        raise S3Error("KeyTooLongError", "Your key is too long", 400,
-                      {"Size": str(size), "MaxSizeAllowed": str(MAX_KEY_BYTES)})
+        raise key_too_long(size, MAX_KEY_BYTES)
 
 
 def quoted(etag: str) -> str:
@@ -47,8 +46,7 @@ def object_attributes(headers: dict[str, str]) -> dict[str, Any]:
             metadata[short] = value
             size += len(short) + len(value)
     if size > MAX_METADATA_BYTES:
-        raise S3Error("MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.", 400,
-                      {"Size": str(size), "MaxSizeAllowed": str(MAX_METADATA_BYTES)})
+        raise metadata_too_large(size, MAX_METADATA_BYTES)
     entity = {name: headers[name] for name in ENTITY_HEADERS if name in headers}
     encoding = entity.get("content-encoding")
     if encoding is not None:
@@ -60,8 +58,7 @@ def object_attributes(headers: dict[str, str]) -> dict[str, Any]:
             del entity["content-encoding"]
     storage_class = headers.get("x-amz-storage-class", "STANDARD")
     if storage_class not in STORAGE_CLASSES:
-        raise S3Error("InvalidStorageClass", "The storage class you specified is not valid", 400,
-                      {"StorageClassRequested": storage_class})
+        raise invalid_storage_class(storage_class)
     tagging = headers.get("x-amz-tagging")
     tag_count = len([t for t in tagging.split("&") if t]) if tagging else 0
     return {"content_type": headers.get("content-type") or "binary/octet-stream", "headers": entity,

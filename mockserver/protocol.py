@@ -21,27 +21,13 @@ from typing import Any
 
 from mockserver import requestids
 from mockserver.coalescing import coalescing_protocol
-from mockserver.errors import S3Error, error_body
+from mockserver.errors import S3Error, bad_request, error_body, incomplete_body, request_timeout
 
 # S3 answers a request whose body stalls after about 20 s of silence (RequestTimeout). Tests lower it.
 BODY_IDLE_TIMEOUT = 20.0
 # Lingering close: how long and how much of an unread body is drained before the connection is closed anyway.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 64 * 1024 * 1024
-
-
-def bad_request() -> S3Error:
-    return S3Error("BadRequest", "An error occurred when parsing the HTTP request.", 400)
-
-
-def request_timeout() -> S3Error:
-    return S3Error("RequestTimeout", "Your socket connection to the server was not read from or written to within "
-                   "the timeout period. Idle connections will be closed.", 400)
-
-
-def incomplete_body() -> S3Error:
-    return S3Error("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP "
-                   "header", 400)
 
 
 def _expects_body(headers: list[tuple[bytes, bytes]]) -> bool:

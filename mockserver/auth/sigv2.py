@@ -15,7 +15,7 @@ from mockserver.accounts import Account, Accounts
 from mockserver.auth import errors
 from mockserver.auth.canonical import raw_query_params
 from mockserver.auth.timestamps import is_skewed, parse_amz_date, parse_http_date
-from mockserver.errors import S3Error
+from mockserver.errors import access_denied, invalid_argument, s3_error
 
 PREFIX = "AWS "
 # botocore's HmacV1Auth holds the canonical resource / x-amz header rules; credentials are not used here.
@@ -68,8 +68,8 @@ def check_header_v2(method: str, raw_path: str, raw_query: str, headers: dict[st
                     authorization: str, accounts: Accounts, now: datetime) -> Account:
     access_key, sep, provided = authorization[len(PREFIX):].strip().rpartition(":")
     if not sep or not access_key or not provided:
-        raise S3Error("InvalidArgument", "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
-                      400, {"ArgumentName": "Authorization", "ArgumentValue": authorization})
+        raise invalid_argument("AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
+                               "Authorization", authorization)
     account = _account(accounts, access_key)
     if "x-amz-date" in headers:
         moment, date_line = parse_amz_date(headers["x-amz-date"][0]) or parse_http_date(headers["x-amz-date"][0]), ""
@@ -93,13 +93,13 @@ def check_presigned_v2(method: str, raw_path: str, raw_query: str, headers: dict
     access_key, expires, provided = params.get("AWSAccessKeyId", ""), params.get("Expires", ""), params.get(
         "Signature", "")
     if not expires.isdigit():
-        raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
-                      "AWSAccessKeyId parameters", 403)
+        raise access_denied("Query-string authentication requires the Signature, Expires and AWSAccessKeyId "
+                            "parameters")
     account = _account(accounts, access_key)
     expires_at = datetime.fromtimestamp(int(expires), tz=UTC)
     if now > expires_at:
-        raise S3Error("AccessDenied", "Request has expired", 403,
-                      {"Expires": errors.iso_utc(expires_at), "ServerTime": errors.iso_utc(now)})
+        raise s3_error("AccessDenied", "Request has expired",
+                       {"Expires": errors.iso_utc(expires_at), "ServerTime": errors.iso_utc(now)})
     candidates = [_string_to_sign(method, raw_path, raw_query, headers, expires, p)
                   for p in _auth_paths(raw_path, headers)]
     _verify(account, access_key, provided, candidates)

@@ -14,7 +14,6 @@ from mockserver.checksums import (
     XML_NAMES,
     RequestIntegrity,
     b64,
-    checksum_mismatch,
     combine_crcs,
     composite,
     multipart_etag,
@@ -23,7 +22,17 @@ from mockserver.checksums import (
 )
 from mockserver.copysource import open_copy_source, source_stream
 from mockserver.datapath.write import DEFAULT_CHECKSUM, store_blob
-from mockserver.errors import S3Error, bad_digest, invalid_argument, invalid_request, malformed_xml, no_such_upload
+from mockserver.errors import (
+    bad_digest,
+    checksum_mismatch,
+    entity_too_small,
+    invalid_argument,
+    invalid_part,
+    invalid_part_order,
+    invalid_request,
+    malformed_xml,
+    no_such_upload,
+)
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.httpdates import iso8601
 from mockserver.objectmeta import check_key, object_attributes, quoted, require_content_length
@@ -193,12 +202,6 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     return xml_response(xmlio.render("CopyPartResult", items), headers=headers)
 
 
-def _invalid_part(upload: Upload, number: int, etag: str) -> S3Error:
-    return S3Error("InvalidPart", "One or more of the specified parts could not be found.  The part may not have "
-                   "been uploaded, or the specified entity tag may not match the part's entity tag.", 400,
-                   {"UploadId": upload.upload_id, "PartNumber": str(number), "ETag": etag})
-
-
 def _requested_parts(body: bytes, upload: Upload) -> list[tuple[int, str, dict[str, str]]]:
     root = xmlio.parse(body, "CompleteMultipartUpload")
     requested = []
@@ -215,8 +218,7 @@ def _requested_parts(body: bytes, upload: Upload) -> list[tuple[int, str, dict[s
     last = 0
     for number, _etag, _sums in requested:
         if number <= last:
-            raise S3Error("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered "
-                          "by part number.", 400, {"UploadId": upload.upload_id})
+            raise invalid_part_order(upload.upload_id)
         last = number
     return requested
 
@@ -247,14 +249,12 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     for i, (number, etag, sums) in enumerate(requested):
         part = upload.parts.get(number)
         if part is None or part.etag != etag.strip('"'):
-            raise _invalid_part(upload, number, etag)
+            raise invalid_part(upload.upload_id, number, etag)
         for algorithm, value in sums.items():
             if part.checksums.get(algorithm) != value.strip():
-                raise _invalid_part(upload, number, etag)
+                raise invalid_part(upload.upload_id, number, etag)
         if i < len(requested) - 1 and part.size < MIN_PART_SIZE:
-            raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", 400,
-                          {"ProposedSize": str(part.size), "MinSizeAllowed": str(MIN_PART_SIZE),
-                           "PartNumber": str(number), "ETag": etag})
+            raise entity_too_small(part.size, MIN_PART_SIZE, {"PartNumber": str(number), "ETag": etag})
         parts.append(part)
     checksum = _final_checksum(upload, parts)
     sent = RequestIntegrity(ctx.headers)

@@ -7,7 +7,17 @@ from mockserver.checksums import RequestIntegrity
 from mockserver.datapath.bodies import read_checked_body
 from mockserver.datapath.plaintext import plaintext_stream, read_small
 from mockserver.datapath.write import write_object
-from mockserver.errors import S3Error, invalid_argument, invalid_request, malformed_xml, precondition_failed
+from mockserver.errors import (
+    S3Error,
+    invalid_argument,
+    invalid_part_number,
+    invalid_range,
+    invalid_request,
+    malformed_xml,
+    no_such_key,
+    not_implemented,
+    precondition_failed,
+)
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.httpdates import http_date, parse_http_date
 from mockserver.objectmeta import (
@@ -49,13 +59,12 @@ def check_write_conditions(ctx: RequestContext, bucket: Bucket, key: str) -> Non
     exists = latest is not None and not latest.delete_marker
     if if_none_match is not None:
         if if_none_match.strip() != "*":
-            raise S3Error("NotImplemented", "A header you provided implies functionality that is not implemented",
-                          501, {"Header": "If-None-Match"})
+            raise not_implemented(header="If-None-Match")
         if exists:
             raise precondition_failed("If-None-Match")
     if if_match is not None:
         if not exists:
-            raise S3Error("NoSuchKey", "The specified key does not exist.", 404, {"Key": key})
+            raise no_such_key(key)
         if not _etag_matches(if_match, latest.etag):  # type: ignore[union-attr]
             raise precondition_failed("If-Match")
 
@@ -85,11 +94,6 @@ async def put_object(ctx: RequestContext) -> Response:
 
 
 # ----- GET / HEAD -----
-def _range_error(value: str, size: int) -> S3Error:
-    return S3Error("InvalidRange", "The requested range is not satisfiable", 416,
-                   {"RangeRequested": value, "ActualObjectSize": str(size)}, {"content-range": f"bytes */{size}"})
-
-
 def parse_range(value: str, size: int) -> tuple[int, int] | None:
     """One byte range of `size` bytes as (start, end) inclusive; None when the header is to be ignored
     (syntax S3 does not serve, such as several ranges); 416 when no byte of it exists."""
@@ -107,7 +111,7 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
             return None
         length = int(last)
         if length == 0 or size == 0:
-            raise _range_error(value, size)
+            raise invalid_range(value, size)
         return max(0, size - length), size - 1
     if not first.isdigit() or (last and not last.isdigit()):
         return None
@@ -116,7 +120,7 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
     if last and end < start:
         return None
     if start >= size:
-        raise _range_error(value, size)
+        raise invalid_range(value, size)
     return start, min(end, size - 1)
 
 
@@ -173,14 +177,12 @@ async def _get_or_head(ctx: RequestContext, operation: str) -> Response:
     if part_number is not None:
         if version.multipart:
             if part_number > len(version.parts):
-                raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
-                              {"PartNumberRequested": str(part_number), "ActualPartCount": str(len(version.parts))})
+                raise invalid_part_number(part_number, len(version.parts))
             start = sum(p.size for p in version.parts[: part_number - 1])
             end = start + version.parts[part_number - 1].size - 1
             headers["x-amz-mp-parts-count"] = str(len(version.parts))
         elif part_number != 1:
-            raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
-                          {"PartNumberRequested": str(part_number), "ActualPartCount": "1"})
+            raise invalid_part_number(part_number, 1)
         if size > 0:
             status = 206
             whole = not version.multipart

@@ -16,7 +16,13 @@ from mockserver.access import require_bucket
 from mockserver.auth import verify_post_policy
 from mockserver.checksums import RequestIntegrity
 from mockserver.datapath.write import write_object
-from mockserver.errors import S3Error, access_denied, invalid_argument
+from mockserver.errors import (
+    access_denied,
+    invalid_argument,
+    malformed_post_request,
+    post_fields_too_large,
+    precondition_failed,
+)
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.objectmeta import check_key, checksum_headers, object_attributes, quoted
 from mockserver.routing import route
@@ -24,10 +30,6 @@ from mockserver.sse.bucket_config import bucket_encryption
 
 MAX_FIELDS_BYTES = 1024 * 1024
 MAX_PART_HEADER_BYTES = 16 * 1024
-
-
-def malformed_post() -> S3Error:
-    return S3Error("MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.", 400)
 
 
 def _header_params(value: str, header: str = "content-disposition") -> Message:
@@ -64,11 +66,10 @@ class FormReader:
             if i >= 0:
                 return i
             if len(self._buf) > limit:
-                raise S3Error("MaxPostPreDataLengthExceededError", "Your POST request fields preceeding the upload "
-                              "file was too large.", 400)
+                raise post_fields_too_large()
             start = max(0, len(self._buf) - len(needle) + 1)
             if not await self._fill():
-                raise malformed_post()
+                raise malformed_post_request()
 
     async def _next_part(self) -> dict[str, str] | None:
         """Skip to after the next delimiter; part headers, or None at the closing delimiter."""
@@ -76,7 +77,7 @@ class FormReader:
         del self._buf[: i + len(self._delimiter)]
         while len(self._buf) < 2:
             if not await self._fill():
-                raise malformed_post()
+                raise malformed_post_request()
         if self._buf[:2] == b"--":
             return None
         end = await self._find(b"\r\n\r\n", MAX_PART_HEADER_BYTES)
@@ -100,7 +101,7 @@ class FormReader:
             disposition = _header_params(headers.get("content-disposition", ""))
             name = disposition.get_param("name", header="content-disposition")
             if not isinstance(name, str):
-                raise malformed_post()
+                raise malformed_post_request()
             if name.lower() == "file":
                 filename = disposition.get_param("filename", header="content-disposition")
                 headers["filename"] = filename if isinstance(filename, str) else ""
@@ -108,7 +109,7 @@ class FormReader:
             end = await self._find(self._delimiter, MAX_FIELDS_BYTES)
             total += end
             if total > MAX_FIELDS_BYTES:
-                raise malformed_post()
+                raise malformed_post_request()
             fields.append((name, bytes(self._buf[:end]).decode("utf-8", "replace")))
             del self._buf[:end]
 
@@ -125,7 +126,7 @@ class FormReader:
                 yield bytes(self._buf[:-keep])
                 del self._buf[:-keep]
             if not await self._fill():
-                raise malformed_post()
+                raise malformed_post_request()
 
 
 @route("POST", "bucket", operation="PostObject")
@@ -135,8 +136,7 @@ async def post_object(ctx: RequestContext) -> Response:
     params = _header_params(content_type, "content-type")
     boundary = params.get_param("boundary", header="content-type")
     if params.get_content_type() != "multipart/form-data" or not isinstance(boundary, str) or not boundary:
-        raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
-                      {"Condition": "Bucket POST must be of the enclosure-type multipart/form-data"})
+        raise precondition_failed("Bucket POST must be of the enclosure-type multipart/form-data")
     reader = FormReader(ctx.body_chunks(), boundary)
     form, file_headers = await reader.fields()
     fields = dict(form)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from mockserver import xmlio
-from mockserver.errors import S3Error, invalid_argument, malformed_xml
+from mockserver.errors import S3Error, invalid_argument, malformed_xml, s3_error
 from mockserver.xmltext import S3_NS
 
 if TYPE_CHECKING:
@@ -60,19 +60,15 @@ def bucket_encryption(bucket: Bucket) -> BucketEncryption | None:
 
 def configuration_not_found(bucket: str | None = None) -> S3Error:
     """GetBucketEncryption on a bucket without configuration (dialects without default encryption)."""
-    return S3Error(
-        "ServerSideEncryptionConfigurationNotFoundError",
-        "The server side encryption configuration was not found",
-        404,
-        {"BucketName": bucket} if bucket is not None else {},
-    )
+    return s3_error("ServerSideEncryptionConfigurationNotFoundError",
+                    fields={"BucketName": bucket} if bucket is not None else {})
 
 
 def _schema_error(dialect: Any) -> S3Error:
     if dialect.schema_error is None:
         return malformed_xml()
     code, message = dialect.schema_error
-    return S3Error(code, message, 400)
+    return s3_error(code, message)
 
 
 def _local(el: Any) -> str | None:

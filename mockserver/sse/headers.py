@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mockserver.errors import S3Error, invalid_argument
+from mockserver.errors import S3Error, invalid_argument, s3_error
 
 SSE = "x-amz-server-side-encryption"
 SSE_KMS_KEY = "x-amz-server-side-encryption-aws-kms-key-id"
@@ -57,8 +57,8 @@ MSG_BAD_CONTEXT = ("The header 'x-amz-server-side-encryption-context' shall be B
                    "JSON which represents a string-string map")
 
 
-def invalid_request(message: str, status: int = 400) -> S3Error:
-    return S3Error("InvalidRequest", message, status)
+def invalid_request(message: str) -> S3Error:
+    return s3_error("InvalidRequest", message)
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ def parse_customer_key(headers: Mapping[str, str], prefix: str = SSEC_PREFIX) ->
     if algorithm is None:
         raise invalid_argument(MSG_SSEC_NO_ALGORITHM, prefix + "algorithm")
     if algorithm != "AES256":
-        raise S3Error("InvalidEncryptionAlgorithmError", MSG_SSEC_BAD_ALGORITHM, 400,
-                      {"ArgumentName": prefix + "algorithm", "ArgumentValue": algorithm})
+        raise s3_error("InvalidEncryptionAlgorithmError", MSG_SSEC_BAD_ALGORITHM,
+                       {"ArgumentName": prefix + "algorithm", "ArgumentValue": algorithm})
     if key_b64 is None:
         raise invalid_argument(MSG_SSEC_NO_KEY, prefix + "key")
     try:

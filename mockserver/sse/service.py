@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from mockserver.crypto import gcm_stream, keywrap
 from mockserver.dialects import DSSE_KMS, SSE_KMS, SSE_S3
-from mockserver.errors import S3Error, access_denied, invalid_argument
+from mockserver.errors import S3Error, access_denied, internal_error, invalid_argument, kms_failure
 from mockserver.kms.engine import KmsError, KmsKey
 from mockserver.sse import headers as H
 from mockserver.sse.bucket_config import BucketEncryption
@@ -93,11 +93,11 @@ def _unb64(text: str) -> bytes:
 
 def kms_error(exc: KmsError) -> S3Error:
     """KMS failures as S3 reports them: code KMS.<Exception>, KMS's message, status 400."""
-    return S3Error(f"KMS.{exc.type}", exc.message, 400)
+    return kms_failure(exc.type, exc.message)
 
 
 def _corrupt() -> S3Error:
-    return S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
+    return internal_error()
 
 
 @dataclass
