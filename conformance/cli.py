@@ -3,10 +3,15 @@ cases passed, 1 failures, 2 usage / case-file / profile errors."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+from . import assemble
+
+if TYPE_CHECKING:
+    from .casefile.model import Case
+    from .profile import Profile
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -22,25 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{run,list,validate,coverage,serve}", parser_class=_Parser)
 
     run = sub.add_parser("run", help="run the cases against an endpoint (default: the built-in mock server)")
-    target = run.add_argument_group("endpoint")
-    target.add_argument("--endpoint", help="S3 endpoint URL; omitted: start the built-in mock server")
-    target.add_argument("--plain-endpoint", help="plain-HTTP URL of the same service (for scheme: http cases)")
-    target.add_argument("--access-key", default=os.environ.get("S3C_ACCESS_KEY"))
-    target.add_argument("--secret-key", default=os.environ.get("S3C_SECRET_KEY"))
-    target.add_argument("--alt-access-key", default=os.environ.get("S3C_ALT_ACCESS_KEY"))
-    target.add_argument("--alt-secret-key", default=os.environ.get("S3C_ALT_SECRET_KEY"))
-    target.add_argument("--account-id", help="main account id (${account_id})")
-    target.add_argument("--alt-account-id", help="second account id (${alt_account_id})")
-    target.add_argument("--region", help="default: the profile's region")
-    target.add_argument("--kms-endpoint", help="KMS endpoint for key fixtures (default: the S3 endpoint)")
-    target.add_argument("--ca-file", help="CA bundle to verify the endpoint's TLS certificate")
-    target.add_argument("--addressing", choices=["path", "virtual"], help="override the profile's addressing")
-    target.add_argument("--timeout", type=float, default=60.0, help="read timeout per request, seconds")
-    target.add_argument("--connect-timeout", type=float, default=10.0)
-    target.add_argument("--bucket-prefix", default="s3c", help="prefix of the per-case bucket names")
+    assemble.add_cli_options(run.add_argument_group("endpoint"))
     _add_profile_args(run)
-    run.add_argument("--capability", action="append", default=[], metavar="CAP", help="add a capability")
-    run.add_argument("--without", action="append", default=[], metavar="CAP", help="remove a capability")
     run.add_argument("--report-dir", default="reports")
     run.add_argument("--report-name", help="report file stem (default: the profile name)")
     run.add_argument("--baseline", help="JSON file of accepted failures: only new failures fail the run")
@@ -70,50 +58,51 @@ def _err(message: str) -> None:
     print(f"s3-conformance: {message}", file=sys.stderr)
 
 
-def _load(args: argparse.Namespace, paths: list[str] | None = None):
-    """(cases, profile|None) or an exit code after printing every problem."""
-    from . import loader, profiles, select
+class UsageError(Exception):
+    """Exit code 2: `lines` go to stderr as they are, then `summary` (if any) prefixed with the program name."""
+
+    def __init__(self, lines: list[str], summary: str = ""):
+        super().__init__(summary or "\n".join(lines))
+        self.lines = lines
+        self.summary = summary
+
+
+def _load(args: argparse.Namespace, paths: list[str] | None = None) -> tuple[list[Case], Profile | None]:
+    """(selected cases, profile or None); raises UsageError with every problem."""
+    from . import select
+    from .casefile import loader
+    from .profile import ProfileError, load_profile
 
     profile = None
     if getattr(args, "profile", None):
         try:
-            profile = profiles.load_profile(args.profile)
-        except profiles.ProfileError as exc:
-            for message in exc.problems:
-                print(message, file=sys.stderr)
-            return EXIT_USAGE
+            profile = load_profile(args.profile)
+        except ProfileError as exc:
+            raise UsageError(exc.problems) from None
     case_paths = paths or args.cases or ["cases"]
     cases, problems = loader.load_cases(case_paths)
     if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        _err(f"{len(problems)} problem(s) in case files")
-        return EXIT_USAGE
+        raise UsageError([str(p) for p in problems], f"{len(problems)} problem(s) in case files")
     try:
         cases = select.select(cases, getattr(args, "select", None))
     except select.SelectError as exc:
-        _err(f"--select: {exc}")
-        return EXIT_USAGE
+        raise UsageError([], f"--select: {exc}") from None
     return cases, profile
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from . import baseline as baseline_mod
-    from .engine import Engine
-    from .redact import Redactor
     from .reporters import RunInfo, console
     from .run import Clock, execute, write_reports
-    from .target import TargetError, TargetOptions, open_target
-    from .transport import Transport, TransportConfig
+    from .target import TargetError
 
-    usage = _run_option_problems(args)
+    options = assemble.run_options(lambda dest: getattr(args, dest))
+    usage = _run_option_problems(args, options)
     if usage:
         _err(usage)
         return EXIT_USAGE
-    loaded = _load(args)
-    if isinstance(loaded, int):
-        return loaded
-    cases, profile = loaded
+    cases, profile = _load(args)
+    assert profile is not None          # `run` always has a profile (default: aws)
     if not cases:
         _err(f"--select {args.select!r} matches none of the cases: nothing to run")
         return EXIT_USAGE
@@ -127,24 +116,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.update_baseline and not args.baseline:
         _err("--update-baseline needs --baseline FILE")
         return EXIT_USAGE
-    options = TargetOptions(
-        endpoint=args.endpoint, plain_endpoint=args.plain_endpoint, access_key=args.access_key,
-        secret_key=args.secret_key, alt_access_key=args.alt_access_key, alt_secret_key=args.alt_secret_key,
-        account_id=args.account_id, alt_account_id=args.alt_account_id, region=args.region,
-        kms_endpoint=args.kms_endpoint, ca_file=args.ca_file, addressing=args.addressing,
-        bucket_prefix=args.bucket_prefix, add_capabilities=args.capability, remove_capabilities=args.without)
     clock = Clock()
     try:
-        with open_target(options, profile) as (target, effective):
-            transport = Transport(TransportConfig(args.connect_timeout, args.timeout, target.ca_file))
-            redactor = Redactor()
-            engine = Engine(target, effective, transport, redactor)
+        with assemble.open_run(options, profile) as run:
+            target, effective, redactor = run.target, run.profile, run.redactor
             print(f"s3-conformance: {len(cases)} cases, profile {effective.name}, endpoint {target.endpoint}",
                   file=sys.stderr)
             progress = console.Progress(len(cases))
-            results = execute(cases, engine, args.jobs, progress.update)
+            results = execute(cases, run.engine, args.jobs, progress.update)
             progress.finish()
-            transport.close()
     except TargetError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -172,14 +152,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
 
 
-def _run_option_problems(args: argparse.Namespace) -> str | None:
+def _run_option_problems(args: argparse.Namespace, options: assemble.RunOptions) -> str | None:
     """Option values argparse cannot judge, checked before anything runs (a report directory that cannot
     be written must not cost a whole run first)."""
     if args.jobs < 1:
         return f"-n must be at least 1 (got {args.jobs})"
-    for flag, value in (("--timeout", args.timeout), ("--connect-timeout", args.connect_timeout)):
-        if not value > 0:      # also rejects nan
-            return f"{flag} must be a positive number of seconds (got {value})"
+    problem = options.problem()
+    if problem:
+        return problem
     problem = _unwritable_dir(Path(args.report_dir))
     if problem:
         return f"--report-dir {args.report_dir}: {problem}"
@@ -209,10 +189,7 @@ def _unwritable_dir(directory: Path) -> str | None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    loaded = _load(args)
-    if isinstance(loaded, int):
-        return loaded
-    cases, profile = loaded
+    cases, profile = _load(args)
     for case in cases:
         requires = ",".join(case.implied_requirements()) or "-"
         na = ""
@@ -225,28 +202,28 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from . import profiles
+    from .profile import ProfileError, load_profile, shipped_profiles, unresolved_var_problems
 
     problems = 0
-    names = [args.profile] if args.profile else profiles.shipped_profiles()
+    names = [args.profile] if args.profile else shipped_profiles()
     loaded_profiles = []
     for name in names:
         try:
-            loaded_profiles.append(profiles.load_profile(name))
-        except profiles.ProfileError as exc:
+            loaded_profiles.append(load_profile(name))
+        except ProfileError as exc:
             problems += len(exc.problems)
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
-    loaded = _load(argparse.Namespace(cases=args.cases, select=args.select, profile=None), args.paths or None)
-    if isinstance(loaded, int) or problems:
+    cases, _ = _load(argparse.Namespace(cases=args.cases, select=args.select, profile=None), args.paths or None)
+    if problems:
         return EXIT_USAGE
-    unresolved = profiles.unresolved_var_problems(loaded[0], loaded_profiles)
+    unresolved = unresolved_var_problems(cases, loaded_profiles)
     for found in unresolved:
         print(found, file=sys.stderr)
     if unresolved:
         _err(f"{len(unresolved)} problem(s) in case files")
         return EXIT_USAGE
-    print(f"{len(loaded[0])} cases and {len(names)} profiles are valid")
+    print(f"{len(cases)} cases and {len(names)} profiles are valid")
     return EXIT_OK
 
 
@@ -278,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return {"run": cmd_run, "list": cmd_list, "validate": cmd_validate}[args.command](args)
+    except UsageError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        if exc.summary:
+            _err(exc.summary)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_FAILED

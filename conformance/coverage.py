@@ -17,9 +17,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+from . import s3model
+from .casefile.model import ErrorExpect
+
+if TYPE_CHECKING:
+    from botocore.model import ServiceModel, Shape
+
+    from .casefile.model import Case, Expect, RequestSpec, Step
 
 OPERATIONS = ("PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption", "PutObject", "CopyObject",
               "PostObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
@@ -59,118 +67,91 @@ class Row:
 
 # --- botocore model -------------------------------------------------------------------------------------------
 
-def _model() -> dict[str, Any]:
-    import botocore.loaders  # botocore is a runtime dependency; loaded lazily so `--help` stays fast
-    return botocore.loaders.Loader().load_service_model("s3", "service-2")
-
-
-def model_parameters(model: dict[str, Any]) -> dict[str, list[str]]:
+def model_parameters(model: ServiceModel) -> dict[str, list[str]]:
     """Operation -> wire names (header names) of its SSE/integrity/ownership input members."""
     result: dict[str, list[str]] = {}
     for op in OPERATIONS:
-        source_op = "PutObject" if op == "PostObject" else op          # POST Object is not in the model
-        shape = model["shapes"][model["operations"][source_op]["input"]["shape"]]
+        source_op = "PutObject" if op == s3model.POST_OBJECT else op          # POST Object is not in the model
+        shape = model.operation_model(source_op).input_shape
         names = []
-        for member, spec in shape["members"].items():
-            if MEMBER_PATTERN.match(member) and spec.get("location") == "header":
-                names.append(spec.get("locationName", member))
+        for member, spec in (shape.members if shape is not None else {}).items():
+            if MEMBER_PATTERN.match(member) and spec.serialization.get("location") == "header":
+                names.append(spec.serialization.get("name", member))
         result[op] = names
     return result
 
 
-def model_body_elements(model: dict[str, Any]) -> list[str]:
+def model_body_elements(model: ServiceModel) -> list[str]:
     """XML element names of ServerSideEncryptionConfiguration, depth first, as they appear on the wire."""
-    shapes = model["shapes"]
+    from botocore.model import ListShape, StructureShape
+
     names: list[str] = [BODY_SHAPE]
 
-    def walk(shape_name: str) -> None:
-        shape = shapes[shape_name]
-        if shape["type"] == "list":
-            walk(shape["member"]["shape"])
+    def walk(shape: Shape) -> None:
+        if isinstance(shape, ListShape):
+            walk(shape.member)
             return
-        for member, spec in shape.get("members", {}).items():
-            target = shapes[spec["shape"]]
-            wire = spec.get("locationName") or member        # flattened lists carry the element name here
+        for member, spec in (shape.members if isinstance(shape, StructureShape) else {}).items():
+            wire = spec.serialization.get("name") or member        # flattened lists carry the element name here
             if wire not in names:
                 names.append(wire)
-            if target["type"] in ("structure", "list"):
-                walk(spec["shape"])
-    walk(BODY_SHAPE)
+            if spec.type_name in ("structure", "list"):
+                walk(spec)
+    walk(model.shape_for(BODY_SHAPE))
     return names
 
 
 # --- classification of requests -----------------------------------------------------------------------------
 
-def classify(request: dict[str, Any]) -> str | None:
-    """The S3 operation a case request performs, or None (service calls, other subresources)."""
-    method = str(request.get("method", "")).upper()
-    query = {str(k) for k in (request.get("query") or {})}
-    headers = {str(k).lower() for k in (request.get("headers") or {})}
-    has_key = bool(request.get("key"))
-    if "encryption" in query and not has_key:
-        return {"PUT": "PutBucketEncryption", "GET": "GetBucketEncryption",
-                "DELETE": "DeleteBucketEncryption"}.get(method)
-    if method == "POST" and not has_key and request.get("form") is not None:
-        return "PostObject"
-    if not has_key:
-        return None
-    copy = "x-amz-copy-source" in headers
-    if method == "PUT":
-        if "partnumber" in {q.lower() for q in query}:
-            return "UploadPartCopy" if copy else "UploadPart"
-        return "CopyObject" if copy else "PutObject"
-    if method == "POST":
-        if "uploads" in query:
-            return "CreateMultipartUpload"
-        if "uploadId" in query:
-            return "CompleteMultipartUpload"
-        return None
-    return {"GET": "GetObject", "HEAD": "HeadObject"}.get(method)
+def classify(request: RequestSpec) -> str | None:
+    """The operation (of OPERATIONS) a case request performs, or None (service calls, other operations)."""
+    operation = s3model.infer_operation(request.method.upper(), bool(request.bucket), bool(request.key),
+                                        {str(k) for k in request.query}, {str(k).lower() for k in request.headers},
+                                        form=request.form is not None)
+    return operation if operation in OPERATIONS else None
 
 
-def sent_parameters(operation: str, request: dict[str, Any]) -> set[str]:
+def sent_parameters(operation: str, request: RequestSpec) -> set[str]:
     """Lower-cased wire names the request sends (headers, form fields, integrity options)."""
-    names = {str(k).lower() for k, v in (request.get("headers") or {}).items() if v is not None}
-    form = request.get("form") or {}
-    names |= {str(k).lower() for k in (form.get("fields") or {})}
-    checksum = request.get("checksum")
+    names = request.header_names()
+    if request.form is not None:
+        names |= {str(k).lower() for k in request.form.fields}
+    checksum = request.checksum
     if checksum:
-        names.add(f"x-amz-checksum-{checksum['algorithm']}")
-    md5 = request.get("content_md5")
-    body = request.get("body")
+        names.add(f"x-amz-checksum-{checksum.algorithm}")
+    md5 = request.content_md5
     if md5 in ("auto", "wrong", "malformed"):
         names.add("content-md5")
-    elif md5 is None and operation == "PutBucketEncryption" and body and not checksum:
+    elif md5 is None and operation == "PutBucketEncryption" and request.body and not checksum:
         names.add("content-md5")          # the runner's default for requestChecksumRequired operations
     return names
 
 
-def body_elements(request: dict[str, Any]) -> set[str]:
-    body = request.get("body")
+def body_elements(body: Any) -> set[str]:
+    """Element names in an XML (or plain string) body spec."""
     text = body.get("xml") if isinstance(body, dict) else (body if isinstance(body, str) else None)
     return set(re.findall(r"<([A-Za-z][A-Za-z0-9]*)[\s>/]", text or ""))
 
 
-def expected_errors(step: dict[str, Any], vars_sets: list[dict[str, Any]]) -> tuple[bool, set[str]]:
+def expected_errors(step: Step, vars_sets: list[dict[str, Any]]) -> tuple[bool, set[str]]:
     """(expects an error in its main expectation, error labels over the expectation and its variants)."""
     labels: set[str] = set()
-    expectations = [step.get("expect") or {}] + [v.get("expect") or {} for v in step.get("variants") or []]
-    negative_main = _negative(step.get("expect") or {})
-    for expect in expectations:
-        code = (expect.get("error") or {}).get("code")
+    for expect in step.expectations():
+        code = expect.error.code if expect.error is not None else None
         if code:
             labels |= _resolve(code, vars_sets)
         elif _negative(expect):
-            statuses = expect.get("status")
-            for status in statuses if isinstance(statuses, list) else [statuses]:
+            statuses = expect.status
+            for status in statuses if isinstance(statuses, tuple) else [statuses]:
                 labels.add(f"HTTP {status}")
-    return negative_main, labels
+    return _negative(step.expect), labels
 
 
-def _negative(expect: dict[str, Any]) -> bool:
-    status = expect.get("status")
-    statuses = status if isinstance(status, list) else [status]
-    return bool(expect.get("error")) or any(isinstance(s, int) and s >= 400 for s in statuses)
+def _negative(expect: Expect) -> bool:
+    status = expect.status
+    statuses = status if isinstance(status, tuple) else [status]
+    has_error = expect.error is not None and expect.error != ErrorExpect()      # `error: {}` asks for nothing
+    return has_error or any(isinstance(s, int) and s >= 400 for s in statuses)
 
 
 def _resolve(text: str, vars_sets: list[dict[str, Any]]) -> set[str]:
@@ -187,15 +168,9 @@ def _resolve(text: str, vars_sets: list[dict[str, Any]]) -> set[str]:
 
 # --- the table ------------------------------------------------------------------------------------------------
 
-def _case_parts(case: Any) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    if isinstance(case, dict):
-        return case["id"], case.get("steps") or [], case.get("fixtures") or {}
-    return case.id, list(case.steps), dict(case.fixtures or {})
-
-
-def build_rows(cases: Iterable[Any], data: dict[str, Any], model: dict[str, Any] | None = None,
+def build_rows(cases: Iterable[Case], data: dict[str, Any], model: ServiceModel | None = None,
                vars_sets: list[dict[str, Any]] | None = None) -> list[Row]:
-    model = model if model is not None else _model()
+    model = model if model is not None else s3model.service()
     params = model_parameters(model)
     elements = model_body_elements(model)
     documented = {op: list((spec or {}).get("errors") or []) for op, spec in (data.get("operations") or {}).items()}
@@ -210,17 +185,17 @@ def build_rows(cases: Iterable[Any], data: dict[str, Any], model: dict[str, Any]
             rows[(op, "error", error)] = Row(op, "error", error)
 
     for case in cases:
-        case_id, steps, fixtures = _case_parts(case)
-        if fixtures.get("encryption"):
-            for element in body_elements({"body": {"xml": fixtures["encryption"]}}):
+        case_id, fixtures = case.id, case.fixtures
+        if fixtures.encryption:
+            for element in body_elements({"xml": fixtures.encryption}):
                 if (row := rows.get(("PutBucketEncryption", "element", element))):
                     row.valid.add(case_id)
-        for obj in fixtures.get("objects") or []:
-            for name in {str(k).lower() for k in (obj.get("headers") or {})}:
+        for obj in fixtures.objects:
+            for name in {str(k).lower() for k in obj.headers}:
                 if (row := rows.get(("PutObject", "parameter", name))):
                     row.valid.add(case_id)
-        for step in steps:
-            request = step.get("request") or {}
+        for step in case.steps:
+            request = step.request
             classified = classify(request)
             if classified is None:
                 continue
@@ -230,7 +205,7 @@ def build_rows(cases: Iterable[Any], data: dict[str, Any], model: dict[str, Any]
                 if (row := rows.get((op, "parameter", name))):
                     (row.invalid if negative else row.valid).add(case_id)
             if op == "PutBucketEncryption":
-                for element in body_elements(request):
+                for element in body_elements(request.body):
                     if (row := rows.get((op, "element", element))):
                         (row.invalid if negative else row.valid).add(case_id)
             for label in errors:
@@ -308,15 +283,14 @@ def _default_data_path(fallback: Path) -> Path:
     return fallback / DEFAULT_DATA if fallback.is_dir() else fallback.parent / DEFAULT_DATA
 
 
-def coverage_html(cases: list[Any], data_path: str | Path | None = None) -> str:
+def coverage_html(cases: list[Case], data_path: str | Path | None = None) -> str:
     """HTML fragment for the runner's report. Data file: the given path, else cases/_coverage.yaml next to
     the first case's file, else ./cases/_coverage.yaml."""
     if data_path is None:
         candidates = []
         for case in cases:
-            file = getattr(case, "file", None) or (case.get("file") if isinstance(case, dict) else None)
-            if file:
-                for parent in Path(file).resolve().parents:
+            if case.file:
+                for parent in Path(case.file).resolve().parents:
                     candidates.append(parent / DEFAULT_DATA)
                 break
         candidates.append(Path("cases") / DEFAULT_DATA)
@@ -339,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from .loader import load_cases
+    from .casefile.loader import load_cases
     cases, problems = load_cases([args.cases])
     if problems:
         for problem in problems:

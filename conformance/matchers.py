@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import xmlpath
+from .casefile.model import BodyExpect, Capture, ErrorExpect, Expect, HeadersExpect, KmsCalls, XmlExpect
 from .results import Exchange, Mismatch, ResponseRecord
 
 
@@ -31,31 +32,31 @@ def _regex(pattern: str, what: str) -> tuple[re.Pattern[str] | None, Mismatch | 
         return None, Mismatch(what, f"a valid regular expression ({pattern!r})", f"invalid: {exc}")
 
 
-def check(expect: dict[str, Any], exchange: Exchange, ctx: MatchContext) -> list[Mismatch]:
+def check(expect: Expect, exchange: Exchange, ctx: MatchContext) -> list[Mismatch]:
     if exchange.response is None:
         return [Mismatch("response", "an HTTP response", exchange.error or "no response")]
     response = exchange.response
     out: list[Mismatch] = []
-    if "status" in expect:
-        out += check_status(expect["status"], response)
-    if "error" in expect:
-        out += check_error(expect["error"], response, exchange.request.method)
-    if "headers" in expect:
-        out += check_headers(expect["headers"], response)
-    if "xml" in expect:
-        out += check_xml(expect["xml"], response)
-    if "body" in expect:
-        out += check_body(expect["body"], response, ctx)
-    if "kms_calls" in expect:
-        out += check_kms_calls(expect["kms_calls"], ctx)
+    if expect.status is not None:
+        out += check_status(expect.status, response)
+    if expect.error is not None:
+        out += check_error(expect.error, response, exchange.request.method)
+    if expect.headers is not None:
+        out += check_headers(expect.headers, response)
+    if expect.xml is not None:
+        out += check_xml(expect.xml, response)
+    if expect.body is not None:
+        out += check_body(expect.body, response, ctx)
+    if expect.kms_calls is not None:
+        out += check_kms_calls(expect.kms_calls, ctx)
     return out
 
 
-def check_status(expected: int | list[int], response: ResponseRecord) -> list[Mismatch]:
-    allowed = expected if isinstance(expected, list) else [expected]
+def check_status(expected: int | tuple[int, ...], response: ResponseRecord) -> list[Mismatch]:
+    allowed = expected if isinstance(expected, tuple) else (expected,)
     if response.status in allowed:
         return []
-    return [Mismatch("status", expected, response.status)]
+    return [Mismatch("status", list(expected) if isinstance(expected, tuple) else expected, response.status)]
 
 
 def error_fields(response: ResponseRecord) -> dict[str, str] | None:
@@ -65,7 +66,7 @@ def error_fields(response: ResponseRecord) -> dict[str, str] | None:
     return {xmlpath.local(child.tag): xmlpath.text_of(child) for child in root}
 
 
-def check_error(expected: dict[str, Any], response: ResponseRecord, method: str = "GET") -> list[Mismatch]:
+def check_error(expected: ErrorExpect, response: ResponseRecord, method: str = "GET") -> list[Mismatch]:
     fields = error_fields(response)
     if fields is None:
         if response.body:
@@ -74,97 +75,97 @@ def check_error(expected: dict[str, Any], response: ResponseRecord, method: str 
             actual = "no body (HEAD responses have none)" if method == "HEAD" else "an empty body"
         return [Mismatch("error", "an <Error> document", actual)]
     out = []
-    if "code" in expected and fields.get("Code") != expected["code"]:
-        out.append(Mismatch("error code", expected["code"], fields.get("Code")))
-    if "message" in expected and fields.get("Message") != expected["message"]:
-        out.append(Mismatch("error message", expected["message"], fields.get("Message")))
-    if "message_match" in expected:
-        pattern, bad = _regex(expected["message_match"], "error message_match")
+    if expected.code is not None and fields.get("Code") != expected.code:
+        out.append(Mismatch("error code", expected.code, fields.get("Code")))
+    if expected.message is not None and fields.get("Message") != expected.message:
+        out.append(Mismatch("error message", expected.message, fields.get("Message")))
+    if expected.message_match is not None:
+        pattern, bad = _regex(expected.message_match, "error message_match")
         if bad:
             out.append(bad)
         elif pattern and not pattern.search(fields.get("Message") or ""):
-            out.append(Mismatch("error message", f"~/{expected['message_match']}/", fields.get("Message")))
-    for name, value in (expected.get("fields") or {}).items():
+            out.append(Mismatch("error message", f"~/{expected.message_match}/", fields.get("Message")))
+    for name, value in (expected.fields or {}).items():
         if fields.get(name) != _scalar(value):
             out.append(Mismatch(f"error field {name}", _scalar(value), fields.get(name)))
     return out
 
 
-def check_headers(expected: dict[str, Any], response: ResponseRecord) -> list[Mismatch]:
+def check_headers(expected: HeadersExpect, response: ResponseRecord) -> list[Mismatch]:
     out = []
-    for name, value in (expected.get("equal") or {}).items():
+    for name, value in (expected.equal or {}).items():
         actual = response.header(name)
         if actual != _scalar(value):
             out.append(Mismatch(f"header {name}", _scalar(value), actual))
-    for name, pattern_text in (expected.get("match") or {}).items():
+    for name, pattern_text in (expected.match or {}).items():
         actual = response.header(name)
         pattern, bad = _regex(pattern_text, f"header {name} match")
         if bad:
             out.append(bad)
         elif actual is None or (pattern and not pattern.search(actual)):
             out.append(Mismatch(f"header {name}", f"~/{pattern_text}/", actual))
-    for name in expected.get("present") or []:
+    for name in expected.present or ():
         if response.header(name) is None:
             out.append(Mismatch(f"header {name}", "present", None))
-    for name in expected.get("absent") or []:
+    for name in expected.absent or ():
         actual = response.header(name)
         if actual is not None:
             out.append(Mismatch(f"header {name}", "absent", actual))
     return out
 
 
-def check_xml(expected: list[dict[str, Any]], response: ResponseRecord) -> list[Mismatch]:
+def check_xml(expected: tuple[XmlExpect, ...], response: ResponseRecord) -> list[Mismatch]:
     root = xmlpath.parse(response.body)
     if root is None:
         return [Mismatch("xml body", "an XML document", _preview(response.body) or "empty body")]
     out = []
     for item in expected:
-        path = item["path"]
+        path = item.path
         found = xmlpath.find_all(root, path)
         texts = [xmlpath.text_of(e) for e in found]
-        if "count" in item and len(found) != item["count"]:
-            out.append(Mismatch(f"xml {path} count", item["count"], len(found)))
-        if "absent" in item:
-            if item["absent"] and found:
+        if item.count is not None and len(found) != item.count:
+            out.append(Mismatch(f"xml {path} count", item.count, len(found)))
+        if item.absent is not None:
+            if item.absent and found:
                 out.append(Mismatch(f"xml {path}", "absent", texts[0]))
-            if not item["absent"] and not found:
+            if not item.absent and not found:
                 out.append(Mismatch(f"xml {path}", "present", None))
-        if "equal" in item:
-            want = _scalar(item["equal"])
+        if item.equal is not None:
+            want = _scalar(item.equal)
             if want not in texts:
                 out.append(Mismatch(f"xml {path}", want, texts[0] if len(texts) == 1 else (texts or None)))
-        if "match" in item:
-            pattern, bad = _regex(item["match"], f"xml {path} match")
+        if item.match is not None:
+            pattern, bad = _regex(item.match, f"xml {path} match")
             if bad:
                 out.append(bad)
             elif pattern and not any(pattern.search(t) for t in texts):
-                out.append(Mismatch(f"xml {path}", f"~/{item['match']}/", texts[0] if len(texts) == 1
+                out.append(Mismatch(f"xml {path}", f"~/{item.match}/", texts[0] if len(texts) == 1
                                     else (texts or None)))
     return out
 
 
-def check_body(expected: dict[str, Any], response: ResponseRecord, ctx: MatchContext) -> list[Mismatch]:
+def check_body(expected: BodyExpect, response: ResponseRecord, ctx: MatchContext) -> list[Mismatch]:
     body = response.body
     out = []
-    if "empty" in expected:
-        if expected["empty"] and body:
+    if expected.empty is not None:
+        if expected.empty and body:
             out.append(Mismatch("body", "empty", _preview(body)))
-        if not expected["empty"] and not body:
+        if not expected.empty and not body:
             out.append(Mismatch("body", "not empty", ""))
-    if "text" in expected:
+    if expected.text is not None:
         actual = body.decode("utf-8", "replace")
-        if actual != expected["text"]:
-            out.append(Mismatch("body", expected["text"], _preview(body)))
-    if "same_as" in expected:
-        ref = expected["same_as"]
-        if "object" in ref:
-            label, want = f"object {ref['object']}", ctx.objects.get(ref["object"])
+        if actual != expected.text:
+            out.append(Mismatch("body", expected.text, _preview(body)))
+    if expected.same_as is not None:
+        ref = expected.same_as
+        if ref.object is not None:
+            label, want = f"object {ref.object}", ctx.objects.get(ref.object)
         else:
-            label, want = f"step {ref['step']}", ctx.step_payloads.get(ref["step"])
+            label, want = f"step {ref.step}", ctx.step_payloads.get(ref.step or "")
         if want is None:
             return out + [Mismatch("body", f"bytes of {label}", f"{label} is not defined in this case")]
-        if "range" in expected:
-            first, last = expected["range"]
+        if expected.range is not None:
+            first, last = expected.range
             want = want[first:last + 1]
             label += f" bytes {first}-{last}"
         if body != want:
@@ -179,14 +180,12 @@ def _body_difference(want: bytes, got: bytes) -> str:
     return f"{len(got)} bytes, first difference at offset {first}"
 
 
-def check_kms_calls(expected: dict[str, Any], ctx: MatchContext) -> list[Mismatch]:
+def check_kms_calls(expected: KmsCalls, ctx: MatchContext) -> list[Mismatch]:
     if ctx.kms_delta is None:
         return [Mismatch("kms_calls", "KMS call metrics", "metrics endpoint not available")]
-    key = expected["key"]
+    key = expected.key
     out = []
-    for operation, bound in expected.items():
-        if operation == "key":
-            continue
+    for operation, bound in expected.calls.items():
         actual = ctx.kms_delta(key, operation)
         if actual is None:
             out.append(Mismatch(f"kms {operation} calls", bound, "metrics could not be read"))
@@ -215,16 +214,16 @@ def _preview(body: bytes, limit: int = 300) -> str:
     return text + ("..." if len(body) > limit else "")
 
 
-def capture(spec: dict[str, Any], response: ResponseRecord) -> str | None:
+def capture(spec: Capture, response: ResponseRecord) -> str | None:
     """Value for a `capture` entry; None when the response does not have it."""
-    if "header" in spec:
-        return response.header(spec["header"])
-    if "status" in spec:
+    if spec.header is not None:
+        return response.header(spec.header)
+    if spec.status:
         return str(response.status)
-    if "body" in spec:
+    if spec.body:
         return response.body.decode("utf-8", "replace")
-    if "xml" in spec:
+    if spec.xml is not None:
         root = xmlpath.parse(response.body)
-        found = xmlpath.find_all(root, spec["xml"]) if root is not None else []
+        found = xmlpath.find_all(root, spec.xml) if root is not None else []
         return xmlpath.text_of(found[0]) if found else None
     return None

@@ -13,28 +13,15 @@ from typing import Any
 
 import pytest
 
+from .assemble import PYTEST_PREFIX, add_pytest_options, open_run, run_options
+
 _RUNTIME_KEY: Any = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("s3-conformance", "S3 conformance cases (YAML)")
-    group.addoption("--s3-endpoint", help="S3 endpoint URL (default: start the built-in mock server)")
-    group.addoption("--s3-plain-endpoint", help="plain-HTTP URL of the same service")
+    add_pytest_options(group)
     group.addoption("--s3-profile", default="aws", help="profile name or YAML file (default: aws)")
-    group.addoption("--s3-access-key")
-    group.addoption("--s3-secret-key")
-    group.addoption("--s3-alt-access-key")
-    group.addoption("--s3-alt-secret-key")
-    group.addoption("--s3-account-id")
-    group.addoption("--s3-alt-account-id")
-    group.addoption("--s3-region")
-    group.addoption("--s3-kms-endpoint")
-    group.addoption("--s3-ca-file")
-    group.addoption("--s3-addressing", choices=["path", "virtual"])
-    group.addoption("--s3-bucket-prefix", default="s3c")
-    group.addoption("--s3-timeout", type=float, default=60.0)
-    group.addoption("--s3-capability", action="append", default=[], help="add a capability")
-    group.addoption("--s3-without", action="append", default=[], help="remove a capability")
     group.addoption("--s3-select", help="select cases, e.g. 'tag:sse-c and not op:PostObject'")
     group.addoption("--s3-no-cases", action="store_true", help="do not collect YAML case files")
 
@@ -46,7 +33,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         text = file_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    from .loader import looks_like_case_file
+    from .casefile.loader import looks_like_case_file
 
     if not looks_like_case_file(text):
         return None
@@ -55,7 +42,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class CaseFile(pytest.File):
     def collect(self):  # type: ignore[override]
-        from . import loader, select
+        from . import select
+        from .casefile import loader
 
         cases, problems = loader.load_file(Path(self.path))
         if problems:
@@ -136,34 +124,21 @@ class _TargetUnavailable(Exception):
 
 class _Runtime:
     def __init__(self, config: pytest.Config):
-        from .engine import Engine
-        from .profiles import ProfileError, load_profile
-        from .target import TargetError, TargetOptions, open_target
-        from .transport import Transport, TransportConfig
+        from .profile import ProfileError, load_profile
+        from .target import TargetError
 
         self.stack = contextlib.ExitStack()
-        option = config.getoption
         try:
-            profile = load_profile(option("s3_profile"))
+            profile = load_profile(config.getoption("s3_profile"))
         except ProfileError as exc:
             raise _TargetUnavailable(f"--s3-profile: {exc}") from None
-        options = TargetOptions(
-            endpoint=option("s3_endpoint"), plain_endpoint=option("s3_plain_endpoint"),
-            access_key=option("s3_access_key"), secret_key=option("s3_secret_key"),
-            alt_access_key=option("s3_alt_access_key"), alt_secret_key=option("s3_alt_secret_key"),
-            account_id=option("s3_account_id"), alt_account_id=option("s3_alt_account_id"),
-            region=option("s3_region"), kms_endpoint=option("s3_kms_endpoint"), ca_file=option("s3_ca_file"),
-            addressing=option("s3_addressing"), bucket_prefix=option("s3_bucket_prefix"),
-            add_capabilities=option("s3_capability"), remove_capabilities=option("s3_without"))
+        options = run_options(lambda dest: config.getoption(f"s3_{dest}"), flag_prefix=f"--{PYTEST_PREFIX}")
         try:
-            target, effective = self.stack.enter_context(open_target(options, profile))
+            self.engine = self.stack.enter_context(open_run(options, profile)).engine
         except TargetError as exc:
             raise _TargetUnavailable(str(exc)) from None
-        self.transport = Transport(TransportConfig(read_timeout=option("s3_timeout"), ca_file=target.ca_file))
-        self.engine = Engine(target, effective, self.transport)
 
     def close(self) -> None:
-        self.transport.close()
         self.stack.close()
 
 

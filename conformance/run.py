@@ -7,8 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .casefile.model import Case
 from .engine import Engine
-from .loader import Case
 from .reporters import RunInfo
 from .results import CaseResult
 

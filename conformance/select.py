@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .loader import Case
+from .casefile.model import Case
 
 Predicate = Callable[[Case], bool]
 _TOKEN = re.compile(r"\(|\)|[^\s()]+")
@@ -91,7 +91,7 @@ def term(token: str) -> Predicate:
     if not pattern:
         raise SelectError(f"{token!r}: empty pattern")
 
-    def match(values: list[str]) -> bool:
+    def match(values: Sequence[str]) -> bool:
         return any(fnmatch.fnmatchcase(v, pattern) for v in values)
     if field == "id":
         return lambda case: match([case.id])

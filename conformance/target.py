@@ -1,19 +1,32 @@
-"""Builds the Target a run talks to: a given endpoint, or the built-in mock server started for the run."""
+"""The Target a run talks to, and how it is built: a given endpoint, or the built-in mock server started for
+the run (with the accounts of `mockserver.accounts`)."""
 from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
-from . import signing
-from .engine import Target
-from .profiles import ENDPOINT_CAPABILITIES_BUILTIN, Profile
+from .profile import ENDPOINT_CAPABILITIES_BUILTIN, Profile
+from .request import signing
 
-DEFAULT_MAIN = ("AKIAMOCKMAIN00000001", "mock/main/secret/key/00000000000000000001", "111122223333")
-DEFAULT_ALT = ("AKIAMOCKALT000000002", "mock/alt/secret/key/000000000000000000002", "444455556666")
+
+@dataclass
+class Target:
+    """Where and as whom the suite runs."""
+    endpoint: str
+    region: str
+    main: signing.Keys
+    alt: signing.Keys | None = None
+    account_id: str = ""
+    alt_account_id: str = ""
+    plain_endpoint: str | None = None
+    kms_endpoint: str | None = None
+    metrics_url: str | None = None
+    ca_file: str | None = None
+    addressing: str | None = None          # overrides the profile's default
+    bucket_prefix: str = "s3c"
 
 
 class TargetError(Exception):
@@ -39,10 +52,6 @@ class TargetOptions:
     remove_capabilities: list[str] = field(default_factory=list)
 
 
-def _field(record: Any, name: str) -> Any:
-    return record[name] if isinstance(record, dict) else getattr(record, name)
-
-
 @contextlib.contextmanager
 def open_target(options: TargetOptions, profile: Profile) -> Iterator[tuple[Target, Profile]]:
     """Yields (target, effective profile). Without an endpoint the built-in mock server runs, in the
@@ -56,23 +65,20 @@ def open_target(options: TargetOptions, profile: Profile) -> Iterator[tuple[Targ
         yield target, external_profile(options, profile, target)
         return
     try:
+        from mockserver.accounts import ALT, MAIN
         from mockserver.server import running_server
     except ImportError as exc:
         raise TargetError(f"the built-in mock server is not available ({exc}); pass --endpoint") from None
     try:
-        server_cm = running_server(dialect=profile.dialect, tls=True, plain_http_too=True)
+        server_cm = running_server(dialect=profile.dialect, tls=True, plain_http_too=True, main=MAIN, alt=ALT)
         server = server_cm.__enter__()
     except Exception as exc:  # noqa: BLE001 - any start-up failure becomes a usage error with its reason
         raise TargetError(f"the built-in mock server did not start: {type(exc).__name__}: {exc}") from None
     try:
-        credentials = server.credentials
-        main, alt = credentials["main"], credentials.get("alt")
-        region = getattr(server, "region", None) or profile.region
         target = Target(
-            endpoint=server.endpoint, region=region,
-            main=signing.Keys(_field(main, "access_key"), _field(main, "secret_key")),
-            alt=signing.Keys(_field(alt, "access_key"), _field(alt, "secret_key")) if alt else None,
-            account_id=str(_field(main, "account_id")), alt_account_id=str(_field(alt, "account_id")) if alt else "",
+            endpoint=server.endpoint, region=server.region,
+            main=signing.Keys(MAIN.access_key, MAIN.secret_key), alt=signing.Keys(ALT.access_key, ALT.secret_key),
+            account_id=MAIN.account_id, alt_account_id=ALT.account_id,
             plain_endpoint=server.plain_endpoint, kms_endpoint=options.kms_endpoint or server.endpoint,
             metrics_url=server.endpoint.rstrip("/") + "/_mockserver/metrics", ca_file=server.ca_file,
             addressing=options.addressing, bucket_prefix=options.bucket_prefix)

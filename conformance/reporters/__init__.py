@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..baseline import Comparison
+from ..casefile.model import Case
 from ..redact import Redactor
 from ..results import CaseResult, Summary
 
@@ -19,7 +19,7 @@ class RunInfo:
     duration: float
     redactor: Redactor = field(default_factory=Redactor)
     comparison: Comparison | None = None
-    cases: list[Any] = field(default_factory=list)      # loader.Case list (for the coverage section)
+    cases: list[Case] = field(default_factory=list)      # the cases run (for the coverage section)
 
     @property
     def summary(self) -> Summary:

@@ -21,6 +21,6 @@ def case_file_paths() -> list[Path]:
 
 @pytest.fixture(scope="session")
 def corpus():
-    from conformance.loader import load_cases
+    from conformance.casefile.loader import load_cases
     cases, problems = load_cases(case_file_paths())
     return cases, problems

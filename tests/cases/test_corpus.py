@@ -39,7 +39,7 @@ def test_every_family_and_operation_is_present(corpus):
             "kms-keys", "bucket-keys", "integrity", "auth", "dialects"} <= families
     operations = Counter(c.operation for c in cases)
     for op in coverage.OPERATIONS:
-        assert operations[op] or any(coverage.classify(s["request"]) == op for c in cases for s in c.steps), op
+        assert operations[op] or any(coverage.classify(s.request) == op for c in cases for s in c.steps), op
 
 
 def test_seed_quotes_are_verbatim(corpus):
@@ -67,9 +67,9 @@ def test_capabilities_are_from_the_vocabulary(corpus):
     for case in cases:
         used = set(case.requires)
         for step in case.steps:
-            for variant in step.get("variants") or []:
+            for variant in step.variants:
                 for key in ("has", "lacks"):
-                    value = variant["when"].get(key)
+                    value = getattr(variant.when, key)
                     used |= {value} if isinstance(value, str) else set(value or [])
         assert used <= CAPABILITIES, f"{case.id}: {used - CAPABILITIES}"
     for name in PROFILE_NAMES:
@@ -93,7 +93,7 @@ def test_no_copied_cases(corpus):
     cases, _ = corpus
     seen: dict[str, str] = {}
     for case in cases:
-        signature = repr(([(s["request"], s.get("expect"), s.get("variants")) for s in case.steps], case.fixtures))
+        signature = repr(([(s.request, s.expect, s.variants) for s in case.steps], case.fixtures))
         assert signature not in seen, f"{case.id} repeats {seen.get(signature)}"
         seen[signature] = case.id
 

@@ -5,12 +5,13 @@ import textwrap
 
 import pytest
 
-from conformance import coverage
+from conformance import coverage, s3model
+from conformance.casefile.model import Case, RequestSpec
 
 
 @pytest.fixture(scope="module")
 def model():
-    return coverage._model()
+    return s3model.service()
 
 
 @pytest.mark.parametrize("request_, operation", [
@@ -31,7 +32,7 @@ def model():
     ({"method": "PUT", "bucket": "b", "query": {"versioning": ""}}, None),
 ])
 def test_classify(request_, operation):
-    assert coverage.classify(request_) == operation
+    assert coverage.classify(RequestSpec.from_dict(request_)) == operation
 
 
 def test_model_rows_come_from_botocore(model):
@@ -50,7 +51,7 @@ def test_model_rows_come_from_botocore(model):
 
 
 def _case(case_id, steps, fixtures=None):
-    return {"id": case_id, "steps": steps, "fixtures": fixtures or {}}
+    return Case.from_dict({"id": case_id, "steps": steps, "fixtures": fixtures or {}})
 
 
 DATA = {"operations": {"PutObject": {"errors": ["InvalidArgument", "AccessDenied"]},
@@ -180,7 +181,7 @@ def test_main_exit_codes(tmp_path, capsys, model):
 
 def test_html_fragment_for_the_report(tmp_path, model):
     cases_dir = _write_corpus(tmp_path, covered=True)
-    from conformance.loader import load_cases
+    from conformance.casefile.loader import load_cases
     cases, problems = load_cases([cases_dir / "one.yaml"])
     assert not problems
     fragment = coverage.coverage_html(cases)        # finds cases/_coverage.yaml next to the case file

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.profiles import load_profile
+from conformance.profile import load_profile
 
 from .conftest import PROFILE_NAMES
 

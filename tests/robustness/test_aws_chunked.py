@@ -7,7 +7,8 @@ import zlib
 
 import pytest
 
-from conformance import chunked, signing
+from conformance.request import aws_chunked as chunked
+from conformance.request import signing
 
 from .conftest import assert_s3_error
 

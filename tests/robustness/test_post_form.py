@@ -6,7 +6,7 @@ import base64
 import pytest
 from urllib3.filepost import encode_multipart_formdata
 
-from conformance import postform, signing
+from conformance.request import postform, signing
 
 from .conftest import assert_s3_error
 

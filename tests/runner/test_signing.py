@@ -4,7 +4,7 @@ from unittest import mock
 
 import pytest
 
-from conformance import signing
+from conformance.request import signing
 
 # AWS "Signature Version 4 test suite" credentials (service "service", us-east-1, 2015-08-30T12:36:00Z)
 SUITE_KEYS = signing.Keys("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")

@@ -2,6 +2,7 @@
 import pytest
 
 from conformance import matchers
+from conformance.casefile.model import Capture, Expect
 from conformance.results import Exchange, RequestRecord, ResponseRecord
 
 NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
@@ -18,7 +19,12 @@ def exchange(status=200, headers=(), body=b""):
 
 
 def check(expect, ex, ctx=None):
-    return matchers.check(expect, ex, ctx or matchers.MatchContext())
+    """The matchers on an expectation written as in a case file."""
+    return matchers.check(Expect.from_dict(expect), ex, ctx or matchers.MatchContext())
+
+
+def capture(spec, response):
+    return matchers.capture(Capture("c", **spec), response)
 
 
 def test_status_single_and_list():
@@ -146,7 +152,7 @@ def test_invalid_regex_is_reported_not_raised():
 def test_capture_header_xml_status():
     ex = exchange(201, headers=[("ETag", '"abc"')], body=b"<InitiateMultipartUploadResult><UploadId>u-1</UploadId>"
                                                        b"</InitiateMultipartUploadResult>")
-    assert matchers.capture({"header": "etag"}, ex.response) == '"abc"'
-    assert matchers.capture({"xml": "UploadId"}, ex.response) == "u-1"
-    assert matchers.capture({"status": True}, ex.response) == "201"
-    assert matchers.capture({"xml": "Nope"}, ex.response) is None
+    assert capture({"header": "etag"}, ex.response) == '"abc"'
+    assert capture({"xml": "UploadId"}, ex.response) == "u-1"
+    assert capture({"status": True}, ex.response) == "201"
+    assert capture({"xml": "Nope"}, ex.response) is None

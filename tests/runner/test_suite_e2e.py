@@ -9,7 +9,9 @@ import botocore.session
 import pytest
 from runner_support import DATA, MOTO_MAIN
 
-from conformance import cli, loader, profiles
+from conformance import cli
+from conformance import profile as profiles
+from conformance.casefile import loader
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "cases"

@@ -7,14 +7,18 @@ import re
 
 from runner_support import DATA
 
-from conformance import engine, integrity, postform, profiles, signing, wire
+from conformance import engine
+from conformance import profile as profiles
+from conformance.casefile.model import Case, Expect, RequestSpec
+from conformance.request import builder, integrity, postform, signing
+from conformance.target import Target
 
 KEYS = signing.Keys("AKIAMAIN", "main-secret-key-0001")
 ALT = signing.Keys("AKIAALT", "alt-secret-key-00002")
 
 
 def ctx(**kw):
-    return wire.WireContext("https://127.0.0.1:9443", "us-east-1", KEYS, alt=ALT, **kw)
+    return builder.BuildContext("https://127.0.0.1:9443", "us-east-1", KEYS, alt=ALT, **kw)
 
 
 def headers_of(out):
@@ -22,64 +26,64 @@ def headers_of(out):
 
 
 def test_urls_path_virtual_and_subresources():
-    url, host, _ = wire.build_url("https://127.0.0.1:9443", "b", "dir/a key+é", [("encryption", "")], "path")
+    url, host, _ = builder.build_url("https://127.0.0.1:9443", "b", "dir/a key+é", [("encryption", "")], "path")
     assert url == "https://127.0.0.1:9443/b/dir/a%20key%2B%C3%A9?encryption" and host is None
-    url, host, _ = wire.build_url("https://127.0.0.1:9443", "b", "k", [("versionId", "x/y=")], "virtual")
+    url, host, _ = builder.build_url("https://127.0.0.1:9443", "b", "k", [("versionId", "x/y=")], "virtual")
     assert (url, host) == ("https://127.0.0.1:9443/k?versionId=x%2Fy%3D", "b.localhost:9443")
-    url, host, auth_path = wire.build_url("https://s3.example.com", "b", None, [], "virtual")
+    url, host, auth_path = builder.build_url("https://s3.example.com", "b", None, [], "virtual")
     assert (url, host, auth_path) == ("https://b.s3.example.com/", None, "/b/")
-    url, _, _ = wire.build_url("https://s3.example.com/", None, None, [], "path")
+    url, _, _ = builder.build_url("https://s3.example.com/", None, None, [], "path")
     assert url == "https://s3.example.com/"
 
 
 def test_content_md5_default_follows_the_request_operation():
-    put_config = wire.build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": {"xml": "<a/>"}},
+    put_config = build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": {"xml": "<a/>"}},
                             ctx(operation="PutObject"))
     assert headers_of(put_config)["content-md5"] == integrity.md5_b64(b"<a/>")
-    put_object = wire.build({"method": "PUT", "bucket": "b", "key": "k", "body": "x"}, ctx(operation="PutObject"))
+    put_object = build({"method": "PUT", "bucket": "b", "key": "k", "body": "x"}, ctx(operation="PutObject"))
     assert "content-md5" not in headers_of(put_object)
-    with_checksum = wire.build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": "<a/>",
+    with_checksum = build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": "<a/>",
                                 "checksum": {"algorithm": "crc32"}}, ctx())
     assert "content-md5" not in headers_of(with_checksum)
     assert headers_of(with_checksum)["x-amz-checksum-crc32"] == integrity.checksum_value("crc32", b"<a/>")
-    forced = wire.build({"method": "PUT", "bucket": "b", "key": "k", "body": "x", "content_md5": "malformed"}, ctx())
+    forced = build({"method": "PUT", "bucket": "b", "key": "k", "body": "x", "content_md5": "malformed"}, ctx())
     assert headers_of(forced)["content-md5"] == integrity.MALFORMED_MD5
 
 
 def test_null_header_removes_what_the_runner_would_add():
-    out = wire.build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": "<a/>",
+    out = build({"method": "PUT", "bucket": "b", "query": {"encryption": ""}, "body": "<a/>",
                       "headers": {"Content-MD5": None}}, ctx())
     assert "content-md5" not in headers_of(out)
 
 
 def test_explicit_content_sha256_is_signed_and_sent():
-    out = wire.build({"method": "PUT", "bucket": "b", "key": "k", "body": "data",
+    out = build({"method": "PUT", "bucket": "b", "key": "k", "body": "data",
                       "headers": {"x-amz-content-sha256": "0" * 64}}, ctx())
     assert headers_of(out)["x-amz-content-sha256"] == "0" * 64
 
 
 def test_auth_modes():
-    alt = wire.build({"method": "GET", "bucket": "b", "key": "k", "auth": "alt"}, ctx())
+    alt = build({"method": "GET", "bucket": "b", "key": "k", "auth": "alt"}, ctx())
     assert "Credential=AKIAALT/" in headers_of(alt)["authorization"]
-    anonymous = wire.build({"method": "GET", "bucket": "b", "key": "k", "auth": "anonymous"}, ctx())
+    anonymous = build({"method": "GET", "bucket": "b", "key": "k", "auth": "anonymous"}, ctx())
     assert "authorization" not in headers_of(anonymous) and "x-amz-date" not in headers_of(anonymous)
-    presigned = wire.build({"method": "GET", "bucket": "b", "key": "k", "auth": "presigned", "presign_expires": 60},
+    presigned = build({"method": "GET", "bucket": "b", "key": "k", "auth": "presigned", "presign_expires": 60},
                            ctx())
     assert "X-Amz-Expires=60" in presigned.url and "authorization" not in headers_of(presigned)
-    v2 = wire.build({"method": "GET", "bucket": "b", "key": "k", "auth": "sigv2"}, ctx())
+    v2 = build({"method": "GET", "bucket": "b", "key": "k", "auth": "sigv2"}, ctx())
     assert headers_of(v2)["authorization"].startswith("AWS AKIAMAIN:")
-    bad = wire.build({"method": "GET", "bucket": "b", "key": "k", "auth": "bad-signature"}, ctx())
+    bad = build({"method": "GET", "bucket": "b", "key": "k", "auth": "bad-signature"}, ctx())
     assert re.search(r"Signature=[0-9a-f]{64}$", headers_of(bad)["authorization"])
 
 
 def test_plain_http_needs_a_plain_endpoint():
     try:
-        wire.build({"method": "GET", "bucket": "b", "scheme": "http"}, ctx())
-    except wire.RequestBuildError as exc:
+        build({"method": "GET", "bucket": "b", "scheme": "http"}, ctx())
+    except builder.RequestBuildError as exc:
         assert "plain-HTTP endpoint" in str(exc)
     else:
         raise AssertionError("built a plain-HTTP request without a plain endpoint")
-    out = wire.build({"method": "GET", "bucket": "b", "scheme": "http"}, ctx(plain_endpoint="http://127.0.0.1:9080"))
+    out = build({"method": "GET", "bucket": "b", "scheme": "http"}, ctx(plain_endpoint="http://127.0.0.1:9080"))
     assert out.url == "http://127.0.0.1:9080/b"
 
 
@@ -119,13 +123,23 @@ def test_unblock_sse_c_injects_into_every_rule_or_adds_a_default():
 
 def test_variants_choose_the_first_matching_expectation():
     profile = profiles.load_profile(str(DATA / "profile-basic.yaml"))
-    runner = engine.Engine(engine.Target("https://127.0.0.1:1", "us-east-1", KEYS), profile)
+    runner = engine.Engine(Target("https://127.0.0.1:1", "us-east-1", KEYS), profile)
     step = {"expect": {"status": 200}, "variants": [
         {"when": {"has": "dsse"}, "expect": {"status": 400}},
         {"when": {"lacks": ["sse-c", "dsse"], "profile": "runner-test"}, "expect": {"status": 404}},
         {"when": {"has": "kms"}, "expect": {"status": 500}}]}
-    expect, variant = runner._choose_expect(step)
-    assert expect == {"status": 404} and variant.startswith("variant 2")
-    expect, variant = runner._choose_expect({"expect": {"status": 200}, "variants": [{"when": {"profile": ["aws"]},
-                                                                                    "expect": {"status": 1}}]})
-    assert expect == {"status": 200} and variant is None
+    expect, variant = runner._choose_expect(_step(step))
+    assert expect == Expect(status=404) and variant.startswith("variant 2")
+    expect, variant = runner._choose_expect(_step({"expect": {"status": 200}, "variants": [
+        {"when": {"profile": ["aws"]}, "expect": {"status": 1}}]}))
+    assert expect == Expect(status=200) and variant is None
+
+
+def _step(raw):
+    """A model step from a step written as in a case file (with a request added)."""
+    return Case.from_dict({"id": "c", "steps": [dict(raw, request={"method": "GET"})]}).steps[0]
+
+
+def build(spec, context):
+    """The builder on a request written as in a case file."""
+    return builder.build(RequestSpec.from_dict(spec), context)

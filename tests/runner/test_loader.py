@@ -3,7 +3,8 @@ import subprocess
 import sys
 import textwrap
 
-from conformance import cli, loader
+from conformance import cli
+from conformance.casefile import loader
 
 VALID = """\
 cases:
@@ -31,7 +32,7 @@ def problems_of(*paths):
 def test_valid_file_loads(tmp_path):
     cases, problems = problems_of(write(tmp_path, "a.yaml", VALID))
     assert problems == [] and [c.id for c in cases] == ["demo.one"]
-    assert cases[0].line == 2 and cases[0].step_lines == [7]
+    assert cases[0].line == 2 and [step.line for step in cases[0].steps] == [7]
 
 
 def test_schema_error_points_at_the_line(tmp_path):
@@ -93,14 +94,14 @@ def test_validate_ok_and_missing_path(tmp_path, capsys):
 
 
 def test_shipped_profiles_and_schema_are_valid():
-    from conformance import profiles
+    from conformance import profile as profiles
 
     for name in profiles.shipped_profiles():
         assert profiles.load_profile(name).name == name
 
 
 def test_bad_profile_reported_with_line(tmp_path):
-    from conformance import profiles
+    from conformance import profile as profiles
 
     path = write(tmp_path, "p.yaml", "name: x\nregion: us-east-1\ncapabilities: [kms, 7]\naddressing: sideways\n")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator, Mapping
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 
@@ -95,11 +96,15 @@ def render_string(text: str, variables: Variables, where: str) -> str:
 
 
 def render(value: Any, variables: Variables, where: str) -> Any:
-    """Render every string inside dicts/lists (keys too); other scalars pass through."""
+    """Render every string inside dicts, lists, tuples (dict keys too) and model dataclasses (a new object;
+    fields whose metadata says `template: False` are kept); other scalars pass through."""
     if isinstance(value, str):
         return render_string(value, variables, where)
-    if isinstance(value, list):
-        return [render(item, variables, where) for item in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: render(getattr(value, f.name), variables, where) for f in fields(value)
+                                 if f.init and f.metadata.get("template", True)})
+    if isinstance(value, (list, tuple)):
+        return type(value)(render(item, variables, where) for item in value)
     if isinstance(value, dict):
         return {render(k, variables, where) if isinstance(k, str) else k: render(v, variables, where)
                 for k, v in value.items()}

@@ -12,7 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from . import yamlsource
+from .casefile import yamlsource
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 ENDPOINT_CAPABILITIES_BUILTIN = ("kms-admin", "kms-metrics", "plain-http", "tls")
@@ -93,7 +93,7 @@ def load_profile(name_or_path: str) -> Profile:
 def unresolved_var_problems(cases: list[Any], profiles: list[Profile]) -> list[yamlsource.Problem]:
     """`${name}`s of the cases that are neither built in nor a variable of any of `profiles` (a typo, or a
     variable no profile defines). A variable only some profiles define is fine: variants pick per profile."""
-    from .templating import Variables
+    from .casefile.templating import Variables
 
     problems = []
     tables = [Variables(dict(p.vars)) for p in profiles]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import http.client
-import re
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from ..results import Exchange, RequestRecord, ResponseRecord
 from .deadline import WatchedAdapter, response_deadline
-from .results import Exchange, RequestRecord, ResponseRecord
 
 MiB = 1024 * 1024
 
@@ -30,37 +30,83 @@ class TransportConfig:
         return self.deadline if self.deadline is not None else 5 * self.read_timeout
 
 
-_CAUSED_BY = re.compile(r"\(Caused by \w+\((['\"])(.*)\1\)\)$", re.DOTALL)
-_PREFIX = re.compile(r"^(?:\w*HTTPS?Connection(?:Pool)?\(host='[^']*', port=\d+\)|<[^>]* object at 0x[0-9a-f]+>): "
-                     r"(?:Max retries exceeded with url: \S+ )?")
-_SSL = re.compile(r"\[SSL: ([A-Z_]+)\] (.*?)(?: \(_ssl\.c:\d+\))?['\")]")
 _SSL_HINTS = {"WRONG_VERSION_NUMBER": " (the endpoint does not answer TLS: is it plain HTTP?)",
               "CERTIFICATE_VERIFY_FAILED": " (pass --ca-file with the CA that signed the endpoint's certificate)"}
 
 
-def concise(exc: Exception, url: str = "") -> str:
-    """urllib3's nested wording ("HTTPConnectionPool(...): Max retries exceeded ... (Caused by X(...))")
-    reduced to `host:port: the cause`, e.g. `127.0.0.1:9: ... [Errno 111] Connection refused`."""
+def _wrapped(exc: BaseException) -> BaseException | None:
+    """The exception `exc` wraps: requests' exceptions carry urllib3's as args[0], MaxRetryError its
+    reason, urllib3 others their __cause__."""
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
+        return exc.reason
+    if exc.args and isinstance(exc.args[0], BaseException):
+        return exc.args[0]
+    if isinstance(exc, urllib3.exceptions.SSLError) and isinstance(exc.__cause__, ssl.SSLError):
+        return exc.__cause__
+    return None
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    seen = {id(exc)}
+    inner = _wrapped(exc)
+    while inner is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc, inner = inner, _wrapped(inner)
+    return exc
+
+
+def _ssl_text(exc: ssl.SSLError) -> str:
+    """`certificate verify failed: <why>` from the error's library reason code, plus a hint."""
+    reason = exc.reason or ""
+    text = reason.lower().replace("_", " ") if reason else str(exc)
+    verify = getattr(exc, "verify_message", None)       # only on SSLCertVerificationError
+    if verify:
+        text = f"{text}: {verify}"
+    return text + _SSL_HINTS.get(reason, "")
+
+
+def _own_text(exc: BaseException) -> str:
+    """An exception's own message without the connection or pool urllib3 prefixes it with."""
+    text = str(exc)
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return text.removeprefix(f"{exc.conn}: ")
+    if isinstance(exc, urllib3.exceptions.PoolError):
+        return text.removeprefix(f"{exc.pool}: ")
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError) and len(exc.args) == 2:
+        return str(exc.args[1])                          # (connection, message)
+    return text
+
+
+def concise(exc: BaseException, url: str = "") -> str:
+    """urllib3's nested exceptions (requests error -> MaxRetryError -> NewConnectionError ...) reduced to
+    `host:port: the cause`, e.g. `127.0.0.1:9: Failed to establish a new connection: [Errno 111] ...`."""
     parts = urlsplit(url)
     try:
         where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}: " \
             if parts.hostname else ""
     except ValueError:                  # a port that is not a number: name the host part as written
         where = f"{parts.netloc}: "
-    text = str(exc)
-    ssl = _SSL.search(text)
-    if ssl:
-        return f"{where}{ssl.group(2)}{_SSL_HINTS.get(ssl.group(1), '')}"
-    inner_args = exc.args[0].args if exc.args and isinstance(exc.args[0], BaseException) else ()
-    if len(inner_args) == 2 and isinstance(inner_args[1], BaseException):     # ('Connection aborted.', cause)
-        cause = inner_args[1]
+    inner = _innermost(exc)
+    if isinstance(inner, ssl.SSLError):
+        return where + _ssl_text(inner)
+    protocol = next((e for e in (exc, _wrapped(exc)) if isinstance(e, urllib3.exceptions.ProtocolError)), None)
+    if protocol is not None and len(protocol.args) == 2 and isinstance(protocol.args[1], BaseException):
+        cause = protocol.args[1]                     # ('Connection aborted.', cause)
         if isinstance(exc, requests.exceptions.ChunkedEncodingError):         # the cause names itself
             return f"{where}{cause}"
-        return f"{where}{str(inner_args[0]).rstrip('.').lower()}: {type(cause).__name__}: {cause}"
-    inner = _CAUSED_BY.search(text)
-    if inner:
-        text = inner.group(2)
-    return where + _PREFIX.sub("", text)
+        return f"{where}{str(protocol.args[0]).rstrip('.').lower()}: {type(cause).__name__}: {cause}"
+    return where + _own_text(inner)
+
+
+def _read_timed_out(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, urllib3.exceptions.ReadTimeoutError):
+            return True
+        seen.add(id(current))
+        current = _wrapped(current)
+    return False
 
 
 class _BodyProblem(Exception):
@@ -128,7 +174,7 @@ class Transport:
             return Exchange(record, None, time.monotonic() - started, f"TLS error: {concise(exc, record.url)}")
         except requests.exceptions.ConnectionError as exc:
             # a read timeout while the body streams arrives as a ConnectionError: call it what it is
-            label = "timeout" if "Read timed out" in str(exc) else "connection failed"
+            label = "timeout" if _read_timed_out(exc) else "connection failed"
             return Exchange(record, None, time.monotonic() - started, f"{label}: {concise(exc, record.url)}")
         except requests.exceptions.ChunkedEncodingError as exc:
             return Exchange(record, None, time.monotonic() - started,

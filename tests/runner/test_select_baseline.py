@@ -2,14 +2,15 @@ import json
 
 import pytest
 
-from conformance import baseline, integrity, select
-from conformance.loader import Case
+from conformance import baseline, s3model, select
+from conformance.casefile.model import Case
+from conformance.request import integrity
 from conformance.results import CaseResult, Outcome
 
 
 def case(id_, op="PutObject", tags=(), requires=(), file="cases/put-object/a.yaml"):
-    return Case(id=id_, title=id_, operation=op, source={}, steps=[], file=file, line=1, tags=list(tags),
-                requires=list(requires))
+    return Case(id=id_, title=id_, operation=op, source={}, steps=(), file=file, line=1, tags=tuple(tags),
+                requires=tuple(requires))
 
 
 CASES = [case("sse-c.put", tags=["sse-c"], requires=["sse-c"]),
@@ -93,5 +94,5 @@ def test_content_md5_modes():
 
 
 def test_put_bucket_encryption_requires_integrity():
-    assert "PutBucketEncryption" in integrity.operations_requiring_integrity()
-    assert "PutObject" not in integrity.operations_requiring_integrity()
+    assert "PutBucketEncryption" in s3model.operations_requiring_integrity()
+    assert "PutObject" not in s3model.operations_requiring_integrity()

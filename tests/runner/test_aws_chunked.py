@@ -4,7 +4,8 @@ import hashlib
 import re
 from unittest import mock
 
-from conformance import chunked, integrity, signing, wire
+from conformance.casefile.model import RequestSpec
+from conformance.request import aws_chunked, builder, integrity, signing
 
 S3_KEYS = signing.Keys("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 SEED = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
@@ -28,8 +29,8 @@ def test_seed_signature_of_the_documented_request():
 
 
 def test_documented_chunk_signatures_and_length():
-    signer = chunked.ChunkSigner(S3_KEYS, "us-east-1", TIMESTAMP, SCOPE, SEED)
-    body = chunked.frame_signed(b"a" * 66560, signer, 65536)
+    signer = aws_chunked.ChunkSigner(S3_KEYS, "us-east-1", TIMESTAMP, SCOPE, SEED)
+    body = aws_chunked.frame_signed(b"a" * 66560, signer, 65536)
     assert len(body) == 66824                                  # the documented Content-Length
     assert re.findall(rb"^([0-9a-f]+);chunk-signature=([0-9a-f]{64})\r\n", body[:100]) == \
         [(b"10000", CHUNK_SIGNATURES[0].encode())]
@@ -54,26 +55,26 @@ def _parse_unsigned(body: bytes) -> tuple[bytes, list[str]]:
 
 def test_unsigned_trailer_framing_decodes_to_the_data_and_checksum():
     data = bytes(range(256)) * 700
-    body = chunked.frame_unsigned_trailer(data, "crc32", "auto", 65536)
+    body = aws_chunked.frame_unsigned_trailer(data, "crc32", "auto", 65536)
     decoded, trailer = _parse_unsigned(body)
     assert decoded == data
     assert trailer == [f"x-amz-checksum-crc32:{integrity.checksum_value('crc32', data)}", "", ""]
 
 
 def test_unsigned_trailer_wrong_checksum_differs():
-    body = chunked.frame_unsigned_trailer(b"hello", "sha256", "wrong")
+    body = aws_chunked.frame_unsigned_trailer(b"hello", "sha256", "wrong")
     assert integrity.checksum_value("sha256", b"hello").encode() not in body
     assert b"x-amz-checksum-sha256:" in body
 
 
 def test_signed_trailer_chains_chunk_and_trailer_signatures():
     data = b"b" * 70000
-    body = chunked.frame_signed_trailer(data, chunked.ChunkSigner(S3_KEYS, "us-east-1", TIMESTAMP, SCOPE, SEED),
+    body = aws_chunked.frame_signed_trailer(data, aws_chunked.ChunkSigner(S3_KEYS, "us-east-1", TIMESTAMP, SCOPE, SEED),
                                         "crc32c", "auto", 65536)
     # recompute the chain independently of the framing code
     previous = SEED
     for piece in (data[:65536], data[65536:], b""):
-        sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", TIMESTAMP, SCOPE, previous, chunked.EMPTY_SHA256,
+        sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", TIMESTAMP, SCOPE, previous, aws_chunked.EMPTY_SHA256,
                          hashlib.sha256(piece).hexdigest()])
         previous = signing.derive_signature(S3_KEYS, "us-east-1", TIMESTAMP, sts)
         assert f"chunk-signature={previous}".encode() in body
@@ -86,8 +87,8 @@ def test_signed_trailer_chains_chunk_and_trailer_signatures():
 
 
 def test_wire_sets_the_streaming_headers():
-    ctx = wire.WireContext("https://127.0.0.1:9443", "us-east-1", S3_KEYS)
-    out = wire.build({"method": "PUT", "bucket": "b", "key": "k", "body": {"generate": 100},
+    ctx = builder.BuildContext("https://127.0.0.1:9443", "us-east-1", S3_KEYS)
+    out = build({"method": "PUT", "bucket": "b", "key": "k", "body": {"generate": 100},
                       "payload": "chunked-unsigned-trailer", "checksum": {"algorithm": "crc64nvme"}}, ctx)
     headers = {n.lower(): v for n, v in out.headers}
     assert headers["x-amz-content-sha256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
@@ -96,7 +97,12 @@ def test_wire_sets_the_streaming_headers():
     assert headers["x-amz-trailer"] == "x-amz-checksum-crc64nvme"
     assert "x-amz-checksum-crc64nvme" not in headers              # it travels in the trailer
     assert _parse_unsigned(out.body)[0] == out.payload and len(out.payload) == 100
-    signed = wire.build({"method": "PUT", "bucket": "b", "key": "k", "body": {"text": "x" * 10},
+    signed = build({"method": "PUT", "bucket": "b", "key": "k", "body": {"text": "x" * 10},
                          "payload": "chunked-signed", "chunk_size": 4}, ctx)
     assert {n.lower(): v for n, v in signed.headers}["x-amz-content-sha256"] == signing.STREAMING_SIGNED
     assert len(re.findall(rb"chunk-signature=", signed.body)) == 4     # 4 + 4 + 2 bytes + final chunk
+
+
+def build(spec, context):
+    """The builder on a request written as in a case file."""
+    return builder.build(RequestSpec.from_dict(spec), context)

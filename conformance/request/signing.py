@@ -89,9 +89,12 @@ def presign_v4(method: str, url: str, headers: list[tuple[str, str]], keys: Keys
                   signer.credential_scope(request))
 
 
-def sign_v2(method: str, url: str, headers: list[tuple[str, str]], keys: Keys) -> Signed:
-    """Signature Version 2 (HmacV1Auth): AWS rejects it for new buckets; cases check that."""
+def sign_v2(method: str, url: str, headers: list[tuple[str, str]], keys: Keys, auth_path: str | None = None) -> Signed:
+    """Signature Version 2 (HmacV1Auth): AWS rejects it for new buckets; cases check that. `auth_path`: the
+    resource signed when it differs from the URL's path (virtual-hosted addressing: /bucket/key)."""
     request = _to_request(method, url, headers, b"")
+    if auth_path is not None:
+        request.auth_path = auth_path
     HmacV1Auth(keys.botocore()).add_auth(request)
     return Signed(str(request.url), _headers_of(request), request.headers["Authorization"].rsplit(":", 1)[1])
 

@@ -1,6 +1,8 @@
 """Checks on a schema-valid case that JSON Schema cannot express, done at load time so `validate` finds them:
-every `${...}` names something that will exist where it is used, regular expressions compile, XML paths are
-paths the runner can follow, base64 bodies decode, `kms_calls` names KMS operations.
+names are unique and references by name (fixture objects, same_as steps) exist, every `${...}` names
+something that will exist where it is used, regular expressions compile, XML paths are paths the runner can
+follow, base64 bodies decode, `kms_calls` names KMS operations. They read the YAML mapping (JSON paths give
+the lines); the typed model is built from a case only once it passes.
 
 Profile variables cannot be checked without a profile: they come back as `VarRef`s for the caller
 (`validate` checks them against the profiles; `run` reports a missing one as the step's failure)."""
@@ -8,12 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .. import s3model
+from .model import VarRef
 from .templating import VarTemplate
 
 # What the engine puts in the variables of every case (see Engine._base_variables and _put_object).
@@ -22,22 +25,12 @@ SSEC_KEYS = {"key1", "key2", "key3", "short"}
 SSEC_FIELDS = {"key", "md5"}
 KMS_FIELDS = {"id", "arn", "alias", "alias_arn"}
 OBJECT_FIELDS = {"key", "size", "md5", "md5_b64", "etag", "version_id"}
-BUILTIN_ROOTS = BASE_NAMES | {"ssec", "kms", "objects", "steps", "vars"}
 
 _PLACEHOLDER = re.compile(VarTemplate.pattern, re.VERBOSE | re.IGNORECASE) \
     if isinstance(VarTemplate.pattern, str) else VarTemplate.pattern
 # One path segment: an XML name, optionally qualified by `prefix:` or `{namespace}` (see xmlpath._segments).
 _XML_NAME = r"[A-Za-z_][A-Za-z0-9._-]*"
 _XML_SEGMENT = re.compile(rf"^(?:\{{[^{{}}]*\}}|{_XML_NAME}:)?{_XML_NAME}$")
-
-
-@dataclass
-class VarRef:
-    """A `${name}` that is not built in: a profile variable (`vars.` prefix removed)."""
-    name: str
-    path: tuple[Any, ...]
-    where: str
-    line: int = 0
 
 
 @dataclass
@@ -168,13 +161,6 @@ def check_base64(body: Any, path: tuple[Any, ...], report: Report) -> None:
             report(path + ("base64",), f"body base64 is not valid base64: {exc}")
 
 
-@functools.lru_cache(maxsize=1)
-def kms_operations() -> frozenset[str]:
-    import botocore.session
-
-    return frozenset(botocore.session.get_session().get_service_model("kms").operation_names)
-
-
 def check_expect(expect: dict[str, Any], at: tuple[Any, ...], report: Report) -> None:
     error = expect.get("error") or {}
     if isinstance(error.get("message_match"), str):
@@ -186,7 +172,7 @@ def check_expect(expect: dict[str, Any], at: tuple[Any, ...], report: Report) ->
         if isinstance(item.get("match"), str):
             check_regex(item["match"], at + ("xml", index, "match"), f"xml {item['path']} match", report)
     for operation in expect.get("kms_calls") or {}:
-        if operation != "key" and operation not in kms_operations():
+        if operation != "key" and operation not in s3model.kms_operation_names():
             report(at + ("kms_calls", operation),
                    f"kms_calls: {operation!r} is not a KMS operation (e.g. GenerateDataKey, Decrypt, Encrypt)")
     body = expect.get("body") or {}
@@ -196,8 +182,37 @@ def check_expect(expect: dict[str, Any], at: tuple[Any, ...], report: Report) ->
         report(at + ("body", "range"), "body range needs same_as")
 
 
+def check_names(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> None:
+    """Duplicate names, and references by name (body objects, same_as) to what does not exist (yet)."""
+    fixtures = raw.get("fixtures") or {}
+    objects = [o["name"] for o in fixtures.get("objects") or []]
+    keys = [k["name"] for k in fixtures.get("kms_keys") or []]
+    for label, names, where in (("object", objects, "objects"), ("KMS key", keys, "kms_keys")):
+        for dup in {n for n in names if names.count(n) > 1}:
+            report(at + ("fixtures", where), f"duplicate {label} name {dup!r}")
+    seen_steps: list[str] = []
+    for index, step in enumerate(raw["steps"]):
+        step_at = at + ("steps", index)
+        name = step.get("name") or f"step{index + 1}"
+        if name in seen_steps:
+            report(step_at + ("name",), f"duplicate step name {name!r}")
+        body = (step.get("request") or {}).get("body")
+        if isinstance(body, dict) and "object" in body and body["object"] not in objects:
+            report(step_at + ("request", "body"), f"body refers to undefined fixture object {body['object']!r}")
+        for exp_at, expect in [(step_at + ("expect",), step.get("expect") or {})] + \
+                [(step_at + ("variants", i, "expect"), v["expect"]) for i, v in enumerate(step.get("variants") or [])]:
+            same = (expect.get("body") or {}).get("same_as") or {}
+            if "object" in same and same["object"] not in objects:
+                report(exp_at + ("body",), f"same_as refers to undefined fixture object {same['object']!r}")
+            if "step" in same and same["step"] not in seen_steps + [name]:
+                report(exp_at + ("body",), f"same_as refers to step {same['step']!r}, which does not come earlier")
+        seen_steps.append(name)
+
+
 def check_case(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> list[VarRef]:
-    """Reports every problem through `report(json_path, message)`; returns the profile variables used."""
+    """Every check of this module on one schema-valid case: problems go to `report(json_path, message)`;
+    returns the profile variables used."""
+    check_names(raw, at, report)
     refs: list[VarRef] = []
     fixtures = raw.get("fixtures") or {}
     buckets: set[str] = set()

@@ -1,16 +1,16 @@
-"""A rendered `request:` spec -> the exact bytes on the wire: URL, headers, integrity, payload mode, auth."""
+"""A rendered RequestSpec -> the exact request for the wire: URL, headers, integrity values, payload framing,
+signature. The spec is rendered already (templating happens once, in the engine)."""
 from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from botocore.awsrequest import AWSRequest
-
-from . import bodies, chunked, integrity, postform, signing
+from .. import s3model
+from ..casefile.model import Form, RequestSpec
+from . import aws_chunked, bodies, integrity, postform, signing
 
 
 class RequestBuildError(Exception):
@@ -18,16 +18,16 @@ class RequestBuildError(Exception):
 
 
 @dataclass
-class WireContext:
+class BuildContext:
+    """What a request needs besides its spec: where, as whom, and the fixture objects bodies may name."""
     endpoint: str
     region: str
     main: signing.Keys
     alt: signing.Keys | None = None
     plain_endpoint: str | None = None
     addressing: str = "path"
-    operation: str = ""
+    operation: str = ""                     # the case's operation: the fallback for the Content-MD5 default
     objects: dict[str, bytes] = field(default_factory=dict)
-    render: Callable[[str], str] = lambda s: s
 
 
 @dataclass
@@ -95,21 +95,21 @@ def _scalar(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def build(spec: dict[str, Any], ctx: WireContext) -> Outgoing:
-    method = spec["method"]
-    auth = spec.get("auth", "main")
-    scheme = spec.get("scheme", "default")
+def build(spec: RequestSpec, ctx: BuildContext) -> Outgoing:
+    method = spec.method
+    auth = spec.auth
+    scheme = spec.scheme
     endpoint = ctx.endpoint
     if scheme == "http":
         if ctx.plain_endpoint is None:
             raise RequestBuildError("scheme: http needs a plain-HTTP endpoint, and this target has none")
         endpoint = ctx.plain_endpoint
-    query = [(str(k), _scalar(v)) for k, v in (spec.get("query") or {}).items()]
-    bucket = spec.get("bucket")
-    key = spec.get("key")
-    url, host, auth_path = build_url(endpoint, bucket, key, query, spec.get("addressing", ctx.addressing))
+    query = [(str(k), _scalar(v)) for k, v in spec.query.items()]
+    bucket = spec.bucket
+    key = spec.key
+    url, host, auth_path = build_url(endpoint, bucket, key, query, spec.addressing or ctx.addressing)
 
-    explicit = spec.get("headers") or {}
+    explicit = spec.headers
     for name, value in explicit.items():
         _check_latin1(str(name), _scalar(value))
     removed = {name.lower() for name, value in explicit.items() if value is None}
@@ -121,35 +121,36 @@ def build(spec: dict[str, Any], ctx: WireContext) -> Outgoing:
     if auth == "alt" and ctx.alt is None:
         raise RequestBuildError("auth: alt needs the second account's keys (--alt-access-key/--alt-secret-key)")
 
-    if "form" in spec:
-        return _build_form(spec, ctx, method, url, headers, bucket or "", keys if auth not in ("anonymous",) else None)
+    if spec.form is not None:
+        return _build_form(spec.form, ctx, method, url, headers, bucket or "",
+                           keys if auth not in ("anonymous",) else None)
 
     try:
-        body = bodies.body_bytes(spec.get("body"), ctx.objects, ctx.render)
+        body = bodies.body_bytes(spec.body, ctx.objects)
     except bodies.BodyError as exc:
         raise RequestBuildError(str(exc)) from None
 
     names = {name.lower() for name, _ in headers}
-    checksum = spec.get("checksum")
-    payload_mode = spec.get("payload", "signed")
+    checksum = spec.checksum
+    payload_mode = spec.payload
     trailer_modes = ("chunked-unsigned-trailer", "chunked-signed-trailer")
 
-    md5_mode = spec.get("content_md5")
+    md5_mode = spec.content_md5
     if md5_mode is None:
         # the request's own operation (PUT ?encryption is PutBucketEncryption whatever the case is about)
-        operation = integrity.infer_operation(method, bool(bucket), key is not None, {k for k, _ in query})
-        needs = (operation or ctx.operation) in integrity.operations_requiring_integrity()
+        operation = s3model.infer_operation(method, bool(bucket), key is not None, {k for k, _ in query},
+                                            names)
+        needs = (operation or ctx.operation) in s3model.operations_requiring_integrity()
         md5_mode = "auto" if body and checksum is None and needs else "none"
     md5 = integrity.content_md5(body, md5_mode)
     if md5 is not None and "content-md5" not in names | removed:
         headers.append(("Content-MD5", md5))
     if checksum and payload_mode not in trailer_modes:
-        header = integrity.checksum_header(checksum["algorithm"])
+        header = integrity.checksum_header(checksum.algorithm)
         if header not in names | removed:
-            headers.append((header, integrity.checksum_value(checksum["algorithm"], body,
-                                                                checksum.get("value", "auto"))))
+            headers.append((header, integrity.checksum_value(checksum.algorithm, body, checksum.value)))
 
-    chunk_size = int(spec.get("chunk_size", chunked.DEFAULT_CHUNK_SIZE))
+    chunk_size = spec.chunk_size or aws_chunked.DEFAULT_CHUNK_SIZE
     explicit_hash = next((str(v) for n, v in explicit.items() if n.lower() == "x-amz-content-sha256" and v is not None),
                          None)
     payload_hash = explicit_hash or {
@@ -159,8 +160,8 @@ def build(spec: dict[str, Any], ctx: WireContext) -> Outgoing:
         "chunked-signed-trailer": signing.STREAMING_SIGNED_TRAILER,
         "chunked-unsigned-trailer": signing.STREAMING_UNSIGNED_TRAILER,
     }[payload_mode]
-    trailer_alg = (checksum or {}).get("algorithm", "crc32")
-    trailer_value = (checksum or {}).get("value", "auto")
+    trailer_alg = checksum.algorithm if checksum else "crc32"
+    trailer_value = checksum.value if checksum else "auto"
     if payload_mode.startswith("chunked"):
         if "content-encoding" not in names | removed:
             headers.append(("Content-Encoding", "aws-chunked"))
@@ -177,54 +178,41 @@ def build(spec: dict[str, Any], ctx: WireContext) -> Outgoing:
         if "x-amz-content-sha256" in removed:
             headers.append(("X-Amz-Content-SHA256", payload_hash))   # signer needs one; dropped again below
         signed = signing.sign_v4(method, url, headers, b"", keys, ctx.region, payload_hash)
-        signer = chunked.ChunkSigner(keys, ctx.region, signed.timestamp or "", signed.scope or "",
+        signer = aws_chunked.ChunkSigner(keys, ctx.region, signed.timestamp or "", signed.scope or "",
                                      signed.signature or "")
         if auth == "bad-signature":
             signed = signing.corrupt_signature(signed)
         out_headers = signed.headers
         if payload_mode == "chunked-signed":
-            wire_body = chunked.frame_signed(body, signer, chunk_size)
+            wire_body = aws_chunked.frame_signed(body, signer, chunk_size)
         elif payload_mode == "chunked-signed-trailer":
-            wire_body = chunked.frame_signed_trailer(body, signer, trailer_alg, trailer_value, chunk_size)
+            wire_body = aws_chunked.frame_signed_trailer(body, signer, trailer_alg, trailer_value, chunk_size)
         url = signed.url
     else:
         # No header signature: a streaming mode still announces itself through x-amz-content-sha256.
         if payload_mode != "signed" and "x-amz-content-sha256" not in names | removed:
             headers.append(("X-Amz-Content-SHA256", payload_hash))
         if auth == "presigned":
-            signed = signing.presign_v4(method, url, headers, ctx.main, ctx.region, int(spec.get("presign_expires", 3600)))
+            signed = signing.presign_v4(method, url, headers, ctx.main, ctx.region, spec.presign_expires)
             url, out_headers = signed.url, signed.headers
         elif auth == "sigv2":
-            out_headers = _sign_v2(method, url, headers, ctx.main, auth_path)
+            out_headers = signing.sign_v2(method, url, headers, ctx.main, auth_path).headers
         else:
             out_headers = headers
     if payload_mode == "chunked-unsigned-trailer":
-        wire_body = chunked.frame_unsigned_trailer(body, trailer_alg, trailer_value, chunk_size)
+        wire_body = aws_chunked.frame_unsigned_trailer(body, trailer_alg, trailer_value, chunk_size)
     out_headers = [(n, v) for n, v in out_headers if n.lower() not in removed or n.lower() == "authorization"]
     return Outgoing(method, url, out_headers, wire_body, body)
 
 
-def _sign_v2(method: str, url: str, headers: list[tuple[str, str]], keys: signing.Keys,
-             auth_path: str) -> list[tuple[str, str]]:
-    from botocore.auth import HmacV1Auth
-
-    request = AWSRequest(method=method, url=url)
-    for name, value in headers:
-        request.headers[name] = value
-    request.auth_path = auth_path
-    HmacV1Auth(keys.botocore()).add_auth(request)
-    return list(request.headers.items())
-
-
-def _build_form(spec: dict[str, Any], ctx: WireContext, method: str, url: str, headers: list[tuple[str, str]],
+def _build_form(form_spec: Form, ctx: BuildContext, method: str, url: str, headers: list[tuple[str, str]],
                 bucket: str, keys: signing.Keys | None) -> Outgoing:
-    form_spec = spec["form"]
     try:
-        file_data = bodies.body_bytes(form_spec.get("file"), ctx.objects, ctx.render)
+        file_data = bodies.body_bytes(form_spec.file, ctx.objects)
     except bodies.BodyError as exc:
         raise RequestBuildError(str(exc)) from None
-    fields = {str(k): _scalar(v) for k, v in form_spec["fields"].items()}
-    form = postform.build_form(bucket, fields, file_data, form_spec.get("policy", "auto"), keys, ctx.region)
+    fields = {str(k): _scalar(v) for k, v in form_spec.fields.items()}
+    form = postform.build_form(bucket, fields, file_data, form_spec.policy, keys, ctx.region)
     names = {n.lower() for n, _ in headers}
     if "content-type" not in names:
         headers = headers + [("Content-Type", form.content_type)]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from conformance import cli
-from conformance.transport import Transport, TransportConfig
+from conformance.request.transport import Transport, TransportConfig
 
 PROFILE = "name: probe\nregion: us-east-1\ncapabilities: []\n"
 LIST_CASE = """\

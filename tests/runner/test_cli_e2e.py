@@ -10,7 +10,11 @@ import textwrap
 import botocore.session
 from runner_support import DATA, MOTO_MAIN
 
-from conformance import cli, engine, loader, profiles, signing
+from conformance import cli, engine
+from conformance import profile as profiles
+from conformance.casefile import loader
+from conformance.request import signing
+from conformance.target import Target
 
 
 def moto_args(endpoint, *extra):
@@ -128,7 +132,7 @@ def test_runner_error_in_a_case_does_not_stop_the_run(moto_endpoint, tmp_path):
         """))
     cases, problems = loader.load_cases([path])
     assert not problems
-    target = engine.Target(moto_endpoint, "us-east-1", signing.Keys(*MOTO_MAIN))
+    target = Target(moto_endpoint, "us-east-1", signing.Keys(*MOTO_MAIN))
     runner = engine.Engine(target, profiles.load_profile(str(DATA / "profile-basic.yaml")))
     bad, good = (runner.run_case(c) for c in cases)
     assert bad.outcome.value == "failed" and "unknown variable ${no_such_var}" in bad.reason

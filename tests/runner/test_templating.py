@@ -1,6 +1,6 @@
 import pytest
 
-from conformance.templating import TemplateError, Variables, render, render_string
+from conformance.casefile.templating import TemplateError, Variables, render, render_string
 
 VARS = Variables({"bucket": "b-1", "sse_kms": "aws:kms", "kms": {"k1": {"arn": "arn:aws:kms:r:1:key/x"}},
                   "steps": {"put": {"etag": '"e"'}}, "flag": True})

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import cli, engine, loader, profiles, signing
+from conformance import cli, engine
+from conformance import profile as profiles
+from conformance.casefile import loader
+from conformance.request import signing
+from conformance.target import Target
 
 BASE = """\
 cases:
@@ -310,7 +314,7 @@ def test_case_that_cannot_be_built_fails_naming_the_step(label, tmp_path):
     cases, problems = loader.load_cases([path])
     assert not problems
     bare = profiles.Profile(name="bare", region="us-east-1", capabilities=frozenset({"multi-account"}))
-    target = engine.Target("http://127.0.0.1:9", "us-east-1", signing.Keys("AKIAX", "secretsecret"))
+    target = Target("http://127.0.0.1:9", "us-east-1", signing.Keys("AKIAX", "secretsecret"))
     result = engine.Engine(target, bare).run_case(cases[0])
     assert result.outcome.value == "failed"
     assert result.reason.startswith("step put: cannot build the request:") and fragment in result.reason, result.reason

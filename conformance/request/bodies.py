@@ -5,7 +5,6 @@ import base64
 import binascii
 import hashlib
 import random
-from collections.abc import Callable
 from typing import Any
 
 
@@ -19,19 +18,20 @@ def generated(size: int, seed: str = "") -> bytes:
     return rng.randbytes(size)
 
 
-def body_bytes(spec: Any, objects: dict[str, bytes], render: Callable[[str], str]) -> bytes:
-    """`render` substitutes ${...} in textual bodies; generated and base64 bodies are taken literally."""
+def body_bytes(spec: Any, objects: dict[str, bytes]) -> bytes:
+    """The bytes of a (rendered) body spec: text or XML as UTF-8, base64 decoded, generated, or the bytes of
+    a fixture object."""
     if spec is None:
         return b""
     if isinstance(spec, str):
-        return render(spec).encode("utf-8")
+        return spec.encode("utf-8")
     if "xml" in spec:
-        return render(spec["xml"]).encode("utf-8")
+        return spec["xml"].encode("utf-8")
     if "text" in spec:
-        return render(spec["text"]).encode("utf-8")
+        return spec["text"].encode("utf-8")
     if "base64" in spec:
         try:
-            return base64.b64decode(render(spec["base64"]), validate=True)
+            return base64.b64decode(spec["base64"], validate=True)
         except (binascii.Error, ValueError) as exc:
             raise BodyError(f"body base64 is not valid base64: {exc}") from None
     if "generate" in spec:

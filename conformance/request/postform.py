@@ -11,8 +11,6 @@ from urllib3.filepost import encode_multipart_formdata
 
 from . import signing
 
-SIGNATURE_FIELDS = {"policy", "x-amz-signature", "x-amz-algorithm", "x-amz-credential", "x-amz-date"}
-
 
 @dataclass
 class Form:

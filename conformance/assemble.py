@@ -1,0 +1,145 @@
+"""One way to assemble a run for both front ends: the target options, declared once (`--x` for the CLI,
+`--s3-x` for the pytest plugin), and `open_run`, which builds Target, Transport and Engine from them.
+
+Imported by every pytest run (through the plugin) and by `s3-conformance --help`: the runner itself is
+imported only when a run is assembled."""
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .profile import Profile
+    from .redact import Redactor
+    from .request.transport import Transport
+    from .target import Target, TargetOptions
+
+PYTEST_PREFIX = "s3-"
+
+
+@dataclass(frozen=True)
+class Option:
+    """A target option: `name` is the flag without dashes (`access-key`); `env` supplies the default."""
+    name: str
+    help: str
+    default: Any = None
+    type: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+    append: bool = False
+    env: str | None = None
+    metavar: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+    def argparse_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"help": self.help}
+        default = os.environ.get(self.env) if self.env else self.default
+        if self.append:
+            kwargs.update(action="append", default=[])
+        elif default is not None:
+            kwargs["default"] = default
+        for key in ("type", "choices", "metavar"):
+            if getattr(self, key) is not None:
+                kwargs[key] = list(self.choices or ()) if key == "choices" else getattr(self, key)
+        return kwargs
+
+
+TARGET_OPTIONS: tuple[Option, ...] = (
+    Option("endpoint", "S3 endpoint URL; omitted: start the built-in mock server"),
+    Option("plain-endpoint", "plain-HTTP URL of the same service (for scheme: http cases)"),
+    Option("access-key", "access key of the main account (default: $S3C_ACCESS_KEY)", env="S3C_ACCESS_KEY"),
+    Option("secret-key", "secret key of the main account (default: $S3C_SECRET_KEY)", env="S3C_SECRET_KEY"),
+    Option("alt-access-key", "access key of a second account (default: $S3C_ALT_ACCESS_KEY)",
+           env="S3C_ALT_ACCESS_KEY"),
+    Option("alt-secret-key", "secret key of a second account (default: $S3C_ALT_SECRET_KEY)",
+           env="S3C_ALT_SECRET_KEY"),
+    Option("account-id", "main account id (${account_id})"),
+    Option("alt-account-id", "second account id (${alt_account_id})"),
+    Option("region", "default: the profile's region"),
+    Option("kms-endpoint", "KMS endpoint for key fixtures (default: the S3 endpoint)"),
+    Option("ca-file", "CA bundle to verify the endpoint's TLS certificate"),
+    Option("addressing", "override the profile's addressing", choices=("path", "virtual")),
+    Option("timeout", "read timeout per request, seconds", default=60.0, type=float),
+    Option("connect-timeout", "connect timeout per request, seconds", default=10.0, type=float),
+    Option("bucket-prefix", "prefix of the per-case bucket names", default="s3c"),
+    Option("capability", "add a capability to the profile (repeatable)", append=True, metavar="CAP"),
+    Option("without", "remove a capability from the profile (repeatable)", append=True, metavar="CAP"),
+)
+
+
+def add_cli_options(group: Any) -> None:
+    """Declares every target option on an argparse parser or group as `--name`."""
+    for option in TARGET_OPTIONS:
+        group.add_argument(f"--{option.name}", dest=option.dest, **option.argparse_kwargs())
+
+
+def add_pytest_options(group: Any) -> None:
+    """Declares every target option on a pytest option group as `--s3-name`."""
+    for option in TARGET_OPTIONS:
+        group.addoption(f"--{PYTEST_PREFIX}{option.name}", dest=f"s3_{option.dest}", **option.argparse_kwargs())
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    target: TargetOptions
+    timeout: float = 60.0
+    connect_timeout: float = 10.0
+    flag_prefix: str = "--"             # how the front end spells the options, for messages
+
+    def problem(self) -> str | None:
+        """What argparse cannot judge about the values (also rejects nan)."""
+        for name, value in (("timeout", self.timeout), ("connect-timeout", self.connect_timeout)):
+            if not value > 0:
+                return f"{self.flag_prefix}{name} must be a positive number of seconds (got {value})"
+        return None
+
+
+def run_options(value: Callable[[str], Any], flag_prefix: str = "--") -> RunOptions:
+    """RunOptions from parsed values; `value(dest)` returns the value of an option (`access_key`)."""
+    from .target import TargetOptions
+
+    return RunOptions(
+        target=TargetOptions(
+            endpoint=value("endpoint"), plain_endpoint=value("plain_endpoint"), access_key=value("access_key"),
+            secret_key=value("secret_key"), alt_access_key=value("alt_access_key"),
+            alt_secret_key=value("alt_secret_key"), account_id=value("account_id"),
+            alt_account_id=value("alt_account_id"), region=value("region"), kms_endpoint=value("kms_endpoint"),
+            ca_file=value("ca_file"), addressing=value("addressing"), bucket_prefix=value("bucket_prefix"),
+            add_capabilities=list(value("capability") or []), remove_capabilities=list(value("without") or [])),
+        timeout=value("timeout"), connect_timeout=value("connect_timeout"), flag_prefix=flag_prefix)
+
+
+@dataclass
+class Run:
+    target: Target
+    profile: Profile                    # the effective profile (capabilities adjusted to the target)
+    transport: Transport
+    engine: Engine
+    redactor: Redactor
+
+
+@contextlib.contextmanager
+def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
+    """The run's target (the built-in mock server runs for as long as the context lasts), transport and
+    engine; a TargetError says why there is none."""
+    from .engine import Engine
+    from .redact import Redactor
+    from .request.transport import Transport, TransportConfig
+    from .target import TargetError, open_target
+
+    problem = options.problem()
+    if problem:
+        raise TargetError(problem)
+    with open_target(options.target, profile) as (target, effective):
+        transport = Transport(TransportConfig(options.connect_timeout, options.timeout, target.ca_file))
+        redactor = Redactor()
+        try:
+            yield Run(target, effective, transport, Engine(target, effective, transport, redactor), redactor)
+        finally:
+            transport.close()

@@ -1,0 +1,1 @@
+"""Case files: YAML with lines, schema and semantic checks, the typed case model, `${...}` templating."""
