@@ -22,6 +22,7 @@ from mockserver.auth import AuthResult, IncomingRequest, authenticate
 from mockserver.config import ServerConfig
 from mockserver.errors import (
     S3Error,
+    access_denied,
     error_body,
     internal_error,
     invalid_uri,
@@ -86,16 +87,19 @@ class S3App:
                 return
 
     # ----- request parsing -----
-    def _split(self, host: str, raw_path: str) -> tuple[str | None, str | None]:
-        """(bucket, key) from virtual-hosted or path-style addressing. Raises S3Error for undecodable paths."""
+    def _vhost_bucket(self, host: str) -> str | None:
+        """The bucket a virtual-hosted Host names (<bucket>.<domain>[:port]); None for path-style requests."""
         host = host.lower()
         if host.startswith("["):           # IPv6 literal: path style
-            name = ""
-        else:
-            name = host.rsplit(":", 1)[0] if ":" in host else host
+            return None
+        name = host.rsplit(":", 1)[0] if ":" in host else host
+        return name[: -len(self._vhost_suffix)] if name.endswith(self._vhost_suffix) else None
+
+    def _split(self, host: str, raw_path: str) -> tuple[str | None, str | None]:
+        """(bucket, key) from virtual-hosted or path-style addressing. Raises S3Error for undecodable paths."""
         try:
-            if name.endswith(self._vhost_suffix):
-                bucket = name[: -len(self._vhost_suffix)]
+            bucket = self._vhost_bucket(host)
+            if bucket is not None:
                 key = unquote(raw_path[1:], errors="strict") if len(raw_path) > 1 else None
                 return bucket, key
             bucket_part, slash, key_part = raw_path[1:].partition("/")
@@ -122,7 +126,8 @@ class S3App:
                 raise request_header_section_too_large(MAX_HEADER_BYTES)
             query = parse_query(query_string) if query_string else {}
             if raw_path.startswith(INTERNAL_PREFIX):
-                response = self._internal(method, raw_path)
+                response = self._internal(method, raw_path, query_string, header_list,
+                                          scope.get("scheme") == "https")
             else:
                 bucket, key = self._split(headers.get("host", ""), raw_path)
                 ctx = RequestContext(state=self.state, method=method, raw_path=raw_path, query_string=query_string,
@@ -159,15 +164,17 @@ class S3App:
             raise not_implemented()
         return await entry.handler(ctx)
 
-    def _authenticate(self, ctx: RequestContext) -> AuthResult:
+    def _authenticate(self, ctx: RequestContext, service: str = "s3") -> AuthResult:
         ctx.auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list,
-                                                ctx.secure), self.state.accounts, self.state.region, datetime.now(UTC))
+                                                ctx.secure, self._vhost_bucket(ctx.headers.get("host", ""))),
+                                self.state.accounts, self.state.region, datetime.now(UTC),
+                                service)
         return ctx.auth
 
     async def _kms(self, ctx: RequestContext, target: str) -> Response:
         """KMS JSON protocol; its errors (authentication included) are JSON `{"__type", "message"}`."""
         try:
-            auth = self._authenticate(ctx)
+            auth = self._authenticate(ctx, "kms")
             if auth.account is None:
                 raise s3_error("MissingAuthenticationToken")
             body = await ctx.read_body()
@@ -181,12 +188,23 @@ class S3App:
             headers["x-amzn-errortype"] = str(document["__type"])
         return Response(status, headers, json.dumps(document).encode())
 
-    def _internal(self, method: str, raw_path: str) -> Response:
+    def _internal(self, method: str, raw_path: str, query_string: str, header_list: list[tuple[str, str]],
+                  secure: bool) -> Response:
+        """Test hooks (not S3 operations). `GET /_mockserver/metrics` counts KMS calls per key: a signed request
+        (any S3 signature of a known account) sees its own account's keys only; an unsigned one is refused
+        unless the server was started with open_metrics (the in-process harness the runner uses)."""
         if method != "GET":
             raise method_not_allowed(method, "SERVICE")
         name = raw_path[len(INTERNAL_PREFIX):].rstrip("/")
         if name == "metrics":
-            document: Any = self.state.kms.metrics()
+            auth = authenticate(IncomingRequest(method, raw_path, query_string, header_list, secure),
+                                self.state.accounts, self.state.region, datetime.now(UTC))
+            if auth.account is not None:
+                document: Any = self.state.kms.metrics(auth.account.account_id)
+            elif self.config.open_metrics:
+                document = self.state.kms.metrics()
+            else:
+                raise access_denied()
         elif name == "accounts":
             document = {a.name: {"account_id": a.account_id} for a in self.state.accounts}
         else:

@@ -129,7 +129,7 @@ async def _receive_pieces(cycle: Any) -> dict[str, Any]:
 def _large_body(headers: list[tuple[bytes, bytes]]) -> bool:
     for name, value in headers:
         if name == b"content-length":
-            return value.isdigit() and int(value) > PIECEWISE_BODY
+            return value.isdigit() and (len(value) > 18 or int(value) > PIECEWISE_BODY)
         if name == b"transfer-encoding":
             return True
     return False

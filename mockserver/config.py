@@ -19,4 +19,13 @@ class ServerConfig:
     # in the kernel before the response is sent); fsync=True also survives an OS crash / power loss, at the
     # cost of four fsyncs per write.
     fsync: bool = False
+    # Test hook: an unsigned GET /_mockserver/metrics answers every account's KMS counters. Off for `serve`
+    # (signed requests see their own account only); on in running_server(), the in-process harness whose
+    # runner reads the counters of both accounts' keys without signing.
+    open_metrics: bool = False
+    # The server's root key (wraps SSE-S3 data keys, bucket keys, DSSE outer keys and KMS key material). By default
+    # it is <data_dir>/root.key, i.e. beside the data it protects: whoever copies the data directory can decrypt
+    # everything but SSE-C objects. A path outside the data directory (or S3C_MOCK_ROOT_KEY_FILE) keeps the two
+    # apart: a 32-byte file, created (mode 0600) when missing.
+    root_key_file: str | None = None
     extra: dict[str, object] = field(default_factory=dict)

@@ -38,7 +38,10 @@ CATALOGUE: dict[str, Catalogued] = {
     "AuthorizationHeaderMalformed": Catalogued(400, None),
     "AuthorizationQueryParametersError": Catalogued(400, None),
     "InvalidAccessKeyId": Catalogued(403, "The AWS Access Key Id you provided does not exist in our records."),
-    "MissingAuthenticationToken": Catalogued(400, "Missing Authentication Token"),     # KMS endpoint, JSON
+    # The KMS endpoint's JSON errors (app.py renders them as {"__type", "message"}).
+    "MissingAuthenticationToken": Catalogued(400, "Missing Authentication Token"),
+    "IncompleteSignatureException": Catalogued(400, None),
+    "InvalidSignatureException": Catalogued(400, None),
     "RequestTimeTooSkewed": Catalogued(
         403, "The difference between the request time and the current time is too large."),
     "SignatureDoesNotMatch": Catalogued(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from email.message import Message
 
-from mockserver.errors import malformed_post_request, post_fields_too_large
+from mockserver.errors import invalid_argument, malformed_post_request, post_fields_too_large
 
 MAX_FIELDS_BYTES = 1024 * 1024
 MAX_PART_HEADER_BYTES = 16 * 1024
@@ -111,3 +111,24 @@ class FormReader:
                 del self._buf[:-keep]
             if not await self._fill():
                 raise malformed_post_request()
+
+
+def one_value_per_field(form: list[tuple[str, str]]) -> dict[str, str]:
+    """The form as one value per field: names are case-insensitive (AWS: a Policy or X-Amz-Credential field in
+    any casing works, LocalStack's test_post_object_policy_casing recorded against AWS), so `key` and `Key` are
+    one field. A field repeated with the same value is that value; repeated with different values it is
+    ambiguous and refused, because the policy check and the write must read the same value. AWS's answer to
+    repeated fields is unproven: InvalidArgument naming the field is chosen as S3's error for a bad form field.
+    The result keeps the first-seen spelling of each name (for "Extra input fields" messages)."""
+    fields: dict[str, str] = {}
+    spelling: dict[str, str] = {}
+    for name, value in form:
+        lname = name.lower()
+        first = spelling.get(lname)
+        if first is None:
+            spelling[lname] = name
+            fields[name] = value
+        elif fields[first] != value:
+            raise invalid_argument(f"POST form field '{name}' was given more than once with different values.",
+                                   name, value)
+    return fields

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from mockserver.auth.canonical import fast_unquote
 from mockserver.errors import invalid_argument
+from mockserver.numbers import INT32_MAX, parse_signed
 
 
 def parse_query(query_string: str) -> dict[str, str]:
@@ -31,10 +32,9 @@ def parse_max(query: Mapping[str, str], name: str, default: int, upper: int) -> 
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid_argument(f"Provided {name} not an integer or within integer range", name, raw) from None
+    value = parse_signed(raw, INT32_MAX)      # ASCII digits within a 32-bit integer, as the message says
+    if value is None:
+        raise invalid_argument(f"Provided {name} not an integer or within integer range", name, raw)
     if value < 0:
         raise invalid_argument(f"Argument {name} must be an integer between 0 and 2147483647", name, raw)
     return min(value, upper)

@@ -154,16 +154,20 @@ def running_server(dialect: str = "aws", host: str = "127.0.0.1", port: int = 0,
                    *, region: str = "us-east-1", domain: str = "localhost", main: Account = MAIN,
                    alt: Account = ALT, cert_file: str | None = None, key_file: str | None = None,
                    plain_port: int = 0, fsync: bool = False, app: Any = None,
-                   startup_timeout: float = 20.0) -> Iterator[RunningServer]:
+                   startup_timeout: float = 20.0, open_metrics: bool = True,
+                   root_key_file: str | None = None) -> Iterator[RunningServer]:
     """Starts the server in a background thread of this process and stops it on exit.
 
     tls=True serves HTTPS with a freshly generated CA (`.ca_file`) unless cert_file/key_file are given;
     plain_http_too=True adds a plain-HTTP listener (`.plain_endpoint`) on the same app and state.
     fsync=True makes --data-dir writes survive an OS crash too (slower; see ServerConfig.fsync).
     `app` replaces the mock S3 application (any ASGI app), e.g. in tests of the runner itself.
+    open_metrics=True (the harness default) lets an unsigned GET /_mockserver/metrics read every account's KMS
+    counters, as the runner's kms_calls matcher does; `serve` answers signed requests with the caller's own.
     """
     config = ServerConfig(dialect=dialect, region=region, domain=domain, data_dir=data_dir, main=main, alt=alt,
-                          allow_sse_c_over_http=allow_sse_c_over_http, fsync=fsync)
+                          allow_sse_c_over_http=allow_sse_c_over_http, fsync=fsync, open_metrics=open_metrics,
+                          root_key_file=root_key_file)
     application = app if app is not None else build_app(config)
     with contextlib.ExitStack() as stack:
         listeners: list[tuple[socket.socket, dict[str, Any]]] = []
@@ -221,6 +225,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--domain", default="localhost", help="virtual-hosted style: <bucket>.<domain>:<port>")
     p.add_argument("--allow-sse-c-over-http", action="store_true")
+    p.add_argument("--root-key-file", default=None,
+                   help="the server's root key (32 bytes; created when missing) outside the data directory; default "
+                        "$S3C_MOCK_ROOT_KEY_FILE, else DATA_DIR/root.key, which sits beside the data it protects")
+    p.add_argument("--open-metrics", action="store_true",
+                   help="test hook: let unsigned GET /_mockserver/metrics read every account's KMS call counters "
+                        "(default: signed requests only, each sees its own account's keys)")
     return p
 
 
@@ -252,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
                                    allow_sse_c_over_http=args.allow_sse_c_over_http, fsync=args.fsync,
                                    region=args.region,
                                    domain=args.domain, main=main_account, alt=alt_account, cert_file=args.cert,
-                                   key_file=args.key)
+                                   key_file=args.key, open_metrics=args.open_metrics,
+                                   root_key_file=args.root_key_file)
         with server_cm as server:
             _announce(server, args.dialect)
             while not stop.wait(0.5):

@@ -18,7 +18,8 @@ from mockserver.auth.postpolicy import verify_post_policy
 from mockserver.auth.presign import check_presigned, is_presigned_v4
 from mockserver.auth.sigv4 import PREFIX as V4_PREFIX
 from mockserver.auth.sigv4 import V4Check, check_header_auth
-from mockserver.errors import invalid_argument, not_implemented
+from mockserver.errors import S3Error, invalid_argument, not_implemented, s3_error
+from mockserver.numbers import parse_saturated
 
 __all__ = ["AuthResult", "IncomingRequest", "authenticate", "verify_post_policy"]
 
@@ -30,6 +31,7 @@ class IncomingRequest:
     query_string: str                 # raw query string exactly as received
     headers: list[tuple[str, str]]    # lower-cased names, in order received (duplicates kept)
     secure: bool                      # TLS
+    vhost_bucket: str | None = None   # the bucket named by Host (virtual-hosted addressing), else None
 
 
 class BodyDecoder(Protocol):
@@ -79,8 +81,23 @@ def _first(headers: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def authenticate(req: IncomingRequest, accounts: Accounts, region: str, now: datetime) -> AuthResult:
-    """Raises S3Error with AWS's codes; see docs/DESIGN.md."""
+def _kms_incomplete_signature(authorization: str, headers: dict[str, list[str]]) -> S3Error:
+    """KMS takes SigV4 only. AWS's JSON/query services answer another Authorization scheme with
+    IncompleteSignature listing what SigV4 needs (recorded: aws/aws-sdk-ruby#317, a SigV2 header sent to
+    CloudFront: "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature'
+    parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=AWS AKIA...:...")."""
+    message = ("Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' "
+               "parameter. Authorization header requires 'SignedHeaders' parameter. ")
+    if "x-amz-date" not in headers and "date" not in headers:
+        message += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+    return s3_error("IncompleteSignatureException", message + f"Authorization={authorization}")
+
+
+def authenticate(req: IncomingRequest, accounts: Accounts, region: str, now: datetime,
+                 service: str = "s3") -> AuthResult:
+    """Raises S3Error with AWS's codes; see docs/DESIGN.md. `service` is the endpoint's: "s3", or "kms" for the
+    KMS JSON protocol, which takes SigV4 (header or query) scoped to kms only, with the payload hash always
+    computed from the body (see _sigv4_result)."""
     headers = header_map(req.headers)
     authorization = _first(headers, "authorization")
     query = req.query_string
@@ -92,28 +109,34 @@ def authenticate(req: IncomingRequest, accounts: Accounts, region: str, now: dat
                                "Authorization", authorization)
     if authorization is not None:
         if authorization.startswith(V4_PREFIX):
-            check = check_header_auth(req.method, req.raw_path, query, headers, authorization, accounts, region, now)
+            check = check_header_auth(req.method, req.raw_path, query, headers, authorization, accounts, region, now,
+                                      service)
             return _sigv4_result(check, headers, presigned=False)
+        if service == "kms":
+            raise _kms_incomplete_signature(authorization, headers)
         if authorization.startswith(sigv2.PREFIX):
-            account = sigv2.check_header_v2(req.method, req.raw_path, query, headers, authorization, accounts, now)
+            account = sigv2.check_header_v2(req.method, req.raw_path, query, headers, authorization, accounts, now,
+                                            req.vhost_bucket)
             return _unsigned_payload_result(AuthResult(account, 2), headers)
         if authorization.startswith("AWS4-ECDSA-P256-SHA256"):
             raise not_implemented("SigV4a (AWS4-ECDSA-P256-SHA256) is not implemented")
         raise invalid_argument("Unsupported Authorization Type", "Authorization", authorization)
     if presigned_v4:
-        check = check_presigned(req.method, req.raw_path, query, headers, accounts, region, now)
+        check = check_presigned(req.method, req.raw_path, query, headers, accounts, region, now, service)
         return _sigv4_result(check, headers, presigned=True)
-    if presigned_v2:
-        account = sigv2.check_presigned_v2(req.method, req.raw_path, query, headers, accounts, now)
+    if presigned_v2 and service != "kms":      # KMS knows no SigV2 query parameters: the request is unsigned
+        account = sigv2.check_presigned_v2(req.method, req.raw_path, query, headers, accounts, now,
+                                           req.vhost_bucket)
         return _unsigned_payload_result(AuthResult(account, 2, presigned=True), headers)
     return _unsigned_payload_result(AuthResult(None, 0), headers)
 
 
 def _decoded_length(headers: dict[str, list[str]]) -> int:
     value = _first(headers, "x-amz-decoded-content-length")
-    if value is None or not value.strip().isdigit():
+    length = parse_saturated(value.strip()) if value is not None else None
+    if length is None:          # absent, or not ASCII digits
         raise errors.missing_decoded_length()
-    return int(value)
+    return length
 
 
 def _trailer_names(headers: dict[str, list[str]]) -> list[str]:
@@ -126,13 +149,16 @@ def _is_aws_chunked(headers: dict[str, list[str]]) -> bool:
 
 def _sigv4_result(check: V4Check, headers: dict[str, list[str]], presigned: bool) -> AuthResult:
     result = AuthResult(check.account, 4, presigned=presigned, service=check.credential.service)
+    if check.credential.service == "kms":
+        # KMS (like every AWS service but S3) signs the SHA-256 of the body it received: x-amz-content-sha256
+        # is not consulted, so UNSIGNED-PAYLOAD or a streaming mode cannot leave the body outside the signature
+        # (a request signed that way does not match: InvalidSignatureException).
+        result._decoder = payload.DeferredSignatureVerifier(check.verify)
+        return result
     content_sha = _first(headers, "x-amz-content-sha256")
     if content_sha is None:
         if presigned:
             content_sha = payload.UNSIGNED
-        elif check.credential.service == "kms":
-            result._decoder = payload.DeferredSignatureVerifier(check.verify)
-            return result
         else:
             raise errors.missing_content_sha256()
     content_sha = content_sha.strip()

@@ -59,6 +59,15 @@ def request_expired(expires_seconds: int, expires_at: datetime, server_time: dat
                      "ServerTime": iso_utc(server_time)})
 
 
+def request_not_yet_valid(request_time: datetime, expires_at: datetime, server_time: datetime) -> S3Error:
+    """A presigned URL dated in the future. AWS's answer, recorded in public reports (minio/minio#2638,
+    dmjio/s3-signer#16): 403 AccessDenied "Request is not yet valid" with X-Amz-Date (epoch milliseconds, as AWS
+    writes it), Expires and ServerTime."""
+    return s3_error("AccessDenied", "Request is not yet valid",
+                    {"X-Amz-Date": str(int(request_time.timestamp()) * 1000), "Expires": iso_utc(expires_at),
+                     "ServerTime": iso_utc(server_time)})
+
+
 def headers_not_signed(names: list[str]) -> S3Error:
     return s3_error("AccessDenied", "There were headers present in the request which were not signed",
                     {"HeadersNotSigned": ", ".join(names)})

@@ -8,7 +8,8 @@ from mockserver.auth import errors
 from mockserver.auth.canonical import canonical_headers, canonical_query, fast_unquote, raw_query_params
 from mockserver.auth.credential import parse_credential
 from mockserver.auth.sigv4 import V4Check, require_signed
-from mockserver.auth.timestamps import parse_amz_date
+from mockserver.auth.timestamps import MAX_SKEW, parse_amz_date
+from mockserver.numbers import INT64_MAX, is_ascii_digits, parse_signed
 
 MAX_EXPIRES = 604800
 REQUIRED = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders",
@@ -24,24 +25,28 @@ def query_error(detail: str, region: str | None) -> Exception:
 
 
 def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
-                    accounts: Accounts, region: str, now: datetime) -> V4Check:
+                    accounts: Accounts, region: str, now: datetime, service: str = "s3") -> V4Check:
     params = {name: fast_unquote(value) for name, value in raw_query_params(raw_query).items()
               if name.startswith("X-Amz-")}
-    if not all(params.get(name) for name in REQUIRED):
+    # An empty X-Amz-SignedHeaders is present, not missing: AWS answers it as a request whose host is not signed
+    # (403 AccessDenied, HeadersNotSigned: host; recorded in brendanhay/amazonka#272).
+    if not all(params.get(name) or (name == "X-Amz-SignedHeaders" and name in params) for name in REQUIRED):
         raise errors.query_parameters_error(
             "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
             "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
     if params["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
         raise errors.query_parameters_error('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
-    credential = parse_credential(params["X-Amz-Credential"], region, query_error)  # type: ignore[arg-type]
+    credential = parse_credential(params["X-Amz-Credential"], region, query_error, service)  # type: ignore[arg-type]
     amz_date = params["X-Amz-Date"]
     moment = parse_amz_date(amz_date)
     if moment is None:
         raise errors.query_parameters_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
     expires_text = params["X-Amz-Expires"]
-    if not expires_text.lstrip("-").isdigit():
+    if not is_ascii_digits(expires_text.removeprefix("-")):
         raise errors.query_parameters_error("X-Amz-Expires should be a number")
-    expires = int(expires_text)
+    expires = parse_signed(expires_text)
+    if expires is None:                  # beyond a 64-bit integer: as far out of range as it says
+        expires = -INT64_MAX if expires_text.startswith("-") else INT64_MAX
     if expires < 0:
         raise errors.query_parameters_error("X-Amz-Expires must be non-negative")
     if expires > MAX_EXPIRES:
@@ -53,6 +58,10 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
     if credential.date != amz_date[:8]:
         raise query_error("Invalid credential date. Date is not the same as X-Amz-Date.", None)
     expires_at = moment + timedelta(seconds=expires)
+    if moment > now + MAX_SKEW:
+        # Dated in the future: refused until then (AWS: 403 "Request is not yet valid"). The 15 minutes of
+        # tolerance are the header-auth clock skew AWS allows; that AWS allows the same here is unproven.
+        raise errors.request_not_yet_valid(moment, expires_at, now)
     if now > expires_at:
         raise errors.request_expired(expires, expires_at, now)
     signed = params["X-Amz-SignedHeaders"].split(";")

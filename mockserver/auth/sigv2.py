@@ -16,8 +16,10 @@ from mockserver.auth import errors
 from mockserver.auth.canonical import raw_query_params
 from mockserver.auth.timestamps import is_skewed, parse_amz_date, parse_http_date
 from mockserver.errors import access_denied, invalid_argument, s3_error
+from mockserver.numbers import is_ascii_digits, parse_saturated
 
 PREFIX = "AWS "
+_LAST_TIMESTAMP = 253402300799          # 9999-12-31T23:59:59Z, the last second datetime can hold
 # botocore's HmacV1Auth holds the canonical resource / x-amz header rules; credentials are not used here.
 _V1 = HmacV1Auth(None)
 
@@ -40,21 +42,19 @@ def _string_to_sign(method: str, raw_path: str, raw_query: str, headers: dict[st
     return "\n".join(lines) + "\n" + (custom + "\n" if custom else "") + resource
 
 
-def _auth_paths(raw_path: str, headers: dict[str, list[str]]) -> list[str | None]:
-    """Path-style first; for a virtual-hosted request the resource is /<bucket><path>."""
-    host = headers.get("host", [""])[0].rsplit(":", 1)[0]
-    label = host.split(".", 1)[0]
-    if "." in host and not host.replace(".", "").isdigit():
-        return [None, "/" + label + (raw_path or "/")]
-    return [None]
+def _auth_path(raw_path: str, vhost_bucket: str | None) -> str | None:
+    """The one resource the request names, as the server serves it: the path for path-style requests (None:
+    botocore's canonical resource of the path), /<bucket><path> for a virtual-hosted one. Derived once, by the
+    server's addressing rules, so a signature made for /b2/obj cannot be replayed with Host: b1.<domain>."""
+    if vhost_bucket is not None:
+        return "/" + vhost_bucket + (raw_path or "/")
+    return None
 
 
-def _verify(account: Account, access_key: str, provided: str, candidates: list[str]) -> None:
-    for sts in candidates:
-        digest = hmac.digest(account.secret_key.encode("utf-8"), sts.encode("utf-8"), "sha1")
-        if hmac.compare_digest(base64.b64encode(digest).decode(), provided):
-            return
-    raise errors.signature_does_not_match(access_key, candidates[0], provided)
+def _verify(account: Account, access_key: str, provided: str, sts: str) -> None:
+    digest = hmac.digest(account.secret_key.encode("utf-8"), sts.encode("utf-8"), "sha1")
+    if not hmac.compare_digest(base64.b64encode(digest).decode(), provided):
+        raise errors.signature_does_not_match(access_key, sts, provided)
 
 
 def _account(accounts: Accounts, access_key: str) -> Account:
@@ -65,7 +65,7 @@ def _account(accounts: Accounts, access_key: str) -> Account:
 
 
 def check_header_v2(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
-                    authorization: str, accounts: Accounts, now: datetime) -> Account:
+                    authorization: str, accounts: Accounts, now: datetime, vhost_bucket: str | None = None) -> Account:
     access_key, sep, provided = authorization[len(PREFIX):].strip().rpartition(":")
     if not sep or not access_key or not provided:
         raise invalid_argument("AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
@@ -81,26 +81,25 @@ def check_header_v2(method: str, raw_path: str, raw_query: str, headers: dict[st
         raise errors.missing_date()
     if is_skewed(moment, now):
         raise errors.request_time_too_skewed(moment, now)
-    candidates = [_string_to_sign(method, raw_path, raw_query, headers, date_line, p)
-                  for p in _auth_paths(raw_path, headers)]
-    _verify(account, access_key, provided, candidates)
+    sts = _string_to_sign(method, raw_path, raw_query, headers, date_line, _auth_path(raw_path, vhost_bucket))
+    _verify(account, access_key, provided, sts)
     return account
 
 
 def check_presigned_v2(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
-                       accounts: Accounts, now: datetime) -> Account:
+                       accounts: Accounts, now: datetime, vhost_bucket: str | None = None) -> Account:
     params = {name: unquote(value) for name, value in raw_query_params(raw_query).items()}
     access_key, expires, provided = params.get("AWSAccessKeyId", ""), params.get("Expires", ""), params.get(
         "Signature", "")
-    if not expires.isdigit():
+    if not is_ascii_digits(expires):
         raise access_denied("Query-string authentication requires the Signature, Expires and AWSAccessKeyId "
                             "parameters")
     account = _account(accounts, access_key)
-    expires_at = datetime.fromtimestamp(int(expires), tz=UTC)
+    seconds = parse_saturated(expires, _LAST_TIMESTAMP)     # later than datetime can hold: the end of time
+    expires_at = datetime.fromtimestamp(seconds or 0, tz=UTC)
     if now > expires_at:
         raise s3_error("AccessDenied", "Request has expired",
                        {"Expires": errors.iso_utc(expires_at), "ServerTime": errors.iso_utc(now)})
-    candidates = [_string_to_sign(method, raw_path, raw_query, headers, expires, p)
-                  for p in _auth_paths(raw_path, headers)]
-    _verify(account, access_key, provided, candidates)
+    sts = _string_to_sign(method, raw_path, raw_query, headers, expires, _auth_path(raw_path, vhost_bucket))
+    _verify(account, access_key, provided, sts)
     return account

@@ -7,6 +7,7 @@ from mockserver.checksums import XML_NAMES
 from mockserver.errors import invalid_argument
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.httpdates import http_date
+from mockserver.numbers import INT32_MAX, parse_digits
 from mockserver.routing import route
 from mockserver.versions import resolve_version
 
@@ -17,9 +18,10 @@ def _int_header(ctx: RequestContext, name: str, default: int) -> int:
     raw = ctx.headers.get(name)
     if raw is None:
         return default
-    if not raw.strip().isdigit():
+    value = parse_digits(raw.strip(), INT32_MAX)
+    if value is None:
         raise invalid_argument(f"Provided {name} not an integer or within integer range", name, raw)
-    return int(raw)
+    return value
 
 
 @route("GET", "object", query="attributes", operation="GetObjectAttributes")

@@ -24,13 +24,20 @@ _SELF_COPY = ("This copy request is illegal because it is trying to copy an obje
 def _is_self_copy(ctx: RequestContext, source: CopySource, bucket: Bucket, key: str, directive: str,
                   dest_sse: dict[str, Any]) -> bool:
     """Copying the current version onto itself while changing nothing S3 counts: metadata (REPLACE),
-    storage class, website redirect, encryption (mode, algorithm, KMS key, bucket key)."""
+    storage class, website redirect, encryption (mode, algorithm, KMS key, bucket key).
+    Also allowed (AWS recordings, LocalStack test_s3_copy_object_in_place_with_encryption and
+    test_copy_in_place_with_bucket_encryption): any request naming x-amz-server-side-encryption (AES256 onto an
+    AES256 object), and any copy in a bucket with an explicit (PutBucketEncryption) default encryption."""
     if source.bucket.name != bucket.name or source.version.key != key:
         return False
     if ctx.state.storage.latest(bucket.name, key) is not source.version:
         return False
     h = ctx.headers
     if directive == "REPLACE" or "x-amz-website-redirect-location" in h:
+        return False
+    if "x-amz-server-side-encryption" in h:
+        return False
+    if bucket.encryption is not None and bucket.encryption.get("explicit"):
         return False
     if h.get("x-amz-storage-class", source.version.storage_class) != source.version.storage_class:
         return False

@@ -31,6 +31,7 @@ async def put_bucket_encryption(ctx: RequestContext) -> Response:
     dialect = ctx.state.dialect
     body = await read_checked_body(ctx, required=True, md5_only=dialect.requires_content_md5)
     config = parse_bucket_encryption(body, dialect)
+    config.explicit = True
     bucket.encryption = config.to_json()
     await ctx.state.storage.save_bucket(bucket)
     return Response(200)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from mockserver import xmlio
 from mockserver.access import requester, require_bucket, signature_version
 from mockserver.checksums import (
+    CHECKSUM_HEADERS,
     MULTIPART_TYPES,
     XML_NAMES,
     RequestIntegrity,
@@ -24,7 +25,6 @@ from mockserver.copysource import open_copy_source, source_stream
 from mockserver.datapath.write import DEFAULT_CHECKSUM, store_blob
 from mockserver.errors import (
     bad_digest,
-    checksum_mismatch,
     entity_too_small,
     invalid_argument,
     invalid_part,
@@ -32,12 +32,15 @@ from mockserver.errors import (
     invalid_request,
     malformed_xml,
     no_such_upload,
+    s3_error,
 )
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.httpdates import iso8601
+from mockserver.numbers import INT32_MAX, parse_digits, parse_saturated
 from mockserver.objectmeta import check_key, object_attributes, quoted, require_content_length
 from mockserver.queryparams import parse_max
 from mockserver.routing import route
+from mockserver.sse import headers as sse_headers
 from mockserver.sse.bucket_config import bucket_encryption
 from mockserver.sse.service import WritePlan
 from mockserver.storage.base import Bucket, ObjectVersion, Part, Upload, now
@@ -61,9 +64,10 @@ def _get_upload(ctx: RequestContext, bucket: Bucket) -> Upload:
 
 def _part_number(ctx: RequestContext) -> int:
     raw = ctx.query.get("partNumber", "")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PART_NUMBER:
+    number = parse_digits(raw)
+    if number is None or not 1 <= number <= MAX_PART_NUMBER:
         raise invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", raw)
-    return int(raw)
+    return number
 
 
 def _checksum_headers(upload: Upload) -> dict[str, str]:
@@ -159,7 +163,7 @@ async def upload_part(ctx: RequestContext) -> Response:
     plan = ctx.state.encryption.plan_part(upload_meta=upload.sse, headers=ctx.headers, secure=ctx.secure)
     part = await _store_part(ctx, upload, number, plan, ctx.body_chunks(), integrity, ctx.trailers)
     headers = {"etag": quoted(part.etag)}
-    headers.update(ctx.state.encryption.response_headers(upload.sse))
+    headers.update(plan.response_headers)               # echoes the request's SSE-C key MD5
     headers.update(_part_checksum_headers(upload, part, integrity.algorithm))
     return Response(200, headers)
 
@@ -169,11 +173,11 @@ def _copy_range(value: str | None, size: int) -> tuple[int, int]:
         return 0, size - 1
     spec = value.strip()
     first, dash, last = spec[6:].partition("-") if spec.startswith("bytes=") else ("", "", "")
-    if not dash or not first.isdigit() or not last.isdigit() or int(last) < int(first):
+    start, end = parse_saturated(first), parse_saturated(last)
+    if not dash or start is None or end is None or end < start:
         raise invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where first "
                                "and last are the zero-based offsets of the first and last bytes to copy",
                                "x-amz-copy-source-range", value)
-    start, end = int(first), int(last)
     if end >= size:
         raise invalid_argument(f"Range specified is not valid for source object of size: {size}",
                                "x-amz-copy-source-range", value)
@@ -196,7 +200,7 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     items: list[tuple[str, xmlio.Node]] = [("ETag", quoted(part.etag)), ("LastModified", iso8601(part.last_modified))]
     if upload.checksum_algorithm:
         items.append((XML_NAMES[upload.checksum_algorithm], part.checksums.get(upload.checksum_algorithm)))
-    headers = ctx.state.encryption.response_headers(upload.sse)
+    headers = dict(plan.response_headers)               # echoes the request's SSE-C key MD5
     if source.bucket.versioning is not None:
         headers["x-amz-copy-source-version-id"] = source.version.version_id
     return xml_response(xmlio.render("CopyPartResult", items), headers=headers)
@@ -208,11 +212,12 @@ def _requested_parts(body: bytes, upload: Upload) -> list[tuple[int, str, dict[s
     for el in xmlio.children(root, "Part"):
         number_text = (xmlio.only_child_text(el, "PartNumber") or "").strip()
         etag = (xmlio.only_child_text(el, "ETag") or "").strip()
-        if not number_text.isdigit() or not etag:
+        number = parse_saturated(number_text)      # too large: not a part of the upload (InvalidPart below)
+        if number is None or not etag:
             raise malformed_xml()
         sums = {a: xmlio.child_text(el, name) or "" for a, name in XML_NAMES.items()
                 if xmlio.child(el, name) is not None}
-        requested.append((int(number_text), etag, sums))
+        requested.append((number, etag, sums))
     if not requested:
         raise malformed_xml()
     last = 0
@@ -234,9 +239,72 @@ def _final_checksum(upload: Upload, parts: list[Part]) -> dict[str, str]:
     return {"algorithm": algorithm, "value": value, "type": checksum_type}
 
 
+def _check_sent_checksum(ctx: RequestContext, upload: Upload, checksum: dict[str, str]) -> None:
+    """x-amz-checksum-* on CompleteMultipartUpload: the whole object's checksum, in the upload's form
+    (COMPOSITE: "<base64>-<part count>"). AWS recordings and s3-tests:
+    - upload created without a checksum algorithm: the header is ignored, even a composite value
+      (LocalStack test_complete_multipart_parts_checksum_default, complete-multipart-checksum);
+    - FULL_OBJECT: a value (of any algorithm, or composite form) that does not match is 400 BadDigest "The crc32c
+      you specified did not match the calculated checksum." (test_multipart_parts_checksum_exceptions_full_object);
+    - COMPOSITE: the correct composite value is accepted and a wrong one is 400 BadDigest, checked before the part
+      checksums are required (ceph/s3-tests test_multipart_checksum_sha256, test_multipart_reupload_checksum_and_etag)."""
+    names = [name for name in ctx.headers if name in CHECKSUM_HEADERS]
+    if upload.checksum_algorithm is None or not names:
+        return
+    if len(names) > 1:
+        raise invalid_request("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+    if ctx.headers[names[0]].strip() != checksum["value"]:
+        # AWS names the algorithm in lower case here (unlike checksum_mismatch for a part or object body).
+        raise s3_error("BadDigest", f"The {upload.checksum_algorithm.lower()} you specified did not match the "
+                       "calculated checksum.")
+
+
+def _missing_part_checksum(upload: Upload, requested: list[tuple[int, str, dict[str, str]]]) -> None:
+    """COMPOSITE uploads: every part of the complete request names its checksum (LocalStack
+    test_complete_multipart_parts_checksum_composite, complete-multipart-no-checksum)."""
+    algorithm = upload.checksum_algorithm
+    if algorithm is None or upload.checksum_type != "COMPOSITE":
+        return
+    for number, _etag, sums in requested:
+        if algorithm not in sums:
+            raise invalid_request(f"The upload was created using a {algorithm} checksum. The complete request must "
+                                  f"include the checksum for each part. It was missing for part {number} in the "
+                                  "request.")
+
+
+def _complete_response(bucket: Bucket, version: ObjectVersion, headers: dict[str, str]) -> Response:
+    checksum = version.checksum or {}
+    items: list[tuple[str, xmlio.Node]] = [
+        ("Location", f"/{bucket.name}/{version.key}"), ("Bucket", bucket.name), ("Key", version.key),
+        ("ETag", quoted(version.etag))]
+    if checksum:
+        items += [(XML_NAMES[checksum["algorithm"]], checksum["value"]), ("ChecksumType", checksum["type"])]
+    out = dict(version_header(bucket, version.version_id))
+    # No SSE-C fields: botocore's CompleteMultipartUploadOutput has none, and the AWS recording of an SSE-C upload's
+    # Complete carries no SSE field (LocalStack test_multipart_upload_sse_c, complete-multipart-checksum).
+    out.update({k: v for k, v in headers.items() if not k.startswith(sse_headers.SSEC_PREFIX)})
+    return xml_response(xmlio.render("CompleteMultipartUploadResult", items), headers=out)
+
+
+def _completed_again(ctx: RequestContext, bucket: Bucket) -> Response | None:
+    """A repeated Complete of an upload that was completed: answered like the first, while the object version it
+    made still exists (ceph/s3-tests test_multipart_reupload_checksum_and_etag, not fails_on_aws)."""
+    done = ctx.state.storage.completed_uploads.get(ctx.query.get("uploadId", ""))
+    if done is None or done[0] != bucket.name or done[1] != ctx.key:
+        return None
+    version = ctx.state.storage.get_version(done[0], done[1], done[2])
+    if version is None or version.etag != done[3]:
+        return None
+    return _complete_response(bucket, version, ctx.state.encryption.response_headers(version.sse))
+
+
 @route("POST", "object", query="uploadId", operation="CompleteMultipartUpload")
 async def complete_multipart_upload(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
+    again = _completed_again(ctx, bucket)
+    if again is not None:
+        await ctx.read_body()
+        return again
     upload = _get_upload(ctx, bucket)
     # x-amz-checksum-* on this request is the whole object's checksum (checked below), not the XML body's.
     body = await ctx.read_body()
@@ -257,10 +325,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
             raise entity_too_small(part.size, MIN_PART_SIZE, {"PartNumber": str(number), "ETag": etag})
         parts.append(part)
     checksum = _final_checksum(upload, parts)
-    sent = RequestIntegrity(ctx.headers)
-    if sent.algorithm is not None and sent.expected is not None and checksum["type"] == "FULL_OBJECT" and (
-            sent.algorithm != checksum["algorithm"] or sent.expected != base64.b64decode(checksum["value"])):
-        raise checksum_mismatch(sent.algorithm)
+    _check_sent_checksum(ctx, upload, checksum)
+    _missing_part_checksum(upload, requested)
     storage = ctx.state.storage
     storage.uploads.pop(upload.upload_id, None)          # no part may join from here on
     version = ObjectVersion(
@@ -273,13 +339,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     used = {id(p) for p in parts}
     await storage.delete_upload(upload.upload_id, free_parts=False)
     storage.free_blobs([p.blob for p in upload.parts.values() if id(p) not in used])
-    items: list[tuple[str, xmlio.Node]] = [
-        ("Location", f"/{bucket.name}/{upload.key}"), ("Bucket", bucket.name), ("Key", upload.key),
-        ("ETag", quoted(version.etag)), (XML_NAMES[checksum["algorithm"]], checksum["value"]),
-        ("ChecksumType", checksum["type"])]
-    headers = dict(version_header(bucket, version.version_id))
-    headers.update(ctx.state.encryption.response_headers(upload.sse))
-    return xml_response(xmlio.render("CompleteMultipartUploadResult", items), headers=headers)
+    storage.completed_uploads[upload.upload_id] = (bucket.name, upload.key, version.version_id, version.etag)
+    return _complete_response(bucket, version, ctx.state.encryption.response_headers(upload.sse))
 
 
 @route("DELETE", "object", query="uploadId", operation="AbortMultipartUpload")
@@ -296,10 +357,10 @@ async def list_parts(ctx: RequestContext) -> Response:
     upload = _get_upload(ctx, bucket)
     max_parts = parse_max(ctx.query, "max-parts", 1000, 1000)
     marker_raw = ctx.query.get("part-number-marker", "0") or "0"
-    if not marker_raw.isdigit():
+    marker = parse_digits(marker_raw, INT32_MAX)
+    if marker is None:
         raise invalid_argument("Provided part-number-marker not an integer or within integer range",
                                "part-number-marker", marker_raw)
-    marker = int(marker_raw)
     numbers = sorted(n for n in upload.parts if n > marker)
     shown = numbers[:max_parts]
     truncated = len(numbers) > len(shown)
@@ -317,7 +378,9 @@ async def list_parts(ctx: RequestContext) -> Response:
     items += [("Initiator", _owner(upload)), ("Owner", _owner(upload)), ("StorageClass", upload.storage_class)]
     if upload.checksum_algorithm:
         items += [("ChecksumAlgorithm", upload.checksum_algorithm.upper()), ("ChecksumType", upload.checksum_type)]
-    headers = ctx.state.encryption.response_headers(upload.sse)
+    encryption = ctx.state.encryption
+    headers = encryption.response_headers(
+        upload.sse, customer_key=encryption.request_customer_key(upload.sse, ctx.headers, ctx.secure))
     return xml_response(xmlio.render("ListPartsResult", items), headers=headers)
 
 

@@ -20,6 +20,7 @@ from mockserver.errors import (
 )
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.httpdates import http_date, parse_http_date
+from mockserver.numbers import parse_digits, parse_saturated
 from mockserver.objectmeta import (
     check_key,
     checksum_headers,
@@ -106,17 +107,18 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
     first, dash, last = ranges[0].strip().partition("-")
     if not dash:
         return None
+    # ASCII digits only (mockserver/numbers.py); any number of digits, larger values saturate (beyond any object)
     if first == "":
-        if not last.isdigit():
+        length = parse_saturated(last)
+        if length is None:
             return None
-        length = int(last)
         if length == 0 or size == 0:
             raise invalid_range(value, size)
         return max(0, size - length), size - 1
-    if not first.isdigit() or (last and not last.isdigit()):
+    start, end_given = parse_saturated(first), parse_saturated(last) if last else None
+    if start is None or (last and end_given is None):
         return None
-    start = int(first)
-    end = int(last) if last else size - 1
+    end = end_given if end_given is not None else size - 1
     if last and end < start:
         return None
     if start >= size:
@@ -130,9 +132,10 @@ def _part_number(ctx: RequestContext) -> int | None:
         return None
     if "range" in ctx.headers:
         raise invalid_request("Cannot specify both Range header and partNumber query parameter")
-    if not raw.isdigit() or not 1 <= int(raw) <= 10000:
+    number = parse_digits(raw)
+    if number is None or not 1 <= number <= 10000:
         raise invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", raw)
-    return int(raw)
+    return number
 
 
 def _read_conditions(ctx: RequestContext, version: ObjectVersion) -> Response | None:

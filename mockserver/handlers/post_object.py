@@ -15,7 +15,7 @@ from mockserver.errors import (
     invalid_argument,
     precondition_failed,
 )
-from mockserver.formdata import FormReader, header_params
+from mockserver.formdata import FormReader, header_params, one_value_per_field
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.objectmeta import check_key, checksum_headers, object_attributes, quoted
 from mockserver.routing import route
@@ -32,8 +32,8 @@ async def post_object(ctx: RequestContext) -> Response:
         raise precondition_failed("Bucket POST must be of the enclosure-type multipart/form-data")
     reader = FormReader(ctx.body_chunks(), boundary)
     form, file_headers = await reader.fields()
-    fields = dict(form)
-    lowered = {k.lower(): v for k, v in form}
+    fields = one_value_per_field(form)          # the one parsed form: the policy check and the write read it
+    lowered = {k.lower(): v for k, v in fields.items()}
     if "key" not in lowered:
         raise invalid_argument("Bucket POST must contain a field named 'key'.  If it is specified, please check the "
                                "order of the fields.", "key", "")

@@ -8,12 +8,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from mockserver.kms.engine import KmsEngine, KmsError
 
 _PREFIX = "TrentService."
+log = logging.getLogger("mockserver.kms")
 
 
 def _error(type_: str, message: str, status: int = 400) -> tuple[int, dict[str, Any]]:
@@ -54,6 +56,43 @@ def _context(params: dict[str, Any]) -> dict[str, str] | None:
     if not isinstance(ctx, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in ctx.items()):
         raise KmsError("SerializationException", "EncryptionContext must be a map of strings")
     return ctx
+
+
+# Top-level members of the operations served here, by JSON type. A value of another JSON type is refused before
+# the operation runs, as AWS's JSON protocol deserializer refuses it: SerializationException naming what it found
+# (recorded in public reports of AWS JSON services: "NUMBER_VALUE can not be converted to a String",
+# aarondfrancis/sidecar#148; "Start of structure or map found where not expected."). Unknown members are ignored.
+_STRING_MEMBERS = frozenset({"KeyId", "AliasName", "TargetKeyId", "Description", "KeySpec", "CustomerMasterKeySpec",
+                             "KeyUsage", "Origin", "Policy", "Plaintext", "CiphertextBlob", "Marker",
+                             "EncryptionAlgorithm", "CustomKeyStoreId", "XksKeyId"})
+_INTEGER_MEMBERS = frozenset({"NumberOfBytes", "PendingWindowInDays", "Limit"})
+
+
+def _found(value: Any) -> str:
+    if isinstance(value, dict):
+        return "Start of structure or map found where not expected."
+    if isinstance(value, list):
+        return "Start of list found where not expected"
+    if isinstance(value, bool):
+        return "TRUE_VALUE" if value else "FALSE_VALUE"
+    if isinstance(value, str):
+        return "STRING_VALUE"
+    return "NUMBER_VALUE"
+
+
+def _check_types(params: dict[str, Any]) -> None:
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name in _STRING_MEMBERS and not isinstance(value, str):
+            target = "a String"
+        elif name in _INTEGER_MEMBERS and (isinstance(value, (str, bool, dict, list))):
+            target = "an Integer"
+        else:
+            continue
+        found = _found(value)
+        raise KmsError("SerializationException",
+                       found if found.startswith("Start of") else f"{found} can not be converted to {target}")
 
 
 def _create_key(e: KmsEngine, p: dict[str, Any], acct: str) -> dict[str, Any]:
@@ -183,6 +222,11 @@ def handle(engine: KmsEngine, target: str, body: bytes, account_id: str) -> tupl
     if not isinstance(params, dict):
         return _error("SerializationException", "Start of structure or map found where not expected.")
     try:
+        _check_types(params)
         return 200, fn(engine, params, account_id)
     except KmsError as exc:
         return _error(exc.type, exc.message, exc.status)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        # A gap in validation is still a KMS JSON answer (KMS's own internal error), never S3 XML.
+        log.exception("KMS %s failed", op)
+        return _error("KMSInternalException", "", 500)

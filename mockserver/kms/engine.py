@@ -48,6 +48,16 @@ def not_found(message: str) -> KmsError:
     return KmsError("NotFoundException", message)
 
 
+def access_denied(account_id: str, arn: str, action: str) -> KmsError:
+    """Another account's key: no key policy grants anything across accounts here, so AWS's answer to a caller
+    whose account does not own the key (recorded in public bug reports, e.g. jbrt/ec2cryptomatic#26,
+    4dn-dcic/tibanna#402: `User: ... is not authorized to perform: kms:X on resource: <key arn> because no
+    resource-based policy allows the kms:X action`)."""
+    return KmsError("AccessDeniedException",
+                    f"User: arn:aws:iam::{account_id}:root is not authorized to perform: kms:{action} on resource: "
+                    f"{arn} because no resource-based policy allows the kms:{action} action")
+
+
 @dataclass
 class KmsKey:
     key_id: str
@@ -175,9 +185,11 @@ class KmsEngine:
     def _count(self, key: KmsKey, operation: str) -> None:
         self._calls[key.arn][operation] += 1
 
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self, account_id: str | None = None) -> dict[str, Any]:
+        """{"kms": {key ARN: {operation: count}}}: one account's keys, or (None) every account's."""
         with self._lock:
-            return {"kms": {arn: dict(ops) for arn, ops in self._calls.items()}}
+            return {"kms": {arn: dict(ops) for arn, ops in self._calls.items()
+                            if account_id is None or arn.split(":", 5)[4] == account_id}}
 
     def call_count(self, key_arn: str, operation: str) -> int:
         with self._lock:
@@ -221,7 +233,7 @@ class KmsEngine:
             if (account_id, alias_name) in self._aliases:
                 raise KmsError("AlreadyExistsException",
                                f"An alias with the name {self.alias_arn(account_id, alias_name)} already exists")
-            key = self.resolve(account_id, target, allow_alias=False)
+            key = self.resolve(account_id, target, allow_alias=False, action="CreateAlias")
             alias = KmsAlias(alias_name, account_id, key.key_id, time.time())
             self._aliases[(account_id, alias_name)] = alias
             self._save()
@@ -241,13 +253,14 @@ class KmsEngine:
 
     def list_aliases(self, account_id: str, key_ref: str | None = None) -> list[KmsAlias]:
         with self._lock:
-            target = self.resolve(account_id, key_ref, allow_alias=False).key_id if key_ref else None
+            target = (self.resolve(account_id, key_ref, allow_alias=False, action="ListAliases").key_id
+                      if key_ref else None)
             return [a for (acct, _), a in self._aliases.items()
                     if acct == account_id and (target is None or a.target_key_id == target)]
 
     def _set_state(self, account_id: str, ref: str, state: str) -> KmsKey:
         with self._lock:
-            key = self.resolve(account_id, ref)
+            key = self.resolve(account_id, ref, action="EnableKey" if state == ENABLED else "DisableKey")
             if key.state == PENDING_DELETION and state in (ENABLED, DISABLED):
                 raise KmsError("KMSInvalidStateException", f"{key.arn} is pending deletion.")
             key.state = state
@@ -266,7 +279,7 @@ class KmsEngine:
                 raise KmsError("ValidationException",
                                f"1 validation error detected: Value '{pending_days}' at 'pendingWindowInDays' "
                                "failed to satisfy constraint: Member must have value less than or equal to 30")
-            key = self.resolve(account_id, ref)
+            key = self.resolve(account_id, ref, action="ScheduleKeyDeletion")
             if key.state == PENDING_DELETION:
                 raise KmsError("KMSInvalidStateException", f"{key.arn} is pending deletion.")
             key.state = PENDING_DELETION
@@ -276,7 +289,7 @@ class KmsEngine:
 
     def cancel_key_deletion(self, account_id: str, ref: str) -> KmsKey:
         with self._lock:
-            key = self.resolve(account_id, ref)
+            key = self.resolve(account_id, ref, action="CancelKeyDeletion")
             if key.state != PENDING_DELETION:
                 raise KmsError("KMSInvalidStateException", f"{key.arn} is not pending deletion.")
             key.state = DISABLED            # as AWS: a cancelled deletion leaves the key Disabled
@@ -285,9 +298,11 @@ class KmsEngine:
             return key
 
     # ---- resolution --------------------------------------------------------------------------------
-    def resolve(self, account_id: str, ref: str | None, *, allow_alias: bool = True) -> KmsKey:
-        """Key id, key ARN, alias name or alias ARN -> key (any state). Raises KmsError NotFoundException
-        with AWS's texts."""
+    def resolve(self, account_id: str, ref: str | None, *, allow_alias: bool = True,
+                action: str = "DescribeKey") -> KmsKey:
+        """Key id, key ARN, alias name or alias ARN -> key (any state) of the caller's account. Raises KmsError
+        NotFoundException with AWS's texts, AccessDeniedException (naming kms:<action>) for an ARN of another
+        account: keys belong to an account and no key policy here grants another account anything."""
         if not ref:
             raise KmsError("ValidationException", "KeyId is required")
         with self._lock:
@@ -296,6 +311,8 @@ class KmsEngine:
                 region, owner, kind, rest = m.groups()
                 if region != self.region:
                     raise not_found(f"Invalid arn {region}")
+                if owner != account_id:
+                    raise access_denied(account_id, ref, action)
                 if kind == "key":
                     key = self._keys.get((owner, rest))
                     if key is None:
@@ -333,9 +350,9 @@ class KmsEngine:
         if key.state == PENDING_DELETION:
             raise KmsError("KMSInvalidStateException", f"{key.arn} is pending deletion.")
 
-    def usable_key(self, account_id: str, ref: str) -> KmsKey:
+    def usable_key(self, account_id: str, ref: str, action: str) -> KmsKey:
         with self._lock:
-            key = self.resolve(account_id, ref)
+            key = self.resolve(account_id, ref, action=action)
             self.check_usable(key)
             return key
 
@@ -350,7 +367,7 @@ class KmsEngine:
                           number_of_bytes: int = 32) -> tuple[KmsKey, bytes, bytes]:
         """-> (key, plaintext data key, ciphertext blob)."""
         with self._lock:
-            key = self.usable_key(account_id, ref)
+            key = self.usable_key(account_id, ref, "GenerateDataKey")
             self._count(key, "GenerateDataKey")
         plaintext = os.urandom(number_of_bytes)
         return key, plaintext, self._seal(key, plaintext, context)
@@ -358,7 +375,7 @@ class KmsEngine:
     def encrypt(self, account_id: str, ref: str, plaintext: bytes,
                 context: Mapping[str, str] | None = None) -> tuple[KmsKey, bytes]:
         with self._lock:
-            key = self.usable_key(account_id, ref)
+            key = self.usable_key(account_id, ref, "Encrypt")
             self._count(key, "Encrypt")
         return key, self._seal(key, plaintext, context)
 
@@ -378,8 +395,10 @@ class KmsEngine:
                 key_ref: str | None = None) -> tuple[KmsKey, bytes]:
         key = self.blob_key(blob)
         with self._lock:
+            if key.account_id != account_id:
+                raise access_denied(account_id, key.arn, "Decrypt")
             if key_ref:
-                wanted = self.resolve(account_id, key_ref)
+                wanted = self.resolve(account_id, key_ref, action="Decrypt")
                 if wanted.key_id != key.key_id:
                     raise KmsError("IncorrectKeyException",
                                    "The key ID in the request does not identify a CMK that can perform this "

@@ -41,6 +41,7 @@ class BucketEncryption:
     kms_key_id: str | None = None                   # stored and echoed exactly as sent
     bucket_key_enabled: bool | None = None          # None: element absent
     blocked_encryption_types: list[str] | None = None   # ["SSE-C"] / ["NONE"]; None: element absent
+    explicit: bool = False      # set by PutBucketEncryption (not the era's default): copy in place allowed
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mockserver.errors import S3Error, invalid_argument, s3_error
+from mockserver.errors import S3Error, access_denied, invalid_argument, s3_error
 
 SSE = "x-amz-server-side-encryption"
 SSE_KMS_KEY = "x-amz-server-side-encryption-aws-kms-key-id"
@@ -74,28 +74,40 @@ def has_ssec(headers: Mapping[str, str], prefix: str = SSEC_PREFIX) -> bool:
     return any(h in headers for h in (prefix + "algorithm", prefix + "key", prefix + "key-md5"))
 
 
-def parse_customer_key(headers: Mapping[str, str], prefix: str = SSEC_PREFIX) -> CustomerKey | None:
-    """The SSE-C triple under `prefix`, validated; None when none of the three headers is present."""
+def parse_customer_key(headers: Mapping[str, str], prefix: str = SSEC_PREFIX, *,
+                       read: bool = False) -> CustomerKey | None:
+    """The SSE-C triple under `prefix`, validated; None when none of the three headers is present.
+
+    Every SSE-C validation error names ArgumentName x-amz-server-side-encryption, whichever header is wrong and
+    for the copy-source headers too (LocalStack's AWS recordings test_put_object_validation_sse_c,
+    test_object_retrieval_sse_c, test_copy_object_with_sse_c). `read`: GET/HEAD/copy source of an SSE-C object,
+    where key material of the wrong size with a matching MD5 is 403 AccessDenied "...the correct secret key."
+    (recorded for GET and HEAD: test_object_retrieval_sse_c get-obj-sse-c-no-md5 / head-obj-sse-c-no-md5);
+    writes answer 400 "The secret key was invalid..." (put-obj-sse-c-wrong-key-size). A request without the
+    key-MD5 header: AWS's answer is unrecorded; this keeps the wrong-key answer."""
     algorithm = headers.get(prefix + "algorithm")
     key_b64 = headers.get(prefix + "key")
     md5_b64 = headers.get(prefix + "key-md5")
     if algorithm is None and key_b64 is None and md5_b64 is None:
         return None
     if algorithm is None:
-        raise invalid_argument(MSG_SSEC_NO_ALGORITHM, prefix + "algorithm")
+        raise invalid_argument(MSG_SSEC_NO_ALGORITHM, SSE)
     if algorithm != "AES256":
         raise s3_error("InvalidEncryptionAlgorithmError", MSG_SSEC_BAD_ALGORITHM,
-                       {"ArgumentName": prefix + "algorithm", "ArgumentValue": algorithm})
+                       {"ArgumentName": SSE, "ArgumentValue": algorithm})
     if key_b64 is None:
-        raise invalid_argument(MSG_SSEC_NO_KEY, prefix + "key")
+        raise invalid_argument(MSG_SSEC_NO_KEY, SSE)
     try:
         key = base64.b64decode(key_b64, validate=True)
     except (binascii.Error, ValueError):
-        raise invalid_argument(MSG_SSEC_BAD_KEY, prefix + "key") from None
+        raise invalid_argument(MSG_SSEC_BAD_KEY, SSE) from None
+    md5_matches = bool(md5_b64) and base64.b64encode(hashlib.md5(key).digest()).decode() == md5_b64
+    if len(key) != 32 and read and md5_matches:
+        raise access_denied(MSG_SSEC_WRONG_KEY)
     if len(key) != 32 or not md5_b64:
-        raise invalid_argument(MSG_SSEC_BAD_KEY, prefix + "key")
-    if base64.b64encode(hashlib.md5(key).digest()).decode() != md5_b64:
-        raise invalid_argument(MSG_SSEC_MD5_MISMATCH, prefix + "key-MD5")     # AWS's spelling of the name
+        raise invalid_argument(MSG_SSEC_BAD_KEY, SSE)
+    if not md5_matches:
+        raise invalid_argument(MSG_SSEC_MD5_MISMATCH, SSE)
     return CustomerKey(key, md5_b64)
 
 

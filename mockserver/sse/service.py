@@ -92,7 +92,13 @@ def _unb64(text: str) -> bytes:
 
 
 def kms_error(exc: KmsError) -> S3Error:
-    """KMS failures as S3 reports them: code KMS.<Exception>, KMS's message, status 400."""
+    """KMS failures as S3 reports them: code KMS.<Exception>, KMS's message, status 400. KMS's access denial
+    (another account's key) is S3's 403 AccessDenied carrying KMS's message: recorded in public reports of S3
+    answers, e.g. ministryofjustice/modernisation-platform#11726 ("AccessDenied: User: ... is not authorized to
+    perform: kms:Decrypt on resource: ... status code: 403"); AWS re:Post "cross-account-access-denied-error-s3"
+    documents the Access Denied error for a key of another account without a key policy grant."""
+    if exc.type == "AccessDeniedException":
+        return access_denied(exc.message)
     return kms_failure(exc.type, exc.message)
 
 
@@ -158,11 +164,12 @@ class EncryptionService:
         if not secure and self.dialect.sse_c_requires_tls and not self.allow_sse_c_over_http:
             raise H.invalid_request(H.MSG_SSEC_NEEDS_TLS)
 
-    def _customer_key(self, headers: Mapping[str, str], secure: bool, prefix: str = H.SSEC_PREFIX) -> H.CustomerKey | None:
+    def _customer_key(self, headers: Mapping[str, str], secure: bool, prefix: str = H.SSEC_PREFIX,
+                      read: bool = False) -> H.CustomerKey | None:
         if not H.has_ssec(headers, prefix):
             return None
         self._check_tls(secure)
-        return H.parse_customer_key(headers, prefix)
+        return H.parse_customer_key(headers, prefix, read=read)
 
     def _ssec_hmac(self, salt: bytes, ck: H.CustomerKey) -> bytes:
         # Keyed by the root key: the stored value is useless for guessing the customer key offline.
@@ -183,7 +190,7 @@ class EncryptionService:
                     if not ref.startswith(prefix):
                         raise KmsError("NotFoundException", f"Invalid keyId '{ref}'")
                     ref = ref[len(prefix):]
-                key = self.kms.resolve(account_id, ref)
+                key = self.kms.resolve(account_id, ref, action="GenerateDataKey")
             self.kms.check_usable(key)
             return key
         except KmsError as exc:
@@ -251,6 +258,10 @@ class EncryptionService:
         if signature_version != 4 and d.kms_requires_sigv4:
             raise invalid_argument(H.MSG_KMS_NEEDS_SIGV4)
         kms_key = self._resolve_kms(account_id, kms_ref or None)
+        # The context is echoed only when the request sent one: AWS recordings of PutObject, CopyObject and
+        # CreateMultipartUpload with SSE-KMS and no context carry none (LocalStack test_s3_sse_default_kms_key,
+        # test_s3_sse_bucket_key_default, test_s3_multipart_upload_sse, test_s3_copy_object_in_place_with_encryption).
+        echo_context = H.SSE_CONTEXT in headers
         use_bucket_key = bool(bucket_key_header if bucket_key_header is not None
                               else (cfg.bucket_key_enabled if cfg is not None else False))
         use_bucket_key = use_bucket_key and d.bucket_keys_supported and mode == SSE_KMS
@@ -267,7 +278,7 @@ class EncryptionService:
             meta["kms_ctx"] = kms_ctx
             meta["kms_blob"] = _b64(bk.blob)
             meta["wrapped"] = keywrap.wrap_b64(bk.plaintext, data_key, purpose="bucket-key", binding=binding)
-            return self._plan(meta, _Keys(data_key))
+            return self._plan(meta, _Keys(data_key), echo_context)
         ctx = {**user_ctx, "aws:s3:arn": object_arn}
         data_key, blob = self._generate(account_id, kms_key.arn, ctx)
         meta["ctx"] = ctx
@@ -275,8 +286,8 @@ class EncryptionService:
         if mode == DSSE_KMS:
             outer = keywrap.new_key()
             meta["outer"] = keywrap.wrap_b64(self._root, outer, purpose="dsse-outer", binding=binding)
-            return self._plan(meta, _Keys(data_key, outer))
-        return self._plan(meta, _Keys(data_key))
+            return self._plan(meta, _Keys(data_key, outer), echo_context)
+        return self._plan(meta, _Keys(data_key), echo_context)
 
     def _generate(self, account_id: str, key_arn: str, ctx: Mapping[str, str]) -> tuple[bytes, bytes]:
         try:
@@ -289,15 +300,20 @@ class EncryptionService:
         salt = os.urandom(16)
         binding = {"id": _b64(os.urandom(12)), "bucket": bucket, "key": key}
         data_key = keywrap.new_key()
+        # Only the salted HMAC (keyed by the root key) identifies the customer key: no unsalted MD5 of it is
+        # stored (it would allow offline guessing of weak keys); responses echo the MD5 the request carried.
+        # Objects written before kept an "md5" entry: they still read (the HMAC decides), the entry is unused.
         meta = {
             "v": META_VERSION, "mode": SSE_C, "alg": None, "bind": binding,
-            "ssec": {"salt": _b64(salt), "hmac": _b64(self._ssec_hmac(salt, ck)), "md5": ck.md5_b64},
+            "ssec": {"salt": _b64(salt), "hmac": _b64(self._ssec_hmac(salt, ck))},
             "wrapped": keywrap.wrap_b64(ck.key, data_key, purpose="sse-c", binding=binding),
         }
-        return self._plan(meta, _Keys(data_key))
+        return self._plan(meta, _Keys(data_key), customer_key=ck)
 
-    def _plan(self, meta: dict[str, Any], keys: _Keys) -> WritePlan:
-        return WritePlan(meta, self.response_headers(meta, include_context=True), keys.encryptor)
+    def _plan(self, meta: dict[str, Any], keys: _Keys, echo_context: bool = False, *,
+              customer_key: H.CustomerKey | None = None) -> WritePlan:
+        return WritePlan(meta, self.response_headers(meta, include_context=echo_context, customer_key=customer_key),
+                         keys.encryptor)
 
     def plan_part(self, *, upload_meta: dict[str, Any], headers: Mapping[str, str], secure: bool) -> WritePlan:
         """UploadPart / UploadPartCopy (destination side): checks the SSE-C parameters repeat the initiate's,
@@ -310,11 +326,14 @@ class EncryptionService:
             if not self._ssec_matches(upload_meta, ck):
                 raise H.invalid_request(H.MSG_PART_SSEC_DIFFERS)
             keys = self._keys(upload_meta, ck)
+            return WritePlan({}, self.response_headers(upload_meta, customer_key=ck), keys.encryptor)
         else:
             if H.has_ssec(headers):
+                # Recorded (LocalStack test_multipart_upload_sse_c_validation, mpu-no-sse-c-upload-part-with-sse-c):
+                # the same text as for a part that lacks the initiate's SSE-C.
                 self._check_tls(secure)
                 H.parse_customer_key(headers)
-                raise H.invalid_request(H.MSG_PART_SSEC_DIFFERS)
+                raise H.invalid_request(H.MSG_PART_NEEDS_SSEC)
             keys = self._keys(upload_meta, None)
         return WritePlan({}, self.response_headers(upload_meta), keys.encryptor)
 
@@ -364,7 +383,7 @@ class EncryptionService:
         if mode == SSE_C:
             if not H.has_ssec(headers, prefix):
                 raise H.invalid_request(H.MSG_SSEC_NEEDED)
-            ck = self._customer_key(headers, secure, prefix)
+            ck = self._customer_key(headers, secure, prefix, read=True)
             assert ck is not None
             if not self._ssec_matches(meta, ck):
                 raise access_denied(H.MSG_SSEC_WRONG_KEY)
@@ -382,14 +401,31 @@ class EncryptionService:
                     cache.append(self._keys(meta, ck))
                 return cache[0].decrypt(read, size, start, end)
 
-            return ObjectKeys(self.response_headers(meta), lazy, _size_only(meta))
+            return ObjectKeys(self.response_headers(meta, customer_key=ck), lazy, _size_only(meta))
         keys = self._keys(meta, ck)
-        return ObjectKeys(self.response_headers(meta), keys.decrypt, keys.ciphertext_size, keys.decrypt_views)
+        return ObjectKeys(self.response_headers(meta, customer_key=ck), keys.decrypt, keys.ciphertext_size,
+                          keys.decrypt_views)
 
-    def response_headers(self, meta: dict[str, Any], *, include_context: bool = False) -> dict[str, str]:
+    def request_customer_key(self, meta: dict[str, Any], headers: Mapping[str, str],
+                             secure: bool) -> H.CustomerKey | None:
+        """The SSE-C key a request carries for an SSE-C object or upload, when it is that object's key (for
+        echoing its MD5 where the operation does not itself check the key: CompleteMultipartUpload, ListParts).
+        None when absent, malformed or another key: those answers are the operation's own business."""
+        if meta.get("mode") != SSE_C or not H.has_ssec(headers):
+            return None
+        try:
+            ck = H.parse_customer_key(headers)
+        except S3Error:
+            return None
+        return ck if ck is not None and self._ssec_matches(meta, ck) else None
+
+    def response_headers(self, meta: dict[str, Any], *, include_context: bool = False,
+                         customer_key: H.CustomerKey | None = None) -> dict[str, str]:
         """SSE response headers of a stored object (CompleteMultipartUpload, ListParts, etc.).
         include_context: also x-amz-server-side-encryption-context (PutObject, CopyObject, CreateMultipartUpload
-        responses carry it; GetObject and HeadObject do not, per botocore's S3 model)."""
+        responses when the request sent a context; GetObject and HeadObject never, per botocore's S3 model).
+        customer_key: the SSE-C key the request carried; its MD5 (as the client sent it) is echoed. Without
+        one, an SSE-C object's key MD5 is not known (not stored) and only the algorithm is answered."""
         out: dict[str, str] = {}
         if meta.get("alg"):
             out[H.SSE] = meta["alg"]
@@ -401,7 +437,9 @@ class EncryptionService:
                 out[H.SSE_BUCKET_KEY] = "true"
         if meta.get("mode") == SSE_C:
             out[H.SSEC_ALGORITHM] = "AES256"
-            out[H.SSEC_KEY_MD5] = meta["ssec"]["md5"]
+            md5 = customer_key.md5_b64 if customer_key is not None else meta["ssec"].get("md5")  # legacy entry
+            if md5:
+                out[H.SSEC_KEY_MD5] = md5
         return out
 
     # ---- helpers for the core -----------------------------------------------------------------------

@@ -262,6 +262,8 @@ class Storage:
         self.buckets: dict[str, Bucket] = {}
         self.index: dict[str, BucketIndex] = {}
         self.uploads: dict[str, Upload] = {}
+        # upload id -> (bucket, key, version id, ETag) of completed uploads: a repeated Complete answers as the first did
+        self.completed_uploads: dict[str, tuple[str, str, str, str]] = {}
         self._readers: dict[str, int] = {}
         self._doomed: set[str] = set()
         self._load()

@@ -187,9 +187,9 @@ def test_kms_scope_signature_covers_the_body():
     from tests.auth.helpers import creds, incoming
     request = AWSRequest(method="POST", url="http://127.0.0.1:9000/", headers=headers, data=body)
     SigV4Auth(creds(), "kms", REGION).add_auth(request)
-    result = auth(incoming(request))
+    result = authenticate(incoming(request), ACCOUNTS, REGION, now(), "kms")
     assert result.service == "kms" and decode(result, [body]) == body
-    result = auth(incoming(request))
+    result = authenticate(incoming(request), ACCOUNTS, REGION, now(), "kms")
     with pytest.raises(S3Error) as caught:
         decode(result, [body.replace(b"x", b"y")])
     assert caught.value.code == "SignatureDoesNotMatch"

@@ -26,16 +26,6 @@ LOCALSTACK_DIR = EVIDENCE_DIR / "localstack"
 S3TESTS_INDEX = EVIDENCE_DIR / "s3-tests" / "tests.json"
 SSE_HEADER_PREFIXES = ("x-amz-server-side-encryption",)
 
-# Cases another helper (branch truth-server) is rewriting with their evidence: expected to fail the rule until
-# that work merges.
-PENDING_CASES = re.compile(
-    r"^(.*[-.]missing-key-md5|sse-c\.(get|head)-key-md5-mismatch|copy-object\.ssec-source-key-md5-mismatch"
-    r"|copy-object\.ssec-source-algorithm-without-key|copy-object\.ssec-source-short-key"
-    r"|multipart\.upload-part-copy-ssec-source-short-key|multipart\.complete-ssec-with-checksum"
-    r"|multipart\.upload-part-trailer-checksum|multipart\.upload-part-chunked-.*-trailer-sse-c"
-    r"|integrity\.chunked-unsigned-trailer-default|copy-object\.in-place-without-change"
-    r"|multipart\.(sse-c-part-without-key|sse-c-part-other-key|sse-c-part-on-kms-upload"
-    r"|upload-part-copy-into-ssec-without-key))$")
 
 
 def _raw_cases() -> list[tuple[str, dict[str, Any]]]:
@@ -271,8 +261,6 @@ def _missing_evidence(case: dict[str, Any]) -> list[str]:
 def test_every_undocumented_expectation_has_evidence(item):
     _folder, case = item
     problems = _missing_evidence(case)
-    if problems and PENDING_CASES.match(case["id"]):
-        pytest.xfail("this case is being rewritten with its evidence on branch truth-server")
     assert problems == [], f"{case['id']}:\n  " + "\n  ".join(problems)
 
 

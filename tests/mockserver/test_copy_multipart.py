@@ -49,10 +49,6 @@ def test_copy_onto_itself(s3, bucket, raw):
     s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"},
                    MetadataDirective="REPLACE", Metadata={"changed": "yes"})
     assert s3.head_object(Bucket=bucket, Key="me")["Metadata"] == {"changed": "yes"}
-    # Naming the encryption the object already has changes nothing.
-    r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me",
-                                             "x-amz-server-side-encryption": "AES256"})
-    assert r.status_code == 400 and error_of(r)["Message"] == SELF_COPY
     r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me", "x-amz-storage-class": "STANDARD"})
     assert r.status_code == 400 and error_of(r)["Message"] == SELF_COPY
     s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"}, StorageClass="STANDARD_IA")
@@ -60,6 +56,29 @@ def test_copy_onto_itself(s3, bucket, raw):
                    ServerSideEncryption="aws:kms")
     assert s3.head_object(Bucket=bucket, Key="me")["ServerSideEncryption"] == "aws:kms"
     assert s3.get_object(Bucket=bucket, Key="me")["Body"].read() == b"self"
+
+
+def test_copy_onto_itself_allowed_as_recorded(s3, bucket, raw):
+    """AWS recordings (LocalStack test_s3_copy_object_in_place_with_encryption,
+    test_copy_in_place_with_bucket_encryption): naming AES256 onto an AES256 object, copying an SSE-KMS object
+    with no SSE parameters (it becomes AES256), and any copy in a bucket with an explicit encryption configuration."""
+    s3.put_object(Bucket=bucket, Key="me", Body=b"self")
+    r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me",
+                                             "x-amz-server-side-encryption": "AES256"})
+    assert r.status_code == 200 and r.headers["x-amz-server-side-encryption"] == "AES256"
+    s3.put_object(Bucket=bucket, Key="kms", Body=b"kms", ServerSideEncryption="aws:kms")
+    r = raw("PUT", f"/{bucket}/kms", headers={"x-amz-copy-source": f"/{bucket}/kms"})
+    assert r.status_code == 200 and r.headers["x-amz-server-side-encryption"] == "AES256"
+    assert s3.get_object(Bucket=bucket, Key="kms")["Body"].read() == b"kms"
+    r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me"})
+    assert r.status_code == 400 and error_of(r)["Message"] == SELF_COPY
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}]})
+    r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me"})
+    assert r.status_code == 200 and r.headers["x-amz-server-side-encryption"] == "AES256"
+    s3.delete_bucket_encryption(Bucket=bucket)      # back to the era's default: not explicit any more
+    r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me"})
+    assert r.status_code == 400 and error_of(r)["Message"] == SELF_COPY
 
 
 def test_copy_bad_directive(raw, s3, bucket):
@@ -262,3 +281,85 @@ def test_delete_objects_limit(raw, bucket):
     r = raw("POST", f"/{bucket}", query="delete", body=body,
             headers={"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()})
     assert r.status_code == 400 and error_of(r)["Code"] == "MalformedXML"
+
+
+def _one_part_upload(s3, bucket: str, key: str, body: bytes, **create) -> tuple[str, dict]:
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key, **create)
+    extra = {"ChecksumAlgorithm": create["ChecksumAlgorithm"]} if "ChecksumAlgorithm" in create else {}
+    part = s3.upload_part(Bucket=bucket, Key=key, UploadId=up["UploadId"], PartNumber=1, Body=body, **extra)
+    return up["UploadId"], part
+
+
+def _complete_xml(etag: str, checksum: tuple[str, str] | None = None) -> bytes:
+    sums = f"<{checksum[0]}>{checksum[1]}</{checksum[0]}>" if checksum else ""
+    return (f"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag>{sums}</Part>"
+            "</CompleteMultipartUpload>").encode()
+
+
+def test_complete_composite_needs_part_checksums(s3, bucket, raw):
+    """Recorded (LocalStack test_complete_multipart_parts_checksum_composite, complete-multipart-no-checksum)."""
+    upload_id, part = _one_part_upload(s3, bucket, "comp", b"data", ChecksumAlgorithm="CRC32", ChecksumType="COMPOSITE")
+    r = raw("POST", f"/{bucket}/comp", query=f"uploadId={upload_id}", body=_complete_xml(part["ETag"]))
+    assert r.status_code == 400 and error_of(r)["Code"] == "InvalidRequest"
+    assert error_of(r)["Message"] == ("The upload was created using a crc32 checksum. The complete request must include "
+                                      "the checksum for each part. It was missing for part 1 in the request.")
+    r = raw("POST", f"/{bucket}/comp", query=f"uploadId={upload_id}",
+            body=_complete_xml(part["ETag"], ("ChecksumCRC32", part["ChecksumCRC32"])))
+    assert r.status_code == 200 and b"-1</ChecksumCRC32>" in r.content
+
+
+def test_complete_checksum_header_forms(s3, bucket, raw):
+    """COMPOSITE: '<base64>-<parts>' accepted, a wrong value BadDigest (ceph/s3-tests test_multipart_checksum_sha256);
+    no checksum algorithm: the header is ignored (recorded, test_complete_multipart_parts_checksum_default)."""
+    body = b"composite checksum part one"
+    digest = hashlib.sha256(body).digest()
+    composite = base64.b64encode(hashlib.sha256(digest).digest()).decode() + "-1"
+    upload_id, part = _one_part_upload(s3, bucket, "sha", body, ChecksumAlgorithm="SHA256")
+    xml = _complete_xml(part["ETag"], ("ChecksumSHA256", base64.b64encode(digest).decode()))
+    r = raw("POST", f"/{bucket}/sha", query=f"uploadId={upload_id}", body=xml, headers={"x-amz-checksum-sha256": "bad"})
+    assert r.status_code == 400 and error_of(r)["Code"] == "BadDigest"
+    r = raw("POST", f"/{bucket}/sha", query=f"uploadId={upload_id}", body=xml,
+            headers={"x-amz-checksum-sha256": composite})
+    assert r.status_code == 200 and f"<ChecksumSHA256>{composite}</ChecksumSHA256>".encode() in r.content
+    # a repeated Complete answers like the first (ceph/s3-tests test_multipart_reupload_checksum_and_etag)
+    again = raw("POST", f"/{bucket}/sha", query=f"uploadId={upload_id}", body=xml,
+                headers={"x-amz-checksum-sha256": composite})
+    assert again.status_code == 200 and again.content == r.content
+    upload_id, part = _one_part_upload(s3, bucket, "plain", b"aaa")
+    r = raw("POST", f"/{bucket}/plain", query=f"uploadId={upload_id}", body=_complete_xml(part["ETag"]),
+            headers={"x-amz-checksum-crc32c": "AAAAAA==-2"})
+    assert r.status_code == 200
+    # a completed upload whose object was replaced is gone
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"other")
+    r = raw("POST", f"/{bucket}/plain", query=f"uploadId={upload_id}", body=_complete_xml(part["ETag"]))
+    assert r.status_code == 404 and error_of(r)["Code"] == "NoSuchUpload"
+
+
+def test_complete_full_object_checksum_mismatch_names_the_upload_algorithm(s3, bucket, raw):
+    """Recorded (test_multipart_parts_checksum_exceptions_full_object, complete-part-good-checksum-no-type)."""
+    upload_id, part = _one_part_upload(s3, bucket, "full", b"abc", ChecksumAlgorithm="CRC32C", ChecksumType="FULL_OBJECT")
+    r = raw("POST", f"/{bucket}/full", query=f"uploadId={upload_id}",
+            body=_complete_xml(part["ETag"], ("ChecksumCRC32C", part["ChecksumCRC32C"])),
+            headers={"x-amz-checksum-crc32c": part["ChecksumCRC32C"] + "-1"})
+    assert r.status_code == 400 and error_of(r)["Code"] == "BadDigest"
+    assert error_of(r)["Message"] == "The crc32c you specified did not match the calculated checksum."
+
+
+def test_complete_of_ssec_upload_has_no_ssec_headers():
+    """botocore's CompleteMultipartUploadOutput has no SSE-C member; the AWS recording of an SSE-C Complete
+    (test_multipart_upload_sse_c, complete-multipart-checksum) carries no SSE field."""
+    from mockserver.server import running_server
+
+    key = os.urandom(32)
+    ssec = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": base64.b64encode(key).decode(),
+            "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(key).digest()).decode()}
+    with running_server(dialect="aws-2023", allow_sse_c_over_http=True) as srv:
+        s3 = srv.client("s3")
+        s3.create_bucket(Bucket="ssec-complete")
+        up = s3.create_multipart_upload(Bucket="ssec-complete", Key="k", **ssec)
+        part = s3.upload_part(Bucket="ssec-complete", Key="k", UploadId=up["UploadId"], PartNumber=1, Body=b"x", **ssec)
+        done = s3.complete_multipart_upload(Bucket="ssec-complete", Key="k", UploadId=up["UploadId"],
+                                            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        headers = done["ResponseMetadata"]["HTTPHeaders"]
+        assert not any(h.startswith("x-amz-server-side-encryption") for h in headers)
+        assert s3.get_object(Bucket="ssec-complete", Key="k", **ssec)["Body"].read() == b"x"

@@ -208,11 +208,28 @@ def test_upload_part_copy_from_ssec_source(s3, bucket: str, cmk: dict) -> None:
 
 
 def test_kms_context_names_the_object_or_bucket(s3, bucket: str, cmk: dict) -> None:
-    put = s3.put_object(Bucket=bucket, Key="ctx/obj", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=cmk["Arn"])
-    assert json.loads(base64.b64decode(put["SSEKMSEncryptionContext"])) == {"aws:s3:arn": f"arn:aws:s3:::{bucket}/ctx/obj"}
+    # Not echoed when the request sent no context (AWS recordings: LocalStack test_s3_sse_default_kms_key,
+    # test_s3_sse_bucket_key_default); echoed, with the aws:s3:arn S3 adds, when it sent one.
+    put = s3.put_object(Bucket=bucket, Key="ctx/none", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=cmk["Arn"])
+    assert "SSEKMSEncryptionContext" not in put
+    sent = base64.b64encode(json.dumps({"team": "a"}).encode()).decode()
+    put = s3.put_object(Bucket=bucket, Key="ctx/obj", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=cmk["Arn"],
+                        SSEKMSEncryptionContext=sent)
+    assert json.loads(base64.b64decode(put["SSEKMSEncryptionContext"])) == {
+        "team": "a", "aws:s3:arn": f"arn:aws:s3:::{bucket}/ctx/obj"}
     put = s3.put_object(Bucket=bucket, Key="ctx/bk", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=cmk["Arn"],
-                        BucketKeyEnabled=True)
-    assert json.loads(base64.b64decode(put["SSEKMSEncryptionContext"])) == {"aws:s3:arn": f"arn:aws:s3:::{bucket}"}
+                        BucketKeyEnabled=True, SSEKMSEncryptionContext=sent)
+    assert json.loads(base64.b64decode(put["SSEKMSEncryptionContext"])) == {
+        "team": "a", "aws:s3:arn": f"arn:aws:s3:::{bucket}"}
+    put = s3.put_object(Bucket=bucket, Key="ctx/bk-none", Body=b"x", ServerSideEncryption="aws:kms",
+                        SSEKMSKeyId=cmk["Arn"], BucketKeyEnabled=True)
+    assert "SSEKMSEncryptionContext" not in put
+    mpu = s3.create_multipart_upload(Bucket=bucket, Key="ctx/mpu", ServerSideEncryption="aws:kms")
+    assert "SSEKMSEncryptionContext" not in mpu
+    s3.abort_multipart_upload(Bucket=bucket, Key="ctx/mpu", UploadId=mpu["UploadId"])
+    copy = s3.copy_object(Bucket=bucket, Key="ctx/copy", CopySource={"Bucket": bucket, "Key": "ctx/none"},
+                          ServerSideEncryption="aws:kms")
+    assert "SSEKMSEncryptionContext" not in copy
 
 
 def test_disabled_key_blocks_get(s3, kms, bucket: str) -> None:

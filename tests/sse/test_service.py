@@ -109,8 +109,10 @@ def test_kms_without_key_uses_managed_key_same_for_every_bucket() -> None:
     assert managed.key_manager == "AWS"
     assert p1.response_headers["x-amz-server-side-encryption-aws-kms-key-id"] == managed.arn
     assert p2.response_headers["x-amz-server-side-encryption-aws-kms-key-id"] == managed.arn
-    ctx = json.loads(base64.b64decode(p1.response_headers["x-amz-server-side-encryption-context"]))
-    assert ctx == {"aws:s3:arn": "arn:aws:s3:::b1/k"}
+    # The default context is used with KMS but not reported when the request sent none (AWS recording: LocalStack
+    # test_s3_sse_default_kms_key, put-obj-default-kms-s3-key).
+    assert p1.meta["ctx"] == {"aws:s3:arn": "arn:aws:s3:::b1/k"}
+    assert "x-amz-server-side-encryption-context" not in p1.response_headers
     keys, out = get(svc, p1, blob)
     assert out == DATA and "x-amz-server-side-encryption-context" not in keys.response_headers
     assert "x-amz-server-side-encryption-bucket-key-enabled" not in p1.response_headers
@@ -244,8 +246,8 @@ def test_bucket_key_headers_and_reads() -> None:
     cfg = BucketEncryption("aws:kms", key.key_id, True, None)
     plan, blob = put(svc, {}, cfg=cfg, bucket="bk")
     assert plan.response_headers["x-amz-server-side-encryption-bucket-key-enabled"] == "true"
-    ctx = json.loads(base64.b64decode(plan.response_headers["x-amz-server-side-encryption-context"]))
-    assert ctx == {"aws:s3:arn": "arn:aws:s3:::bk"}
+    assert plan.meta["kms_ctx"] == {"aws:s3:arn": "arn:aws:s3:::bk"}
+    assert "x-amz-server-side-encryption-context" not in plan.response_headers
     keys, out = get(svc, plan, blob)
     assert out == DATA and keys.response_headers["x-amz-server-side-encryption-bucket-key-enabled"] == "true"
     svc.kms.disable_key(ACCT, key.key_id)
@@ -308,6 +310,48 @@ def test_ssec_write_errors(mutate, code: str, message: str) -> None:
     mutate(h)
     e = s3err(put, make("aws-2023"), h)
     assert (e.code, e.message, e.status) == (code, message, 400)
+    # AWS recordings (LocalStack test_put_object_validation_sse_c): every SSE-C validation error names
+    # x-amz-server-side-encryption, whichever header is wrong.
+    assert e.fields["ArgumentName"] == "x-amz-server-side-encryption"
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda h: h.update({"x-amz-copy-source-server-side-encryption-customer-algorithm": "KMS"}),
+    lambda h: h.pop("x-amz-copy-source-server-side-encryption-customer-algorithm"),
+    lambda h: h.pop("x-amz-copy-source-server-side-encryption-customer-key"),
+    lambda h: h.update({"x-amz-copy-source-server-side-encryption-customer-key-md5": base64.b64encode(b"0" * 16).decode()}),
+])
+def test_ssec_copy_source_errors_name_the_sse_header(mutate) -> None:
+    """Recorded for the copy-source algorithm (test_copy_object_with_sse_c, copy-obj-wrong-src-sse-c-algo)."""
+    svc = make("aws-2023")
+    key = os.urandom(32)
+    plan, blob = put(svc, ssec(key))
+    h = ssec(key, "x-amz-copy-source-server-side-encryption-customer-")
+    mutate(h)
+    e = s3err(get, svc, plan, blob, h, operation="CopyObject", copy_source=True)
+    assert e.status == 400 and e.fields["ArgumentName"] == "x-amz-server-side-encryption"
+
+
+def test_ssec_reads_with_wrong_size_key_and_matching_md5_are_403() -> None:
+    """Recorded (test_object_retrieval_sse_c get-obj-sse-c-no-md5, head-obj-sse-c-no-md5): 44 bytes of key material
+    with their MD5 on GET/HEAD answer 403 AccessDenied; the same on a write is 400 (put-obj-sse-c-no-md5)."""
+    svc = make("aws-2023")
+    plan, blob = put(svc, ssec())
+    wrong = base64.b64encode(b"k" * 44).decode()
+    wrong_md5 = base64.b64encode(hashlib.md5(b"k" * 44).digest()).decode()
+    for prefix, kw in (("x-amz-server-side-encryption-customer-", {"operation": "GetObject"}),
+                       ("x-amz-server-side-encryption-customer-", {"operation": "HeadObject"}),
+                       ("x-amz-copy-source-server-side-encryption-customer-",
+                        {"operation": "CopyObject", "copy_source": True})):
+        h = {prefix + "algorithm": "AES256", prefix + "key": wrong, prefix + "key-md5": wrong_md5}
+        e = s3err(get, svc, plan, blob, h, **kw)
+        assert (e.code, e.status) == ("AccessDenied", 403)
+        assert e.message == ("Requests specifying Server Side Encryption with Customer provided keys must provide the "
+                             "correct secret key.")
+    h = {"x-amz-server-side-encryption-customer-algorithm": "AES256",
+         "x-amz-server-side-encryption-customer-key": wrong, "x-amz-server-side-encryption-customer-key-md5": wrong_md5}
+    e = s3err(put, svc, h)
+    assert (e.code, e.status, e.message) == ("InvalidArgument", 400, "The secret key was invalid for the specified algorithm.")
 
 
 def test_ssec_over_plain_http() -> None:
@@ -392,6 +436,12 @@ def test_multipart_ssec_rules() -> None:
     e = s3err(svc.plan_part, upload_meta=upload.meta, headers=ssec(), secure=True)
     assert (e.code, e.message) == ("InvalidRequest",
                                    "The provided encryption parameters did not match the ones used originally.")
+    # SSE-C parts into an upload created without SSE-C: the initiate's text (recorded, LocalStack
+    # test_multipart_upload_sse_c_validation mpu-no-sse-c-upload-part-with-sse-c).
+    plain = _upload(svc, {})
+    e = s3err(svc.plan_part, upload_meta=plain.meta, headers=ssec(), secure=True)
+    assert (e.code, e.message) == ("InvalidRequest", ("The multipart upload initiate requested encryption. Subsequent "
+                                                     "part requests must include the appropriate encryption parameters."))
     plan = svc.plan_part(upload_meta=upload.meta, headers=h, secure=True)
     enc = plan.encryptor()
     blob = enc.update(b"part") + enc.finalize()
