@@ -1,0 +1,500 @@
+"""Named mutants of the reference server: each a realistic deviation a vendor's S3 could have, applied as exact
+text edits (file, old text, new text) to a temporary copy of the repository by tests/mutation/harness.py.
+Every old text must occur exactly once in its file (tests/test_mutants_apply.py checks it on every CI run), so a
+refactor makes a mutant fail loudly instead of silently testing nothing. `control=True`: an equivalent change
+(or, for control.put-always-500, a change that breaks everything) that checks the harness itself."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Edit:
+    file: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    area: str
+    description: str
+    edits: tuple[Edit, ...]
+    profile: str = "aws"
+    control: bool = False
+
+    @property
+    def file(self) -> str:
+        return ", ".join(dict.fromkeys(e.file for e in self.edits))
+
+
+MUTANTS: list[Mutant] = []
+
+PRESIGN = "mockserver/auth/presign.py"
+SIGV4 = "mockserver/auth/sigv4.py"
+SIGV2 = "mockserver/auth/sigv2.py"
+CRED = "mockserver/auth/credential.py"
+TS = "mockserver/auth/timestamps.py"
+AUTH = "mockserver/auth/__init__.py"
+PAYLOAD = "mockserver/auth/payload.py"
+CHUNKED = "mockserver/auth/aws_chunked.py"
+POLICY = "mockserver/auth/postpolicy.py"
+SVC = "mockserver/sse/service.py"
+HDR = "mockserver/sse/headers.py"
+BCFG = "mockserver/sse/bucket_config.py"
+BKEYS = "mockserver/sse/bucketkeys.py"
+DIAL = "mockserver/dialects.py"
+KMS = "mockserver/kms/engine.py"
+CKS = "mockserver/checksums.py"
+WRITE = "mockserver/datapath/write.py"
+OBJ = "mockserver/handlers/objects.py"
+COPY = "mockserver/handlers/copy.py"
+ENC = "mockserver/handlers/encryption.py"
+MPU = "mockserver/handlers/multipart.py"
+ERR = "mockserver/errors.py"
+
+
+def m(name: str, area: str, description: str, file: str, old: str, new: str, *, profile: str = "aws",
+      control: bool = False) -> None:
+    MUTANTS.append(Mutant(name, area, description, (Edit(file, old, new),), profile, control))
+
+
+def mm(name: str, area: str, description: str, edits: list[tuple[str, str, str]], *, profile: str = "aws",
+       control: bool = False) -> None:
+    MUTANTS.append(Mutant(name, area, description, tuple(Edit(*e) for e in edits), profile, control))
+
+
+# ---------------------------------------------------------------------------------------------- authentication
+m("auth.presign-expiry-ignored", "auth", "an expired presigned URL is still served", PRESIGN,
+  "    if now > expires_at:\n", "    if False and now > expires_at:\n")
+m("auth.presign-expiry-hour-late", "auth", "presigned expiry computed one hour late (a local-time bug)", PRESIGN,
+  "expires_at = moment + timedelta(seconds=expires)", "expires_at = moment + timedelta(seconds=expires, hours=1)")
+m("auth.presign-expires-over-week", "auth", "X-Amz-Expires over 604800 accepted", PRESIGN,
+  "    if expires > MAX_EXPIRES:\n", "    if expires > 10 * MAX_EXPIRES:\n")
+m("auth.presign-negative-expires", "auth", "a negative X-Amz-Expires accepted", PRESIGN,
+  "    if expires < 0:\n", "    if expires < -MAX_EXPIRES:\n")
+m("auth.presign-future-accepted", "auth", "a future-dated presigned URL accepted", PRESIGN,
+  "    if moment > now + MAX_SKEW:\n", "    if False and moment > now + MAX_SKEW:\n")
+m("auth.presign-credential-date-unchecked", "auth", "presigned credential date may differ from X-Amz-Date",
+  PRESIGN, "    if credential.date != amz_date[:8]:\n", "    if False:\n")
+m("auth.presign-expires-not-number-accepted", "auth", "non-numeric X-Amz-Expires read as 0... then accepted",
+  PRESIGN, '    if not is_ascii_digits(expires_text.removeprefix("-")):\n        raise',
+  '    if not expires_text:\n        raise')
+m("auth.clock-skew-unchecked", "auth", "no clock-skew check on header-signed requests", SIGV4,
+  "    if is_skewed(moment, now):\n        raise errors.request_time_too_skewed(moment, now)\n    signed",
+  "    signed")
+m("auth.clock-skew-60min", "auth", "a 60-minute clock-skew window instead of 15", TS,
+  "MAX_SKEW = timedelta(minutes=15)", "MAX_SKEW = timedelta(minutes=60)")
+m("auth.scope-region-ignored", "auth", "credential scope with the wrong region accepted", CRED,
+  "    if cred_region != region:\n        raise error(f\"the region", "    if False:\n        raise error(f\"the region")
+m("auth.scope-service-ignored", "auth", "credential scope with another service accepted", CRED,
+  "    if service != expected_service:\n", "    if service not in SERVICES:\n")
+m("auth.scope-terminal-ignored", "auth", "credential scope terminal other than aws4_request accepted", CRED,
+  '    if terminal != "aws4_request":\n', "    if False:\n")
+m("auth.unknown-key-signature-mismatch", "auth",
+  "an unknown access key answered SignatureDoesNotMatch instead of InvalidAccessKeyId", SIGV4,
+  "    if account is None:\n        raise errors.invalid_access_key_id(credential.access_key)\n    moment",
+  '    if account is None:\n        raise errors.signature_does_not_match(credential.access_key, "", "")\n    moment')
+m("auth.header-credential-date-unchecked", "auth", "credential date may differ from x-amz-date", SIGV4,
+  "    if credential.date != amz_date[:8]:\n", "    if False:\n")
+m("auth.missing-content-sha-unsigned", "auth", "a request without x-amz-content-sha256 taken as unsigned payload",
+  AUTH, "            raise errors.missing_content_sha256()", "            content_sha = payload.UNSIGNED")
+m("auth.host-unsigned-accepted", "auth", "host left out of SignedHeaders accepted", SIGV4,
+  '    if "host" not in signed_set:\n        missing.insert(0, "host")\n', "")
+m("auth.amz-headers-unsigned-accepted", "auth", "x-amz-* headers left out of SignedHeaders accepted", SIGV4,
+  '    missing = sorted(n for n in headers if n.startswith("x-amz-") and n not in signed_set',
+  '    missing = sorted(n for n in headers if n.startswith("x-amz-content-") and n not in signed_set')
+m("auth.sse-header-unsigned-accepted", "auth", "an SSE header sent but not signed is accepted", SIGV4,
+  "and n not in signed_set and n not in UNSIGNABLE)",
+  'and n not in signed_set and n not in UNSIGNABLE and not n.startswith("x-amz-server-side-encryption"))')
+m("auth.payload-hash-unchecked", "auth", "x-amz-content-sha256 digest not compared with the body", PAYLOAD,
+  "        if computed != self.expected:\n", "        if False:\n")
+m("auth.chunk-signature-unchecked", "auth", "aws-chunked chunk signatures not verified", CHUNKED,
+  "        if not signatures_equal(sign(s.key, sts), self._chunk_signature):\n",
+  "        if False:\n")
+m("auth.final-chunk-signature-unchecked", "auth", "the final (zero-length) chunk signature not verified", CHUNKED,
+  "        else:\n            self._verify_chunk()\n            self._state = _TRAILER",
+  "        else:\n            self.previous = self._chunk_signature\n            self._state = _TRAILER")
+m("auth.trailer-signature-unchecked", "auth", "aws-chunked trailer signature not verified", CHUNKED,
+  "            if not signatures_equal(sign(s.key, sts), provided):\n", "            if False:\n")
+m("auth.sigv2-vhost-not-signed", "auth", "SigV2 string to sign leaves out the virtual-hosted bucket (replayable "
+  "against another Host)", SIGV2, '    if vhost_bucket is not None:\n        return "/" + vhost_bucket + (raw_path or "/")\n',
+  "")
+m("auth.sigv2-presign-expiry-ignored", "auth", "an expired SigV2 presigned URL still served", SIGV2,
+  "    if now > expires_at:\n        raise s3_error(\"AccessDenied\", \"Request has expired\",",
+  "    if False:\n        raise s3_error(\"AccessDenied\", \"Request has expired\",")
+m("auth.sigv2-skew-unchecked", "auth", "no clock-skew check on SigV2 requests", SIGV2,
+  "    if is_skewed(moment, now):\n", "    if False:\n")
+m("auth.post-expiration-ignored", "auth", "POST policy expiration not enforced", POLICY,
+  '    if now > _parse_expiration(document["expiration"]):\n',
+  '    if _parse_expiration(document["expiration"]) and False:\n')
+m("auth.post-starts-with-ignored", "auth", "POST policy starts-with not enforced", POLICY,
+  'ok = actual == expected if op == "eq" else actual.startswith(expected)',
+  'ok = actual == expected if op == "eq" else True')
+m("auth.post-eq-case-insensitive", "auth", "POST policy eq compared case-insensitively", POLICY,
+  'ok = actual == expected if op == "eq" else', 'ok = actual.lower() == expected.lower() if op == "eq" else')
+m("auth.post-extra-fields-allowed", "auth", "POST form fields not covered by the policy accepted", POLICY,
+  "    if extra:\n", "    if False:\n")
+m("auth.post-length-range-ignored", "auth", "POST content-length-range not enforced", POLICY,
+  "        if file_size > high:\n", "        if False:\n")
+m("auth.post-signature-unchecked", "auth", "POST policy SigV4 signature not verified", POLICY,
+  "        if not signatures_equal(sign(key, policy), provided):\n", "        if False:\n")
+m("auth.post-dict-condition-ignored", "auth", "POST policy {field: value} conditions not enforced", POLICY,
+  "            if value_of(lname) != str(expected):\n", "            if False:\n")
+m("auth.post-duplicate-field-case", "auth", "a POST field repeated with another case: the first one wins", POLICY,
+  "    lowered = {k.lower(): v for k, v in fields.items()}",
+  "    lowered = {k.lower(): v for k, v in reversed(list(fields.items()))}")
+
+# ---------------------------------------------------------------------------------------- encryption context
+m("context.dropped", "context", "the request's encryption context dropped (only the default pair used)", SVC,
+  "        user_ctx = H.parse_context_header(headers) or {}",
+  "        H.parse_context_header(headers)\n        user_ctx: dict[str, str] = {}")
+m("context.default-pair-missing", "context", "the default aws:s3:arn pair not added", SVC,
+  '        ctx = {**user_ctx, "aws:s3:arn": object_arn}', "        ctx = {**user_ctx}")
+m("context.user-overrides-arn", "context", "a request's aws:s3:arn pair overrides the object ARN", SVC,
+  '        ctx = {**user_ctx, "aws:s3:arn": object_arn}', '        ctx = {"aws:s3:arn": object_arn, **user_ctx}')
+m("context.bucket-key-object-arn", "context", "with a bucket key the context is the object ARN, not the bucket's",
+  SVC, '            kms_ctx = {"aws:s3:arn": f"arn:aws:s3:::{bucket}"}', '            kms_ctx = {"aws:s3:arn": object_arn}')
+m("context.bucket-key-user-dropped", "context", "with a bucket key the request's context pairs are dropped", SVC,
+  '            meta["ctx"] = {**user_ctx, **kms_ctx}', '            meta["ctx"] = dict(kms_ctx)')
+m("context.echoed-on-read", "context", "the context echoed on GET/HEAD/UploadPart", SVC,
+  '            if include_context and meta.get("ctx"):', '            if meta.get("ctx"):')
+m("context.never-echoed", "context", "the context never echoed on writes", SVC,
+  "        echo_context = H.SSE_CONTEXT in headers", "        echo_context = False")
+m("context.always-echoed", "context", "the context echoed on every SSE-KMS write, asked for or not", SVC,
+  "        echo_context = H.SSE_CONTEXT in headers", "        echo_context = True")
+m("context.non-string-accepted", "context", "non-string context values ({\"a\":1}) accepted", HDR,
+  "not all(isinstance(k, str) and isinstance(v, str) for k, v in ctx.items())",
+  "not all(isinstance(k, str) for k in ctx)")
+m("context.bad-json-ignored", "context", "a context header that is not base64 JSON silently ignored", HDR,
+  "        raise invalid_argument(MSG_BAD_CONTEXT, SSE_CONTEXT, value) from None", "        return None")
+
+# ------------------------------------------------------------------------------------- bucket configuration
+m("bucketcfg.bucket-key-false-missing", "bucket-config", "GetBucketEncryption omits BucketKeyEnabled false after a "
+  "PUT without it", DIAL, "    bucket_key_echo_false: bool = True", "    bucket_key_echo_false: bool = False")
+m("bucketcfg.boolean-TRUE-accepted", "bucket-config", "xs:boolean TRUE/True accepted", BCFG,
+  "    value = _text(el).strip()\n    if value == \"true\":", "    value = _text(el).strip().lower()\n    if value == \"true\":")
+m("bucketcfg.bad-boolean-false", "bucket-config", "an invalid BucketKeyEnabled read as false", BCFG,
+  "        return False\n    raise _SchemaViolation()", "        return False\n    return False")
+m("bucketcfg.unknown-elements-ignored", "bucket-config", "unknown elements silently ignored", BCFG,
+  "        if name is None or name not in allowed:\n            raise _SchemaViolation()",
+  "        if name is None or name not in allowed:\n            continue")
+m("bucketcfg.two-rules-accepted", "bucket-config", "two Rules accepted (the first applies)", BCFG,
+  "    if not 1 <= len(rules) <= dialect.max_rules:", "    if not rules:")
+m("bucketcfg.unknown-algorithm-accepted", "bucket-config", "an unknown SSEAlgorithm accepted", BCFG,
+  "    if algorithm not in dialect.bucket_algorithms:\n        raise _SchemaViolation()",
+  "    if not algorithm:\n        raise _SchemaViolation()")
+m("bucketcfg.kms-key-with-aes256", "bucket-config", "KMSMasterKeyID with AES256 accepted", BCFG,
+  "    if kms_key_id is not None and not dialect.takes_kms_key(cfg.algorithm):", "    if False:")
+m("bucketcfg.put-unblocks-sse-c", "bucket-config", "a PutBucketEncryption without BlockedEncryptionTypes unblocks SSE-C",
+  BCFG, "    if cfg.blocked_encryption_types is None and dialect.sse_c_blocked_by_default:", "    if False:")
+m("bucketcfg.blocked-type-unvalidated", "bucket-config", "any EncryptionType value accepted", BCFG,
+  "            if value not in _ENCRYPTION_TYPES:\n", "            if not value:\n")
+m("bucketcfg.delete-leaves-none", "bucket-config", "DeleteBucketEncryption leaves no configuration (404 after)", ENC,
+  "    bucket.encryption = default.to_json() if default is not None else None", "    bucket.encryption = None")
+m("bucketcfg.get-omits-kms-key", "bucket-config", "GetBucketEncryption omits KMSMasterKeyID", BCFG,
+  "    if cfg.kms_key_id is not None:\n        etree.SubElement", "    if False:\n        etree.SubElement")
+m("bucketcfg.get-omits-blocked", "bucket-config", "GetBucketEncryption omits BlockedEncryptionTypes", BCFG,
+  "    if cfg.blocked_encryption_types is not None:\n        blocked = etree",
+  "    if False:\n        blocked = etree")
+m("bucketcfg.foreign-namespace-accepted", "bucket-config", "the root element in a foreign namespace accepted", BCFG,
+  "        raise malformed_xml()    # the right name in a foreign namespace", "        pass")
+m("bucketcfg.sigv2-accepted", "bucket-config", "bucket encryption operations accept SigV2", ENC,
+  "    if signature_version(ctx) == 2:\n", "    if False:\n")
+m("bucketcfg.missing-algorithm-accepted", "bucket-config", "ApplyServerSideEncryptionByDefault without SSEAlgorithm "
+  "taken as AES256", BCFG, "    if alg_el is None:\n        raise _SchemaViolation()\n    algorithm = _text(alg_el).strip()",
+  '    algorithm = _text(alg_el).strip() if alg_el is not None else "AES256"')
+m("bucketcfg.text-in-rule-accepted", "bucket-config", "stray text between elements accepted", BCFG,
+  '    if (el.text or "").strip():\n        raise _SchemaViolation()\n', "")
+
+# ---------------------------------------------------------------------------------------------- bucket keys
+m("bucketkey.dsse-gets-bucket-key", "bucket-keys", "DSSE-KMS objects given (and reporting) a bucket key", SVC,
+  "        use_bucket_key = use_bucket_key and d.bucket_keys_supported and mode == SSE_KMS",
+  "        use_bucket_key = use_bucket_key and d.bucket_keys_supported")
+m("bucketkey.header-ignored", "bucket-keys", "the x-amz-server-side-encryption-bucket-key-enabled header ignored", SVC,
+  "        bucket_key_header = H.parse_bucket_key_header(headers)",
+  "        H.parse_bucket_key_header(headers)\n        bucket_key_header = None")
+m("bucketkey.bucket-default-ignored", "bucket-keys", "the bucket's BucketKeyEnabled default ignored", SVC,
+  "(cfg.bucket_key_enabled if cfg is not None else False))", "False)")
+m("bucketkey.no-reuse", "bucket-keys", "a new bucket key (GenerateDataKey) for every object", BKEYS,
+  "if entry is None or now - entry.created >= REUSE_SECONDS or entry.uses >= REUSE_OBJECTS:", "if True:")
+m("bucketkey.read-not-cached", "bucket-keys", "every read of a bucket-key object calls KMS Decrypt", BKEYS,
+  "            cached = self._read.get(blob)", "            cached = None")
+m("bucketkey.bad-header-accepted", "bucket-keys", "an invalid bucket-key header value taken as absent", HDR,
+  '    raise invalid_argument(f"Invalid value for header {SSE_BUCKET_KEY}", SSE_BUCKET_KEY, value)',
+  "    return None")
+m("bucketkey.shared-across-buckets", "bucket-keys", "one bucket key shared by every bucket of an account", BKEYS,
+  "        ident = (account_id, bucket, key_arn)", '        ident = (account_id, "", key_arn)')
+
+# ------------------------------------------------------------------------------------------------------ SSE-C
+m("ssec.lowercase-algorithm", "sse-c", "algorithm aes256 (lower case) accepted", HDR,
+  '    if algorithm != "AES256":\n        raise s3_error("InvalidEncryptionAlgorithmError"',
+  '    if algorithm.upper() != "AES256":\n        raise s3_error("InvalidEncryptionAlgorithmError"')
+m("ssec.get-key-unchecked", "sse-c", "no key check on GET (a wrong key is not refused up front)", SVC,
+  "            if not self._ssec_matches(meta, ck):\n                raise access_denied(H.MSG_SSEC_WRONG_KEY)",
+  "            if False:\n                raise access_denied(H.MSG_SSEC_WRONG_KEY)")
+m("ssec.md5-unchecked", "sse-c", "a wrong key MD5 accepted", HDR,
+  "    if not md5_matches:\n        raise invalid_argument(MSG_SSEC_MD5_MISMATCH, SSE)",
+  "    if False:\n        raise invalid_argument(MSG_SSEC_MD5_MISMATCH, SSE)")
+m("ssec.argname-md5-header", "sse-c", "ArgumentName names the offending header (key-md5) instead of "
+  "x-amz-server-side-encryption", HDR, "        raise invalid_argument(MSG_SSEC_MD5_MISMATCH, SSE)",
+  '        raise invalid_argument(MSG_SSEC_MD5_MISMATCH, prefix + "key-md5")')
+m("ssec.argname-key-header", "sse-c", "ArgumentName names the key header for a missing key", HDR,
+  "        raise invalid_argument(MSG_SSEC_NO_KEY, SSE)", '        raise invalid_argument(MSG_SSEC_NO_KEY, prefix + "key")')
+m("ssec.argname-algorithm-header", "sse-c", "ArgumentName names the algorithm header for a bad algorithm", HDR,
+  '{"ArgumentName": SSE, "ArgumentValue": algorithm}', '{"ArgumentName": prefix + "algorithm", "ArgumentValue": algorithm}')
+m("ssec.argname-missing-algorithm", "sse-c", "ArgumentName names the algorithm header for a missing algorithm", HDR,
+  "        raise invalid_argument(MSG_SSEC_NO_ALGORITHM, SSE)",
+  '        raise invalid_argument(MSG_SSEC_NO_ALGORITHM, prefix + "algorithm")')
+m("ssec.short-key-accepted", "sse-c", "a key that is not 256 bits (AES-128) accepted", HDR,
+  "    if len(key) != 32 or not md5_b64:", "    if not md5_b64:")
+m("ssec.missing-md5-mismatch", "sse-c", "a missing key MD5 answered as an MD5 mismatch", HDR,
+  "    if len(key) != 32 or not md5_b64:", "    if len(key) != 32:")
+m("ssec.over-http", "sse-c", "SSE-C accepted over plain HTTP", SVC,
+  "        if not secure and self.dialect.sse_c_requires_tls and not self.allow_sse_c_over_http:", "        if False:")
+m("ssec.with-sse-header", "sse-c", "SSE-C together with x-amz-server-side-encryption accepted", SVC,
+  "            if sse is not None:\n                raise invalid_argument(H.MSG_SSEC_WITH_SSE, H.SSE, sse)\n", "")
+m("ssec.block-ignored", "sse-c", "SSE-C written to a bucket that blocks it", SVC,
+  "            if blocked:\n                raise access_denied()", "            if False:\n                raise access_denied()")
+m("ssec.read-without-key", "sse-c", "an SSE-C object read without the key headers is not refused as AWS does", SVC,
+  "            if not H.has_ssec(headers, prefix):\n                raise H.invalid_request(H.MSG_SSEC_NEEDED)",
+  "            if not H.has_ssec(headers, prefix):\n                raise access_denied()")
+m("ssec.headers-on-plain-object", "sse-c", "SSE-C headers on a non-SSE-C object ignored", SVC,
+  "        elif H.has_ssec(headers, prefix):\n", "        elif False:\n")
+m("ssec.wrong-size-read-400", "sse-c", "a wrong-size key with its MD5 on GET answered 400 instead of 403", HDR,
+  "    if len(key) != 32 and read and md5_matches:", "    if False:")
+m("ssec.copy-source-dest-headers", "sse-c", "the copy source is decrypted with the destination's SSE-C headers", SVC,
+  "        prefix = H.COPY_SSEC_PREFIX if copy_source else H.SSEC_PREFIX", "        prefix = H.SSEC_PREFIX")
+m("ssec.key-not-base64-accepted", "sse-c", "a key that is not valid base64 decoded leniently", HDR,
+  "        key = base64.b64decode(key_b64, validate=True)", "        key = base64.b64decode(key_b64)")
+
+# -------------------------------------------------------------------------------------------------------- KMS
+mm("kms.other-account-arn-resolves", "kms", "a key ARN naming another account resolves to the caller's key of the "
+   "same id", [(KMS, ("                if owner != account_id:\n                    raise access_denied(account_id, ref, action)\n"
+                "                if kind == \"key\":\n                    key = self._keys.get((owner, rest))"),
+                "                if kind == \"key\":\n                    key = self._keys.get((account_id, rest))")])
+m("kms.other-account-key-usable", "kms", "another account's key usable without a grant", KMS,
+  "                if owner != account_id:\n                    raise access_denied(account_id, ref, action)\n", "")
+m("kms.head-decrypts", "kms", "HEAD of an SSE-KMS object calls KMS Decrypt", SVC,
+  '_DATA_OPERATIONS = ("GetObject", "CopyObject", "UploadPartCopy")',
+  '_DATA_OPERATIONS = ("GetObject", "HeadObject", "CopyObject", "UploadPartCopy")')
+mm("kms.disabled-ignored-on-read", "kms", "a disabled key ignored on GET (the object still decrypts)",
+   [(SVC, '            key = self.kms.resolve(meta["kms_account"], meta["kms_key"])\n            self.kms.check_usable(key)\n',
+     '            key = self.kms.resolve(meta["kms_account"], meta["kms_key"])\n'),
+    (KMS, '            self.check_usable(key)\n            self._count(key, "Decrypt")', '            self._count(key, "Decrypt")')])
+mm("kms.disabled-ignored-on-write", "kms", "a disabled key still encrypts new objects",
+   [(SVC, '                key = self.kms.resolve(account_id, ref, action="GenerateDataKey")\n            self.kms.check_usable(key)\n',
+     '                key = self.kms.resolve(account_id, ref, action="GenerateDataKey")\n'),
+    (KMS, '            key = self.usable_key(account_id, ref, "GenerateDataKey")',
+     '            key = self.resolve(account_id, ref, action="GenerateDataKey")')])
+m("kms.pending-deletion-ignored", "kms", "a key pending deletion still usable", KMS,
+  'is disabled.")\n        if key.state == PENDING_DELETION:', 'is disabled.")\n        if False:')
+m("kms.access-denied-as-kms-code", "kms", "KMS access denial reported as 403 KMS.AccessDeniedException, not "
+  "AccessDenied", SVC, "        return access_denied(exc.message)",
+  '        return S3Error("KMS.AccessDeniedException", exc.message, 403, {}, {})')
+m("kms.managed-key-per-object", "kms", "no aws/s3 managed key: a new key for every default SSE-KMS object", SVC,
+  "                key = self.kms.managed_key(account_id)", "                key = self.kms.create_key(account_id)")
+m("kms.wrong-region-arn-accepted", "kms", "a key ARN of another region accepted", KMS,
+  "                if region != self.region:\n", "                if False:\n")
+m("kms.key-id-without-kms-accepted", "kms", "a KMS key id with a non-KMS algorithm accepted", SVC,
+  "        if kms_ref is not None and (sse is None or not d.takes_kms_key(sse)):", "        if False:")
+m("kms.sigv2-write-accepted", "kms", "SSE-KMS writes signed with SigV2 accepted", SVC,
+  "        if signature_version != 4 and d.kms_requires_sigv4:\n", "        if False:\n")
+m("kms.sigv2-read-accepted", "kms", "SSE-KMS reads signed with SigV2 accepted", SVC,
+  "        if mode in _KMS_MODES and signature_version != 4 and self.dialect.kms_requires_sigv4:", "        if False:")
+m("kms.bucket-default-key-ignored", "kms", "the bucket default's KMSMasterKeyID ignored (aws/s3 used)", SVC,
+  "            kms_ref = cfg.kms_key_id if d.takes_kms_key(cfg.algorithm) else None", "            kms_ref = None")
+m("kms.failure-as-500", "kms", "KMS failures answered 500 InternalError", SVC,
+  "    return kms_failure(exc.type, exc.message)", "    return S3Error(\"InternalError\", exc.message, 500, {}, {})")
+m("kms.alias-unresolved", "kms", "alias names (alias/x) not accepted as key ids", KMS,
+  '            if ref.startswith("alias/"):\n                if not allow_alias:',
+  '            if ref.startswith("alias/"):\n                if True:')
+
+# ------------------------------------------------------------------------------------------------- integrity
+m("integrity.default-crc32", "integrity", "objects uploaded without a checksum stored with CRC32, not CRC64NVME",
+  WRITE, 'DEFAULT_CHECKSUM = "crc64nvme"', 'DEFAULT_CHECKSUM = "crc32"')
+m("integrity.wrong-length-bad-digest", "integrity", "a checksum value of the wrong length answered BadDigest", CKS,
+  '        raise invalid_request(f"Value for x-amz-checksum-{algorithm} header is invalid.")', "        raise bad_digest()")
+m("integrity.content-md5-unchecked", "integrity", "Content-MD5 not checked", CKS,
+  "        if self.content_md5 is not None and md5 is not None and md5 != self.content_md5:", "        if False:")
+m("integrity.bad-content-md5-accepted", "integrity", "a Content-MD5 that is not 16 bytes accepted", CKS,
+  "    if len(raw) != 16:\n        raise invalid_digest()", "    if False:\n        raise invalid_digest()")
+m("integrity.checksum-unchecked", "integrity", "x-amz-checksum-* header values not compared", CKS,
+  "        if expected is not None and checksum is not None and checksum != expected:", "        if False:")
+m("integrity.multiple-checksums", "integrity", "several x-amz-checksum-* headers accepted", CKS,
+  "        if len(present) > 1:\n", "        if False:\n")
+m("integrity.trailer-checksum-unchecked", "integrity", "aws-chunked trailer checksums not compared", CHUNKED,
+  "    if expected_b64 != actual_b64:\n", "    if False:\n")
+m("integrity.sdk-algorithm-alone", "integrity", "x-amz-sdk-checksum-algorithm without a checksum accepted", CKS,
+  "        if sdk_algorithm is not None and self.algorithm is None:", "        if False:")
+m("integrity.unsupported-trailer-accepted", "integrity", "an unsupported x-amz-trailer accepted", CKS,
+  "            if trailer not in CHECKSUM_HEADERS:\n", "            if False:\n")
+
+# ----------------------------------------------------------------------------------------------------- echoes
+m("echo.key-id-not-arn", "echoes", "the KMS key id echoed instead of its ARN", SVC,
+  "        return self.dialect.kms_key_prefix + arn\n", '        return self.dialect.kms_key_prefix + arn.rsplit("/", 1)[1]\n')
+m("echo.bucket-key-false", "echoes", "bucket-key header echoed as false on objects without one", SVC,
+  '            if meta.get("bk"):\n                out[H.SSE_BUCKET_KEY] = "true"',
+  '            out[H.SSE_BUCKET_KEY] = "true" if meta.get("bk") else "false"')
+m("echo.bucket-key-missing", "echoes", "bucket-key header never echoed", SVC,
+  '            if meta.get("bk"):\n                out[H.SSE_BUCKET_KEY] = "true"',
+  '            if False:\n                out[H.SSE_BUCKET_KEY] = "true"')
+m("echo.sse-missing", "echoes", "x-amz-server-side-encryption never echoed", SVC,
+  '        if meta.get("alg"):\n            out[H.SSE] = meta["alg"]', '        if False:\n            out[H.SSE] = meta["alg"]')
+m("echo.kms-key-missing", "echoes", "the KMS key id never echoed", SVC,
+  '            out[H.SSE_KMS_KEY] = self._format_key_id(meta["kms_key"])', "            pass")
+m("echo.ssec-md5-missing", "echoes", "the SSE-C key MD5 not echoed", SVC,
+  "            if md5:\n                out[H.SSEC_KEY_MD5] = md5", "            if False:\n                out[H.SSEC_KEY_MD5] = md5")
+m("echo.ssec-algorithm-missing", "echoes", "the SSE-C algorithm not echoed", SVC,
+  '            out[H.SSEC_ALGORITHM] = "AES256"\n', "")
+m("echo.put-headers-missing", "echoes", "PutObject echoes no SSE headers", OBJ,
+  "    headers.update(plan.response_headers)\n    headers.update(checksum_headers(version))\n    return Response(200, headers)",
+  "    headers.update(checksum_headers(version))\n    return Response(200, headers)")
+m("echo.copy-headers-missing", "echoes", "CopyObject echoes no SSE headers", COPY,
+  "    headers.update(plan.response_headers)\n    return xml_response", "    return xml_response")
+m("echo.create-mpu-headers-missing", "echoes", "CreateMultipartUpload echoes no SSE headers", MPU,
+  "    headers = dict(plan.response_headers)\n    headers.update(_checksum_headers(upload))",
+  "    headers = {}\n    headers.update(_checksum_headers(upload))")
+m("echo.upload-part-headers-missing", "echoes", "UploadPart echoes no SSE headers", MPU,
+  "    headers.update(plan.response_headers)               # echoes the request's SSE-C key MD5\n"
+  "    headers.update(_part_checksum_headers(upload, part, integrity.algorithm))",
+  "    headers.update(_part_checksum_headers(upload, part, integrity.algorithm))")
+m("echo.complete-mpu-headers-missing", "echoes", "CompleteMultipartUpload echoes no SSE headers", MPU,
+  "    return _complete_response(bucket, version, ctx.state.encryption.response_headers(upload.sse))",
+  "    return _complete_response(bucket, version, {})")
+m("echo.get-headers-missing", "echoes", "GET/HEAD echo no SSE headers", OBJ,
+  "    headers = object_response_headers(bucket, version, keys.response_headers)",
+  "    headers = object_response_headers(bucket, version, {})")
+
+# ------------------------------------------------------------------------------------------------------ ETags
+m("etag.kms-md5", "etags", "SSE-KMS ETag = MD5 of the data", SVC,
+  '        return meta.get("mode") == SSE_S3', '        return meta.get("mode") in (SSE_S3, SSE_KMS)')
+m("etag.dsse-md5", "etags", "DSSE-KMS ETag = MD5 of the data", SVC,
+  '        return meta.get("mode") == SSE_S3', '        return meta.get("mode") in (SSE_S3, DSSE_KMS)')
+m("etag.ssec-md5", "etags", "SSE-C ETag = MD5 of the data", SVC,
+  '        return meta.get("mode") == SSE_S3', '        return meta.get("mode") in (SSE_S3, SSE_C)')
+m("etag.sse-s3-random", "etags", "SSE-S3 ETag not the MD5 of the data", SVC,
+  '        return meta.get("mode") == SSE_S3', "        return False")
+m("etag.multipart-no-count", "etags", "multipart ETag without the -<part count> suffix", CKS,
+  '    return f"{md5.hexdigest()}-{len(part_etags)}"', "    return md5.hexdigest()")
+m("etag.multipart-kms-md5", "etags", "SSE-KMS multipart part ETags = MD5", MPU,
+  "    md5_etag = state.encryption.etag_is_md5(upload.sse)", "    md5_etag = True")
+
+# --------------------------------------------------------------------------------------------------- defaults
+m("defaults.no-default-encryption", "defaults", "no default encryption: objects without SSE headers report none", DIAL,
+  '    default_algorithm: str | None = "AES256"', "    default_algorithm: str | None = None")
+m("defaults.bucket-default-not-applied", "defaults", "the bucket's default algorithm not applied to objects", SVC,
+  "        elif cfg is not None:\n            algorithm = cfg.algorithm",
+  "        elif cfg is not None and cfg.algorithm == \"AES256\":\n            algorithm = cfg.algorithm")
+m("defaults.sse-c-not-blocked", "defaults", "SSE-C not blocked on new buckets (pre-April-2026 behaviour)", DIAL,
+  "            sse_c_blocked_by_default=True,\n        ),\n        Dialect(\n            name=\"aws-2023\",",
+  "        ),\n        Dialect(\n            name=\"aws-2023\",")
+m("defaults.bucket-key-on", "defaults", "new buckets default to BucketKeyEnabled true", DIAL,
+  "    default_bucket_key_enabled: bool | None = False", "    default_bucket_key_enabled: bool | None = True")
+m("defaults.legacy-reports-default", "defaults", "aws-legacy era gets a default encryption", DIAL,
+  "            default_algorithm=None,\n            default_bucket_key_enabled=None,\n            bucket_key_echo_false=False,\n"
+  "        ),\n        Dialect(\n            name=\"qstorage\",",
+  "            default_bucket_key_enabled=None,\n            bucket_key_echo_false=False,\n"
+  "        ),\n        Dialect(\n            name=\"qstorage\",", profile="aws-legacy")
+m("defaults.unreported-objects-report-aes256", "defaults", "objects without SSE report AES256 in aws-legacy", SVC,
+  '        mode = (d.mode_of(algorithm) if algorithm else None) or SSE_S3',
+  '        algorithm = algorithm or "AES256"\n        mode = (d.mode_of(algorithm) if algorithm else None) or SSE_S3',
+  profile="aws-legacy")
+
+# ------------------------------------------------------------------------------------------------------- copy
+m("copy.source-bucket-default", "copy", "CopyObject applies the source bucket's default, not the destination's", COPY,
+  "bucket_encryption=bucket_encryption(bucket)", "bucket_encryption=bucket_encryption(source.bucket)")
+m("copy.self-copy-allowed", "copy", "copying an object onto itself without changes allowed", COPY,
+  "    if _is_self_copy(ctx, source, bucket, key, directive, plan.meta):\n", "    if False:\n")
+m("copy.self-copy-explicit-default-refused", "copy", "self-copy in a bucket with an explicit default refused", COPY,
+  '    if bucket.encryption is not None and bucket.encryption.get("explicit"):\n        return False\n', "")
+m("copy.self-copy-sse-header-refused", "copy", "self-copy naming x-amz-server-side-encryption refused", COPY,
+  '    if "x-amz-server-side-encryption" in h:\n        return False\n', "")
+m("copy.checksum-algorithm-lost", "copy", "a copy gets the default checksum instead of the source's algorithm", COPY,
+  "    if algorithm is None and src.checksum:\n", "    if False:\n")
+m("copy.bucket-key-change-ignored", "copy", "a change of bucket key alone does not count as an encryption change", SVC,
+  '        fields = ("mode", "alg", "kms_key", "bk")', '        fields = ("mode", "alg", "kms_key")')
+m("copy.put-explicit-flag-lost", "copy", "PutBucketEncryption not remembered as explicit (self-copy refused)", ENC,
+  "    config.explicit = True", "    config.explicit = False")
+
+# --------------------------------------------------------------------------------------------------- dialects
+m("dialect.qstorage-echo-qkms-arn", "dialects", "QStorage echoes qkms:<ARN> instead of qkms:<key id>", DIAL,
+  '            kms_key_response_form="id",\n            requires_content_md5=True,',
+  '            kms_key_response_form="arn",\n            requires_content_md5=True,', profile="qstorage")
+m("dialect.qstorage-no-content-md5", "dialects", "QStorage PutBucketEncryption without Content-MD5 accepted", DIAL,
+  "            requires_content_md5=True,\n", "            requires_content_md5=False,\n", profile="qstorage")
+m("dialect.qstorage-prefix-optional", "dialects", "QStorage bucket key id without qkms: accepted", BCFG,
+  "    if kms_key_id and dialect.kms_key_prefix and not kms_key_id.startswith(dialect.kms_key_prefix):",
+  "    if False:", profile="qstorage")
+m("dialect.qstorage-key-optional", "dialects", "QStorage verenc default without a key accepted", DIAL,
+  '            kms_key_prefix="qkms:",\n            kms_key_required=True,',
+  '            kms_key_prefix="qkms:",\n            kms_key_required=False,', profile="qstorage")
+m("dialect.qstorage-malformed-xml", "dialects", "QStorage answers schema errors MalformedXML (AWS's), not its own", DIAL,
+  '            schema_error=("InvalidArgument", "The encryption configuration is not valid"),\n', "",
+  profile="qstorage")
+m("dialect.qstorage-aws-kms-accepted", "dialects", "QStorage accepts aws:kms as well as verenc", DIAL,
+  '            algorithm_modes={"AES256": SSE_S3, "verenc": SSE_KMS},',
+  '            algorithm_modes={"AES256": SSE_S3, "verenc": SSE_KMS, "aws:kms": SSE_KMS},', profile="qstorage")
+m("dialect.yandex-bucket-key-accepted", "dialects", "Yandex accepts BucketKeyEnabled / BlockedEncryptionTypes", DIAL,
+  '            rule_elements=("ApplyServerSideEncryptionByDefault",),', "            rule_elements=_AWS_RULE_ELEMENTS,",
+  profile="yandex")
+m("dialect.yandex-aes256-accepted", "dialects", "Yandex accepts AES256", DIAL,
+  '            algorithm_modes={"aws:kms": SSE_KMS},\n            bucket_algorithms=("aws:kms",),\n'
+  '            object_algorithms=("aws:kms",),',
+  '            algorithm_modes={"aws:kms": SSE_KMS, "AES256": SSE_S3},\n            bucket_algorithms=("aws:kms", "AES256"),\n'
+  '            object_algorithms=("aws:kms", "AES256"),', profile="yandex")
+m("dialect.yandex-echo-arn", "dialects", "Yandex echoes the key ARN instead of its key id", DIAL,
+  '            kms_key_response_form="id",           # Yandex', '            kms_key_response_form="arn",           # Yandex',
+  profile="yandex")
+m("dialect.yandex-key-optional", "dialects", "Yandex aws:kms default without a key accepted", DIAL,
+  '            rule_elements=("ApplyServerSideEncryptionByDefault",),\n            kms_key_required=True,',
+  '            rule_elements=("ApplyServerSideEncryptionByDefault",),\n            kms_key_required=False,',
+  profile="yandex")
+m("dialect.legacy-knows-dsse", "dialects", "the aws-legacy era accepts aws:kms:dsse", DIAL,
+  '_LEGACY_ALGS = ("AES256", "aws:kms")', '_LEGACY_ALGS = ("AES256", "aws:kms", "aws:kms:dsse")',
+  profile="aws-legacy")
+m("dialect.aws2023-blocks-sse-c", "dialects", "the 2023 era blocks SSE-C on new buckets", DIAL,
+  '            description="AWS S3 from 2023-01-05: SSE-S3 default encryption, SSE-C allowed",\n',
+  '            description="AWS S3 from 2023-01-05: SSE-S3 default encryption, SSE-C allowed",\n'
+  "            sse_c_blocked_by_default=True,\n", profile="aws-2023")
+
+# -------------------------------------------------------------------------------------------------- multipart
+m("multipart.ssec-part-key-unchecked", "multipart", "an SSE-C part's key not compared with the initiate's", SVC,
+  "            if not self._ssec_matches(upload_meta, ck):\n", "            if False:\n")
+m("multipart.ssec-part-key-missing", "multipart", "an SSE-C upload's part without the key refused as AccessDenied",
+  SVC, "            if not H.has_ssec(headers):\n                raise H.invalid_request(H.MSG_PART_NEEDS_SSEC)",
+  "            if not H.has_ssec(headers):\n                raise access_denied()")
+m("multipart.ssec-on-plain-upload", "multipart", "SSE-C headers on a part of a non-SSE-C upload ignored", SVC,
+  "            if H.has_ssec(headers):\n                # Recorded", "            if False:\n                # Recorded")
+m("multipart.part-headers-missing", "multipart", "UploadPart of a non-SSE-C upload echoes no SSE headers", SVC,
+  "        return WritePlan({}, self.response_headers(upload_meta), keys.encryptor)",
+  "        return WritePlan({}, {}, keys.encryptor)")
+
+# ----------------------------------------------------------------------------------------------------- errors
+m("errors.no-such-key-403", "errors", "NoSuchKey answered with status 403", ERR,
+  '    "NoSuchKey": Catalogued(404,', '    "NoSuchKey": Catalogued(403,')
+m("errors.no-such-bucket-403", "errors", "NoSuchBucket answered with status 403", ERR,
+  '    "NoSuchBucket": Catalogued(404,', '    "NoSuchBucket": Catalogued(403,')
+m("errors.access-denied-400", "errors", "AccessDenied answered with status 400", ERR,
+  '    "AccessDenied": Catalogued(403,', '    "AccessDenied": Catalogued(400,')
+m("errors.invalid-access-key-400", "errors", "InvalidAccessKeyId answered with status 400", ERR,
+  '    "InvalidAccessKeyId": Catalogued(403,', '    "InvalidAccessKeyId": Catalogued(400,')
+m("errors.kms-code-unprefixed", "errors", "KMS failures reported without the KMS. prefix", ERR,
+  '    return s3_error(f"KMS.{kms_type}", message)', '    return S3Error(kms_type, message, 400, {}, {})')
+m("errors.argument-value-missing", "errors", "InvalidArgument without ArgumentValue", ERR,
+  '    if value is not None:\n        fields["ArgumentValue"] = value\n', "")
+
+# --------------------------------------------------------------------------------------------------- controls
+m("control.put-always-500", "control", "PutObject always answers 500 (must be KILLED: proves the mutated copy runs)",
+  OBJ, "    require_content_length(ctx)\n    integrity = RequestIntegrity(ctx.headers)",
+  "    from mockserver.errors import internal_error\n    raise internal_error()", control=True)
+m("control.rename-local", "control", "a local variable renamed (equivalent)", CKS,
+  '    d = new_digest(algorithm)\n    d.update(b"".join(part_digests))\n    return f"{b64(d.digest())}-{len(part_digests)}"',
+  '    digest = new_digest(algorithm)\n    digest.update(b"".join(part_digests))\n'
+  '    return f"{b64(digest.digest())}-{len(part_digests)}"', control=True)
+m("control.reorder-dict", "control", "independent dict entries reordered (equivalent)", CHUNKED,
+  'CHECKSUM_LENGTHS = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}',
+  'CHECKSUM_LENGTHS = {"sha256": 32, "sha1": 20, "crc64nvme": 8, "crc32c": 4, "crc32": 4}', control=True)
+m("control.negated-comparison", "control", "a comparison written as its negated complement (equivalent)", TS,
+  "    return abs(now - request_time) > MAX_SKEW", "    return not abs(now - request_time) <= MAX_SKEW", control=True)
