@@ -198,7 +198,11 @@ def write_report(results_dir: Path, out_dir: Path, command: str) -> dict:
     lines += ["", "## Surviving mutants", ""]
     lines += [f"- `{r['name']}` ({r['area']}): {_md_cell(r['description'])}" for r in survived] or ["none"]
     if not_run:
-        lines += ["", "## Not run", "", ", ".join(f"`{n}`" for n in not_run)]
+        lines += ["", "## Not run", "",
+                  (f"Partial run: {len(ordered)} of {len(MUTANTS)} mutants have a result; the score above is over "
+                   "those. The harness runs the controls first, then round-robin over the areas, so a partial run "
+                   "samples every area. `python tests/mutation/harness.py --jobs 2 --resume` runs the rest."), "",
+                  ", ".join(f"`{n}`" for n in not_run)]
     lines += ["", "## Every mutant", "", "| mutant | area | profile | killed by | warnings | does not apply |",
               "| --- | --- | --- | --- | --- | --- |"]
     for r in ordered:

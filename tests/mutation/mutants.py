@@ -361,8 +361,8 @@ m("echo.upload-part-headers-missing", "echoes", "UploadPart echoes no SSE header
   "    headers.update(_part_checksum_headers(upload, part, integrity.algorithm))",
   "    headers.update(_part_checksum_headers(upload, part, integrity.algorithm))")
 m("echo.complete-mpu-headers-missing", "echoes", "CompleteMultipartUpload echoes no SSE headers", MPU,
-  "    return _complete_response(bucket, version, ctx.state.encryption.response_headers(upload.sse))",
-  "    return _complete_response(bucket, version, {})")
+  "_complete_response(bucket, version, ctx.state.encryption.response_headers(upload.sse)",
+  "_complete_response(bucket, version, {}")
 m("echo.get-headers-missing", "echoes", "GET/HEAD echo no SSE headers", OBJ,
   "    headers = object_response_headers(bucket, version, keys.response_headers)",
   "    headers = object_response_headers(bucket, version, {})")
