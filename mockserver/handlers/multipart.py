@@ -7,7 +7,7 @@ import hashlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 
-from mockserver import xmlio
+from mockserver import dialects, xmlio
 from mockserver.access import requester, require_bucket, signature_version
 from mockserver.checksums import (
     CHECKSUM_HEADERS,
@@ -42,7 +42,7 @@ from mockserver.queryparams import parse_max
 from mockserver.routing import route
 from mockserver.sse import headers as sse_headers
 from mockserver.sse.bucket_config import bucket_encryption
-from mockserver.sse.service import WritePlan
+from mockserver.sse.service import SSE_C, WritePlan
 from mockserver.storage.base import Bucket, ObjectVersion, Part, Upload, now
 from mockserver.versions import next_version_id, version_header
 
@@ -272,12 +272,26 @@ def _missing_part_checksum(upload: Upload, requested: list[tuple[int, str, dict[
                                   "request.")
 
 
-def _complete_response(bucket: Bucket, version: ObjectVersion, headers: dict[str, str]) -> Response:
+def _complete_shows_checksum(version: ObjectVersion, explicit_algorithm: bool) -> bool:
+    """Whether CompleteMultipartUpload's answer names the object's checksum. Recorded (LocalStack, all with the
+    same wire: no ChecksumAlgorithm on Create, boto3's default CRC32 on each part): an SSE-S3 upload's Complete
+    carries ChecksumCRC64NVME + ChecksumType FULL_OBJECT (test_multipart_and_list_parts, complete-multipart and
+    many more); an SSE-KMS upload's carries none (test_s3_multipart_upload_sse, multi-sse-compete-multipart: aws:kms
+    with a bucket key; its GetObject still reports CRC64NVME), nor does an SSE-C upload's (test_multipart_upload_sse_c,
+    complete-multipart-checksum). KMS without a bucket key and DSSE are taken to behave as KMS (unrecorded); an
+    upload created with an explicit checksum algorithm keeps its checksum in the answer (unrecorded with KMS/SSE-C)."""
+    if explicit_algorithm or not version.checksum:
+        return bool(version.checksum)
+    return version.sse.get("mode") not in (SSE_C, dialects.SSE_KMS, dialects.DSSE_KMS)
+
+
+def _complete_response(bucket: Bucket, version: ObjectVersion, headers: dict[str, str],
+                       explicit_algorithm: bool) -> Response:
     checksum = version.checksum or {}
     items: list[tuple[str, xmlio.Node]] = [
         ("Location", f"/{bucket.name}/{version.key}"), ("Bucket", bucket.name), ("Key", version.key),
         ("ETag", quoted(version.etag))]
-    if checksum:
+    if checksum and _complete_shows_checksum(version, explicit_algorithm):
         items += [(XML_NAMES[checksum["algorithm"]], checksum["value"]), ("ChecksumType", checksum["type"])]
     out = dict(version_header(bucket, version.version_id))
     # No SSE-C fields: botocore's CompleteMultipartUploadOutput has none, and the AWS recording of an SSE-C upload's
@@ -295,7 +309,11 @@ def _completed_again(ctx: RequestContext, bucket: Bucket) -> Response | None:
     version = ctx.state.storage.get_version(done[0], done[1], done[2])
     if version is None or version.etag != done[3]:
         return None
-    return _complete_response(bucket, version, ctx.state.encryption.response_headers(version.sse))
+    # The upload (and whether it named a checksum algorithm) is gone: an explicit CRC64NVME FULL_OBJECT upload
+    # answers here as one created without an algorithm would.
+    explicit = bool(version.checksum) and (version.checksum["algorithm"], version.checksum["type"]) != (
+        DEFAULT_CHECKSUM, "FULL_OBJECT")
+    return _complete_response(bucket, version, ctx.state.encryption.response_headers(version.sse), explicit)
 
 
 @route("POST", "object", query="uploadId", operation="CompleteMultipartUpload")
@@ -340,7 +358,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     await storage.delete_upload(upload.upload_id, free_parts=False)
     storage.free_blobs([p.blob for p in upload.parts.values() if id(p) not in used])
     storage.completed_uploads[upload.upload_id] = (bucket.name, upload.key, version.version_id, version.etag)
-    return _complete_response(bucket, version, ctx.state.encryption.response_headers(upload.sse))
+    return _complete_response(bucket, version, ctx.state.encryption.response_headers(upload.sse),
+                              upload.checksum_algorithm is not None)
 
 
 @route("DELETE", "object", query="uploadId", operation="AbortMultipartUpload")

@@ -363,3 +363,29 @@ def test_complete_of_ssec_upload_has_no_ssec_headers():
         headers = done["ResponseMetadata"]["HTTPHeaders"]
         assert not any(h.startswith("x-amz-server-side-encryption") for h in headers)
         assert s3.get_object(Bucket="ssec-complete", Key="k", **ssec)["Body"].read() == b"x"
+
+
+def test_complete_checksum_fields_by_encryption(server, s3, bucket):
+    """Recorded (LocalStack test_multipart_and_list_parts / test_s3_multipart_upload_sse): Complete of an upload
+    created without a checksum algorithm names CRC64NVME FULL_OBJECT for SSE-S3, nothing for SSE-KMS (the object
+    still has it); an explicit algorithm keeps its checksum in the answer."""
+    kms = server.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+
+    def complete(key, **create):
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=key, **create)["UploadId"]
+        part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"test-sse")
+        entry = {"ETag": part["ETag"], "PartNumber": 1}
+        if "ChecksumCRC32" in part and create.get("ChecksumAlgorithm"):
+            entry["ChecksumCRC32"] = part["ChecksumCRC32"]
+        return s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                            MultipartUpload={"Parts": [entry]})
+
+    aes = complete("aes", ServerSideEncryption="AES256")
+    assert aes["ChecksumCRC64NVME"] == "Kr7StX/uFlQ=" and aes["ChecksumType"] == "FULL_OBJECT"
+    kms_done = complete("kms", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id, BucketKeyEnabled=True)
+    assert "ChecksumCRC64NVME" not in kms_done and "ChecksumType" not in kms_done
+    got = s3.get_object(Bucket=bucket, Key="kms", ChecksumMode="ENABLED")
+    assert got["ChecksumCRC64NVME"] == "Kr7StX/uFlQ=" and got["ChecksumType"] == "FULL_OBJECT"
+    explicit = complete("kms-crc32", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id, ChecksumAlgorithm="CRC32")
+    assert explicit["ChecksumType"] == "COMPOSITE" and explicit["ChecksumCRC32"].endswith("-1")
