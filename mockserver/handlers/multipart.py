@@ -311,8 +311,8 @@ def _completed_again(ctx: RequestContext, bucket: Bucket) -> Response | None:
         return None
     # The upload (and whether it named a checksum algorithm) is gone: an explicit CRC64NVME FULL_OBJECT upload
     # answers here as one created without an algorithm would.
-    explicit = bool(version.checksum) and (version.checksum["algorithm"], version.checksum["type"]) != (
-        DEFAULT_CHECKSUM, "FULL_OBJECT")
+    stored = version.checksum or {}
+    explicit = bool(stored) and (stored.get("algorithm"), stored.get("type")) != (DEFAULT_CHECKSUM, "FULL_OBJECT")
     return _complete_response(bucket, version, ctx.state.encryption.response_headers(version.sse), explicit)
 
 
