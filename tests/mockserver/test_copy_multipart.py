@@ -389,3 +389,29 @@ def test_complete_checksum_fields_by_encryption(server, s3, bucket):
     assert got["ChecksumCRC64NVME"] == "Kr7StX/uFlQ=" and got["ChecksumType"] == "FULL_OBJECT"
     explicit = complete("kms-crc32", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id, ChecksumAlgorithm="CRC32")
     assert explicit["ChecksumType"] == "COMPOSITE" and explicit["ChecksumCRC32"].endswith("-1")
+
+
+def test_ssec_multipart_get_names_no_default_checksum():
+    """Recorded (LocalStack test_multipart_upload_sse_c, get-obj-sse-c): GET with checksum mode of an SSE-C
+    multipart object created without a checksum algorithm names no checksum; a single-part SSE-C object does."""
+    from mockserver.server import running_server
+
+    with running_server(dialect="aws-2023", allow_sse_c_over_http=True) as srv:
+        s3 = srv.client("s3")
+        s3.create_bucket(Bucket="ssec-get")
+        _ssec_multipart_get(s3, "ssec-get")
+
+
+def _ssec_multipart_get(s3, bucket):
+    key = os.urandom(32)
+    triple = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": base64.b64encode(key).decode(),
+              "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(key).digest()).decode()}
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mpu", **triple)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="mpu", UploadId=upload, PartNumber=1, Body=b"x" * 10, **triple)
+    s3.complete_multipart_upload(Bucket=bucket, Key="mpu", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
+    got = s3.get_object(Bucket=bucket, Key="mpu", ChecksumMode="ENABLED", **triple)
+    assert got["Body"].read() == b"x" * 10 and "ChecksumCRC64NVME" not in got and "ChecksumType" not in got
+    s3.put_object(Bucket=bucket, Key="single", Body=b"x" * 10, **triple)
+    single = s3.get_object(Bucket=bucket, Key="single", ChecksumMode="ENABLED", **triple)
+    assert single["ChecksumType"] == "FULL_OBJECT"      # boto3 sent CRC32 with the PUT
