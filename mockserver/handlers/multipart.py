@@ -336,9 +336,10 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
         storage_class=upload.storage_class, checksum=checksum, sse=upload.sse, parts=parts, multipart=True,
         tagging_count=upload.tagging_count, upload_id=upload.upload_id)
     try:
-        await storage.put_version(bucket.name, version)
+        await storage.put_version(bucket.name, version, owns_blobs=False)
     except BaseException:
-        storage.uploads.setdefault(upload.upload_id, upload)      # not completed: the upload stays as it was
+        if storage.get_bucket(bucket.name) is not None:           # not completed: the upload stays as it was
+            storage.uploads.setdefault(upload.upload_id, upload)
         raise
     storage.completed_uploads[upload.upload_id] = (bucket.name, upload.key, version.version_id, version.etag)
     used = {p.blob for p in parts}

@@ -382,12 +382,14 @@ class Storage:
                 return v
         return None
 
-    async def put_version(self, bucket: str, version: ObjectVersion) -> None:
+    async def put_version(self, bucket: str, version: ObjectVersion, owns_blobs: bool = True) -> None:
         """Make `version` the newest; a "null" version replaces the previous null version (whose blobs are freed
-        once the metadata change is durable)."""
+        once the metadata change is durable). If this fails, the version's blobs are freed when `owns_blobs` (a new
+        body); CompleteMultipartUpload passes False: they still belong to the upload."""
         idx = self.index.get(bucket)
         if idx is None:      # the bucket was deleted while this write streamed its body
-            self.free_blobs([p.blob for p in version.parts])
+            if owns_blobs:
+                self.free_blobs([p.blob for p in version.parts])
             raise no_such_bucket(bucket)
         current = idx.versions.get(version.key, [])
         replaced = [v for v in current if v.version_id == version.version_id]
@@ -403,7 +405,7 @@ class Storage:
         try:
             await self._persist("object", self.journal.save_key(bucket, version.key, versions), undo)
         except S3Error:
-            await self._free_failed([p.blob for p in version.parts],
+            await self._free_failed([p.blob for p in version.parts] if owns_blobs else [],
                                     lambda: self.journal.save_key(bucket, version.key, idx.versions.get(version.key, [])))
             raise
         crashpoints.crash_at("version.saved")
