@@ -42,6 +42,14 @@ if _armed is not None and _armed not in STEPS:
     raise RuntimeError(f"{CRASH_ENV}={_armed!r} names no crash step; steps: {', '.join(STEPS)}")
 
 
+def arm(step: str | None) -> None:
+    """Arms `step` in this process (a forked test server; the environment is read once, at import)."""
+    global _armed
+    if step is not None and step not in STEPS:
+        raise ValueError(f"no crash step {step!r}")
+    _armed = step
+
+
 def armed(step: str) -> bool:
     """True when the process is to die at `step` (for steps that first leave a torn write behind)."""
     return _armed is not None and _armed == step

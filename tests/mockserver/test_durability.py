@@ -202,7 +202,7 @@ def test_full_disk_fails_cleanly_and_recovers(tmp_path, monkeypatch, caplog, op,
 
 
 def test_full_disk_then_restart_shows_nothing_failed(tmp_path, monkeypatch):
-    """A PUT that failed at the metadata stage is not there after a restart either, and no blob of it is left."""
+    """A PUT that failed at the metadata stage is not visible, before or after a restart, and no blob of it is left."""
     data_dir = str(tmp_path / "data")
     disk = FullDisk(monkeypatch, data_dir)
     with running_server(data_dir=data_dir) as srv:
@@ -213,6 +213,7 @@ def test_full_disk_then_restart_shows_nothing_failed(tmp_path, monkeypatch):
         with pytest.raises(ClientError):
             s3.put_object(Bucket=BUCKET, Key="k", Body=b"2" * 50_000)
         disk.free()
+        assert s3.get_object(Bucket=BUCKET, Key="k")["Body"].read() == b"1" * 50_000
     with running_server(data_dir=data_dir) as srv:
         s3 = srv.client(config=NO_RETRY)
         assert s3.get_object(Bucket=BUCKET, Key="k")["Body"].read() == b"1" * 50_000
