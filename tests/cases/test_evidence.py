@@ -1,4 +1,4 @@
-"""Evidence as data (issue 8): every expectation that is not a documented sentence says how we know it.
+"""Evidence as data: every expectation that is not a documented sentence says how we know it.
 
 Checked offline, per case:
 - every evidence id an expect cites exists in its case, and every `unproven` entry names a check the expect makes;

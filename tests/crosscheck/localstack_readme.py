@@ -25,7 +25,7 @@ CLASS_TITLES = {
 
 HEADER = """# The suite against LocalStack
 
-A second, independent implementation as a cross-check (issue 8). LocalStack's S3 tests are snapshot tests
+A second, independent implementation as a cross-check. LocalStack's S3 tests are snapshot tests
 validated against AWS (`tests/aws/services/s3/*.snapshot.json` in localstack/localstack, validation dates in
 `*.validation.json`), so where LocalStack matches a recording and a case disagrees, the case is wrong.
 
