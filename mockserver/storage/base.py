@@ -305,12 +305,12 @@ class Storage:
         (and its part blobs the object does not use are freed by the sweep after this), and a repeated Complete is
         answered as the first was, across restarts too."""
         stale = []
-        for idx in self.index.values():
+        for bucket, idx in self.index.items():
             for versions in idx.versions.values():
                 for v in versions:
                     if v.upload_id is None:
                         continue
-                    self.completed_uploads[v.upload_id] = (self._bucket_of(idx), v.key, v.version_id, v.etag)
+                    self.completed_uploads[v.upload_id] = (bucket, v.key, v.version_id, v.etag)
                     if v.upload_id in self.uploads:
                         stale.append(v.upload_id)
         for upload_id in stale:
@@ -318,9 +318,6 @@ class Storage:
         if stale:
             log.warning("finished %d multipart upload(s) completed before an interrupted shutdown", len(stale))
             self.journal.forget_uploads(stale)
-
-    def _bucket_of(self, idx: BucketIndex) -> str:
-        return next(name for name, i in self.index.items() if i is idx)
 
     async def _persist(self, what: str, write: Awaitable[None], undo: Callable[[], None]) -> None:
         """A metadata write; on failure (full disk, I/O error) the in-memory change is undone with `undo` (nothing

@@ -201,6 +201,24 @@ def test_full_disk_fails_cleanly_and_recovers(tmp_path, monkeypatch, caplog, op,
             assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
 
 
+@pytest.mark.parametrize("op", ["put-big", "upload-part", "complete"])
+def test_full_disk_with_fsync(tmp_path, monkeypatch, op):
+    """The same with --fsync (metadata writes queued on a thread): the failed write is undone and rewritten."""
+    data_dir = str(tmp_path / "data")
+    disk = FullDisk(monkeypatch, data_dir)
+    with running_server(data_dir=data_dir, fsync=True) as srv:
+        s3 = srv.client(config=NO_RETRY)
+        uid, etag, _part = _setup(s3)
+        disk.fill("meta")
+        with pytest.raises(ClientError) as exc:
+            _run(s3, op, uid, etag)
+        disk.free()
+        assert _error(exc) == (500, *INTERNAL)
+        _check_unchanged(s3, uid, etag)
+    with running_server(data_dir=data_dir, fsync=True) as srv:
+        _check_unchanged(srv.client(config=NO_RETRY), uid, etag)
+
+
 def test_full_disk_then_restart_shows_nothing_failed(tmp_path, monkeypatch):
     """A PUT that failed at the metadata stage is not visible, before or after a restart, and no blob of it is left."""
     data_dir = str(tmp_path / "data")
