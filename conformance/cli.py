@@ -50,7 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_profile_args(parser: argparse.ArgumentParser, profile_default: str | None = "aws") -> None:
     parser.add_argument("--profile", default=profile_default, help="profile name or YAML file")
-    parser.add_argument("--cases", action="append", help="case file or directory (repeatable; default: cases/)")
+    parser.add_argument("--cases", action="append", metavar="PATH",
+                        help="case file or directory, replaces the bundled corpus (repeatable; default: the corpus "
+                             "installed with the package)")
+    parser.add_argument("--extra-cases", action="append", metavar="PATH",
+                        help="case file or directory added on top of the corpus, e.g. a vendor's own cases "
+                             "(repeatable)")
     parser.add_argument("--select", help="e.g. 'tag:sse-c and not op:PostObject'")
 
 
@@ -69,7 +74,7 @@ class UsageError(Exception):
 
 def _load(args: argparse.Namespace, paths: list[str] | None = None) -> tuple[list[Case], Profile | None]:
     """(selected cases, profile or None); raises UsageError with every problem."""
-    from . import select
+    from . import corpus, select
     from .casefile import loader
     from .profile import ProfileError, load_profile
 
@@ -79,7 +84,10 @@ def _load(args: argparse.Namespace, paths: list[str] | None = None) -> tuple[lis
             profile = load_profile(args.profile)
         except ProfileError as exc:
             raise UsageError(exc.problems) from None
-    case_paths = paths or args.cases or ["cases"]
+    try:
+        case_paths = paths or corpus.case_paths(args.cases, getattr(args, "extra_cases", None))
+    except corpus.CorpusMissing as exc:
+        raise UsageError([], str(exc)) from None
     cases, problems = loader.load_cases(case_paths)
     if problems:
         raise UsageError([str(p) for p in problems], f"{len(problems)} problem(s) in case files")
@@ -214,7 +222,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             problems += len(exc.problems)
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
-    cases, _ = _load(argparse.Namespace(cases=args.cases, select=args.select, profile=None), args.paths or None)
+    cases, _ = _load(argparse.Namespace(cases=args.cases, extra_cases=args.extra_cases, select=args.select,
+                                         profile=None), args.paths or None)
     if problems:
         return EXIT_USAGE
     unresolved = unresolved_var_problems(cases, loaded_profiles)
