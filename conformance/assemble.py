@@ -32,6 +32,7 @@ class Option:
     append: bool = False
     env: str | None = None
     metavar: str | None = None
+    flag: bool = False                  # a switch (store_true)
 
     @property
     def dest(self) -> str:
@@ -40,7 +41,9 @@ class Option:
     def argparse_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"help": self.help}
         default = os.environ.get(self.env) if self.env else self.default
-        if self.append:
+        if self.flag:
+            kwargs["action"] = "store_true"
+        elif self.append:
             kwargs.update(action="append", default=[])
         elif default is not None:
             kwargs["default"] = default
@@ -70,6 +73,8 @@ TARGET_OPTIONS: tuple[Option, ...] = (
     Option("bucket-prefix", "prefix of the per-case bucket names", default="s3c"),
     Option("capability", "add a capability to the profile (repeatable)", append=True, metavar="CAP"),
     Option("without", "remove a capability from the profile (repeatable)", append=True, metavar="CAP"),
+    Option("no-preflight", "skip the preflight (one signed ListBuckets per account before any case; a failure "
+                           "stops the run with exit 2)", flag=True),
 )
 
 
@@ -90,6 +95,7 @@ class RunOptions:
     target: TargetOptions
     timeout: float = 60.0
     connect_timeout: float = 10.0
+    preflight: bool = True
     flag_prefix: str = "--"             # how the front end spells the options, for messages
 
     def problem(self) -> str | None:
@@ -112,7 +118,8 @@ def run_options(value: Callable[[str], Any], flag_prefix: str = "--") -> RunOpti
             alt_account_id=value("alt_account_id"), region=value("region"), kms_endpoint=value("kms_endpoint"),
             ca_file=value("ca_file"), addressing=value("addressing"), bucket_prefix=value("bucket_prefix"),
             add_capabilities=list(value("capability") or []), remove_capabilities=list(value("without") or [])),
-        timeout=value("timeout"), connect_timeout=value("connect_timeout"), flag_prefix=flag_prefix)
+        timeout=value("timeout"), connect_timeout=value("connect_timeout"),
+        preflight=not value("no_preflight"), flag_prefix=flag_prefix)
 
 
 @dataclass
@@ -127,7 +134,7 @@ class Run:
 @contextlib.contextmanager
 def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
     """The run's target (the built-in mock server runs for as long as the context lasts), transport and
-    engine; a TargetError says why there is none."""
+    engine; a TargetError says why there is none (a failed preflight is one: preflight.PreflightError)."""
     from .engine import Engine
     from .redact import Redactor
     from .request.transport import Transport, TransportConfig
@@ -140,6 +147,9 @@ def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
         transport = Transport(TransportConfig(options.connect_timeout, options.timeout, target.ca_file))
         redactor = Redactor()
         try:
+            if options.preflight:
+                from .preflight import check
+                check(target, transport)
             yield Run(target, effective, transport, Engine(target, effective, transport, redactor), redactor)
         finally:
             transport.close()

@@ -81,10 +81,11 @@ def free_port():
 
 
 def test_unreachable_endpoint_gives_failed_cases_not_a_crash(tmp_path, capsys):
+    """Without the preflight (which stops such a run first: tests/cli/test_preflight.py) every case fails."""
     endpoint = f"http://127.0.0.1:{free_port()}"
     code = cli.main(["run", "--endpoint", endpoint, "--access-key", "AK", "--secret-key", "SECRETSECRET",
                      "--profile", str(DATA / "profile-basic.yaml"), "--cases", str(DATA / "cases"),
-                     "--report-dir", str(tmp_path), "--connect-timeout", "2"])
+                     "--report-dir", str(tmp_path), "--connect-timeout", "2", "--no-preflight"])
     out = capsys.readouterr().out
     assert code == 1
     assert out.splitlines()[-2:] == ["1 known deviations", "0 passed, 4 failed, 2 not applicable"]
@@ -211,7 +212,7 @@ def test_silent_endpoint_times_out_into_failed_cases(tmp_path, capsys):
         code = cli.main(["run", "--endpoint", f"http://127.0.0.1:{listener.getsockname()[1]}", "--access-key", "AK",
                          "--secret-key", "SECRETSECRET", "--profile", str(DATA / "profile-basic.yaml"),
                          "--cases", str(DATA / "cases"), "--select", "sample.bucket-encryption-roundtrip",
-                         "--report-dir", str(tmp_path), "--timeout", "0.5"])
+                         "--report-dir", str(tmp_path), "--timeout", "0.5", "--no-preflight"])
     finally:
         stop.set()
         thread.join(timeout=5)
