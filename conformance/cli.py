@@ -165,6 +165,10 @@ def _run_option_problems(args: argparse.Namespace, options: assemble.RunOptions)
     be written must not cost a whole run first)."""
     if args.jobs < 1:
         return f"-n must be at least 1 (got {args.jobs})"
+    from .capabilities import unknown_flags
+    unknown = unknown_flags(args.capability or [], "--capability") + unknown_flags(args.without or [], "--without")
+    if unknown:
+        return unknown[0]
     problem = options.problem()
     if problem:
         return problem
@@ -210,6 +214,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from . import profile as profiles
     from .profile import ProfileError, load_profile, shipped_profiles, unresolved_var_problems
 
     problems = 0
@@ -227,13 +232,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if problems:
         return EXIT_USAGE
     unresolved = unresolved_var_problems(cases, loaded_profiles)
+    case_ids = {case.id for case in cases} | _bundled_case_ids()
+    for loaded in loaded_profiles:
+        unresolved += profiles.stale_deviation_problems(loaded, case_ids)
     for found in unresolved:
         print(found, file=sys.stderr)
     if unresolved:
-        _err(f"{len(unresolved)} problem(s) in case files")
+        _err(f"{len(unresolved)} problem(s) in case files and profiles")
         return EXIT_USAGE
     print(f"{len(cases)} cases and {len(names)} profiles are valid")
     return EXIT_OK
+
+
+def _bundled_case_ids() -> set[str]:
+    """Ids of the bundled corpus (a profile's deviations may name them even when --cases replaces it)."""
+    from . import corpus
+    from .casefile import loader
+
+    try:
+        cases, _ = loader.load_cases([corpus.bundled_dir()])
+    except corpus.CorpusMissing:
+        return set()
+    return {case.id for case in cases}
 
 
 def _delegate(module: str, argv: list[str]) -> int:
