@@ -1,9 +1,13 @@
 """`s3-conformance` console script: run, list, validate, coverage, serve. Exit codes: 0 all applicable
-cases passed, 1 failures, 2 usage / case-file / profile errors."""
+cases passed, 1 failures, 2 usage / case-file / profile errors, 130 interrupted (Ctrl-C)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -12,8 +16,10 @@ from . import assemble
 if TYPE_CHECKING:
     from .casefile.model import Case
     from .profile import Profile
+    from .results import CaseResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130                 # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class _Parser(argparse.ArgumentParser):
@@ -131,18 +137,35 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"s3-conformance: {len(cases)} cases, profile {effective.name}, endpoint {target.endpoint}",
                   file=sys.stderr)
             progress = console.Progress(len(cases))
-            results = execute(cases, run.engine, args.jobs, progress.update)
+            done: list[CaseResult] = []
+
+            def on_result(result: CaseResult) -> None:
+                done.append(result)
+                progress.update(result)
+
+            with _graceful_sigint() as stop:
+                try:
+                    results = execute(cases, run.engine, args.jobs, on_result, stop=stop)
+                except KeyboardInterrupt:           # a second Ctrl-C: the running case stopped where it was
+                    order = {case.id: index for index, case in enumerate(cases)}
+                    results = sorted(done, key=lambda r: order.get(r.case_id, 0))
+            interrupted = stop.is_set()
             progress.finish()
     except TargetError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    except KeyboardInterrupt:                       # before any case (preflight, server start-up)
+        _err("interrupted before any case ran")
+        return EXIT_INTERRUPTED
     comparison = baseline_mod.compare(results, known) if known is not None else None
     info = RunInfo(profile=effective.name, endpoint=target.endpoint, capabilities=sorted(effective.capabilities),
                    results=results, started=clock.started_iso, duration=clock.elapsed, redactor=redactor,
-                   comparison=comparison, cases=cases)
+                   comparison=comparison, cases=cases, interrupted=interrupted)
     try:
         paths = write_reports(info, Path(args.report_dir), args.report_name or effective.name)
-        if args.update_baseline:
+        if args.update_baseline and interrupted:
+            _err(f"--update-baseline: not written, the run was interrupted ({args.baseline} unchanged)")
+        elif args.update_baseline:
             baseline_mod.write(args.baseline, results, effective.name)
             print(f"baseline written: {args.baseline}", file=sys.stderr)
     except OSError as exc:
@@ -155,9 +178,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"reports: {paths['html']} {paths['json']} {paths['junit']}", file=sys.stderr)
     print(console.render_summary(info, verbose=args.verbose))
+    if interrupted:
+        _err(f"interrupted: {len(results)} of {len(cases)} cases ran; the reports hold those")
+        return EXIT_INTERRUPTED
     if comparison is not None:
         return EXIT_OK if comparison.gate_ok else EXIT_FAILED
     return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
+
+
+@contextlib.contextmanager
+def _graceful_sigint() -> Iterator[threading.Event]:
+    """While the cases run, a first Ctrl-C (SIGINT) sets the event: no new case starts, the running ones
+    finish and tear down, the reports are written. A second Ctrl-C raises KeyboardInterrupt as usual."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\ns3-conformance: interrupted: finishing the running case(s), then teardown and reports "
+              "(Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run_option_problems(args: argparse.Namespace, options: assemble.RunOptions) -> str | None:
@@ -292,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         _err("interrupted")
-        return EXIT_FAILED
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
