@@ -46,7 +46,7 @@ def compare(results: list[CaseResult], known: set[str]) -> Comparison:
     for result in sorted(results, key=lambda r: r.case_id):
         if result.failed:
             (comparison.known_failures if result.case_id in known else comparison.new_failures).append(result.case_id)
-        elif result.case_id in known and result.outcome.value == "passed":
+        elif result.case_id in known and result.outcome.value in ("passed", "warning"):   # warnings are not failures
             comparison.newly_passing.append(result.case_id)
     return comparison
 

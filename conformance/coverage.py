@@ -103,8 +103,11 @@ def model_body_elements(model: ServiceModel) -> list[str]:
 
 # --- classification of requests -----------------------------------------------------------------------------
 
-def classify(request: RequestSpec) -> str | None:
-    """The operation (of OPERATIONS) a case request performs, or None (service calls, other operations)."""
+def classify(request: RequestSpec | None) -> str | None:
+    """The operation (of OPERATIONS) a case request performs, or None (service calls, other operations, a
+    KMS step)."""
+    if request is None:
+        return None
     operation = s3model.infer_operation(request.method.upper(), bool(request.bucket), bool(request.key),
                                         {str(k) for k in request.query}, {str(k).lower() for k in request.headers},
                                         form=request.form is not None)
@@ -197,7 +200,7 @@ def build_rows(cases: Iterable[Case], data: dict[str, Any], model: ServiceModel 
         for step in case.steps:
             request = step.request
             classified = classify(request)
-            if classified is None:
+            if classified is None or request is None:
                 continue
             op = classified
             negative, errors = expected_errors(step, vars_sets or [])

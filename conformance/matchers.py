@@ -1,13 +1,14 @@
 """Expectation checks: every failed expectation becomes a Mismatch (data with expected/actual)."""
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import xmlpath
-from .casefile.model import BodyExpect, Capture, ErrorExpect, Expect, HeadersExpect, KmsCalls, XmlExpect
+from .casefile.model import BodyExpect, Capture, ErrorExpect, Evidence, Expect, HeadersExpect, KmsCalls, XmlExpect
 from .results import Exchange, Mismatch, ResponseRecord
 
 
@@ -25,38 +26,75 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _regex(pattern: str, what: str) -> tuple[re.Pattern[str] | None, Mismatch | None]:
+def _regex(pattern: str, what: str, check: str = "") -> tuple[re.Pattern[str] | None, Mismatch | None]:
     try:
         return re.compile(pattern), None
     except re.error as exc:
-        return None, Mismatch(what, f"a valid regular expression ({pattern!r})", f"invalid: {exc}")
+        return None, Mismatch(what, f"a valid regular expression ({pattern!r})", f"invalid: {exc}", check=check)
 
 
-def check(expect: Expect, exchange: Exchange, ctx: MatchContext) -> list[Mismatch]:
+def check(expect: Expect, exchange: Exchange, ctx: MatchContext, json_errors: bool = False) -> list[Mismatch]:
+    """`json_errors`: the response is a JSON-protocol one (KMS), whose error is `{"__type", "message"}`."""
     if exchange.response is None:
-        return [Mismatch("response", "an HTTP response", exchange.error or "no response")]
+        return [Mismatch("response", "an HTTP response", exchange.error or "no response", check="response")]
     response = exchange.response
     out: list[Mismatch] = []
     if expect.status is not None:
         out += check_status(expect.status, response)
     if expect.error is not None:
-        out += check_error(expect.error, response, exchange.request.method)
+        out += check_error(expect.error, response, exchange.request.method, json_errors)
     if expect.headers is not None:
         out += check_headers(expect.headers, response)
     if expect.xml is not None:
         out += check_xml(expect.xml, response)
     if expect.body is not None:
-        out += check_body(expect.body, response, ctx)
+        out += [replace(m, check="body") for m in check_body(expect.body, response, ctx)]
     if expect.kms_calls is not None:
-        out += check_kms_calls(expect.kms_calls, ctx)
+        out += [replace(m, check="kms_calls") for m in check_kms_calls(expect.kms_calls, ctx)]
     return out
+
+
+CONFIDENCE_ORDER = ("recorded", "corroborated", "documented")
+NEVER_UNPROVEN = {"response", "capture"}      # no answer at all, or a value later steps need: always failures
+
+
+def annotate(mismatches: list[Mismatch], expect: Expect, evidence: tuple[Evidence, ...] = ()) -> list[Mismatch]:
+    """Marks each mismatch unproven or not and attaches the confidence and evidence behind its check: a check
+    listed in the expect's `unproven` (or any check of an expect with `confidence: unproven`) is unproven. A
+    mismatch without a single check (`error`: no error document, `xml`: no XML body) is unproven when every
+    check of that kind in the expect is."""
+    cited = [entry for entry in evidence if entry.id in expect.evidence]
+    entries = [entry.to_dict() for entry in cited]
+    unproven = expect.unproven_names()
+    made = expect.check_names()
+    if expect.confidence is not None:
+        proven_confidence = expect.confidence
+    else:
+        kinds = [entry.confidence for entry in cited if entry.confidence in CONFIDENCE_ORDER]
+        proven_confidence = min(kinds, key=CONFIDENCE_ORDER.index) if kinds else "documented"
+    for mismatch in mismatches:
+        name = mismatch.check
+        if name in NEVER_UNPROVEN or name.startswith("capture"):
+            is_unproven = False
+        elif expect.confidence == "unproven":
+            is_unproven = True
+        elif name in ("error", "xml"):
+            group = {n for n in made if n.startswith(name + ".")}
+            is_unproven = bool(group) and group <= unproven
+        else:
+            is_unproven = name in unproven
+        mismatch.unproven = is_unproven
+        mismatch.confidence = "unproven" if is_unproven else proven_confidence
+        mismatch.evidence = entries
+    return mismatches
 
 
 def check_status(expected: int | tuple[int, ...], response: ResponseRecord) -> list[Mismatch]:
     allowed = expected if isinstance(expected, tuple) else (expected,)
     if response.status in allowed:
         return []
-    return [Mismatch("status", list(expected) if isinstance(expected, tuple) else expected, response.status)]
+    return [Mismatch("status", list(expected) if isinstance(expected, tuple) else expected, response.status,
+                     check="status")]
 
 
 def error_fields(response: ResponseRecord) -> dict[str, str] | None:
@@ -66,28 +104,45 @@ def error_fields(response: ResponseRecord) -> dict[str, str] | None:
     return {xmlpath.local(child.tag): xmlpath.text_of(child) for child in root}
 
 
-def check_error(expected: ErrorExpect, response: ResponseRecord, method: str = "GET") -> list[Mismatch]:
-    fields = error_fields(response)
+def json_error_fields(response: ResponseRecord) -> dict[str, str] | None:
+    """A JSON-protocol error (KMS): `__type` (namespace prefix `...#` removed) as Code, `message` as Message."""
+    try:
+        data = json.loads(response.body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("__type"), str):
+        return None
+    message = data.get("message", data.get("Message"))
+    return {"Code": data["__type"].rsplit("#", 1)[-1], "Message": message if isinstance(message, str) else ""}
+
+
+def check_error(expected: ErrorExpect, response: ResponseRecord, method: str = "GET",
+                json_errors: bool = False) -> list[Mismatch]:
+    fields = json_error_fields(response) if json_errors else error_fields(response)
     if fields is None:
+        if json_errors:
+            return [Mismatch("error", 'a JSON error ({"__type": ...})', _preview(response.body) or "an empty body",
+                             check="error")]
         if response.body:
             actual = f"a non-error body: {_preview(response.body)}"
         else:
             actual = "no body (HEAD responses have none)" if method == "HEAD" else "an empty body"
-        return [Mismatch("error", "an <Error> document", actual)]
+        return [Mismatch("error", "an <Error> document", actual, check="error")]
     out = []
     if expected.code is not None and fields.get("Code") != expected.code:
-        out.append(Mismatch("error code", expected.code, fields.get("Code")))
+        out.append(Mismatch("error code", expected.code, fields.get("Code"), check="error.code"))
     if expected.message is not None and fields.get("Message") != expected.message:
-        out.append(Mismatch("error message", expected.message, fields.get("Message")))
+        out.append(Mismatch("error message", expected.message, fields.get("Message"), check="error.message"))
     if expected.message_match is not None:
-        pattern, bad = _regex(expected.message_match, "error message_match")
+        pattern, bad = _regex(expected.message_match, "error message_match", "error.message")
         if bad:
             out.append(bad)
         elif pattern and not pattern.search(fields.get("Message") or ""):
-            out.append(Mismatch("error message", f"~/{expected.message_match}/", fields.get("Message")))
+            out.append(Mismatch("error message", f"~/{expected.message_match}/", fields.get("Message"),
+                                check="error.message"))
     for name, value in (expected.fields or {}).items():
         if fields.get(name) != _scalar(value):
-            out.append(Mismatch(f"error field {name}", _scalar(value), fields.get(name)))
+            out.append(Mismatch(f"error field {name}", _scalar(value), fields.get(name), check=f"error.fields.{name}"))
     return out
 
 
@@ -96,31 +151,32 @@ def check_headers(expected: HeadersExpect, response: ResponseRecord) -> list[Mis
     for name, value in (expected.equal or {}).items():
         actual = response.header(name)
         if actual != _scalar(value):
-            out.append(Mismatch(f"header {name}", _scalar(value), actual))
+            out.append(Mismatch(f"header {name}", _scalar(value), actual, check=f"headers.{name.lower()}"))
     for name, pattern_text in (expected.match or {}).items():
         actual = response.header(name)
-        pattern, bad = _regex(pattern_text, f"header {name} match")
+        pattern, bad = _regex(pattern_text, f"header {name} match", f"headers.{name.lower()}")
         if bad:
             out.append(bad)
         elif actual is None or (pattern and not pattern.search(actual)):
-            out.append(Mismatch(f"header {name}", f"~/{pattern_text}/", actual))
+            out.append(Mismatch(f"header {name}", f"~/{pattern_text}/", actual, check=f"headers.{name.lower()}"))
     for name in expected.present or ():
         if response.header(name) is None:
-            out.append(Mismatch(f"header {name}", "present", None))
+            out.append(Mismatch(f"header {name}", "present", None, check=f"headers.{name.lower()}"))
     for name in expected.absent or ():
         actual = response.header(name)
         if actual is not None:
-            out.append(Mismatch(f"header {name}", "absent", actual))
+            out.append(Mismatch(f"header {name}", "absent", actual, check=f"headers.{name.lower()}"))
     return out
 
 
 def check_xml(expected: tuple[XmlExpect, ...], response: ResponseRecord) -> list[Mismatch]:
     root = xmlpath.parse(response.body)
     if root is None:
-        return [Mismatch("xml body", "an XML document", _preview(response.body) or "empty body")]
-    out = []
+        return [Mismatch("xml body", "an XML document", _preview(response.body) or "empty body", check="xml")]
+    out: list[Mismatch] = []
     for item in expected:
         path = item.path
+        first = len(out)
         found = xmlpath.find_all(root, path)
         texts = [xmlpath.text_of(e) for e in found]
         if item.count is not None and len(found) != item.count:
@@ -141,6 +197,8 @@ def check_xml(expected: tuple[XmlExpect, ...], response: ResponseRecord) -> list
             elif pattern and not any(pattern.search(t) for t in texts):
                 out.append(Mismatch(f"xml {path}", f"~/{item.match}/", texts[0] if len(texts) == 1
                                     else (texts or None)))
+        for mismatch in out[first:]:
+            mismatch.check = f"xml.{path}"
     return out
 
 

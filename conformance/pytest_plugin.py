@@ -1,6 +1,6 @@
 """pytest plugin (pytest11 entry point): `pytest cases/ --s3-endpoint URL --s3-profile NAME` runs the YAML
 cases through the same engine as `s3-conformance run`, one test item per case (NA -> skipped, known
-deviation -> xfail). Without --s3-endpoint each process (each xdist worker) starts the built-in mock server
+deviation -> xfail, warning -> passed with an UnprovenExpectationWarning). Without --s3-endpoint each process (each xdist worker) starts the built-in mock server
 once. Only YAML files whose top level has `cases:` are collected, so unrelated runs are undisturbed.
 
 This module is imported by every pytest run in the environment: it must stay importable and cheap, so
@@ -57,6 +57,11 @@ class CaseFile(pytest.File):
             yield CaseItem.from_parent(self, name=case.id, case=case)
 
 
+class UnprovenExpectationWarning(UserWarning):
+    """A case passed, but an expectation that rests on no evidence of AWS's behaviour (`unproven`) did not
+    hold: worth a look, never a failure."""
+
+
 class CaseFailed(Exception):
     def __init__(self, text: str):
         super().__init__(text)
@@ -82,6 +87,11 @@ class CaseItem(pytest.Item):
             pytest.xfail(result.reason)
         if result.failed:
             raise CaseFailed(runtime.engine.redactor.text(_describe(result)))
+        if result.outcome is Outcome.WARNING:
+            import warnings
+
+            warnings.warn(UnprovenExpectationWarning(runtime.engine.redactor.text(_describe_warning(result))),
+                          stacklevel=1)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CaseFailed):
@@ -115,6 +125,13 @@ def _describe(result: Any) -> str:
                     lines.append("  < " + response.body[:1500].decode("utf-8", "replace").replace("\n", "\n  < "))
             else:
                 lines.append(f"  < no response: {step.exchange.error}")
+    return "\n".join(lines)
+
+
+def _describe_warning(result: Any) -> str:
+    lines = [f"{result.case_id} ({result.file}:{result.line}): unproven expectations did not hold"]
+    for step, mismatch in result.warnings():
+        lines.append(f"  step {step.name}: {mismatch.describe()}")
     return "\n".join(lines)
 
 

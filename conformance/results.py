@@ -13,20 +13,29 @@ class Outcome(str, Enum):
     NA = "na"
     DEVIATION = "deviation"
     ERROR = "error"
+    WARNING = "warning"             # only unproven expectations did not hold: reported, never a failure
 
 
 @dataclass
 class Mismatch:
-    """One expectation that did not hold. `what` names it (e.g. "status", "header x-amz-...")."""
+    """One expectation that did not hold. `what` describes it (e.g. "status", "header x-amz-..."); `check`
+    names it in the spelling of an expect's `unproven` list (`status`, `error.code`, `headers.<lower name>`,
+    `xml.<path>`, ...). `unproven` mismatches are warnings, not failures; `confidence` and `evidence` (the
+    case's evidence entries the expect cites, as dicts) say how the expectation is known."""
     what: str
     expected: Any
     actual: Any
+    check: str = ""
+    unproven: bool = False
+    confidence: str | None = None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
 
     def describe(self) -> str:
         return f"{self.what}: expected {self.expected!r}, got {self.actual!r}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"what": self.what, "expected": self.expected, "actual": self.actual}
+        return {"what": self.what, "expected": self.expected, "actual": self.actual, "check": self.check,
+                "unproven": self.unproven, "confidence": self.confidence, "evidence": self.evidence}
 
 
 @dataclass
@@ -104,6 +113,15 @@ class StepResult:
     def ok(self) -> bool:
         return not self.mismatches and self.error is None
 
+    @property
+    def failures(self) -> list[Mismatch]:
+        """Mismatches of proven expectations (the others are warnings)."""
+        return [m for m in self.mismatches if not m.unproven]
+
+    @property
+    def warnings(self) -> list[Mismatch]:
+        return [m for m in self.mismatches if m.unproven]
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "ok": self.ok, "error": self.error, "variant": self.variant,
                 "expected": self.expected, "mismatches": [m.to_dict() for m in self.mismatches],
@@ -131,6 +149,13 @@ class CaseResult:
     def failed(self) -> bool:
         return self.outcome in (Outcome.FAILED, Outcome.ERROR)
 
+    def checks(self) -> list[tuple[StepResult, Mismatch]]:
+        """Every check that did not hold (failed or warned), with its step."""
+        return [(step, mismatch) for step in self.setup + self.steps for mismatch in step.mismatches]
+
+    def warnings(self) -> list[tuple[StepResult, Mismatch]]:
+        return [(step, mismatch) for step, mismatch in self.checks() if mismatch.unproven]
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.case_id, "title": self.title, "operation": self.operation, "file": self.file,
                 "line": self.line, "outcome": self.outcome.value, "reason": self.reason, "tags": self.tags,
@@ -146,17 +171,20 @@ class Summary:
     na: int = 0
     deviations: int = 0
     errors: int = 0
+    warnings: int = 0
 
     @classmethod
     def of(cls, results: list[CaseResult]) -> Summary:
         counts = Counter(result.outcome for result in results)
         return cls(passed=counts[Outcome.PASSED], failed=counts[Outcome.FAILED], na=counts[Outcome.NA],
-                   deviations=counts[Outcome.DEVIATION], errors=counts[Outcome.ERROR])
+                   deviations=counts[Outcome.DEVIATION], errors=counts[Outcome.ERROR],
+                   warnings=counts[Outcome.WARNING])
 
     def last_line(self) -> str:
-        # Runner errors count as failures here so the closing line keeps its fixed three-part form.
-        return f"{self.passed} passed, {self.failed + self.errors} failed, {self.na} not applicable"
+        # Runner errors count as failures here so the closing line keeps its fixed form.
+        return (f"{self.passed} passed, {self.failed + self.errors} failed, {self.na} not applicable, "
+                f"{self.warnings} warnings")
 
     def to_dict(self) -> dict[str, int]:
         return {"passed": self.passed, "failed": self.failed, "na": self.na, "deviations": self.deviations,
-                "errors": self.errors}
+                "errors": self.errors, "warnings": self.warnings}

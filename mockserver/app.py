@@ -5,11 +5,8 @@ A raw ASGI callable (no framework): uvicorn + httptools call it directly and eve
 """
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import os
-import random
 import re
 import time
 from collections.abc import AsyncIterator
@@ -17,29 +14,33 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from mockserver import handlers  # noqa: F401 - registers the operations
-from mockserver.accounts import Accounts
+from mockserver import (
+    handlers,  # noqa: F401 - registers the operations
+    requestids,
+)
 from mockserver.auth import AuthResult, IncomingRequest, authenticate
-from mockserver.auth.canonical import fast_unquote
 from mockserver.config import ServerConfig
-from mockserver.dialects import get_dialect
-from mockserver.errors import S3Error, internal_error, method_not_allowed, not_implemented
-from mockserver.handlers.common import http_date_now
+from mockserver.errors import (
+    S3Error,
+    access_denied,
+    error_body,
+    internal_error,
+    invalid_uri,
+    method_not_allowed,
+    no_such_resource,
+    not_implemented,
+    request_header_section_too_large,
+    s3_error,
+)
 from mockserver.http import RequestContext, Response
+from mockserver.httpdates import http_date_now
 from mockserver.kms import api as kms_api
-from mockserver.kms.engine import KmsEngine
+from mockserver.queryparams import parse_query
 from mockserver.routing import resolve
-from mockserver.sse.service import EncryptionService
-from mockserver.storage.base import Storage
-from mockserver.storage.disk import atomic_write, disk_storage
-from mockserver.storage.memory import memory_storage
-from mockserver.xmlio import XML_DECLARATION, escape_strict
+from mockserver.state import AppState
 
 log = logging.getLogger("mockserver")
 
-ROOT_KEY_FILE = "root.key"
-ROOT_KEY_ENV = "S3C_MOCK_ROOT_KEY_FILE"
-KMS_FILE = "kms.json"
 INTERNAL_PREFIX = "/_mockserver/"
 # S3: "The PUT request header is limited to 8 KB in size" (user metadata 2 KB of it). Larger header sections
 # (a 1 MB header, a 100 KB encryption context echoed back in the response) get AWS's error.
@@ -56,118 +57,6 @@ KMS_AUTH_ERRORS = {
 # Characters uvicorn refuses in a header value (it would raise mid-response); request-derived values such as
 # response-content-type=a%0Db are sanitised instead.
 _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-class AppState:
-    """What handlers reach through ctx.state."""
-
-    def __init__(self, config: ServerConfig) -> None:
-        self.config = config
-        self.dialect = get_dialect(config.dialect)
-        self.accounts = Accounts([config.main, config.alt])
-        self.region = config.region
-        self.durable = config.data_dir is not None and config.fsync   # blob commits block on fsync
-        key_file = config.root_key_file or os.environ.get(ROOT_KEY_ENV) or None
-        if config.data_dir is not None:
-            self.storage: Storage = disk_storage(config.data_dir, config.fsync)
-            self.root_key = _load_root_key(config.data_dir, key_file)
-            self.kms = _load_kms(config.data_dir, config.region, self.root_key)
-        else:
-            self.storage = memory_storage()
-            self.root_key = _read_key_file(key_file) if key_file else os.urandom(32)
-            self.kms = KmsEngine(config.region, root_key=self.root_key)
-        self.encryption = EncryptionService(dialect=self.dialect, kms=self.kms, root_key=self.root_key,
-                                            region=config.region,
-                                            allow_sse_c_over_http=config.allow_sse_c_over_http)
-
-
-def _read_key_file(path: str) -> bytes:
-    """A 32-byte root key file, created (0600) when missing."""
-    if not os.path.exists(path):
-        parent = os.path.dirname(os.path.abspath(path))
-        os.makedirs(parent, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(os.urandom(32))
-            f.flush()
-            os.fsync(f.fileno())
-    with open(path, "rb") as f:
-        key = f.read()
-    if len(key) != 32:
-        raise RuntimeError(f"{path} is not a 32-byte key")
-    return key
-
-
-def _load_root_key(data_dir: str, key_file: str | None = None) -> bytes:
-    """The server's own key (wraps SSE-S3 data keys and KMS key material). Default: <data_dir>/root.key, created
-    once per data dir, which sits beside the data it wraps (a copy of the directory decrypts it). `key_file`
-    (serve --root-key-file, or S3C_MOCK_ROOT_KEY_FILE) keeps it elsewhere: an existing data dir moves to it by
-    moving its root.key there; a root.key left in the data dir must then hold the same key."""
-    local = os.path.join(data_dir, ROOT_KEY_FILE)
-    if key_file is None:
-        if not os.path.exists(local):
-            atomic_write(local, os.urandom(32), os.path.join(data_dir, "tmp"))
-        return _read_key_file(local)
-    key = _read_key_file(key_file)
-    if os.path.exists(local) and os.path.abspath(local) != os.path.abspath(key_file):
-        if _read_key_file(local) != key:
-            raise RuntimeError(f"{local} holds another root key than {key_file}: this data was written under "
-                               f"{local}; move that file to {key_file} (or drop the option)")
-        log.warning("%s duplicates the root key kept in %s: delete it so the key no longer sits beside the data",
-                    local, key_file)
-    return key
-
-
-def _load_kms(data_dir: str, region: str, root_key: bytes) -> KmsEngine:
-    path = os.path.join(data_dir, KMS_FILE)
-    tmp = os.path.join(data_dir, "tmp")
-
-    def persist(snapshot: dict[str, Any]) -> None:
-        atomic_write(path, json.dumps(snapshot, separators=(",", ":")).encode(), tmp)
-
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            return KmsEngine.restore(json.loads(f.read()), region, persist, root_key=root_key)
-    return KmsEngine(region, persist, root_key=root_key)
-
-
-# Request ids identify requests in logs and error bodies; they need uniqueness, not secrecy, and os.urandom
-# is a system call per request on the hot path.
-_ids = random.Random(int.from_bytes(os.urandom(16), "big"))
-
-
-def _request_id() -> str:
-    return f"{_ids.getrandbits(64):016X}"
-
-
-def _host_id() -> str:
-    return base64.b64encode(_ids.randbytes(48)).decode()
-
-
-def parse_query(query_string: str) -> dict[str, str]:
-    """Query parameters (first occurrence wins), '+' as space as S3 reads them. Fast path for the common
-    case of nothing to unquote; parse_qsl is several times slower on presigned URLs' long queries."""
-    params: dict[str, str] = {}
-    for part in query_string.split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        if "%" in name or "+" in name:
-            name = fast_unquote(name.replace("+", " "))      # = unquote_plus(name)
-        if "%" in value or "+" in value:
-            value = fast_unquote(value.replace("+", " "))
-        if name not in params:
-            params[name] = value
-    return params
-
-
-def error_body(error: S3Error, request_id: str, host_id: str) -> bytes:
-    out = [XML_DECLARATION, "<Error><Code>", escape_strict(error.code), "</Code><Message>",
-           escape_strict(error.message), "</Message>"]
-    for name, value in error.fields.items():
-        out.append(f"<{name}>{escape_strict(str(value))}</{name}>")
-    out.append(f"<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>")
-    return "".join(out).encode()
 
 
 class S3App:
@@ -217,10 +106,10 @@ class S3App:
             return (unquote(bucket_part, errors="strict") or None,
                     unquote(key_part, errors="strict") if slash and key_part else None)
         except UnicodeDecodeError:
-            raise S3Error("InvalidURI", "Couldn't parse the specified URI.", 400) from None
+            raise invalid_uri() from None
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        request_id = _request_id()
+        request_id = requestids.request_id()
         method = scope["method"]
         raw = scope.get("raw_path")
         raw_path: str = raw.decode("latin-1") if raw else scope["path"]
@@ -234,8 +123,7 @@ class S3App:
         ctx: RequestContext | None = None
         try:
             if header_bytes > MAX_HEADER_BYTES:
-                raise S3Error("RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum "
-                              "allowed size.", 400, {"MaxSizeAllowed": str(MAX_HEADER_BYTES)})
+                raise request_header_section_too_large(MAX_HEADER_BYTES)
             query = parse_query(query_string) if query_string else {}
             if raw_path.startswith(INTERNAL_PREFIX):
                 response = self._internal(method, raw_path, query_string, header_list,
@@ -288,7 +176,7 @@ class S3App:
         try:
             auth = self._authenticate(ctx, "kms")
             if auth.account is None:
-                raise S3Error("MissingAuthenticationToken", "Missing Authentication Token", 400)
+                raise s3_error("MissingAuthenticationToken")
             body = await ctx.read_body()
         except S3Error as error:
             kind = KMS_AUTH_ERRORS.get(error.code, error.code)
@@ -316,15 +204,15 @@ class S3App:
             elif self.config.open_metrics:
                 document = self.state.kms.metrics()
             else:
-                raise S3Error("AccessDenied", "Access Denied", 403)
+                raise access_denied()
         elif name == "accounts":
             document = {a.name: {"account_id": a.account_id} for a in self.state.accounts}
         else:
-            raise S3Error("NoSuchResource", "The specified resource does not exist.", 404)
+            raise no_such_resource()
         return Response(200, {"content-type": "application/json"}, json.dumps(document).encode())
 
     def _error_response(self, error: S3Error, request_id: str) -> Response:
-        host_id = _host_id()
+        host_id = requestids.host_id()
         headers = {"content-type": "application/xml", "x-amz-id-2": host_id}
         headers.update(error.headers)
         return Response(error.status, headers, error_body(error, request_id, host_id))
@@ -335,7 +223,7 @@ class S3App:
         body = response.body
         raw: list[tuple[bytes, bytes]] = [
             (b"x-amz-request-id", request_id.encode()),
-            (b"x-amz-id-2", (headers.pop("x-amz-id-2", None) or _host_id()).encode()),
+            (b"x-amz-id-2", (headers.pop("x-amz-id-2", None) or requestids.host_id()).encode()),
             (b"date", http_date_now().encode()),
             (b"server", b"MockS3"),
         ]

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from awscrt import checksums as crt
 
-from mockserver.errors import S3Error, bad_digest, invalid_digest, invalid_request
+from mockserver.errors import bad_digest, checksum_mismatch, invalid_digest, invalid_request
 
 ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")
 CRC_ALGORITHMS = ("crc32", "crc32c", "crc64nvme")
@@ -79,10 +79,6 @@ def decode_checksum_value(algorithm: str, value: str) -> bytes:
     if len(raw) != DIGEST_SIZES[algorithm]:
         raise invalid_request(f"Value for x-amz-checksum-{algorithm} header is invalid.")
     return raw
-
-
-def checksum_mismatch(algorithm: str) -> S3Error:
-    return S3Error("BadDigest", f"The {algorithm.upper()} you specified did not match the calculated checksum.", 400)
 
 
 def parse_content_md5(headers: Mapping[str, str]) -> bytes | None:

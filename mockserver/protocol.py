@@ -1,4 +1,4 @@
-"""HTTP-level bad input answered the way S3 answers it, on top of http.coalescing_protocol():
+"""HTTP-level bad input answered the way S3 answers it, on top of coalescing.coalescing_protocol():
 
 - a request httptools cannot parse (bad Content-Length, Content-Length with Transfer-Encoding, control characters
   in a header, bytes after a body that was shorter than announced) gets S3's XML `400 BadRequest` instead of
@@ -19,27 +19,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.errors import S3Error
+from mockserver import requestids
+from mockserver.coalescing import coalescing_protocol
+from mockserver.errors import S3Error, bad_request, error_body, incomplete_body, request_timeout
 
 # S3 answers a request whose body stalls after about 20 s of silence (RequestTimeout). Tests lower it.
 BODY_IDLE_TIMEOUT = 20.0
 # Lingering close: how long and how much of an unread body is drained before the connection is closed anyway.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 64 * 1024 * 1024
-
-
-def bad_request() -> S3Error:
-    return S3Error("BadRequest", "An error occurred when parsing the HTTP request.", 400)
-
-
-def request_timeout() -> S3Error:
-    return S3Error("RequestTimeout", "Your socket connection to the server was not read from or written to within "
-                   "the timeout period. Idle connections will be closed.", 400)
-
-
-def incomplete_body() -> S3Error:
-    return S3Error("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP "
-                   "header", 400)
 
 
 def _expects_body(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -73,10 +61,8 @@ class _LingeringTransport:
 
 
 def guarded_protocol() -> type:
-    """uvicorn's httptools protocol (with the coalescing changes of http.py) plus the guards above; pass as
+    """uvicorn's httptools protocol (with the changes of coalescing.py) plus the guards above; pass as
     uvicorn.Config(http=...)."""
-    from mockserver.app import _host_id, _request_id, error_body
-    from mockserver.http import coalescing_protocol
 
     base: Any = coalescing_protocol()
 
@@ -133,7 +119,7 @@ def guarded_protocol() -> type:
         def _write_error(self, error: S3Error) -> None:
             if self.transport.is_closing():
                 return
-            request_id, host_id = _request_id(), _host_id()
+            request_id, host_id = requestids.request_id(), requestids.host_id()
             body = error_body(error, request_id, host_id)
             self.transport.write(b"".join([
                 b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\n",

@@ -5,16 +5,13 @@ Responses are rendered by string building: they are small, flat and on the hot p
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Union
 
 from lxml import etree
 
 from mockserver.errors import malformed_xml
-
-S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
-XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+from mockserver.xmltext import S3_NS, XML_DECLARATION, escape
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                           remove_comments=True, remove_pis=True)
@@ -76,22 +73,6 @@ def only_child_text(el: etree._Element, name: str) -> str | None:
 # ----- rendering -----
 
 Node = Union[str, int, bool, None, "list[tuple[str, Node]]"]
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
-
-
-def escape(text: str) -> str:
-    return text.translate(_ESCAPES)
-
-
-# What XML 1.0 cannot carry at all, not even as a character reference: C0 controls other than tab/LF/CR, lone
-# surrogates, U+FFFE/U+FFFF. Error documents echo request values (a bucket name with %00) and must stay parseable.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def escape_strict(text: str) -> str:
-    """escape() that also replaces characters XML 1.0 forbids with U+FFFD (for error documents)."""
-    text = text.translate(_ESCAPES)
-    return _NOT_XML.sub("\ufffd", text) if _NOT_XML.search(text) else text
 
 
 def _render_into(out: list[str], items: Iterable[tuple[str, Node]]) -> None:

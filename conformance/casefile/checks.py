@@ -209,10 +209,92 @@ def check_names(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> Non
         seen_steps.append(name)
 
 
+def asserted_checks(expect: dict[str, Any]) -> set[str]:
+    """Every check an expect mapping makes, in `unproven` spelling (header names lower-cased); the same
+    names as `Expect.check_names` and the matchers' `Mismatch.check`."""
+    names = set()
+    if "status" in expect:
+        names.add("status")
+    if "body" in expect:
+        names.add("body")
+    error = expect.get("error") or {}
+    if "code" in error:
+        names.add("error.code")
+    if "message" in error or "message_match" in error:
+        names.add("error.message")
+    names |= {f"error.fields.{k}" for k in error.get("fields") or {}}
+    headers = expect.get("headers") or {}
+    for section in ("equal", "match", "present", "absent"):
+        names |= {f"headers.{str(k).lower()}" for k in headers.get(section) or ()}
+    names |= {f"xml.{item['path']}" for item in expect.get("xml") or []}
+    return names
+
+
+def _all_expects(raw: dict[str, Any], at: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+    for index, step in enumerate(raw["steps"]):
+        step_at = at + ("steps", index)
+        if step.get("expect") is not None:
+            yield step_at + ("expect",), step["expect"]
+        for v_index, variant in enumerate(step.get("variants") or []):
+            yield step_at + ("variants", v_index, "expect"), variant["expect"]
+
+
+def check_evidence(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> None:
+    """Evidence references: every id an expect cites is in the case's `evidence` list and every entry of the
+    list is cited; every `unproven` name is a check its expect makes; an expect that claims `recorded` or
+    `corroborated` confidence cites the evidence for it."""
+    entries = raw.get("evidence") or []
+    ids = [entry["id"] for entry in entries]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        report(at + ("evidence", ids.index(dup)), f"duplicate evidence id {dup!r}")
+    cited: set[str] = set()
+    for exp_at, expect in _all_expects(raw, at):
+        for index, name in enumerate(expect.get("evidence") or []):
+            cited.add(name)
+            if name not in ids:
+                known = ", ".join(ids) or "none"
+                report(exp_at + ("evidence", index),
+                       f"evidence {name!r} is not in the case's evidence list (ids: {known})")
+        made = asserted_checks(expect)
+        for index, name in enumerate(expect.get("unproven") or []):
+            key = name.lower() if name.startswith("headers.") else name
+            if key not in made:
+                report(exp_at + ("unproven", index),
+                       f"unproven {name!r} names no check of this expect (its checks: {', '.join(sorted(made)) or 'none'})")
+        confidence = expect.get("confidence")
+        if confidence in ("recorded", "corroborated") and not expect.get("evidence"):
+            report(exp_at + ("confidence",), f"confidence {confidence} needs the evidence: cite it in `evidence`")
+    for index, entry in enumerate(entries):
+        if entry["id"] not in cited:
+            report(at + ("evidence", index), f"evidence {entry['id']!r} is cited by no expect of the case")
+
+
+KMS_STEP_EXPECT = {"status", "error", "evidence", "confidence", "unproven"}
+
+
+def check_kms_step(step: dict[str, Any], step_at: tuple[Any, ...], scope: Scope, report: Report) -> None:
+    """A `kms:` step names a fixture key; its response is KMS JSON: only status and error can be checked."""
+    key = step["kms"]["key"]
+    if key not in scope.kms:
+        known = ", ".join(sorted(scope.kms)) or "none defined"
+        report(step_at + ("kms", "key"), f"kms step: {key!r} is not a fixtures.kms_keys name (known: {known})")
+    if step.get("capture"):
+        report(step_at + ("capture",), "kms step: capture is not supported (the response is KMS JSON)")
+    expects = [(step_at + ("expect",), step.get("expect"))] + \
+        [(step_at + ("variants", i, "expect"), v["expect"]) for i, v in enumerate(step.get("variants") or [])]
+    for exp_at, expect in expects:
+        for name in sorted(set(expect or {}) - KMS_STEP_EXPECT):
+            report(exp_at + (name,), f"kms step: expect.{name} cannot be checked on a KMS response "
+                                     "(status and error only)")
+        if "fields" in ((expect or {}).get("error") or {}):
+            report(exp_at + ("error", "fields"), "kms step: a KMS error has no fields (code and message only)")
+
+
 def check_case(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> list[VarRef]:
     """Every check of this module on one schema-valid case: problems go to `report(json_path, message)`;
     returns the profile variables used."""
     check_names(raw, at, report)
+    check_evidence(raw, at, report)
     refs: list[VarRef] = []
     fixtures = raw.get("fixtures") or {}
     buckets: set[str] = set()
@@ -236,10 +318,13 @@ def check_case(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> list
         step_at = at + ("steps", index)
         name = step.get("name") or f"step{index + 1}"
         where = f"case {case_id} step {name}"
-        check_placeholders(step["request"], step_at + ("request",), scope, where, report, refs)
-        check_base64(step["request"].get("body"), step_at + ("request", "body"), report)
-        form_file = (step["request"].get("form") or {}).get("file")
-        check_base64(form_file, step_at + ("request", "form", "file"), report)
+        if "kms" in step:
+            check_kms_step(step, step_at, scope, report)
+        else:
+            check_placeholders(step["request"], step_at + ("request",), scope, where, report, refs)
+            check_base64(step["request"].get("body"), step_at + ("request", "body"), report)
+            form_file = (step["request"].get("form") or {}).get("file")
+            check_base64(form_file, step_at + ("request", "form", "file"), report)
         expects = [(step_at + ("expect",), step.get("expect"))] + \
             [(step_at + ("variants", i, "expect"), v["expect"]) for i, v in enumerate(step.get("variants") or [])]
         for exp_at, expect in expects:

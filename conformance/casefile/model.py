@@ -177,6 +177,28 @@ class Expect:
             evidence=tuple(raw.get("evidence") or ()), confidence=raw.get("confidence"),
             unproven=tuple(raw.get("unproven") or ()), line=line)
 
+    def check_names(self) -> set[str]:
+        """Every check this expect makes, in `unproven` spelling (header names lower-cased)."""
+        names = set()
+        if self.status is not None:
+            names.add("status")
+        if self.body is not None:
+            names.add("body")
+        if self.error is not None:
+            if self.error.code is not None:
+                names.add("error.code")
+            if self.error.message is not None or self.error.message_match is not None:
+                names.add("error.message")
+            names |= {f"error.fields.{name}" for name in self.error.fields or {}}
+        if self.headers is not None:
+            for section in (self.headers.equal, self.headers.match, self.headers.present, self.headers.absent):
+                names |= {f"headers.{str(name).lower()}" for name in section or ()}
+        names |= {f"xml.{item.path}" for item in self.xml or ()}
+        return names
+
+    def unproven_names(self) -> set[str]:
+        return {name.lower() if name.startswith("headers.") else name for name in self.unproven}
+
     def to_dict(self) -> dict[str, Any]:
         """The expectation as written (after rendering), for reports."""
         out = _plain(self)
@@ -240,10 +262,24 @@ class Capture:
         return str(source)
 
 
+KMS_STEP_OPERATIONS = ("DisableKey", "EnableKey", "ScheduleKeyDeletion", "CancelKeyDeletion", "DescribeKey")
+
+
+@dataclass(frozen=True)
+class KmsStep:
+    """A `kms:` step: one KMS API call on a fixture key, through the runner's KMS client (the one the
+    fixtures use: --kms-endpoint, else the S3 endpoint)."""
+    operation: str = field(metadata=TEMPLATE_OFF)     # one of KMS_STEP_OPERATIONS
+    key: str = field(metadata=TEMPLATE_OFF)           # a fixtures.kms_keys name
+    account: str = field(default="main", metadata=TEMPLATE_OFF)   # main | alt
+    line: int = _line()
+
+
 @dataclass(frozen=True)
 class Step:
     name: str = field(metadata=TEMPLATE_OFF)          # as written, or step<N>
-    request: RequestSpec
+    request: RequestSpec | None = None                # exactly one of request and kms
+    kms: KmsStep | None = None
     expect: Expect = field(default_factory=Expect)     # empty when the step has none: a 2xx is expected
     variants: tuple[Variant, ...] = ()
     captures: tuple[Capture, ...] = ()
@@ -301,6 +337,26 @@ class Evidence:
     note: str | None = None
     line: int = _line()
 
+    def url(self) -> str | None:
+        """Where a reader can see the evidence: the recording's or the s3-tests file on GitHub, or the
+        document when it is a URL."""
+        if self.recording and self.recording.get("repo") and self.recording.get("file"):
+            ref = self.recording.get("commit") or ("main" if self.recording["repo"] == "localstack/localstack"
+                                                   else "HEAD")
+            return f"https://github.com/{self.recording['repo']}/blob/{ref}/{self.recording['file']}"
+        if self.s3tests and self.s3tests.get("file"):
+            return f"https://github.com/ceph/s3-tests/blob/{self.s3tests.get('commit') or 'master'}/{self.s3tests['file']}"
+        if self.document and self.document.startswith("https://"):
+            return self.document
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _plain(self)
+        url = self.url()
+        if url:
+            out["url"] = url
+        return out
+
 
 @dataclass(frozen=True)
 class Case:
@@ -325,9 +381,13 @@ class Case:
         if self.fixtures.versioning:
             needs.add("versioning")
         for step in self.steps:
-            if step.request.scheme == "http":
+            if step.kms is not None:
+                needs.add("kms-admin")
+                if step.kms.account == "alt":
+                    needs.add("multi-account")
+            if step.request is not None and step.request.scheme == "http":
                 needs.add("plain-http")
-            if step.request.auth == "alt":
+            if step.request is not None and step.request.auth == "alt":
                 needs.add("multi-account")
             if any(expect.kms_calls is not None for expect in step.expectations()):
                 needs.add("kms-metrics")
@@ -356,7 +416,10 @@ class Case:
                 for name, spec in (step.get("capture") or {}).items())
             steps.append(Step(
                 name=step.get("name") or f"step{index + 1}",
-                request=RequestSpec.from_dict(step["request"], line_of(s_at + ("request",))),
+                request=RequestSpec.from_dict(step["request"], line_of(s_at + ("request",)))
+                if "request" in step else None,
+                kms=KmsStep(step["kms"]["operation"], step["kms"]["key"], step["kms"].get("account", "main"),
+                            line_of(s_at + ("kms",))) if "kms" in step else None,
                 expect=Expect.from_dict(step.get("expect"), line_of(s_at + ("expect",))),
                 variants=variants, captures=captures, description=step.get("description", ""), line=line_of(s_at)))
         return cls(

@@ -1,5 +1,5 @@
-"""Console output: a progress bar while cases run, then failures and the closing summary line
-(`N passed, M failed, K not applicable`; deviations and baseline notes go on the lines before)."""
+"""Console output: a progress bar while cases run, then failures, warnings (briefly) and the closing summary
+line (`N passed, M failed, K not applicable, W warnings`; deviations and baseline notes go on the lines before)."""
 from __future__ import annotations
 
 import sys
@@ -9,7 +9,8 @@ from typing import TextIO
 from ..results import CaseResult, Outcome
 from . import RunInfo, explain
 
-_MARK = {Outcome.PASSED: ".", Outcome.FAILED: "F", Outcome.NA: "s", Outcome.DEVIATION: "x", Outcome.ERROR: "E"}
+_MARK = {Outcome.PASSED: ".", Outcome.FAILED: "F", Outcome.NA: "s", Outcome.DEVIATION: "x", Outcome.ERROR: "E",
+         Outcome.WARNING: "W"}
 
 
 class Progress:
@@ -50,6 +51,11 @@ def render_summary(info: RunInfo, verbose: bool = False) -> str:
         if result.failed:
             lines.append(f"{result.outcome.value.upper()} {result.case_id} ({result.file}:{result.line})")
             lines += [f"    {line}" for line in explain.failure_lines(result, verbose)]
+    for result in info.results:
+        if result.outcome is Outcome.WARNING:
+            lines.append(f"WARNING {result.case_id} ({result.file}:{result.line})")
+            for step, mismatch in result.warnings()[:None if verbose else 1]:
+                lines.append(f"    step {step.name}: unproven {mismatch.describe()}")
     for result in info.results:       # a case's outcome stands; what it left behind is listed apart
         for problem in result.teardown_problems:
             lines.append(f"TEARDOWN {result.case_id}: {problem.splitlines()[0] if problem else ''}")

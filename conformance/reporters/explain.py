@@ -43,11 +43,12 @@ def answer(response: ResponseRecord) -> str:
 def step_lines(step: StepResult, limit: int | None = 3) -> list[str]:
     """One line per mismatch of a failed step (at most `limit`), the status one with the answer's error."""
     response = step.exchange.response if step.exchange is not None else None
-    if step.error and not step.mismatches:
+    failures = step.failures                  # unproven checks that mismatch are warnings, not failures
+    if step.error and not failures:
         return [f"step {step.name}: {step.error.splitlines()[0]}"]
     lines = []
     shown_answer = False
-    for mismatch in step.mismatches[:limit] if limit else step.mismatches:
+    for mismatch in failures[:limit] if limit else failures:
         if mismatch.what == "status" and response is not None:
             lines.append(f"step {step.name}: status: expected {_expected(mismatch.expected)}, got {answer(response)}")
             shown_answer = True
@@ -55,8 +56,8 @@ def step_lines(step: StepResult, limit: int | None = 3) -> list[str]:
             lines.append(f"step {step.name}: no response: {mismatch.actual}")
         else:
             lines.append(f"step {step.name}: {mismatch.describe()}")
-    if limit and len(step.mismatches) > limit:
-        lines.append(f"step {step.name}: ... {len(step.mismatches) - limit} more mismatches (-v shows all)")
+    if limit and len(failures) > limit:
+        lines.append(f"step {step.name}: ... {len(failures) - limit} more mismatches (-v shows all)")
     if not shown_answer and response is not None and response.status >= 300:
         lines.append(f"step {step.name}: the endpoint answered {answer(response)}")
     return lines
@@ -64,7 +65,7 @@ def step_lines(step: StepResult, limit: int | None = 3) -> list[str]:
 
 def failure_lines(result: CaseResult, verbose: bool = False) -> list[str]:
     """What went wrong in a failed case: the failing step's lines, else the case's reason."""
-    failing = [step for step in result.setup + result.steps if not step.ok]
+    failing = [step for step in result.setup + result.steps if step.failures or step.error]
     if not failing:
         return [result.reason.splitlines()[0] if result.reason else ""]
     lines = []

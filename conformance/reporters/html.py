@@ -9,26 +9,26 @@ from typing import Any
 
 from . import RunInfo, jsonreport
 
-OUTCOMES = ["passed", "failed", "deviation", "na", "error"]
-LABELS = {"passed": "passed", "failed": "failed", "deviation": "known deviation", "na": "not applicable",
-          "error": "error"}
+OUTCOMES = ["passed", "failed", "warning", "deviation", "na", "error"]
+LABELS = {"passed": "passed", "failed": "failed", "warning": "warning", "deviation": "known deviation",
+          "na": "not applicable", "error": "error"}
 
 CSS = """
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2329;background:#f5f6f8}
 header{background:#1f2d3d;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}header .meta{opacity:.85;font-size:13px}
 main{padding:18px 28px;max-width:1400px}section{overflow-x:auto;background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:14px 18px;margin-bottom:18px}
 h2{font-size:17px;margin:0 0 10px}.cards{display:flex;gap:12px;flex-wrap:wrap}.card{padding:10px 16px;border-radius:8px;min-width:130px;color:#fff}
-.card b{display:block;font-size:24px}.o-passed{background:#2e7d32}.o-failed{background:#c62828}.o-deviation{background:#ef6c00}.o-na{background:#78909c}.o-error{background:#6a1b9a}
+.card b{display:block;font-size:24px}.o-passed{background:#2e7d32}.o-failed{background:#c62828}.o-deviation{background:#ef6c00}.o-na{background:#78909c}.o-warning{background:#b28704}.o-error{background:#6a1b9a}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6e9ed;vertical-align:top}
 th{background:#f0f2f5;font-weight:600}.matrix td.n{text-align:center;cursor:pointer}.matrix td.zero{color:#b0b8c1;cursor:default}
-.matrix td.n.hit-failed{background:#fde2e2;font-weight:700}.matrix td.n.hit-na{background:#eef1f4}.matrix td.n.hit-error{background:#f1e4f7;font-weight:700}.matrix td.n.hit-passed{background:#e3f4e4}.matrix td.n.hit-deviation{background:#fff0dc}
+.matrix td.n.hit-failed{background:#fde2e2;font-weight:700}.matrix td.n.hit-na{background:#eef1f4}.matrix td.n.hit-error{background:#f1e4f7;font-weight:700}.matrix td.n.hit-passed{background:#e3f4e4}.matrix td.n.hit-deviation{background:#fff0dc}.matrix td.n.hit-warning{background:#fff8d6}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;min-width:64px;text-align:center}
 details.case{border:1px solid #e1e5ea;border-radius:6px;margin:6px 0;background:#fff}details.case>summary{padding:7px 10px;cursor:pointer;list-style:none;display:flex;gap:10px;align-items:baseline}
 details.case>summary::-webkit-details-marker{display:none}details.case[open]>summary{border-bottom:1px solid #e1e5ea;background:#fafbfc}
 .cid{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}.op{color:#5b6773;font-size:12px;margin-left:auto}.body{padding:8px 14px}
 pre{background:#f6f8fa;border:1px solid #e1e5ea;border-radius:4px;padding:8px;overflow:auto;max-height:340px;font-size:12px;white-space:pre-wrap;word-break:break-all}
-.diff td.exp{background:#e8f5e9}.diff td.act{background:#ffebee}.reason{color:#b71c1c;font-weight:600;white-space:pre-wrap}
-.step{border-left:3px solid #cfd8dc;padding-left:10px;margin:10px 0}.step.bad{border-left-color:#c62828}.cols{display:grid;grid-template-columns:1fr 1fr;gap:10px}
+.diff td.exp{background:#e8f5e9}.diff td.act{background:#ffebee}.diff tr.unproven td.act{background:#fff8d6}.diff td.ev{font-size:12px}.conf{font-weight:600}.reason{color:#b71c1c;font-weight:600;white-space:pre-wrap}
+.step{border-left:3px solid #cfd8dc;padding-left:10px;margin:10px 0}.step.bad{border-left-color:#c62828}.step.warn{border-left-color:#b28704}.cols{display:grid;grid-template-columns:1fr 1fr;gap:10px}
 .toolbar{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin-bottom:8px}.toolbar button{border:1px solid #c5ccd3;background:#fff;border-radius:14px;padding:3px 12px;cursor:pointer}
 .toolbar button.on{background:#1f2d3d;color:#fff}.toolbar input{padding:4px 8px;border:1px solid #c5ccd3;border-radius:4px;min-width:240px}
 table.coverage{font-size:12px;table-layout:fixed}table.coverage code{display:inline-block;overflow-wrap:anywhere;font-size:11px;margin:0 3px 2px 0;background:#eef1f4;padding:0 4px;border-radius:3px}
@@ -86,17 +86,69 @@ def _exchange(exchange: dict[str, Any] | None) -> str:
             f'<pre>{escape(resp_text)}</pre></div></div>')
 
 
+def _evidence(entries: list[dict[str, Any]]) -> str:
+    """Each evidence entry: its id and confidence, where it is (a link when it has a URL), quote, wire, note."""
+    parts = []
+    for entry in entries:
+        recording, s3tests = entry.get("recording") or {}, entry.get("s3tests") or {}
+        if recording:
+            where = f'{recording.get("file", "")} · {recording.get("test", "")} · key {recording.get("key", "")}'
+        elif s3tests:
+            where = f's3-tests {s3tests.get("test", "")} ({s3tests.get("file", "")})'
+        else:
+            where = str(entry.get("document") or "")
+        label = escape(where)
+        if entry.get("url"):
+            label = f'<a href="{escape(str(entry["url"]), quote=True)}" rel="noreferrer">{label}</a>'
+        text = f'<div><b>{escape(str(entry.get("id", "")))}</b> ({escape(str(entry.get("confidence", "")))}): {label}'
+        for key in ("quote", "wire", "note"):
+            if entry.get(key):
+                text += f'<br><span class="muted">{key}:</span> {escape(str(entry[key]))}'
+        parts.append(text + "</div>")
+    return "".join(parts) or '<span class="muted">no evidence cited</span>'
+
+
+UNPROVEN_BADGE = ' <span class="badge o-warning">unproven</span>'
+
+
 def _diff(mismatches: list[dict[str, Any]]) -> str:
     if not mismatches:
         return ""
-    rows = "".join(f'<tr><td>{escape(str(m["what"]))}</td><td class="exp">{escape(json.dumps(m["expected"]))}</td>'
-                   f'<td class="act">{escape(json.dumps(m["actual"]))}</td></tr>' for m in mismatches)
-    return f'<table class="diff"><tr><th>check</th><th>expected</th><th>actual</th></tr>{rows}</table>'
+    rows = "".join(
+        f'<tr class="{"unproven" if m.get("unproven") else "proven"}"><td>{escape(str(m["what"]))}'
+        f'{UNPROVEN_BADGE if m.get("unproven") else ""}</td>'
+        f'<td class="exp">{escape(json.dumps(m["expected"]))}</td>'
+        f'<td class="act">{escape(json.dumps(m["actual"]))}</td>'
+        f'<td class="conf">{escape(str(m.get("confidence") or ""))}</td>'
+        f'<td class="ev">{_evidence(m.get("evidence") or [])}</td></tr>' for m in mismatches)
+    return ('<table class="diff"><tr><th>check</th><th>expected</th><th>actual</th><th>confidence</th>'
+            f'<th>evidence</th></tr>{rows}</table>')
+
+
+def _warnings(cases: list[dict[str, Any]]) -> str:
+    """The cases whose only mismatches are unproven expectations: reported, not failed."""
+    warned = [c for c in cases if c["outcome"] == "warning"]
+    if not warned:
+        return ""
+    rows = []
+    for case in warned:
+        for step in case["steps"]:
+            for m in step.get("mismatches") or []:
+                if m.get("unproven"):
+                    rows.append(f'<tr><td class="cid">{escape(case["id"])}</td><td>{escape(step["name"])}</td>'
+                                f'<td>{escape(str(m["what"]))}</td><td>{escape(json.dumps(m["expected"]))}</td>'
+                                f'<td>{escape(json.dumps(m["actual"]))}</td><td>{_evidence(m.get("evidence") or [])}</td></tr>')
+    return ('<section id="warnings"><h2>Warnings</h2><p class="muted">Expectations that rest on no evidence of '
+            "AWS's behaviour (`unproven`) did not hold: reported, never failed.</p>"
+            '<table class="diff"><tr><th>case</th><th>step</th><th>check</th><th>expected</th><th>actual</th>'
+            f'<th>evidence</th></tr>{"".join(rows)}</table></section>')
 
 
 def _step(step: dict[str, Any]) -> str:
-    bad = not step["ok"]
-    parts = [f'<div class="step{" bad" if bad else ""}"><b>{escape(step["name"])}</b>']
+    mismatches = step.get("mismatches") or []
+    warned = bool(mismatches) and not step.get("error") and all(m.get("unproven") for m in mismatches)
+    kind = " warn" if warned else " bad" if not step["ok"] else ""
+    parts = [f'<div class="step{kind}"><b>{escape(step["name"])}</b>']
     if step.get("variant"):
         parts.append(f' <span class="muted">expectation from {escape(step["variant"])}</span>')
     if step.get("error"):
@@ -164,10 +216,10 @@ def coverage_section(cases: list[Any]) -> str:
 def render(info: RunInfo) -> str:
     data = jsonreport.build(info)
     summary = data["summary"]
-    counts = {"passed": summary["passed"], "failed": summary["failed"], "deviation": summary["deviations"],
-              "na": summary["na"], "error": summary["errors"]}
+    counts = {"passed": summary["passed"], "failed": summary["failed"], "warning": summary["warnings"],
+              "deviation": summary["deviations"], "na": summary["na"], "error": summary["errors"]}
     cards = "".join(f'<div class="card o-{o}"><b>{counts[o]}</b>{escape(LABELS[o])}</div>' for o in OUTCOMES)
-    order = {"failed": 0, "error": 1, "deviation": 2, "passed": 3, "na": 4}
+    order = {"failed": 0, "error": 1, "warning": 2, "deviation": 3, "passed": 4, "na": 5}
     cases = sorted(data["cases"], key=lambda c: (order.get(c["outcome"], 5), c["id"]))
     buttons = '<button data-outcome="" class="on">all</button>' + "".join(
         f'<button data-outcome="{o}">{escape(LABELS[o])}</button>' for o in OUTCOMES)
@@ -190,6 +242,7 @@ def render(info: RunInfo) -> str:
 <section><h2>Summary</h2><div class="cards">{cards}</div>
 <p class="muted">capabilities: {escape(', '.join(data['capabilities']))}</p></section>
 {baseline}
+{_warnings(cases)}
 <section><h2>Operations × outcome</h2>{_matrix(cases)}</section>
 <section id="cases"><h2>Cases</h2><div class="toolbar">{buttons}
 <input id="search" type="search" placeholder="filter by id, title, tag…" aria-label="filter">

@@ -17,8 +17,20 @@ def build(info: RunInfo) -> dict[str, Any]:
             "new_failures": info.comparison.new_failures, "known_failures": info.comparison.known_failures,
             "newly_passing": info.comparison.newly_passing},
         "cases": [r.to_dict() for r in info.results],
+        "checks": failed_checks(info),
     }
     return info.redactor.deep(data)
+
+
+def failed_checks(info: RunInfo) -> list[dict[str, Any]]:
+    """Every check that failed or warned, with the confidence and the evidence behind it (the same data as
+    in the cases' step mismatches, gathered in one list)."""
+    out = []
+    for result in info.results:
+        for step, mismatch in result.checks():
+            out.append({"case": result.case_id, "file": result.file, "line": result.line, "step": step.name,
+                        "outcome": "warning" if mismatch.unproven else "failed", **mismatch.to_dict()})
+    return out
 
 
 def write(info: RunInfo, path: Path) -> None:

@@ -1,4 +1,6 @@
-"""JUnit XML: one testsuite per run, one testcase per case; NA and deviations are skipped with a reason."""
+"""JUnit XML: one testsuite per run, one testcase per case; NA and deviations are skipped with a reason;
+warnings (only unproven expectations did not hold) are passed testcases with a `<system-out>` note and a
+`warning` property."""
 from __future__ import annotations
 
 import re
@@ -39,6 +41,11 @@ def render(info: RunInfo) -> bytes:
             node.text = reason
         elif result.outcome in (Outcome.NA, Outcome.DEVIATION):
             etree.SubElement(case, "skipped", message=reason or result.outcome.value)
+        elif result.outcome is Outcome.WARNING:
+            props = etree.SubElement(case, "properties")
+            etree.SubElement(props, "property", name="warning", value=reason.splitlines()[0] if reason else "")
+            out = etree.SubElement(case, "system-out")
+            out.text = _warning_note(result, info)
     return etree.tostring(etree.ElementTree(suite), xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -46,12 +53,22 @@ def _details(result, info: RunInfo) -> str:
     lines = [result.title]
     for step in result.setup + result.steps:
         for mismatch in step.mismatches:
-            lines.append(f"step {step.name}: {mismatch.describe()}")
+            note = " (unproven: a warning only)" if mismatch.unproven else f" [confidence {mismatch.confidence}]"
+            lines.append(f"step {step.name}: {mismatch.describe()}{note}")
         if step.exchange is not None and step.mismatches:
             request = step.exchange.request
             lines.append(f"  request: {request.method} {request.url}")
             if step.exchange.response is not None:
                 lines.append(f"  response: {step.exchange.response.status} {step.exchange.response.reason}")
+    return _safe(info.redactor.text("\n".join(lines)))
+
+
+def _warning_note(result, info: RunInfo) -> str:
+    lines = ["WARNING: unproven expectations did not hold (not a failure: AWS's behaviour here is not proven)"]
+    for step, mismatch in result.warnings():
+        lines.append(f"step {step.name}: {mismatch.describe()} [confidence {mismatch.confidence}"
+                     + (f"; evidence {', '.join(e['id'] for e in mismatch.evidence)}" if mismatch.evidence else "")
+                     + "]")
     return _safe(info.redactor.text("\n".join(lines)))
 
 

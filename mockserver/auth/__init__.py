@@ -12,13 +12,13 @@ from typing import Protocol
 
 from mockserver.accounts import Account, Accounts
 from mockserver.auth import errors, payload, sigv2
+from mockserver.auth.aws_chunked import AwsChunkedDecoder, ChunkSigner
 from mockserver.auth.canonical import header_map
-from mockserver.auth.chunked import AwsChunkedDecoder, ChunkSigner
 from mockserver.auth.postpolicy import verify_post_policy
 from mockserver.auth.presign import check_presigned, is_presigned_v4
 from mockserver.auth.sigv4 import PREFIX as V4_PREFIX
 from mockserver.auth.sigv4 import V4Check, check_header_auth
-from mockserver.errors import S3Error
+from mockserver.errors import S3Error, invalid_argument, not_implemented, s3_error
 from mockserver.numbers import parse_saturated
 
 __all__ = ["AuthResult", "IncomingRequest", "authenticate", "verify_post_policy"]
@@ -90,7 +90,7 @@ def _kms_incomplete_signature(authorization: str, headers: dict[str, list[str]])
                "parameter. Authorization header requires 'SignedHeaders' parameter. ")
     if "x-amz-date" not in headers and "date" not in headers:
         message += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
-    return S3Error("IncompleteSignatureException", message + f"Authorization={authorization}", 400)
+    return s3_error("IncompleteSignatureException", message + f"Authorization={authorization}")
 
 
 def authenticate(req: IncomingRequest, accounts: Accounts, region: str, now: datetime,
@@ -104,9 +104,9 @@ def authenticate(req: IncomingRequest, accounts: Accounts, region: str, now: dat
     presigned_v4 = bool(query) and is_presigned_v4(query)
     presigned_v2 = bool(query) and not presigned_v4 and sigv2.is_presigned_v2(query)
     if authorization is not None and (presigned_v4 or presigned_v2):
-        raise S3Error("InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
-                      "Signature query string parameter or the Authorization header should be specified", 400,
-                      {"ArgumentName": "Authorization", "ArgumentValue": authorization})
+        raise invalid_argument("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+                               "Signature query string parameter or the Authorization header should be specified",
+                               "Authorization", authorization)
     if authorization is not None:
         if authorization.startswith(V4_PREFIX):
             check = check_header_auth(req.method, req.raw_path, query, headers, authorization, accounts, region, now,
@@ -119,9 +119,8 @@ def authenticate(req: IncomingRequest, accounts: Accounts, region: str, now: dat
                                             req.vhost_bucket)
             return _unsigned_payload_result(AuthResult(account, 2), headers)
         if authorization.startswith("AWS4-ECDSA-P256-SHA256"):
-            raise S3Error("NotImplemented", "SigV4a (AWS4-ECDSA-P256-SHA256) is not implemented", 501)
-        raise S3Error("InvalidArgument", "Unsupported Authorization Type", 400,
-                      {"ArgumentName": "Authorization", "ArgumentValue": authorization})
+            raise not_implemented("SigV4a (AWS4-ECDSA-P256-SHA256) is not implemented")
+        raise invalid_argument("Unsupported Authorization Type", "Authorization", authorization)
     if presigned_v4:
         check = check_presigned(req.method, req.raw_path, query, headers, accounts, region, now, service)
         return _sigv4_result(check, headers, presigned=True)
@@ -164,7 +163,7 @@ def _sigv4_result(check: V4Check, headers: dict[str, list[str]], presigned: bool
             raise errors.missing_content_sha256()
     content_sha = content_sha.strip()
     if content_sha in payload.STREAMING_ECDSA:
-        raise S3Error("NotImplemented", "SigV4a streaming payloads are not implemented", 501)
+        raise not_implemented("SigV4a streaming payloads are not implemented")
     if content_sha != payload.UNSIGNED and content_sha not in payload.STREAMING \
             and not payload.is_sha256_hex(content_sha):
         raise errors.invalid_content_sha256()

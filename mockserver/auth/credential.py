@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mockserver.errors import S3Error
+from mockserver.errors import S3Error, s3_error
 
 SERVICES = ("s3", "kms")     # KMS answers on the same port, with credentials scoped to "kms"
 
@@ -33,7 +33,7 @@ def kms_scope_error(cred_region: str, region: str, service: str) -> S3Error | No
         message += f"Credential should be scoped to a valid region, not '{cred_region}'. "
     if service != "kms":
         message += "Credential should be scoped to correct service: 'kms'. "
-    return S3Error("InvalidSignatureException", message, 400) if message else None
+    return s3_error("InvalidSignatureException", message) if message else None
 
 
 def parse_credential(value: str, region: str, error: MalformedError, expected_service: str = "s3") -> Credential:

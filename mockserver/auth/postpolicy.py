@@ -13,18 +13,18 @@ from mockserver.auth.credential import parse_credential
 from mockserver.auth.signing import sign, signatures_equal, signing_key
 from mockserver.auth.sigv4 import header_error
 from mockserver.auth.timestamps import parse_amz_date
-from mockserver.errors import S3Error, entity_too_large
+from mockserver.errors import S3Error, access_denied, entity_too_large, entity_too_small, invalid_argument, s3_error
 
 # Fields that need no policy condition (AWS: "except x-amz-signature, file, policy, and x-ignore-*").
 EXEMPT = frozenset({"policy", "x-amz-signature", "signature", "awsaccesskeyid", "file", "x-amz-security-token"})
 
 
 def _invalid_policy(detail: str) -> S3Error:
-    return S3Error("InvalidPolicyDocument", f"Invalid Policy: {detail}", 400)
+    return s3_error("InvalidPolicyDocument", f"Invalid Policy: {detail}")
 
 
 def _denied(detail: str) -> S3Error:
-    return S3Error("AccessDenied", f"Invalid according to Policy: {detail}", 403)
+    return access_denied(f"Invalid according to Policy: {detail}")
 
 
 def _parse_expiration(value: object) -> datetime:
@@ -41,8 +41,7 @@ def _parse_expiration(value: object) -> datetime:
 def _signed_account(fields: dict[str, str], policy: str, accounts: Accounts, region: str) -> Account:
     if "x-amz-signature" in fields or "x-amz-credential" in fields:
         if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
-            raise S3Error("InvalidArgument", "POST requires the X-Amz-Algorithm field to be AWS4-HMAC-SHA256", 400,
-                          {"ArgumentName": "x-amz-algorithm"})
+            raise invalid_argument("POST requires the X-Amz-Algorithm field to be AWS4-HMAC-SHA256", "x-amz-algorithm")
         credential = parse_credential(fields.get("x-amz-credential", ""), region, header_error)  # type: ignore[arg-type]
         account = accounts.by_access_key(credential.access_key)
         if account is None:
@@ -92,8 +91,7 @@ def _check_condition(condition: object, fields: dict[str, str], file_size: int |
         if file_size > high:
             raise entity_too_large(file_size, high)
         if file_size < low:
-            raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", 400,
-                          {"ProposedSize": str(file_size), "MinSizeAllowed": str(low)})
+            raise entity_too_small(file_size, low)
         return set()
     if op not in ("eq", "starts-with") or not isinstance(condition[1], str) or not condition[1].startswith("$"):
         raise _invalid_policy(f"Invalid Condition: {json.dumps(condition)}")

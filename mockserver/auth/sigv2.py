@@ -15,7 +15,7 @@ from mockserver.accounts import Account, Accounts
 from mockserver.auth import errors
 from mockserver.auth.canonical import raw_query_params
 from mockserver.auth.timestamps import is_skewed, parse_amz_date, parse_http_date
-from mockserver.errors import S3Error
+from mockserver.errors import access_denied, invalid_argument, s3_error
 from mockserver.numbers import is_ascii_digits, parse_saturated
 
 PREFIX = "AWS "
@@ -68,8 +68,8 @@ def check_header_v2(method: str, raw_path: str, raw_query: str, headers: dict[st
                     authorization: str, accounts: Accounts, now: datetime, vhost_bucket: str | None = None) -> Account:
     access_key, sep, provided = authorization[len(PREFIX):].strip().rpartition(":")
     if not sep or not access_key or not provided:
-        raise S3Error("InvalidArgument", "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
-                      400, {"ArgumentName": "Authorization", "ArgumentValue": authorization})
+        raise invalid_argument("AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
+                               "Authorization", authorization)
     account = _account(accounts, access_key)
     if "x-amz-date" in headers:
         moment, date_line = parse_amz_date(headers["x-amz-date"][0]) or parse_http_date(headers["x-amz-date"][0]), ""
@@ -92,14 +92,14 @@ def check_presigned_v2(method: str, raw_path: str, raw_query: str, headers: dict
     access_key, expires, provided = params.get("AWSAccessKeyId", ""), params.get("Expires", ""), params.get(
         "Signature", "")
     if not is_ascii_digits(expires):
-        raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
-                      "AWSAccessKeyId parameters", 403)
+        raise access_denied("Query-string authentication requires the Signature, Expires and AWSAccessKeyId "
+                            "parameters")
     account = _account(accounts, access_key)
     seconds = parse_saturated(expires, _LAST_TIMESTAMP)     # later than datetime can hold: the end of time
     expires_at = datetime.fromtimestamp(seconds or 0, tz=UTC)
     if now > expires_at:
-        raise S3Error("AccessDenied", "Request has expired", 403,
-                      {"Expires": errors.iso_utc(expires_at), "ServerTime": errors.iso_utc(now)})
+        raise s3_error("AccessDenied", "Request has expired",
+                       {"Expires": errors.iso_utc(expires_at), "ServerTime": errors.iso_utc(now)})
     sts = _string_to_sign(method, raw_path, raw_query, headers, expires, _auth_path(raw_path, vhost_bucket))
     _verify(account, access_key, provided, sts)
     return account

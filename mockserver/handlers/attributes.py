@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from mockserver import xmlio
+from mockserver.access import requester, require_bucket, signature_version
 from mockserver.checksums import XML_NAMES
 from mockserver.errors import invalid_argument
-from mockserver.handlers.common import http_date, requester, require_bucket, resolve_version, signature_version
 from mockserver.http import RequestContext, Response, xml_response
+from mockserver.httpdates import http_date
 from mockserver.numbers import INT32_MAX, parse_digits
 from mockserver.routing import route
+from mockserver.versions import resolve_version
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
 

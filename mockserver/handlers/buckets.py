@@ -4,12 +4,23 @@ from __future__ import annotations
 import ipaddress
 
 from mockserver import xmlio
-from mockserver.errors import S3Error, access_denied, invalid_bucket_name
-from mockserver.handlers.common import iso8601, require_bucket
+from mockserver.access import require_bucket
+from mockserver.errors import (
+    access_denied,
+    bucket_already_exists,
+    bucket_already_owned_by_you,
+    bucket_not_empty,
+    bucket_operation_aborted,
+    illegal_location_constraint,
+    invalid_bucket_name,
+    invalid_location_constraint,
+)
 from mockserver.http import RequestContext, Response, xml_response
+from mockserver.httpdates import iso8601
 from mockserver.routing import route
-from mockserver.sse.config import default_bucket_encryption
+from mockserver.sse.bucket_config import default_bucket_encryption
 from mockserver.storage.base import Bucket, now
+from mockserver.xmltext import S3_NS, XML_DECLARATION
 
 _BUCKET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -61,12 +72,9 @@ async def _location_constraint(ctx: RequestContext) -> str:
     if constraint is None:
         return region
     if constraint == "" or (constraint == "us-east-1" and region == "us-east-1"):
-        raise S3Error("InvalidLocationConstraint", "The specified location-constraint is not valid", 400,
-                      {"LocationConstraint": constraint})
+        raise invalid_location_constraint(constraint)
     if constraint != region:
-        raise S3Error("IllegalLocationConstraintException",
-                      f"The {constraint} location constraint is incompatible for the region specific endpoint "
-                      "this request was sent to.", 400)
+        raise illegal_location_constraint(constraint)
     return constraint
 
 
@@ -81,15 +89,11 @@ async def create_bucket(ctx: RequestContext) -> Response:
     existing = storage.get_bucket(ctx.bucket)
     if existing is not None:
         if existing.owner_id == ctx.account.account_id:
-            raise S3Error("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded "
-                          "and you already own it.", 409, {"BucketName": ctx.bucket})
-        raise S3Error("BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is "
-                      "shared by all users of the system. Please select a different name and try again.", 409,
-                      {"BucketName": ctx.bucket})
+            raise bucket_already_owned_by_you(ctx.bucket)
+        raise bucket_already_exists(ctx.bucket)
     region = await _location_constraint(ctx)
     if storage.get_bucket(ctx.bucket) is not None:      # created while this request read its body
-        raise S3Error("OperationAborted", "A conflicting conditional operation is currently in progress against "
-                      "this resource. Please try again.", 409, {"BucketName": ctx.bucket})
+        raise bucket_operation_aborted(ctx.bucket)
     default = default_bucket_encryption(ctx.state.dialect)
     bucket = Bucket(ctx.bucket, ctx.account.account_id, region, now(), None,
                     default.to_json() if default is not None else None)
@@ -109,8 +113,7 @@ async def delete_bucket(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
     storage = ctx.state.storage
     if not storage.bucket_is_empty(bucket.name):
-        raise S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", 409,
-                      {"BucketName": bucket.name})
+        raise bucket_not_empty(bucket.name)
     await storage.delete_bucket(bucket.name)
     return Response(204)
 
@@ -119,7 +122,7 @@ async def delete_bucket(ctx: RequestContext) -> Response:
 async def get_bucket_location(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
     constraint = "" if bucket.region == "us-east-1" else bucket.region
-    body = (f'{xmlio.XML_DECLARATION}<LocationConstraint xmlns="{xmlio.S3_NS}">{constraint}'
+    body = (f'{XML_DECLARATION}<LocationConstraint xmlns="{S3_NS}">{constraint}'
             "</LocationConstraint>").encode()
     return xml_response(body)
 

@@ -1,124 +1,24 @@
-"""CopyObject, and the copy-source handling UploadPartCopy shares."""
+"""CopyObject (the copy source, shared with UploadPartCopy, is mockserver.copysource)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from mockserver import xmlio
+from mockserver.access import requester, require_bucket, signature_version
 from mockserver.checksums import XML_NAMES, normalise_algorithm
-from mockserver.errors import (
-    S3Error,
-    access_denied,
-    invalid_argument,
-    invalid_request,
-    no_such_bucket,
-    precondition_failed,
-)
-from mockserver.handlers.common import (
-    bucket_encryption,
-    check_key,
-    iso8601,
-    object_attributes,
-    parse_http_date,
-    requester,
-    require_bucket,
-    resolve_version,
-    signature_version,
-    version_header,
-)
-from mockserver.handlers.streams import plaintext_stream
+from mockserver.copysource import CopySource, open_copy_source, source_stream
+from mockserver.datapath.write import write_object
+from mockserver.errors import invalid_argument, invalid_request
 from mockserver.http import RequestContext, Response, xml_response
+from mockserver.httpdates import iso8601
+from mockserver.objectmeta import check_key, object_attributes
 from mockserver.routing import route
-from mockserver.storage.base import Bucket, ObjectVersion
+from mockserver.sse.bucket_config import bucket_encryption
+from mockserver.storage.base import Bucket
+from mockserver.versions import version_header
 
 _SELF_COPY = ("This copy request is illegal because it is trying to copy an object to itself without changing the "
               "object's metadata, storage class, website redirect location or encryption attributes.")
-
-
-@dataclass
-class CopySource:
-    bucket: Bucket
-    version: ObjectVersion
-    keys: Any                      # ObjectKeys of the source
-    named_version: bool            # the request named a versionId
-
-
-def parse_copy_source(value: str) -> tuple[str, str, str | None]:
-    """x-amz-copy-source: [/]bucket/key[?versionId=id], URL-encoded."""
-    path, _, query = value.partition("?")
-    version_id = None
-    if query:
-        name, _, raw = query.partition("=")
-        if name != "versionId":
-            raise invalid_argument("Unsupported copy source parameter.", "x-amz-copy-source", value)
-        version_id = unquote(raw)
-    path = unquote(path)
-    path = path.removeprefix("/")
-    bucket, slash, key = path.partition("/")
-    if not bucket or not slash or not key:
-        raise invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-                               "x-amz-copy-source", value)
-    return bucket, key, version_id
-
-
-def _copy_conditions(ctx: RequestContext, version: ObjectVersion) -> None:
-    h = ctx.headers
-    if_match = h.get("x-amz-copy-source-if-match")
-    if if_match is not None and if_match.strip().strip('"') not in (version.etag, "*"):
-        raise precondition_failed("x-amz-copy-source-If-Match")
-    if_none_match = h.get("x-amz-copy-source-if-none-match")
-    if if_none_match is not None and if_none_match.strip().strip('"') in (version.etag, "*"):
-        raise precondition_failed("x-amz-copy-source-If-None-Match")
-    if if_match is None and "x-amz-copy-source-if-unmodified-since" in h:
-        since = parse_http_date(h["x-amz-copy-source-if-unmodified-since"])
-        if since is not None and int(version.last_modified) > since:
-            raise precondition_failed("x-amz-copy-source-If-Unmodified-Since")
-    if if_none_match is None and "x-amz-copy-source-if-modified-since" in h:
-        since = parse_http_date(h["x-amz-copy-source-if-modified-since"])
-        if since is not None and int(version.last_modified) <= since:
-            raise precondition_failed("x-amz-copy-source-If-Modified-Since")
-
-
-def open_copy_source(ctx: RequestContext, operation: str) -> CopySource:
-    bucket_name, key, version_id = parse_copy_source(ctx.headers["x-amz-copy-source"])
-    storage = ctx.state.storage
-    bucket = storage.get_bucket(bucket_name)
-    if bucket is None:
-        raise no_such_bucket(bucket_name)
-    expected = ctx.headers.get("x-amz-source-expected-bucket-owner")
-    if expected is not None and expected != bucket.owner_id:
-        raise access_denied()
-    if ctx.account is None or ctx.account.account_id != bucket.owner_id:
-        raise access_denied()
-    try:
-        version = resolve_version(ctx, bucket, key, version_id=version_id)
-    except S3Error as error:
-        if error.code == "MethodNotAllowed":      # a delete marker named as copy source
-            raise invalid_request("The source of a copy request may not specifically refer to a delete marker "
-                                  "by version id.") from None
-        raise
-    keys = ctx.state.encryption.open_read(operation=operation, meta=version.sse, headers=ctx.headers,
-                                          account_id=requester(ctx), secure=ctx.secure, copy_source=True,
-                                          signature_version=signature_version(ctx))
-    _copy_conditions(ctx, version)
-    return CopySource(bucket, version, keys, version_id is not None)
-
-
-def source_stream(ctx: RequestContext, source: CopySource, start: int, end: int):
-    """Plaintext of the source range; its blobs stay alive until the stream is closed."""
-    storage = ctx.state.storage
-    blobs = [p.blob for p in source.version.parts]
-    storage.acquire(blobs)
-
-    async def stream():
-        try:
-            async for chunk in plaintext_stream(storage, source.keys, source.version.parts, start, end):
-                yield chunk
-        finally:
-            storage.release(blobs)
-
-    return stream()
 
 
 def _is_self_copy(ctx: RequestContext, source: CopySource, bucket: Bucket, key: str, directive: str,
@@ -146,8 +46,6 @@ def _is_self_copy(ctx: RequestContext, source: CopySource, bucket: Bucket, key: 
 
 @route("PUT", "object", header="x-amz-copy-source", operation="CopyObject")
 async def copy_object(ctx: RequestContext) -> Response:
-    from mockserver.handlers.writes import write_object
-
     bucket = require_bucket(ctx)
     key = ctx.key
     assert key is not None

@@ -1,13 +1,13 @@
 """PutBucketEncryption, GetBucketEncryption, DeleteBucketEncryption: the core stores the configuration;
-mockserver.sse.config parses, validates and renders it."""
+mockserver.sse.bucket_config parses, validates and renders it."""
 from __future__ import annotations
 
+from mockserver.access import require_bucket, signature_version
+from mockserver.datapath.bodies import read_checked_body
 from mockserver.errors import invalid_request
-from mockserver.handlers.bodies import read_checked_body
-from mockserver.handlers.common import require_bucket, signature_version
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.routing import route
-from mockserver.sse.config import (
+from mockserver.sse.bucket_config import (
     BucketEncryption,
     configuration_not_found,
     default_bucket_encryption,

@@ -7,9 +7,12 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from mockserver import xmlio
+from mockserver.access import require_bucket
 from mockserver.errors import invalid_argument
-from mockserver.handlers.common import iso8601, parse_max, quoted, require_bucket
 from mockserver.http import RequestContext, Response, xml_response
+from mockserver.httpdates import iso8601
+from mockserver.objectmeta import quoted
+from mockserver.queryparams import parse_max
 from mockserver.routing import route
 from mockserver.storage.base import ObjectVersion, Storage
 
@@ -110,7 +113,7 @@ async def list_objects(ctx: RequestContext) -> Response:
     q = ctx.query
     enc = _encoder(ctx)
     prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
-    max_keys = parse_max(ctx, "max-keys", MAX_KEYS, MAX_KEYS)
+    max_keys = parse_max(ctx.query, "max-keys", MAX_KEYS, MAX_KEYS)
     out, truncated = walk(ctx.state.storage, bucket.name, prefix, delimiter, marker or None, max_keys)
     items: list[tuple[str, xmlio.Node]] = [("Name", bucket.name), ("Prefix", enc(prefix)), ("Marker", enc(marker))]
     if truncated:
@@ -145,7 +148,7 @@ async def list_objects_v2(ctx: RequestContext) -> Response:
     token = q.get("continuation-token")
     if token is not None and token == "":
         raise invalid_argument("The continuation token provided is incorrect", "continuation-token", token)
-    max_keys = parse_max(ctx, "max-keys", MAX_KEYS, MAX_KEYS)
+    max_keys = parse_max(ctx.query, "max-keys", MAX_KEYS, MAX_KEYS)
     after = _untoken(token) if token is not None else (start_after or None)
     out, truncated = walk(ctx.state.storage, bucket.name, prefix, delimiter, after, max_keys)
     fetch_owner = q.get("fetch-owner", "").lower() == "true"
@@ -171,7 +174,7 @@ async def list_object_versions(ctx: RequestContext) -> Response:
     if version_marker and not key_marker:
         raise invalid_argument("A version-id marker cannot be specified without a key marker.", "version-id-marker",
                                version_marker)
-    max_keys = parse_max(ctx, "max-keys", MAX_KEYS, MAX_KEYS)
+    max_keys = parse_max(ctx.query, "max-keys", MAX_KEYS, MAX_KEYS)
     index = ctx.state.storage.index[bucket.name]
     entries: list[tuple[str, xmlio.Node]] = []
     prefixes: list[str] = []

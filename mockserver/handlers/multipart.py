@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from mockserver import xmlio
+from mockserver.access import requester, require_bucket, signature_version
 from mockserver.checksums import (
     CHECKSUM_HEADERS,
     MULTIPART_TYPES,
@@ -20,28 +21,30 @@ from mockserver.checksums import (
     normalise_algorithm,
     parse_content_md5,
 )
-from mockserver.errors import S3Error, bad_digest, invalid_argument, invalid_request, malformed_xml, no_such_upload
-from mockserver.handlers.common import (
-    bucket_encryption,
-    check_key,
-    iso8601,
-    object_attributes,
-    parse_max,
-    quoted,
-    requester,
-    require_bucket,
-    require_content_length,
-    signature_version,
-    version_header,
+from mockserver.copysource import open_copy_source, source_stream
+from mockserver.datapath.write import DEFAULT_CHECKSUM, store_blob
+from mockserver.errors import (
+    bad_digest,
+    entity_too_small,
+    invalid_argument,
+    invalid_part,
+    invalid_part_order,
+    invalid_request,
+    malformed_xml,
+    no_such_upload,
+    s3_error,
 )
-from mockserver.handlers.copy import open_copy_source, source_stream
-from mockserver.handlers.writes import DEFAULT_CHECKSUM, next_version_id, store_blob
 from mockserver.http import RequestContext, Response, xml_response
+from mockserver.httpdates import iso8601
 from mockserver.numbers import INT32_MAX, parse_digits, parse_saturated
+from mockserver.objectmeta import check_key, object_attributes, quoted, require_content_length
+from mockserver.queryparams import parse_max
 from mockserver.routing import route
 from mockserver.sse import headers as sse_headers
+from mockserver.sse.bucket_config import bucket_encryption
 from mockserver.sse.service import WritePlan
 from mockserver.storage.base import Bucket, ObjectVersion, Part, Upload, now
+from mockserver.versions import next_version_id, version_header
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_NUMBER = 10000
@@ -113,7 +116,7 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
 
 
 async def _store_part(ctx: RequestContext, upload: Upload, number: int, plan: WritePlan,
-                      body: AsyncIterator[bytes], integrity: RequestIntegrity | None,
+                      body: AsyncIterator[bytes | memoryview], integrity: RequestIntegrity | None,
                       trailers: Callable[[], Mapping[str, str]] = dict) -> Part:
     state = ctx.state
     algorithms = {upload.checksum_algorithm or DEFAULT_CHECKSUM}
@@ -158,9 +161,7 @@ async def upload_part(ctx: RequestContext) -> Response:
         raise invalid_request(f"Checksum Type mismatch occurred, expected checksum Type: {upload.checksum_algorithm}"
                               f", actual checksum Type: {integrity.algorithm}")
     plan = ctx.state.encryption.plan_part(upload_meta=upload.sse, headers=ctx.headers, secure=ctx.secure)
-    auth = ctx.auth
-    part = await _store_part(ctx, upload, number, plan, ctx.body_chunks(), integrity,
-                             lambda: auth.trailers)
+    part = await _store_part(ctx, upload, number, plan, ctx.body_chunks(), integrity, ctx.trailers)
     headers = {"etag": quoted(part.etag)}
     headers.update(plan.response_headers)               # echoes the request's SSE-C key MD5
     headers.update(_part_checksum_headers(upload, part, integrity.algorithm))
@@ -205,12 +206,6 @@ async def upload_part_copy(ctx: RequestContext) -> Response:
     return xml_response(xmlio.render("CopyPartResult", items), headers=headers)
 
 
-def _invalid_part(upload: Upload, number: int, etag: str) -> S3Error:
-    return S3Error("InvalidPart", "One or more of the specified parts could not be found.  The part may not have "
-                   "been uploaded, or the specified entity tag may not match the part's entity tag.", 400,
-                   {"UploadId": upload.upload_id, "PartNumber": str(number), "ETag": etag})
-
-
 def _requested_parts(body: bytes, upload: Upload) -> list[tuple[int, str, dict[str, str]]]:
     root = xmlio.parse(body, "CompleteMultipartUpload")
     requested = []
@@ -228,8 +223,7 @@ def _requested_parts(body: bytes, upload: Upload) -> list[tuple[int, str, dict[s
     last = 0
     for number, _etag, _sums in requested:
         if number <= last:
-            raise S3Error("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered "
-                          "by part number.", 400, {"UploadId": upload.upload_id})
+            raise invalid_part_order(upload.upload_id)
         last = number
     return requested
 
@@ -260,8 +254,9 @@ def _check_sent_checksum(ctx: RequestContext, upload: Upload, checksum: dict[str
     if len(names) > 1:
         raise invalid_request("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
     if ctx.headers[names[0]].strip() != checksum["value"]:
-        raise S3Error("BadDigest", f"The {upload.checksum_algorithm.lower()} you specified did not match the "
-                      "calculated checksum.", 400)
+        # AWS names the algorithm in lower case here (unlike checksum_mismatch for a part or object body).
+        raise s3_error("BadDigest", f"The {upload.checksum_algorithm.lower()} you specified did not match the "
+                       "calculated checksum.")
 
 
 def _missing_part_checksum(upload: Upload, requested: list[tuple[int, str, dict[str, str]]]) -> None:
@@ -322,14 +317,12 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     for i, (number, etag, sums) in enumerate(requested):
         part = upload.parts.get(number)
         if part is None or part.etag != etag.strip('"'):
-            raise _invalid_part(upload, number, etag)
+            raise invalid_part(upload.upload_id, number, etag)
         for algorithm, value in sums.items():
             if part.checksums.get(algorithm) != value.strip():
-                raise _invalid_part(upload, number, etag)
+                raise invalid_part(upload.upload_id, number, etag)
         if i < len(requested) - 1 and part.size < MIN_PART_SIZE:
-            raise S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", 400,
-                          {"ProposedSize": str(part.size), "MinSizeAllowed": str(MIN_PART_SIZE),
-                           "PartNumber": str(number), "ETag": etag})
+            raise entity_too_small(part.size, MIN_PART_SIZE, {"PartNumber": str(number), "ETag": etag})
         parts.append(part)
     checksum = _final_checksum(upload, parts)
     _check_sent_checksum(ctx, upload, checksum)
@@ -362,7 +355,7 @@ async def abort_multipart_upload(ctx: RequestContext) -> Response:
 async def list_parts(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
     upload = _get_upload(ctx, bucket)
-    max_parts = parse_max(ctx, "max-parts", 1000, 1000)
+    max_parts = parse_max(ctx.query, "max-parts", 1000, 1000)
     marker_raw = ctx.query.get("part-number-marker", "0") or "0"
     marker = parse_digits(marker_raw, INT32_MAX)
     if marker is None:
@@ -397,7 +390,7 @@ async def list_multipart_uploads(ctx: RequestContext) -> Response:
     q = ctx.query
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
-    max_uploads = parse_max(ctx, "max-uploads", 1000, 1000)
+    max_uploads = parse_max(ctx.query, "max-uploads", 1000, 1000)
     uploads = sorted((u for u in ctx.state.storage.uploads.values()
                       if u.bucket == bucket.name and u.key.startswith(prefix)),
                      key=lambda u: (u.key, u.initiated, u.upload_id))

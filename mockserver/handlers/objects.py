@@ -2,31 +2,37 @@
 from __future__ import annotations
 
 from mockserver import xmlio
+from mockserver.access import requester, require_bucket, signature_version
 from mockserver.checksums import RequestIntegrity
-from mockserver.errors import S3Error, invalid_argument, invalid_request, malformed_xml, precondition_failed
-from mockserver.handlers.bodies import read_checked_body
-from mockserver.handlers.common import (
-    bucket_encryption,
+from mockserver.datapath.bodies import read_checked_body
+from mockserver.datapath.plaintext import plaintext_stream, read_small
+from mockserver.datapath.write import write_object
+from mockserver.errors import (
+    S3Error,
+    invalid_argument,
+    invalid_part_number,
+    invalid_range,
+    invalid_request,
+    malformed_xml,
+    no_such_key,
+    not_implemented,
+    precondition_failed,
+)
+from mockserver.http import RequestContext, Response, xml_response
+from mockserver.httpdates import http_date, parse_http_date
+from mockserver.numbers import parse_digits, parse_saturated
+from mockserver.objectmeta import (
     check_key,
-    http_date,
+    checksum_headers,
     object_attributes,
     object_response_headers,
-    parse_http_date,
-    plausible_version_id,
     quoted,
-    requester,
-    require_bucket,
     require_content_length,
-    resolve_version,
-    signature_version,
-    version_header,
 )
-from mockserver.handlers.streams import plaintext_stream, read_small
-from mockserver.handlers.writes import checksum_headers, write_object
-from mockserver.http import RequestContext, Response, xml_response
-from mockserver.numbers import parse_digits, parse_saturated
 from mockserver.routing import route
+from mockserver.sse.bucket_config import bucket_encryption
 from mockserver.storage.base import NULL_VERSION, Bucket, ObjectVersion, new_version_id, now
+from mockserver.versions import plausible_version_id, resolve_version, version_header
 
 RESPONSE_OVERRIDES = {"response-content-type": "content-type", "response-content-language": "content-language",
                       "response-expires": "expires", "response-cache-control": "cache-control",
@@ -54,13 +60,12 @@ def check_write_conditions(ctx: RequestContext, bucket: Bucket, key: str) -> Non
     exists = latest is not None and not latest.delete_marker
     if if_none_match is not None:
         if if_none_match.strip() != "*":
-            raise S3Error("NotImplemented", "A header you provided implies functionality that is not implemented",
-                          501, {"Header": "If-None-Match"})
+            raise not_implemented(header="If-None-Match")
         if exists:
             raise precondition_failed("If-None-Match")
     if if_match is not None:
         if not exists:
-            raise S3Error("NoSuchKey", "The specified key does not exist.", 404, {"Key": key})
+            raise no_such_key(key)
         if not _etag_matches(if_match, latest.etag):  # type: ignore[union-attr]
             raise precondition_failed("If-Match")
 
@@ -80,9 +85,8 @@ async def put_object(ctx: RequestContext) -> Response:
                                        bucket_encryption=bucket_encryption(bucket), account_id=requester(ctx),
                                        secure=ctx.secure, bucket=bucket.name, key=key,
                                        signature_version=signature_version(ctx))
-    auth = ctx.auth
     version = await write_object(ctx, bucket, key, ctx.body_chunks(), plan, attrs, integrity=integrity,
-                                 algorithm=None, trailers=lambda: auth.trailers)
+                                 algorithm=None, trailers=ctx.trailers)
     headers = {"etag": quoted(version.etag)}
     headers.update(version_header(bucket, version.version_id))
     headers.update(plan.response_headers)
@@ -91,11 +95,6 @@ async def put_object(ctx: RequestContext) -> Response:
 
 
 # ----- GET / HEAD -----
-def _range_error(value: str, size: int) -> S3Error:
-    return S3Error("InvalidRange", "The requested range is not satisfiable", 416,
-                   {"RangeRequested": value, "ActualObjectSize": str(size)}, {"content-range": f"bytes */{size}"})
-
-
 def parse_range(value: str, size: int) -> tuple[int, int] | None:
     """One byte range of `size` bytes as (start, end) inclusive; None when the header is to be ignored
     (syntax S3 does not serve, such as several ranges); 416 when no byte of it exists."""
@@ -114,7 +113,7 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
         if length is None:
             return None
         if length == 0 or size == 0:
-            raise _range_error(value, size)
+            raise invalid_range(value, size)
         return max(0, size - length), size - 1
     start, end_given = parse_saturated(first), parse_saturated(last) if last else None
     if start is None or (last and end_given is None):
@@ -123,7 +122,7 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
     if last and end < start:
         return None
     if start >= size:
-        raise _range_error(value, size)
+        raise invalid_range(value, size)
     return start, min(end, size - 1)
 
 
@@ -181,14 +180,12 @@ async def _get_or_head(ctx: RequestContext, operation: str) -> Response:
     if part_number is not None:
         if version.multipart:
             if part_number > len(version.parts):
-                raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
-                              {"PartNumberRequested": str(part_number), "ActualPartCount": str(len(version.parts))})
+                raise invalid_part_number(part_number, len(version.parts))
             start = sum(p.size for p in version.parts[: part_number - 1])
             end = start + version.parts[part_number - 1].size - 1
             headers["x-amz-mp-parts-count"] = str(len(version.parts))
         elif part_number != 1:
-            raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
-                          {"PartNumberRequested": str(part_number), "ActualPartCount": "1"})
+            raise invalid_part_number(part_number, 1)
         if size > 0:
             status = 206
             whole = not version.multipart

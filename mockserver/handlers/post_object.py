@@ -1,161 +1,35 @@
-"""POST Object: browser form upload (multipart/form-data) authorised by a signed policy document.
-
-The form is parsed while it streams. Hand-written because no streaming multipart parser is installed
-(python-multipart is not a dependency) and S3's rule that the file is the last field lets the fields be read
-first and the file go straight into the encrypted blob; email.message parses the part headers.
-"""
+"""POST Object: browser form upload (multipart/form-data, read by mockserver.formdata while it streams) authorised
+by a signed policy document."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from email.message import Message
 from urllib.parse import quote
 
 from mockserver import xmlio
+from mockserver.access import require_bucket
 from mockserver.auth import verify_post_policy
 from mockserver.checksums import RequestIntegrity
-from mockserver.errors import S3Error, access_denied, invalid_argument
-from mockserver.handlers.common import bucket_encryption, check_key, object_attributes, quoted, require_bucket
-from mockserver.handlers.writes import checksum_headers, write_object
+from mockserver.datapath.write import write_object
+from mockserver.errors import (
+    access_denied,
+    invalid_argument,
+    precondition_failed,
+)
+from mockserver.formdata import FormReader, header_params, one_value_per_field
 from mockserver.http import RequestContext, Response, xml_response
+from mockserver.objectmeta import check_key, checksum_headers, object_attributes, quoted
 from mockserver.routing import route
-
-MAX_FIELDS_BYTES = 1024 * 1024
-MAX_PART_HEADER_BYTES = 16 * 1024
-
-
-def malformed_post() -> S3Error:
-    return S3Error("MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.", 400)
-
-
-def _header_params(value: str, header: str = "content-disposition") -> Message:
-    msg = Message()
-    msg[header] = value
-    return msg
-
-
-class FormReader:
-    """multipart/form-data reader: fields before the file, then the file content as a stream."""
-
-    def __init__(self, chunks: AsyncIterator[bytes], boundary: str) -> None:
-        self._chunks = chunks.__aiter__()
-        self._delimiter = b"\r\n--" + boundary.encode("latin-1")
-        self._buf = bytearray(b"\r\n")         # the first boundary has no CRLF before it
-        self._eof = False
-        self._consumed = 0
-
-    async def _fill(self) -> bool:
-        if self._eof:
-            return False
-        try:
-            chunk = await self._chunks.__anext__()
-        except StopAsyncIteration:
-            self._eof = True
-            return False
-        self._buf += chunk
-        return True
-
-    async def _find(self, needle: bytes, limit: int) -> int:
-        start = 0
-        while True:
-            i = self._buf.find(needle, start)
-            if i >= 0:
-                return i
-            if len(self._buf) > limit:
-                raise S3Error("MaxPostPreDataLengthExceededError", "Your POST request fields preceeding the upload "
-                              "file was too large.", 400)
-            start = max(0, len(self._buf) - len(needle) + 1)
-            if not await self._fill():
-                raise malformed_post()
-
-    async def _next_part(self) -> dict[str, str] | None:
-        """Skip to after the next delimiter; part headers, or None at the closing delimiter."""
-        i = await self._find(self._delimiter, MAX_FIELDS_BYTES)
-        del self._buf[: i + len(self._delimiter)]
-        while len(self._buf) < 2:
-            if not await self._fill():
-                raise malformed_post()
-        if self._buf[:2] == b"--":
-            return None
-        end = await self._find(b"\r\n\r\n", MAX_PART_HEADER_BYTES)
-        raw = bytes(self._buf[:end]).decode("utf-8", "replace")
-        del self._buf[: end + 4]
-        headers: dict[str, str] = {}
-        for line in raw.split("\r\n"):
-            name, sep, value = line.partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip()
-        return headers
-
-    async def fields(self) -> tuple[list[tuple[str, str]], dict[str, str] | None]:
-        """Fields up to the file part (their names as sent) and the file part's headers (None: no file)."""
-        fields: list[tuple[str, str]] = []
-        total = 0
-        while True:
-            headers = await self._next_part()
-            if headers is None:
-                return fields, None
-            disposition = _header_params(headers.get("content-disposition", ""))
-            name = disposition.get_param("name", header="content-disposition")
-            if not isinstance(name, str):
-                raise malformed_post()
-            if name.lower() == "file":
-                filename = disposition.get_param("filename", header="content-disposition")
-                headers["filename"] = filename if isinstance(filename, str) else ""
-                return fields, headers
-            end = await self._find(self._delimiter, MAX_FIELDS_BYTES)
-            total += end
-            if total > MAX_FIELDS_BYTES:
-                raise malformed_post()
-            fields.append((name, bytes(self._buf[:end]).decode("utf-8", "replace")))
-            del self._buf[:end]
-
-    async def file(self) -> AsyncIterator[bytes]:
-        keep = len(self._delimiter) - 1
-        while True:
-            i = self._buf.find(self._delimiter)
-            if i >= 0:
-                if i:
-                    yield bytes(self._buf[:i])
-                del self._buf[:i]
-                return
-            if len(self._buf) > keep:
-                yield bytes(self._buf[:-keep])
-                del self._buf[:-keep]
-            if not await self._fill():
-                raise malformed_post()
-
-
-def one_value_per_field(form: list[tuple[str, str]]) -> dict[str, str]:
-    """The form as one value per field: names are case-insensitive (AWS: a Policy or X-Amz-Credential field in
-    any casing works, LocalStack's test_post_object_policy_casing recorded against AWS), so `key` and `Key` are
-    one field. A field repeated with the same value is that value; repeated with different values it is
-    ambiguous and refused, because the policy check and the write must read the same value. AWS's answer to
-    repeated fields is unproven: InvalidArgument naming the field is chosen as S3's error for a bad form field.
-    The result keeps the first-seen spelling of each name (for "Extra input fields" messages)."""
-    fields: dict[str, str] = {}
-    spelling: dict[str, str] = {}
-    for name, value in form:
-        lname = name.lower()
-        first = spelling.get(lname)
-        if first is None:
-            spelling[lname] = name
-            fields[name] = value
-        elif fields[first] != value:
-            raise invalid_argument(f"POST form field '{name}' was given more than once with different values.",
-                                   name, value)
-    return fields
+from mockserver.sse.bucket_config import bucket_encryption
 
 
 @route("POST", "bucket", operation="PostObject")
 async def post_object(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx, owner_only=False)
     content_type = ctx.headers.get("content-type", "")
-    params = _header_params(content_type, "content-type")
+    params = header_params(content_type, "content-type")
     boundary = params.get_param("boundary", header="content-type")
     if params.get_content_type() != "multipart/form-data" or not isinstance(boundary, str) or not boundary:
-        raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
-                      {"Condition": "Bucket POST must be of the enclosure-type multipart/form-data"})
+        raise precondition_failed("Bucket POST must be of the enclosure-type multipart/form-data")
     reader = FormReader(ctx.body_chunks(), boundary)
     form, file_headers = await reader.fields()
     fields = one_value_per_field(form)          # the one parsed form: the policy check and the write read it

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from mockserver import xmlio
+from mockserver.access import require_bucket
+from mockserver.datapath.bodies import read_checked_body
 from mockserver.errors import malformed_xml, not_implemented
-from mockserver.handlers.bodies import read_checked_body
-from mockserver.handlers.common import require_bucket
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.routing import route
 

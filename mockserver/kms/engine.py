@@ -1,7 +1,7 @@
 """Embedded KMS: symmetric keys per account in one region, aliases, key states, data keys, call counters.
 
 Errors are `KmsError(type, message)` with KMS's exception names and AWS's message texts; the KMS JSON API
-renders them as `{"__type": ..., "message": ...}` and the S3 layer as `S3Error("KMS.<type>", message, 400)`.
+renders them as `{"__type": ..., "message": ...}` and the S3 layer as `errors.kms_failure` (code KMS.<type>).
 Key material is wrapped under the server root key in snapshots when a root key is given.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mockserver.errors import S3Error, invalid_argument
+from mockserver.errors import S3Error, access_denied, invalid_argument, s3_error
 
 SSE = "x-amz-server-side-encryption"
 SSE_KMS_KEY = "x-amz-server-side-encryption-aws-kms-key-id"
@@ -57,8 +57,8 @@ MSG_BAD_CONTEXT = ("The header 'x-amz-server-side-encryption-context' shall be B
                    "JSON which represents a string-string map")
 
 
-def invalid_request(message: str, status: int = 400) -> S3Error:
-    return S3Error("InvalidRequest", message, status)
+def invalid_request(message: str) -> S3Error:
+    return s3_error("InvalidRequest", message)
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ def parse_customer_key(headers: Mapping[str, str], prefix: str = SSEC_PREFIX, *,
     if algorithm is None:
         raise invalid_argument(MSG_SSEC_NO_ALGORITHM, SSE)
     if algorithm != "AES256":
-        raise S3Error("InvalidEncryptionAlgorithmError", MSG_SSEC_BAD_ALGORITHM, 400,
-                      {"ArgumentName": SSE, "ArgumentValue": algorithm})
+        raise s3_error("InvalidEncryptionAlgorithmError", MSG_SSEC_BAD_ALGORITHM,
+                       {"ArgumentName": SSE, "ArgumentValue": algorithm})
     if key_b64 is None:
         raise invalid_argument(MSG_SSEC_NO_KEY, SSE)
     try:
@@ -103,7 +103,7 @@ def parse_customer_key(headers: Mapping[str, str], prefix: str = SSEC_PREFIX, *,
         raise invalid_argument(MSG_SSEC_BAD_KEY, SSE) from None
     md5_matches = bool(md5_b64) and base64.b64encode(hashlib.md5(key).digest()).decode() == md5_b64
     if len(key) != 32 and read and md5_matches:
-        raise S3Error("AccessDenied", MSG_SSEC_WRONG_KEY, 403)
+        raise access_denied(MSG_SSEC_WRONG_KEY)
     if len(key) != 32 or not md5_b64:
         raise invalid_argument(MSG_SSEC_BAD_KEY, SSE)
     if not md5_matches:

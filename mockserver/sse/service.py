@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mockserver.crypto import chunked, keywrap
+from mockserver.crypto import gcm_stream, keywrap
 from mockserver.dialects import DSSE_KMS, SSE_KMS, SSE_S3
-from mockserver.errors import S3Error, access_denied, invalid_argument
+from mockserver.errors import S3Error, access_denied, internal_error, invalid_argument, kms_failure
 from mockserver.kms.engine import KmsError, KmsKey
 from mockserver.sse import headers as H
+from mockserver.sse.bucket_config import BucketEncryption
 from mockserver.sse.bucketkeys import BucketKeyCache
-from mockserver.sse.config import BucketEncryption
 
 SSE_C = "sse-c"
 META_VERSION = 1
@@ -41,7 +41,11 @@ class StreamEncryptor(Protocol):
     """Encrypts one stored blob (an object body or one multipart part). Output is self-describing
     (it starts with its own nonce header), so the core stores exactly the bytes it is given."""
 
-    def update(self, data: bytes) -> bytes: ...
+    def update(self, data: bytes | bytearray | memoryview) -> bytes: ...
+    def update_view(self, data: bytes | bytearray | memoryview) -> memoryview:
+        """update() without intermediate copies where it can; the view is valid until the next call."""
+        ...
+
     def finalize(self) -> bytes: ...
 
 
@@ -71,9 +75,9 @@ class ObjectKeys:
         return self._ciphertext_size(plaintext_size)
 
     def decrypt_range_views(self, reader: Any, plaintext_size: int, start: int, end: int,
-                            pool: chunked.BufferPool | None = None) -> Iterator[bytes | memoryview]:
+                            pool: gcm_stream.BufferPool | None = None) -> Iterator[bytes | memoryview]:
         """decrypt_range() for long ranges: `reader` has read(offset, length) and readinto(offset, view); large
-        batches are decrypted into pooled buffers (see chunked.decrypt_range_views) where the keys allow it."""
+        batches are decrypted into pooled buffers (see gcm_stream.decrypt_range_views) where the keys allow it."""
         if self._decrypt_views is None:
             return self._decrypt(reader.read, plaintext_size, start, end)
         return self._decrypt_views(reader, plaintext_size, start, end, pool)
@@ -94,12 +98,12 @@ def kms_error(exc: KmsError) -> S3Error:
     perform: kms:Decrypt on resource: ... status code: 403"); AWS re:Post "cross-account-access-denied-error-s3"
     documents the Access Denied error for a key of another account without a key policy grant."""
     if exc.type == "AccessDeniedException":
-        return S3Error("AccessDenied", exc.message, 403)
-    return S3Error(f"KMS.{exc.type}", exc.message, 400)
+        return access_denied(exc.message)
+    return kms_failure(exc.type, exc.message)
 
 
 def _corrupt() -> S3Error:
-    return S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
+    return internal_error()
 
 
 @dataclass
@@ -110,38 +114,38 @@ class _Keys:
 
     def encryptor(self) -> StreamEncryptor:
         if self.outer is None:
-            return chunked.ChunkedEncryptor(self.inner)
-        return chunked.LayeredEncryptor(self.inner, self.outer)
+            return gcm_stream.ChunkedEncryptor(self.inner)
+        return gcm_stream.LayeredEncryptor(self.inner, self.outer)
 
     def ciphertext_size(self, plaintext_size: int) -> int:
         if self.outer is None:
-            return chunked.ciphertext_size(plaintext_size)
-        return chunked.layered_ciphertext_size(plaintext_size)
+            return gcm_stream.ciphertext_size(plaintext_size)
+        return gcm_stream.layered_ciphertext_size(plaintext_size)
 
     def decrypt(self, read: Callable[[int, int], bytes], size: int, start: int, end: int) -> Iterator[bytes]:
         try:
             if self.outer is None:
-                yield from chunked.decrypt_range(self.inner, read, size, start, end)
+                yield from gcm_stream.decrypt_range(self.inner, read, size, start, end)
             else:
-                yield from chunked.layered_decrypt_range(self.inner, self.outer, read, size, start, end)
-        except chunked.CorruptStream:
+                yield from gcm_stream.layered_decrypt_range(self.inner, self.outer, read, size, start, end)
+        except gcm_stream.CorruptStream:
             raise _corrupt() from None
 
     def decrypt_views(self, reader: Any, size: int, start: int, end: int,
-                      pool: chunked.BufferPool | None) -> Iterator[bytes | memoryview]:
+                      pool: gcm_stream.BufferPool | None) -> Iterator[bytes | memoryview]:
         if self.outer is not None:
             yield from self.decrypt(reader.read, size, start, end)
             return
         try:
-            yield from chunked.decrypt_range_views(self.inner, reader.readinto, size, start, end, pool)
-        except chunked.CorruptStream:
+            yield from gcm_stream.decrypt_range_views(self.inner, reader.readinto, size, start, end, pool)
+        except gcm_stream.CorruptStream:
             raise _corrupt() from None
 
 
 def _size_only(meta: dict[str, Any]) -> Callable[[int], int]:
     if meta.get("outer"):
-        return chunked.layered_ciphertext_size
-    return chunked.ciphertext_size
+        return gcm_stream.layered_ciphertext_size
+    return gcm_stream.ciphertext_size
 
 
 class EncryptionService:

@@ -156,7 +156,7 @@ def trailer_example_body(blank_line: bool, checksum: str = "sOO8/Q==", signature
 
 
 def trailer_decoder():
-    from mockserver.auth.chunked import AwsChunkedDecoder, ChunkSigner
+    from mockserver.auth.aws_chunked import AwsChunkedDecoder, ChunkSigner
     from mockserver.auth.signing import signing_key
     key = signing_key(EXAMPLE.secret_key, "20130524", "us-east-1", "s3")
     signer = ChunkSigner(key, "20130524T000000Z", "20130524/us-east-1/s3/aws4_request", TRAILER_SEED,

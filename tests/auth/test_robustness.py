@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from mockserver.auth import IncomingRequest, authenticate
-from mockserver.auth.chunked import AwsChunkedDecoder
+from mockserver.auth.aws_chunked import AwsChunkedDecoder
 from mockserver.errors import S3Error
 from tests.auth.helpers import ACCOUNTS, REGION, decode, now
 

@@ -93,7 +93,7 @@ def test_no_copied_cases(corpus):
     cases, _ = corpus
     seen: dict[str, str] = {}
     for case in cases:
-        signature = repr(([(s.request, s.expect, s.variants) for s in case.steps], case.fixtures))
+        signature = repr(([(s.request, s.kms, s.expect, s.variants) for s in case.steps], case.fixtures))
         assert signature not in seen, f"{case.id} repeats {seen.get(signature)}"
         seen[signature] = case.id
 

@@ -55,7 +55,7 @@ def test_select_and_exit_code_zero(moto_endpoint, tmp_path, capsys):
                               "tag:sample and not tag:wire", "--report-dir", str(tmp_path)))
     out = capsys.readouterr().out
     assert code == 0
-    assert out.splitlines()[-1] == "2 passed, 0 failed, 0 not applicable"
+    assert out.splitlines()[-1] == "2 passed, 0 failed, 0 not applicable, 0 warnings"
 
 
 def test_baseline_ratchet(moto_endpoint, tmp_path, capsys):
@@ -88,7 +88,7 @@ def test_unreachable_endpoint_gives_failed_cases_not_a_crash(tmp_path, capsys):
                      "--report-dir", str(tmp_path), "--connect-timeout", "2", "--no-preflight"])
     out = capsys.readouterr().out
     assert code == 1
-    assert out.splitlines()[-2:] == ["1 known deviations", "0 passed, 4 failed, 2 not applicable"]
+    assert out.splitlines()[-2:] == ["1 known deviations", "0 passed, 4 failed, 2 not applicable, 0 warnings"]
     report = json.loads((tmp_path / "runner-test.json").read_text())
     failed = [c for c in report["cases"] if c["outcome"] == "failed"]
     assert failed and all("connection failed" in c["reason"] for c in failed)
@@ -220,7 +220,7 @@ def test_silent_endpoint_times_out_into_failed_cases(tmp_path, capsys):
             conn.close()
         listener.close()
     assert code == 1
-    assert capsys.readouterr().out.splitlines()[-1] == "0 passed, 1 failed, 0 not applicable"
+    assert capsys.readouterr().out.splitlines()[-1] == "0 passed, 1 failed, 0 not applicable, 0 warnings"
     report = json.loads((tmp_path / "runner-test.json").read_text())
     assert report["cases"][0]["reason"].startswith("setup failed: create bucket")
     assert "timeout" in report["cases"][0]["reason"]

@@ -72,11 +72,11 @@ def test_console_last_line_form():
                CaseResult("e", "e", "Op", "f", 1, Outcome.ERROR, reason="runner error:\nboom")]
     text = console.render_summary(RunInfo("p", "e", [], results, "t", 0.0))
     lines = text.splitlines()
-    assert lines[-1] == "1 passed, 2 failed, 1 not applicable"      # runner errors count as failures
+    assert lines[-1] == "1 passed, 2 failed, 1 not applicable, 0 warnings"      # runner errors count as failures
     assert lines[-2] == "1 known deviations"
     assert "FAILED d (f:1)" in lines and "ERROR e (f:1)" in lines
     no_deviation = console.render_summary(RunInfo("p", "e", [], results[:1], "t", 0.0))
-    assert no_deviation.splitlines() == ["1 passed, 0 failed, 0 not applicable"]
+    assert no_deviation.splitlines() == ["1 passed, 0 failed, 0 not applicable, 0 warnings"]
 
 
 def _png_is_not_blank(data: bytes) -> bool:

@@ -154,5 +154,5 @@ def test_valid_options_still_run(workdir, capsys):
                      "-n", "2", "--timeout", "1", "--connect-timeout", "1", "--select", "tag:demo",
                      "--baseline", str(baseline), "--no-preflight"])
     out = capsys.readouterr().out
-    assert code == 1 and out.splitlines()[-1] == "0 passed, 1 failed, 0 not applicable"
+    assert code == 1 and out.splitlines()[-1] == "0 passed, 1 failed, 0 not applicable, 0 warnings"
     assert "new failure: demo.one" in out

@@ -220,7 +220,7 @@ def run_cli(tmp_path, capsys, endpoint: str, case_text: str, *extra: str) -> tup
 
 def assert_failed_with(code, lines, report, fragment):
     assert code == 1
-    assert lines[-1] == "0 passed, 1 failed, 0 not applicable"
+    assert lines[-1] == "0 passed, 1 failed, 0 not applicable, 0 warnings"
     (case,) = report["cases"]
     assert case["outcome"] == "failed", case["reason"]
     assert fragment in case["reason"], case["reason"]
@@ -347,7 +347,7 @@ def test_teardown_failure_is_listed_and_the_outcome_stands(behaviour, problem, t
     assert case["teardown_problems"] and problem in case["teardown_problems"][0]
     assert case["teardown_problems"][0].startswith("delete bucket ")
     assert any(line.startswith("TEARDOWN probe.bucket: delete bucket") for line in lines)
-    assert lines[-1] == "1 passed, 0 failed, 0 not applicable"
+    assert lines[-1] == "1 passed, 0 failed, 0 not applicable, 0 warnings"
 
 
 def endless_chunks(request: Request, sock: socket.socket, release: threading.Event) -> bool:

@@ -59,7 +59,7 @@ def test_corpus_against_moto(moto_endpoint, tmp_path, capsys):
     assert "error" not in outcomes, [(c["id"], c["reason"]) for c in report["cases"] if c["outcome"] == "error"]
     assert outcomes.count("failed") > 0 and outcomes.count("passed") > 0
     assert out.splitlines()[-1] == (f"{outcomes.count('passed')} passed, {outcomes.count('failed')} failed, "
-                                    f"{outcomes.count('na')} not applicable")
+                                    f"{outcomes.count('na')} not applicable, {outcomes.count('warning')} warnings")
     s3 = botocore.session.get_session().create_client(
         "s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id=MOTO_MAIN[0],
         aws_secret_access_key=MOTO_MAIN[1])

@@ -6,14 +6,14 @@ import random
 
 import pytest
 
-from mockserver.crypto import chunked, keywrap
-from mockserver.crypto.chunked import CHUNK_SIZE, HEADER_SIZE, TAG, CorruptStream
+from mockserver.crypto import gcm_stream, keywrap
+from mockserver.crypto.gcm_stream import CHUNK_SIZE, HEADER_SIZE, TAG, CorruptStream
 
 SMALL = 1024      # small chunk size keeps multi-chunk tests fast
 
 
 def encrypt(key: bytes, data: bytes, chunk_size: int = SMALL, step: int = 777) -> bytes:
-    enc = chunked.ChunkedEncryptor(key, chunk_size)
+    enc = gcm_stream.ChunkedEncryptor(key, chunk_size)
     out = [enc.update(data[i:i + step]) for i in range(0, len(data), step)]
     return b"".join(out) + enc.finalize()
 
@@ -24,21 +24,21 @@ def reader(blob: bytes):
 
 def decrypt(key: bytes, blob: bytes, size: int, start: int = 0, end: int | None = None) -> bytes:
     end = size - 1 if end is None else end
-    return b"".join(chunked.decrypt_range(key, reader(blob), size, start, end))
+    return b"".join(gcm_stream.decrypt_range(key, reader(blob), size, start, end))
 
 
 @pytest.mark.parametrize("size", [0, 1, SMALL - 1, SMALL, SMALL + 1, 5 * SMALL, 5 * SMALL + 3])
 def test_round_trip_and_size(size: int) -> None:
     key, data = os.urandom(32), os.urandom(size)
     blob = encrypt(key, data)
-    assert len(blob) == chunked.ciphertext_size(size, SMALL)
+    assert len(blob) == gcm_stream.ciphertext_size(size, SMALL)
     assert decrypt(key, blob, size) == data
 
 
 def test_default_chunk_size_round_trip_large_updates() -> None:
     key, data = os.urandom(32), os.urandom(3 * CHUNK_SIZE + 10)
     blob = encrypt(key, data, CHUNK_SIZE, step=CHUNK_SIZE)
-    assert len(blob) == chunked.ciphertext_size(len(data))
+    assert len(blob) == gcm_stream.ciphertext_size(len(data))
     assert decrypt(key, blob, len(data)) == data
 
 
@@ -67,7 +67,7 @@ def test_range_reads_only_covering_chunks() -> None:
         calls.append((off, n))
         return blob[off:off + n]
 
-    out = b"".join(chunked.decrypt_range(key, read, len(data), 10 * SMALL + 5, 10 * SMALL + 10))
+    out = b"".join(gcm_stream.decrypt_range(key, read, len(data), 10 * SMALL + 5, 10 * SMALL + 10))
     assert out == data[10 * SMALL + 5:10 * SMALL + 11]
     assert sum(n for _, n in calls) == HEADER_SIZE + SMALL + TAG
 
@@ -126,7 +126,7 @@ def test_wrong_key_detected() -> None:
 
 
 def test_encryptor_rejects_use_after_finalize() -> None:
-    enc = chunked.ChunkedEncryptor(os.urandom(32))
+    enc = gcm_stream.ChunkedEncryptor(os.urandom(32))
     enc.finalize()
     with pytest.raises(ValueError):
         enc.update(b"x")
@@ -135,32 +135,32 @@ def test_encryptor_rejects_use_after_finalize() -> None:
 def test_dsse_layers_round_trip_and_ranges() -> None:
     inner, outer = os.urandom(32), os.urandom(32)
     data = os.urandom(2 * CHUNK_SIZE + 999)
-    enc = chunked.LayeredEncryptor(inner, outer)
+    enc = gcm_stream.LayeredEncryptor(inner, outer)
     blob = enc.update(data[:1000]) + enc.update(data[1000:]) + enc.finalize()
-    assert len(blob) == chunked.layered_ciphertext_size(len(data))
-    whole = b"".join(chunked.layered_decrypt_range(inner, outer, reader(blob), len(data), 0, len(data) - 1))
+    assert len(blob) == gcm_stream.layered_ciphertext_size(len(data))
+    whole = b"".join(gcm_stream.layered_decrypt_range(inner, outer, reader(blob), len(data), 0, len(data) - 1))
     assert whole == data
     rng = random.Random(3)
     for _ in range(10):
         s = rng.randrange(len(data))
         e = rng.randrange(s, len(data))
-        got = b"".join(chunked.layered_decrypt_range(inner, outer, reader(blob), len(data), s, e))
+        got = b"".join(gcm_stream.layered_decrypt_range(inner, outer, reader(blob), len(data), s, e))
         assert got == data[s:e + 1]
 
 
 def test_dsse_layers_are_independent() -> None:
     inner, outer = os.urandom(32), os.urandom(32)
     data = os.urandom(3000)
-    enc = chunked.LayeredEncryptor(inner, outer)
+    enc = gcm_stream.LayeredEncryptor(inner, outer)
     blob = enc.update(data) + enc.finalize()
     # Peeling the outer layer yields a stream that is itself encrypted (no plaintext), under the inner key only.
-    inner_size = chunked.ciphertext_size(len(data))
-    inner_stream = b"".join(chunked.decrypt_range(outer, reader(blob), inner_size, 0, inner_size - 1))
+    inner_size = gcm_stream.ciphertext_size(len(data))
+    inner_stream = b"".join(gcm_stream.decrypt_range(outer, reader(blob), inner_size, 0, inner_size - 1))
     assert data[:32] not in inner_stream
     assert decrypt(inner, inner_stream, len(data)) == data
     for bad_inner, bad_outer in ((outer, outer), (inner, inner), (outer, inner)):
         with pytest.raises(CorruptStream):
-            b"".join(chunked.layered_decrypt_range(bad_inner, bad_outer, reader(blob), len(data), 0, len(data) - 1))
+            b"".join(gcm_stream.layered_decrypt_range(bad_inner, bad_outer, reader(blob), len(data), 0, len(data) - 1))
 
 
 def test_keywrap_binds_purpose_and_binding() -> None:
@@ -191,7 +191,7 @@ def test_update_view_matches_update_format(chunk_size: int) -> None:
     key = keywrap.new_key()
     for _ in range(40):
         data = os.urandom(rng.randrange(0, 6 * chunk_size))
-        enc = chunked.ChunkedEncryptor(key, chunk_size)
+        enc = gcm_stream.ChunkedEncryptor(key, chunk_size)
         out, pos = bytearray(), 0
         while pos < len(data):
             n = rng.choice([1, chunk_size - 1, chunk_size, chunk_size + 1, 4 * chunk_size])
@@ -199,8 +199,8 @@ def test_update_view_matches_update_format(chunk_size: int) -> None:
             pos += n
             out += enc.update_view(memoryview(bytearray(piece))) if rng.random() < 0.7 else enc.update(piece)
         out += enc.finalize()
-        assert len(out) == chunked.ciphertext_size(len(data), chunk_size)
-        assert b"".join(chunked.decrypt_range(key, lambda o, n, out=out: bytes(out[o:o + n]), len(data), 0,
+        assert len(out) == gcm_stream.ciphertext_size(len(data), chunk_size)
+        assert b"".join(gcm_stream.decrypt_range(key, lambda o, n, out=out: bytes(out[o:o + n]), len(data), 0,
                                               len(data) - 1)) == data
 
 
@@ -208,13 +208,13 @@ def test_decrypt_range_views_random_ranges_and_pool_reuse() -> None:
     rng = random.Random(11)
     key = keywrap.new_key()
     data = os.urandom(40 * CHUNK_SIZE + 123)
-    enc = chunked.ChunkedEncryptor(key)
+    enc = gcm_stream.ChunkedEncryptor(key)
     blob = bytes(enc.update_view(data)) + enc.finalize()
-    pool = chunked.BufferPool(chunked.batch_plaintext_size(), limit=2)
+    pool = gcm_stream.BufferPool(gcm_stream.batch_plaintext_size(), limit=2)
     for _ in range(30):
         start = rng.randrange(len(data))
         end = rng.randrange(start, len(data))
-        views = list(chunked.decrypt_range_views(key, _readinto_from(blob), len(data), start, end, pool))
+        views = list(gcm_stream.decrypt_range_views(key, _readinto_from(blob), len(data), start, end, pool))
         # Every view stays valid while held, even when the pool has to hand out more buffers than it keeps.
         assert b"".join(bytes(v) for v in views) == data[start:end + 1]
         del views
@@ -223,19 +223,19 @@ def test_decrypt_range_views_random_ranges_and_pool_reuse() -> None:
 def test_decrypt_range_views_detects_tampering_and_truncation() -> None:
     key = keywrap.new_key()
     data = os.urandom(3 * CHUNK_SIZE)
-    enc = chunked.ChunkedEncryptor(key)
+    enc = gcm_stream.ChunkedEncryptor(key)
     blob = bytes(enc.update_view(data)) + enc.finalize()
     for where in (3, HEADER_SIZE + 5, len(blob) - 1):
         bad = bytearray(blob)
         bad[where] ^= 1
         with pytest.raises(CorruptStream):
-            list(chunked.decrypt_range_views(key, _readinto_from(bytes(bad)), len(data), 0, len(data) - 1))
+            list(gcm_stream.decrypt_range_views(key, _readinto_from(bytes(bad)), len(data), 0, len(data) - 1))
     with pytest.raises(CorruptStream):
-        list(chunked.decrypt_range_views(key, _readinto_from(blob[:-TAG]), len(data), 0, len(data) - 1))
+        list(gcm_stream.decrypt_range_views(key, _readinto_from(blob[:-TAG]), len(data), 0, len(data) - 1))
 
 
 def test_buffer_pool_reuses_only_unreferenced_buffers() -> None:
-    pool = chunked.BufferPool(16, limit=2)
+    pool = gcm_stream.BufferPool(16, limit=2)
     first = pool.take()
     held = memoryview(first)[2:4]
     second = pool.take()

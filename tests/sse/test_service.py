@@ -11,7 +11,7 @@ import pytest
 from mockserver.dialects import get_dialect
 from mockserver.errors import S3Error
 from mockserver.kms.engine import KmsEngine
-from mockserver.sse.config import BucketEncryption, default_bucket_encryption
+from mockserver.sse.bucket_config import BucketEncryption, default_bucket_encryption
 from mockserver.sse.service import EncryptionService
 
 ACCT = "111122223333"

@@ -1,4 +1,4 @@
-"""PutBucketEncryption / GetBucketEncryption body rules (mockserver/sse/config.py)."""
+"""PutBucketEncryption / GetBucketEncryption body rules (mockserver/sse/bucket_config.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,14 +8,14 @@ from lxml import etree
 
 from mockserver.dialects import DIALECTS, get_dialect
 from mockserver.errors import S3Error
-from mockserver.sse.config import (
-    S3_NS,
+from mockserver.sse.bucket_config import (
     BucketEncryption,
     configuration_not_found,
     default_bucket_encryption,
     parse_bucket_encryption,
     render_bucket_encryption,
 )
+from mockserver.xmltext import S3_NS
 
 AWS = get_dialect("aws")
 NS = f' xmlns="{S3_NS}"'

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from mockserver.auth import errors
 from mockserver.auth.signing import chunk_string_to_sign, sign, signatures_equal, trailer_string_to_sign
 from mockserver.checksums import b64, new_digest
-from mockserver.errors import S3Error
+from mockserver.errors import checksum_mismatch, invalid_request
 
 MAX_LINE = 8192
 # Signed chunk data is held until its signature is checked, up to this much; a larger chunk streams on
@@ -47,10 +47,9 @@ def verify_checksum(algorithm: str, expected_b64: str, actual_b64: str, where: s
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != CHECKSUM_LENGTHS[algorithm]:
-        raise S3Error("InvalidRequest", f"Value for x-amz-checksum-{algorithm} {where} is invalid.", 400)
+        raise invalid_request(f"Value for x-amz-checksum-{algorithm} {where} is invalid.")
     if expected_b64 != actual_b64:
-        raise S3Error("BadDigest", f"The {algorithm.upper()} you specified did not match the calculated checksum.",
-                      400)
+        raise checksum_mismatch(algorithm)
 
 
 class AwsChunkedDecoder:

@@ -218,8 +218,8 @@ def test_signed_chunks_need_a_signature():
 def test_oversized_signed_chunk_streams_but_still_fails_before_the_end(monkeypatch):
     import asyncio
 
-    from mockserver.auth import chunked
-    monkeypatch.setattr(chunked, "MAX_HELD", 10_000)      # DATA is one 76800-byte chunk below
+    from mockserver.auth import aws_chunked
+    monkeypatch.setattr(aws_chunked, "MAX_HELD", 10_000)      # DATA is one 76800-byte chunk below
     req, client = signed_request(DATA, trailer=False)
     good = client.body(DATA, chunk=len(DATA))
     decoded, _ = run(req, good, buffer=4096)

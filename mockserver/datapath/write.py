@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, random_etag
-from mockserver.handlers.streams import Ingested, commit, discard, ingest
+from mockserver.datapath.ingest import Ingested, commit, discard, ingest
 from mockserver.http import RequestContext
 from mockserver.sse.service import WritePlan
-from mockserver.storage.base import NULL_VERSION, BlobWriter, Bucket, ObjectVersion, new_version_id, now
+from mockserver.storage.base import BlobWriter, Bucket, ObjectVersion, now
+from mockserver.versions import next_version_id
 
 DEFAULT_CHECKSUM = "crc64nvme"     # S3 gives every new object a CRC64NVME checksum when none was sent
 
@@ -19,8 +20,8 @@ def _trailer_verified_by_auth(ctx: RequestContext, integrity: RequestIntegrity |
     decoding (STREAMING-*-TRAILER payloads): its value can be stored as sent instead of hashed a second time."""
     if integrity is None or integrity.trailer is None:
         return None
-    mode = getattr(ctx.auth, "payload_mode", "")
-    return integrity.algorithm if isinstance(mode, str) and mode.endswith("-TRAILER") else None
+    mode = ctx.auth.payload_mode if ctx.auth is not None else ""
+    return integrity.algorithm if mode.endswith("-TRAILER") else None
 
 
 def _add_trailer_digest(digests: dict[str, bytes], algorithm: str | None, integrity: RequestIntegrity | None,
@@ -31,11 +32,7 @@ def _add_trailer_digest(digests: dict[str, bytes], algorithm: str | None, integr
             digests[algorithm] = decode_checksum_value(algorithm, value)
 
 
-def next_version_id(bucket: Bucket) -> str:
-    return new_version_id() if bucket.versioning == "Enabled" else NULL_VERSION
-
-
-async def store_blob(ctx: RequestContext, body: AsyncIterator[bytes], plan: WritePlan, *, md5_etag: bool,
+async def store_blob(ctx: RequestContext, body: AsyncIterator[bytes | memoryview], plan: WritePlan, *, md5_etag: bool,
                      algorithms: set[str], integrity: RequestIntegrity | None, trailers: Callable[[], Mapping[str, str]],
                      check: Callable[[int], None] | None) -> tuple[BlobWriter, Ingested, str]:
     """Encrypt `body` into a new blob, computing `algorithms` (and MD5 when needed); commit it once it verifies
@@ -59,7 +56,7 @@ async def store_blob(ctx: RequestContext, body: AsyncIterator[bytes], plan: Writ
     return writer, got, etag
 
 
-async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: AsyncIterator[bytes], plan: WritePlan,
+async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: AsyncIterator[bytes | memoryview], plan: WritePlan,
                        attrs: dict[str, Any], *, integrity: RequestIntegrity | None, algorithm: str | None,
                        trailers: Callable[[], Mapping[str, str]] = dict,
                        check: Callable[[int], None] | None = None) -> ObjectVersion:
@@ -79,10 +76,3 @@ async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: Asyn
     )
     await state.storage.put_version(bucket.name, version)
     return version
-
-
-def checksum_headers(version: ObjectVersion) -> dict[str, str]:
-    if not version.checksum:
-        return {}
-    return {f"x-amz-checksum-{version.checksum['algorithm']}": version.checksum["value"],
-            "x-amz-checksum-type": version.checksum["type"]}

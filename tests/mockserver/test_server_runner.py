@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from mockserver.server import running_server
-from tests.auth.echo_app import EchoAuthApp
+from tests.mockserver.echo_app import EchoAuthApp
 
 TIMEOUT = 20
 

@@ -69,7 +69,7 @@ class ChunkedEncryptor:
             out.append(self._header)
             self._header_sent = True
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes | bytearray | memoryview) -> bytes:
         if self._done:
             raise ValueError("encryptor already finalized")
         out: list[bytes] = []
@@ -305,8 +305,12 @@ class LayeredEncryptor:
         self._inner = ChunkedEncryptor(inner_key, chunk_size)
         self._outer = ChunkedEncryptor(outer_key, chunk_size)
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes | bytearray | memoryview) -> bytes:
         return self._outer.update(self._inner.update(data))
+
+    def update_view(self, data: bytes | bytearray | memoryview) -> memoryview:
+        """update() of a copy of `data` (the two layers have no copy-free path)."""
+        return memoryview(self.update(bytes(data)))
 
     def finalize(self) -> bytes:
         return self._outer.update(self._inner.finalize()) + self._outer.finalize()

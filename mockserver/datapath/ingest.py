@@ -1,41 +1,26 @@
-"""Streaming request bodies into encrypted blobs and encrypted blobs back out as plaintext.
+"""Streaming request bodies into encrypted blobs.
 
-Ingest: bodies up to one 4 MiB batch are hashed, encrypted and written inline on the event loop. Larger ones
-are copied once, as they arrive, into pooled 4 MiB buffers that feed two ordered worker lanes running in
-parallel: one for MD5/SHA (MD5 is the slowest step, ~0.6-0.8 GB/s here, and gets one contiguous buffer per
-GIL release) and one for CRCs + encryption (sealed straight from the buffer) + one blob write per batch. Both
-release the GIL, so a 1 GiB PUT uses both cores while the loop keeps receiving. Nothing is committed until the
-caller has checked every digest.
-
-Read: a worker thread reads ~4 MiB of ciphertext into a reused buffer and decrypts it chunk by chunk into a
-pooled plaintext buffer, one batch ahead of the socket; each batch is sent as one view (no joins, no per-chunk
-allocations).
+Bodies up to one 4 MiB batch are hashed, encrypted and written inline on the event loop. Larger ones are copied
+once, as they arrive, into pooled 4 MiB buffers that feed two ordered worker lanes running in parallel: one for
+MD5/SHA (MD5 is the slowest step, ~0.6-0.8 GB/s here, and gets one contiguous buffer per GIL release) and one for
+CRCs + encryption (sealed straight from the buffer) + one blob write per batch. Both release the GIL, so a 1 GiB
+PUT uses both cores while the loop keeps receiving. Nothing is committed until the caller has checked every digest.
 """
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import contextlib
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.checksums import CRC_ALGORITHMS, new_digest
-from mockserver.crypto import chunked
-from mockserver.crypto.chunked import BufferPool
-from mockserver.storage.base import BlobWriter, Part, Storage
+from mockserver.datapath.workers import BATCH, POOL, run_blocking
+from mockserver.sse.service import StreamEncryptor
+from mockserver.storage.base import BlobWriter
 
-BATCH = 4 * 1024 * 1024     # big batches: fewer GIL hand-offs between the MD5 lane and the AES lane
-# GET: plaintext buffers per stream (one being decrypted, one queued, one or two held by the transport while
-# the socket drains); a view of each is sent as one response body message.
-PLAIN_BATCH = chunked.batch_plaintext_size()
-BUFFERED_BATCHES = 5        # PUT: batch buffers in flight (being filled, queued, hashed, encrypted)
-POOLED_BATCHES = 4
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="mock-io")
-
-
-async def run_blocking(fn: Callable[..., Any], *args: Any) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(_POOL, fn, *args)
+BUFFERED_BATCHES = 5        # batch buffers in flight (being filled, queued, hashed, encrypted)
 
 
 @dataclass
@@ -65,7 +50,7 @@ class _Lane:
                 data = await self._queue.get()
                 if data is None:
                     return
-                self._running = _POOL.submit(self._fn, data)
+                self._running = POOL.submit(self._fn, data)
                 await asyncio.wrap_future(self._running)
                 self._done(data)
         except BaseException:
@@ -151,7 +136,7 @@ class _Batches:
         self._available.set()
 
 
-async def ingest(body: AsyncIterator[bytes], writer: BlobWriter, encryptor: Any, *, md5: bool,
+async def ingest(body: AsyncIterator[bytes | memoryview], writer: BlobWriter, encryptor: StreamEncryptor, *, md5: bool,
                  algorithms: set[str]) -> Ingested:
     """Stream `body` through the digests and the encryptor into `writer` (not committed). On any error the
     writer is aborted and the error propagates."""
@@ -162,7 +147,6 @@ async def ingest(body: AsyncIterator[bytes], writer: BlobWriter, encryptor: Any,
     light = {a: new_digest(a) for a in algorithms if a in CRC_ALGORITHMS}
     light_list = list(light.values())
     heavy_names = [a for a in algorithms if a not in CRC_ALGORITHMS]
-    seal = getattr(encryptor, "update_view", None)
 
     def hash_heavy(batch: tuple[bytearray, int]) -> None:
         # One update per 4 MiB: MD5 releases the GIL while it runs, and each re-acquisition can wait.
@@ -174,11 +158,11 @@ async def ingest(body: AsyncIterator[bytes], writer: BlobWriter, encryptor: Any,
         view = memoryview(batch[0])[:batch[1]]
         for d in light_list:
             d.update(view)
-        out = seal(view) if seal is not None else encryptor.update(bytes(view))
+        out = encryptor.update_view(view)
         if out:
             writer.write(out)
 
-    def small(chunks: list[bytes]) -> None:
+    def small(chunks: list[bytes | memoryview]) -> None:
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         for d in heavy:
             d.update(data)
@@ -190,7 +174,7 @@ async def ingest(body: AsyncIterator[bytes], writer: BlobWriter, encryptor: Any,
 
     lanes: list[_Lane] = []
     pool: _Batches | None = None
-    pending: list[bytes] = []
+    pending: list[bytes | memoryview] = []
     pending_size = 0
     size = 0
     buf: bytearray | None = None
@@ -206,7 +190,7 @@ async def ingest(body: AsyncIterator[bytes], writer: BlobWriter, encryptor: Any,
             await lane.feed((buf, fill))
         buf, fill = None, 0
 
-    async def copy_in(chunk: bytes) -> None:
+    async def copy_in(chunk: bytes | memoryview) -> None:
         nonlocal buf, view, fill
         src = memoryview(chunk)
         pos = 0
@@ -275,77 +259,3 @@ async def commit(writer: BlobWriter, durable: bool) -> None:
 
 async def discard(writer: BlobWriter) -> None:
     await run_blocking(writer.abort)
-
-
-def _plaintext_pieces(storage: Storage, keys: Any, parts: list[Part], start: int, end: int,
-                      pool: BufferPool | None = None) -> Generator[bytes | memoryview, None, None]:
-    """Plaintext bytes [start, end] of an object made of `parts`, decrypting only the chunks needed. With a
-    `pool`, long ranges come as views of pooled buffers (read and decrypted without per-chunk allocations)."""
-    offset = 0
-    for part in parts:
-        part_start, part_end = offset, offset + part.size - 1
-        offset += part.size
-        if part.size == 0 or part_end < start or part_start > end:
-            continue
-        reader = storage.reader(part)
-        lo, hi = max(start, part_start) - part_start, min(end, part_end) - part_start
-        try:
-            if pool is None:
-                yield from keys.decrypt_range(reader.read, part.size, lo, hi)
-            else:
-                yield from keys.decrypt_range_views(reader, part.size, lo, hi, pool)
-        finally:
-            reader.close()
-
-
-def _batches(pieces: Iterator[bytes | memoryview]) -> Callable[[], list[bytes | memoryview] | None]:
-    """Pulls about BATCH bytes of pieces per call (decrypted chunks are sent as they are: no joining copy)."""
-    def next_batch() -> list[bytes | memoryview] | None:
-        out: list[bytes | memoryview] = []
-        size = 0
-        for piece in pieces:
-            out.append(piece)
-            size += len(piece)
-            if size >= PLAIN_BATCH:
-                break
-        return out or None
-    return next_batch
-
-
-async def plaintext_stream(storage: Storage, keys: Any, parts: list[Part], start: int, end: int
-                           ) -> AsyncIterator[bytes | memoryview]:
-    """Async plaintext of [start, end]; decrypts in a worker thread one batch ahead of the consumer."""
-    pieces = _plaintext_pieces(storage, keys, parts, start, end, BufferPool(PLAIN_BATCH, POOLED_BATCHES))
-    next_batch = _batches(pieces)
-    if end - start + 1 <= BATCH:
-        batch = next_batch()
-        while batch is not None:
-            for piece in batch:
-                yield piece
-            batch = next_batch()
-        return
-    loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(_POOL, next_batch)
-    try:
-        while True:
-            batch = await future
-            if batch is None:
-                return
-            future = loop.run_in_executor(_POOL, next_batch)
-            for piece in batch:
-                yield piece
-    finally:
-        if not future.done():
-            with contextlib.suppress(Exception):   # the consumer has gone; nobody to report to
-                await future
-        pieces.close()
-
-
-def read_small(storage: Storage, keys: Any, parts: list[Part], start: int, end: int) -> bytes:
-    """Plaintext of a small range, decrypted inline (cheaper than a streamed body for a few KiB)."""
-    return b"".join(_plaintext_pieces(storage, keys, parts, start, end))
-
-
-async def read_plaintext(storage: Storage, keys: Any, parts: list[Part], start: int, end: int) -> bytes:
-    """Whole plaintext of a small range (copy sources that fit in memory are streamed instead)."""
-    return b"".join([b async for b in plaintext_stream(storage, keys, parts, start, end)])

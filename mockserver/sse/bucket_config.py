@@ -17,13 +17,16 @@ Validation choices (sources):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from mockserver import xmlio
-from mockserver.errors import S3Error, invalid_argument, malformed_xml
-from mockserver.xmlio import S3_NS
+from mockserver.errors import S3Error, invalid_argument, malformed_xml, s3_error
+from mockserver.xmltext import S3_NS
+
+if TYPE_CHECKING:
+    from mockserver.storage.base import Bucket
 
 _ENCRYPTION_TYPES = ("NONE", "SSE-C")
 
@@ -51,21 +54,22 @@ class BucketEncryption:
         return "SSE-C" in (self.blocked_encryption_types or ())
 
 
+def bucket_encryption(bucket: Bucket) -> BucketEncryption | None:
+    """The bucket's stored default encryption configuration, if any."""
+    return BucketEncryption.from_json(bucket.encryption) if bucket.encryption is not None else None
+
+
 def configuration_not_found(bucket: str | None = None) -> S3Error:
     """GetBucketEncryption on a bucket without configuration (dialects without default encryption)."""
-    return S3Error(
-        "ServerSideEncryptionConfigurationNotFoundError",
-        "The server side encryption configuration was not found",
-        404,
-        {"BucketName": bucket} if bucket is not None else {},
-    )
+    return s3_error("ServerSideEncryptionConfigurationNotFoundError",
+                    fields={"BucketName": bucket} if bucket is not None else {})
 
 
 def _schema_error(dialect: Any) -> S3Error:
     if dialect.schema_error is None:
         return malformed_xml()
     code, message = dialect.schema_error
-    return S3Error(code, message, 400)
+    return s3_error(code, message)
 
 
 def _local(el: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""A tiny ASGI app for testing auth and the runner without mock-core's app: authenticates every request with
+"""A tiny ASGI app for testing the server runner without the S3 app: authenticates every request with
 mockserver.auth, decodes the body, and answers 200 with header x-mock-echo (base64 JSON describing what it
 verified: account, signature version, decoded body SHA-256 and size, trailers) or S3 error XML."""
 from __future__ import annotations

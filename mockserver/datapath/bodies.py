@@ -23,5 +23,5 @@ async def read_checked_body(ctx: RequestContext, *, required: bool, md5_only: bo
         d = new_digest(integrity.algorithm)
         d.update(body)
         checksum = d.digest()
-    integrity.verify(md5, checksum, ctx.auth.trailers if ctx.auth is not None else {})
+    integrity.verify(md5, checksum, ctx.trailers())
     return body

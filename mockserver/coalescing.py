@@ -1,0 +1,181 @@
+"""uvicorn's httptools protocol made cheaper for an S3 server (the base of protocol.guarded_protocol()):
+
+- response writes coalesced: status line + headers and a small body leave in one send() system call;
+- a 1 MiB request-body buffer instead of uvicorn's 64 KiB before reading pauses;
+- bodies above 64 KiB handed to the app piece by piece as httptools parsed them, without gathering and copying.
+
+uvicorn offers no documented seam for any of these: the protocol subclasses uvicorn's HttpToolsProtocol, copies
+its on_body and replaces RequestResponseCycle.receive per request. pyproject.toml therefore pins uvicorn to the
+versions this was written against (UVICORN_VERSIONS), and tests/mockserver/test_uvicorn_pin.py compares the
+installed uvicorn's source of everything copied or replaced here and in protocol.py with UVICORN_SOURCES.
+"""
+from __future__ import annotations
+
+import functools
+from collections import deque
+from typing import Any
+
+UVICORN_VERSIONS = ">=0.55,<0.56"
+# sha256 of the dedented source of each uvicorn function this module or protocol.py copies, replaces or relies on
+# the inner workings of; a mismatch means the patch must be re-read against the new uvicorn before the pin moves.
+UVICORN_SOURCES = {
+    # copied: _on_small_body / on_body below (BODY_HIGH_WATER instead of HIGH_WATER_LIMIT)
+    "HttpToolsProtocol.on_body": "415b4cef19fba083055fe4466dd259ce6abac6d194caf566ad9e7be0c639ca21",
+    # replaced per request by _receive_pieces (large bodies) and wrapped by protocol.py (stalled bodies)
+    "RequestResponseCycle.receive": "817bd782de41bd0a08d52d395b5e80c37297b59dc4f542cd122b51caf6d4a947",
+    # the cycle attributes both read and write (body, more_body, message_event, flow, disconnected, ...)
+    "RequestResponseCycle.__init__": "459bebd3022b64c243da27ec60f30c48fd6599087c34a7b33bf2655d4d704aa8",
+    # makes the new cycle whose receive is replaced before the ASGI task first reads it
+    "HttpToolsProtocol.on_headers_complete": "7e259152e5aade71beacb5d1b28c319358b2b0e1f3a493655b5c354b5e7d4ef9",
+    # replaced by protocol.py (S3's XML 400 after the pipelined responses)
+    "HttpToolsProtocol.send_400_response": "0b0d3ace8d2637888e890086561ad9c33f34dd9d90d20835484b2a292006236c",
+    # extended by protocol.py, relying on the protocol attributes they set and the pipeline they run
+    "HttpToolsProtocol.__init__": "264f2f06759670d42930457f7a696640a575fad06bdb0933901b2932347f800c",
+    "HttpToolsProtocol.connection_made": "ba1915817ccf6c1b7d6d9982ca74b6fb9e43eebbd3f588fff1e1f8f17af5e161",
+    "HttpToolsProtocol.connection_lost": "21bb5222b35990e710aa5c2e96639fb2fa39cae9019c44faec436dc5e004f88c",
+    "HttpToolsProtocol.data_received": "02c2572f1df559070eba7f206a3f7e251782f5af4aaae194fc1ffb67f24c3873",
+    "HttpToolsProtocol.eof_received": "cf1db74cbefe2709f43c056f72da7f6c0f3da0aad39dc5c0bd826294404217ba",
+    "HttpToolsProtocol.on_message_begin": "0efab6f9456c4987cb366d90c1d3f4a36f28a271cf9b5b2d276c631d387e55ea",
+    "HttpToolsProtocol.on_response_complete": "5684fd801d0683ac20b9144e8eed8327e445236d5c1d16a02253dfb3a35b9a75",
+}
+
+
+# ----- transport -----
+class _CoalescingTransport:
+    """Wraps an asyncio transport so a small write is held until the next write or the end of the current loop
+    iteration: a response's status line + headers and its body then leave in one send() system call instead
+    of two (uvicorn writes them separately; the second syscall was a third of a small request's cost)."""
+
+    __slots__ = ("_loop", "_pending", "_transport")
+    HOLD_LIMIT = 16 * 1024
+
+    def __init__(self, transport: Any, loop: Any) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: bytes | None = None
+
+    def _flush(self) -> None:
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            if not self._transport.is_closing():
+                self._transport.write(pending)
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            if len(data) <= self.HOLD_LIMIT:
+                self._transport.write(pending + data)
+            else:
+                self._transport.writelines((pending, data))
+            return
+        if len(data) > self.HOLD_LIMIT:
+            self._transport.write(data)
+            return
+        self._pending = bytes(data)
+        self._loop.call_soon(self._flush)
+
+    def writelines(self, chunks: Any) -> None:
+        self._flush()
+        self._transport.writelines(chunks)
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + (len(self._pending) if self._pending else 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+# Request body bytes buffered per connection before reading pauses. uvicorn pauses at 64 KiB, so a large
+# upload became one pause/resume (two epoll_ctl calls) and one ASGI message per socket read; with 1 MiB the
+# loop handles a 1 GiB body with far fewer pauses.
+BODY_HIGH_WATER = 1024 * 1024
+PIECEWISE_BODY = 64 * 1024        # bodies above this are handed over piece by piece (_receive_pieces)
+
+
+async def _receive_pieces(cycle: Any) -> dict[str, Any]:
+    """uvicorn's RequestResponseCycle.receive, handing over the body pieces as parsed instead of gathering
+    them into a bytearray and copying that into bytes (two copies of every uploaded byte saved)."""
+    if cycle.waiting_for_100_continue and not cycle.transport.is_closing():
+        cycle.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        cycle.waiting_for_100_continue = False
+    pieces = cycle.mock_pieces
+    if not pieces and not cycle.disconnected and not cycle.response_complete:
+        cycle.flow.resume_reading()
+        await cycle.message_event.wait()
+        cycle.message_event.clear()
+    if cycle.disconnected or cycle.response_complete:
+        return {"type": "http.disconnect"}
+    body = b""
+    if pieces:
+        body = pieces.popleft()
+        cycle.mock_buffered -= len(body)
+        if cycle.mock_buffered <= BODY_HIGH_WATER:
+            cycle.flow.resume_reading()
+    return {"type": "http.request", "body": body, "more_body": bool(pieces) or cycle.more_body}
+
+
+def _large_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"content-length":
+            return value.isdigit() and (len(value) > 18 or int(value) > PIECEWISE_BODY)
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
+def coalescing_protocol() -> type:
+    """uvicorn's httptools protocol with coalesced response writes, a larger request-body buffer and body
+    pieces passed on without copies; pass as uvicorn.Config(http=...)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+        def _on_small_body(self, body: bytes) -> None:
+            # uvicorn's on_body with BODY_HIGH_WATER instead of its 64 KiB HIGH_WATER_LIMIT.
+            self.cycle.body += body
+            if len(self.cycle.body) > BODY_HIGH_WATER:
+                self.flow.pause_reading()
+            self.cycle.message_event.set()
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+        def on_headers_complete(self) -> None:
+            previous = self.cycle
+            super().on_headers_complete()
+            cycle: Any = self.cycle
+            if cycle is None or cycle is previous:      # upgrade request: no new cycle
+                return
+            if not _large_body(self.headers):
+                return                                  # uvicorn's own path: one message, cheaper per request
+            # The ASGI task reads cycle.receive when it starts (on a later loop iteration), so an instance
+            # attribute set here replaces the method for this request.
+            cycle.mock_pieces = deque()
+            cycle.mock_buffered = 0
+            cycle.receive = functools.partial(_receive_pieces, cycle)
+
+        def on_body(self, body: bytes) -> None:
+            if (self.parser.should_upgrade() and self._should_upgrade()) or self.cycle.response_complete:
+                return
+            cycle: Any = self.cycle
+            if not hasattr(cycle, "mock_pieces"):
+                self._on_small_body(body)
+                return
+            cycle.mock_pieces.append(body)
+            cycle.mock_buffered += len(body)
+            if cycle.mock_buffered > BODY_HIGH_WATER:
+                self.flow.pause_reading()
+            cycle.message_event.set()
+
+    return CoalescingHttpToolsProtocol

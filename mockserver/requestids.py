@@ -1,0 +1,17 @@
+"""Request ids (x-amz-request-id) and host ids (x-amz-id-2) for responses, error documents and logs."""
+from __future__ import annotations
+
+import base64
+import os
+import random
+
+# They need uniqueness, not secrecy, and os.urandom is a system call per request on the hot path.
+_ids = random.Random(int.from_bytes(os.urandom(16), "big"))
+
+
+def request_id() -> str:
+    return f"{_ids.getrandbits(64):016X}"
+
+
+def host_id() -> str:
+    return base64.b64encode(_ids.randbytes(48)).decode()
