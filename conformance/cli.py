@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,41 +29,110 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+TOP_DESCRIPTION = """\
+Conformance suite for S3 server-side encryption: runs YAML cases (SSE-S3, SSE-KMS, DSSE-KMS, SSE-C,
+bucket default encryption, bucket keys, checksums, presigned URLs, POST Object) against an S3 endpoint,
+or against the built-in mock server when no --endpoint is given. The case corpus is installed with the
+package."""
+
+EXIT_CODES = """\
+exit codes: 0 every applicable case passed, 1 failures, 2 usage / case-file / profile errors or a failed
+preflight, 130 interrupted (Ctrl-C)"""
+
+
+def _run_epilog() -> str:
+    from .capabilities import VOCABULARY
+    from .profile import ProfileError, load_profile, shipped_profiles
+
+    profiles = []
+    for name in shipped_profiles():
+        try:
+            description = " ".join(load_profile(name).description.split())
+        except ProfileError:
+            description = ""
+        first = description.split(": ")[0].split(". ")[0]
+        profiles.append(f"  {name:<12} {first[:90]}")
+    return "\n".join([
+        "profiles (--profile NAME, or a YAML file):", *profiles, "",
+        "environment variables:",
+        "  S3C_ACCESS_KEY, S3C_SECRET_KEY          defaults of --access-key, --secret-key",
+        "  S3C_ALT_ACCESS_KEY, S3C_ALT_SECRET_KEY  defaults of --alt-access-key, --alt-secret-key", "",
+        "capabilities (--capability, --without; vendor-defined ones start with x-):",
+        *textwrap.wrap(", ".join(VOCABULARY), width=100, initial_indent="  ", subsequent_indent="  ",
+                      break_on_hyphens=False), "",
+        "examples:",
+        "  s3-conformance run                                   # the built-in mock server, profile aws",
+        "  s3-conformance run --endpoint https://s3.example.com --ca-file ca.pem --profile aws \\",
+        "      --access-key AK --secret-key SK --alt-access-key AK2 --alt-secret-key SK2 --account-id 111122223333",
+        "  s3-conformance run --select 'tag:sse-c and not op:PostObject' -n 4", "",
+        EXIT_CODES])
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="s3-conformance", description=__doc__)
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog="s3-conformance", description=TOP_DESCRIPTION, epilog=EXIT_CODES + "\n\n"
+                     "s3-conformance COMMAND --help describes each command.", formatter_class=raw)
     sub = parser.add_subparsers(dest="command", metavar="{run,list,validate,coverage,serve}", parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run the cases against an endpoint (default: the built-in mock server)")
+    run = sub.add_parser(
+        "run", help="run the cases against an endpoint (default: the built-in mock server)", formatter_class=raw,
+        description="Run the case corpus (or --cases) against an S3 endpoint, or against the built-in mock server\n"
+                    "when no --endpoint is given. Before any case a preflight signs one ListBuckets per account.\n"
+                    "Progress goes to stderr, failures and the summary line to stdout; the HTML, JSON and JUnit\n"
+                    "reports go to --report-dir. A first Ctrl-C finishes the running cases and writes the reports.",
+        epilog=_run_epilog())
     assemble.add_cli_options(run.add_argument_group("endpoint"))
     _add_profile_args(run)
-    run.add_argument("--report-dir", default="reports")
-    run.add_argument("--report-name", help="report file stem (default: the profile name)")
-    run.add_argument("--baseline", help="JSON file of accepted failures: only new failures fail the run")
-    run.add_argument("--update-baseline", action="store_true", help="write the current failures to --baseline")
-    run.add_argument("-n", "--jobs", type=int, default=1, help="cases run at the same time (threads)")
-    run.add_argument("-v", "--verbose", action="store_true")
+    out = run.add_argument_group("reports and gating")
+    out.add_argument("--report-dir", default="reports", metavar="DIR",
+                     help="where the reports are written, created if missing (default: reports)")
+    out.add_argument("--report-name", metavar="NAME",
+                     help="report file stem: NAME.html, NAME.json, NAME.junit.xml (default: the profile name)")
+    out.add_argument("--baseline", metavar="FILE",
+                     help="JSON file of accepted failures: only new failures fail the run (default: none)")
+    out.add_argument("--update-baseline", action="store_true", help="write the current failures to --baseline")
+    out.add_argument("-n", "--jobs", type=int, default=1, metavar="N",
+                     help="cases run at the same time, threads (default: 1)")
+    out.add_argument("-v", "--verbose", action="store_true",
+                     help="every mismatch of a failed case, not only the first three of its failing step")
 
-    listing = sub.add_parser("list", help="list cases with operation, requirements and source")
+    listing = sub.add_parser("list", help="list cases with operation, requirements and source",
+                             description="List the cases (one line each: id, operation, required capabilities, "
+                                         "source document; with --profile, the capabilities it lacks).",
+                             epilog=EXIT_CODES)
     _add_profile_args(listing, profile_default=None)
 
-    validate = sub.add_parser("validate", help="schema-check case files and profiles")
-    validate.add_argument("paths", nargs="*", help="case files or directories (default: --cases)")
+    validate = sub.add_parser("validate", help="schema-check case files and profiles",
+                              description="Check case files and profiles: schema, placeholders, capability names, "
+                                          "deviation ids. Problems are printed as path:line: message (exit 2).",
+                              epilog=EXIT_CODES)
+    validate.add_argument("paths", nargs="*", metavar="PATH",
+                          help="case files or directories (default: --cases, else the bundled corpus)")
     _add_profile_args(validate, profile_default=None)
 
-    sub.add_parser("coverage", help="coverage of the botocore S3 model by the cases", add_help=False)
-    sub.add_parser("serve", help="run the mock S3 server", add_help=False)
+    sub.add_parser("coverage", help="coverage of the S3 encryption surface by the cases (coverage --help)",
+                   add_help=False)
+    sub.add_parser("serve", help="run the mock S3 server (serve --help: dialects, port, TLS)", add_help=False)
     return parser
 
 
 def _add_profile_args(parser: argparse.ArgumentParser, profile_default: str | None = "aws") -> None:
-    parser.add_argument("--profile", default=profile_default, help="profile name or YAML file")
+    from .profile import shipped_profiles
+
+    names = ", ".join(shipped_profiles())
+    default = f"default: {profile_default}" if profile_default else "default: every shipped profile for validate, " \
+        "none for list"
+    parser.add_argument("--profile", default=profile_default, metavar="NAME|FILE",
+                        help=f"profile name ({names}) or YAML file ({default})")
     parser.add_argument("--cases", action="append", metavar="PATH",
                         help="case file or directory, replaces the bundled corpus (repeatable; default: the corpus "
                              "installed with the package)")
     parser.add_argument("--extra-cases", action="append", metavar="PATH",
                         help="case file or directory added on top of the corpus, e.g. a vendor's own cases "
                              "(repeatable)")
-    parser.add_argument("--select", help="e.g. 'tag:sse-c and not op:PostObject'")
+    parser.add_argument("--select", metavar="EXPR",
+                        help="cases to keep, e.g. 'tag:sse-c and not op:PostObject'; terms id:GLOB (or a bare GLOB), "
+                             "tag:, op:, requires:, file:; and, or, not, parentheses (default: every case)")
 
 
 def _err(message: str) -> None:

@@ -313,11 +313,12 @@ def main(argv: list[str] | None = None) -> int:
                              "installed with the package)")
     parser.add_argument("--extra-cases", action="append", metavar="PATH",
                         help="case file or directory added on top of the corpus (repeatable)")
-    parser.add_argument("--data", default=None,
+    parser.add_argument("--data", default=None, metavar="FILE",
                         help="coverage data file (default: _coverage.yaml of the first --cases folder, else of the "
                              "bundled corpus)")
-    parser.add_argument("--format", choices=("text", "html"), default="text")
-    parser.add_argument("--width", type=int, default=100, help="text mode: width of the cases column")
+    parser.add_argument("--format", choices=("text", "html"), default="text",
+                        help="text table or an HTML fragment (default: text)")
+    parser.add_argument("--width", type=int, default=100, help="text mode: width of the cases column (default: 100)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

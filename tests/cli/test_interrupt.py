@@ -81,5 +81,5 @@ def test_sigint_stops_cleanly_with_partial_reports(mock, tmp_path: Path, jobs: s
     assert f"interrupted: {ran} of " in stderr
     assert (reports / "aws.junit.xml").read_text().count("<testcase") == ran
     assert (reports / "aws.html").stat().st_size > 0
-    assert out.decode().splitlines()[-1].endswith("not applicable")
+    assert " passed, " in out.decode().splitlines()[-1]
     assert [name for name in _bucket_names(mock.endpoint) if name.startswith(prefix)] == []   # torn down
