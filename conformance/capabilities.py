@@ -33,7 +33,32 @@ VOCABULARY: dict[str, str] = {
     "sigv2-rejected": "Signature Version 2 is rejected",
     "plain-http": "a plain-HTTP URL of the same service is known",
     "tls": "the endpoint is HTTPS",
+    "sse-c-over-http": "a plain-HTTP endpoint accepts SSE-C keys (AWS rejects them; serve --allow-sse-c-over-http)",
+    "sse-c-transport": "SSE-C keys can go to the endpoint on its default scheme: tls or sse-c-over-http "
+                       "(derived; implied by every case that sends SSE-C headers there)",
 }
+
+# capabilities that hold when any of the listed ones does
+DERIVED: dict[str, tuple[str, ...]] = {"sse-c-transport": ("tls", "sse-c-over-http")}
+
+_NA_HINTS = {
+    "sse-c-transport": "SSE-C needs HTTPS and the endpoint is plain HTTP (give an https:// --endpoint with "
+                       "--ca-file, or --capability sse-c-over-http if the endpoint accepts SSE-C over HTTP)",
+}
+
+
+def holds(name: str, present: frozenset[str] | set[str]) -> bool:
+    """`name` is among `present`, or is derived from one of them."""
+    return name in present or any(other in present for other in DERIVED.get(name, ()))
+
+
+def na_reason(profile: str, missing: list[str]) -> str:
+    """Why a case is not applicable: the profile's missing capabilities, and for what the endpoint lacks,
+    the flag or endpoint feature that would make the case run."""
+    plain = [name for name in missing if name not in _NA_HINTS]
+    parts = [f"profile {profile} lacks: {', '.join(plain)}"] if plain else []
+    parts += [_NA_HINTS[name] for name in missing if name in _NA_HINTS]
+    return "; ".join(parts)
 
 
 def is_known(name: str) -> bool:

@@ -40,7 +40,7 @@ class Profile:
     deviation_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def has(self, capability: str) -> bool:
-        return capability in self.capabilities
+        return capabilities.holds(capability, self.capabilities)
 
     def deviation_for(self, case_id: str) -> str | None:
         """Reason when the case is a listed deviation; keys may be exact ids or fnmatch globs."""
