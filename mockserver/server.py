@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                                    key_file=args.key, open_metrics=args.open_metrics,
                                    root_key_file=args.root_key_file)
         with server_cm as server:
-            _announce(server, args.dialect)
+            _announce(server, args.dialect, args.allow_sse_c_over_http)
             while not stop.wait(0.5):
                 pass
             print("stopping", flush=True)
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _announce(server: RunningServer, dialect: str) -> None:
+def _announce(server: RunningServer, dialect: str, allow_sse_c_over_http: bool = False) -> None:
     lines = [f"mock S3 server (dialect {dialect}, region {server.region}) pid {server.pid}",
              f"endpoint: {server.endpoint}"]
     if server.plain_endpoint and server.plain_endpoint != server.endpoint:
@@ -306,4 +306,21 @@ def _announce(server: RunningServer, dialect: str) -> None:
     for name, creds in server.credentials.items():
         lines.append(f"{name} account: access key {creds['access_key']}  secret key {creds['secret_key']}  "
                      f"account id {creds['account_id']}")
+    lines += _sse_c_notes(server, dialect, allow_sse_c_over_http)
     print("\n".join(lines), flush=True)
+
+
+def _sse_c_notes(server: RunningServer, dialect: str, allow_sse_c_over_http: bool) -> list[str]:
+    """Why SSE-C requests may fail against this server, and how to make them work."""
+    from mockserver.dialects import DIALECTS
+
+    notes = []
+    if not allow_sse_c_over_http and (server.endpoint.startswith("http://") or server.plain_endpoint):
+        notes.append("note: SSE-C over plain HTTP is rejected, as AWS does: use the https:// endpoint (--tls; clients "
+                     "need the CA file), or start with --allow-sse-c-over-http (and run the suite with "
+                     "--capability sse-c-over-http)")
+    if DIALECTS[dialect].sse_c_blocked_by_default:
+        notes.append("note: new buckets block SSE-C, as AWS does since April 2026: unblock a bucket with "
+                     "PutBucketEncryption whose Rule has <BlockedEncryptionTypes><EncryptionType>NONE"
+                     "</EncryptionType></BlockedEncryptionTypes>")
+    return notes
