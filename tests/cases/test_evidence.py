@@ -1,4 +1,4 @@
-"""Evidence as data (issue 8): every expectation that is not a documented sentence says how we know it.
+"""Evidence as data: every expectation that is not a documented sentence says how we know it.
 
 Checked offline, per case:
 - every evidence id an expect cites exists in its case, and every `unproven` entry names a check the expect makes;
@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from conformance.casefile.checks import asserted_checks
 
 from .conftest import CASES_DIR, case_file_paths
 
@@ -65,28 +67,6 @@ def _expects_with_when(case: dict[str, Any]) -> list[tuple[str, dict[str, Any], 
         for v_index, variant in enumerate(step.get("variants") or []):
             out.append((f"{name}/variant{v_index + 1}", variant["expect"], variant.get("when")))
     return out
-
-
-def _asserted(expect: dict[str, Any]) -> set[str]:
-    """Every check name (in `unproven` spelling, headers lower-cased) that the expect makes."""
-    names = set()
-    if "status" in expect:
-        names.add("status")
-    if "body" in expect:
-        names.add("body")
-    error = expect.get("error") or {}
-    if "code" in error:
-        names.add("error.code")
-    if "message" in error or "message_match" in error:
-        names.add("error.message")
-    names |= {f"error.fields.{k}" for k in error.get("fields") or {}}
-    headers = expect.get("headers") or {}
-    for section in ("equal", "match"):
-        names |= {f"headers.{k.lower()}" for k in headers.get(section) or {}}
-    for section in ("present", "absent"):
-        names |= {f"headers.{k.lower()}" for k in headers.get(section) or []}
-    names |= {f"xml.{x['path']}" for x in expect.get("xml") or []}
-    return names
 
 
 def _needing_evidence(expect: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -167,7 +147,7 @@ def _entry_problems(case: dict[str, Any], recordings: dict[str, Any], s3tests_in
         for cited in expect.get("evidence") or []:
             if cited not in ids:
                 problems.append(f"{step}: cites evidence {cited!r}, which the case does not list")
-        asserted = _asserted(expect)
+        asserted = asserted_checks(expect)
         for entry in expect.get("unproven") or []:
             name = entry.lower() if entry.startswith("headers.") else entry
             if name not in asserted:

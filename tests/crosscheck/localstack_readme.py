@@ -1,7 +1,8 @@
 """Writes reports/localstack/README.md from the LocalStack run (localstack.json) and the triage
 (tests/crosscheck/localstack_triage.yaml): every failed case under exactly one cause, with the first expectation
-that did not hold. Exits 1 when a failed case is triaged nowhere or twice (the triage must then be extended),
-and names triaged cases that no longer fail (they are left out of the README)."""
+that did not hold, and every warning (a case whose only mismatches are checks it marks `unproven`) with the
+unproven checks named. Exits 1 (and writes nothing) when a failed case is triaged nowhere or twice, or when the
+triage names a case that did not fail (passed, warned, not applicable or absent): the triage must then be edited."""
 from __future__ import annotations
 
 import argparse
@@ -14,18 +15,16 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-CLASS_ORDER = ("3", "undecided", "1", "2")
+CLASS_ORDER = ("3", "1", "2")
 CLASS_TITLES = {
     "3": "Class 3: the case is wrong, or asserts more than its evidence proves (reported to the coordinator)",
-    "undecided": "Undecided: AWS's answer is recorded nowhere we know of, and LocalStack's differs from the case's",
     "1": "Class 1: LocalStack deviates from AWS",
     "2": "Class 2: the case needs what this LocalStack cannot do",
 }
 
 HEADER = """# The suite against LocalStack
 
-A second, independent implementation as a cross-check (issue 8). LocalStack's S3 tests are snapshot tests
+A second, independent implementation as a cross-check. LocalStack's S3 tests are snapshot tests
 validated against AWS (`tests/aws/services/s3/*.snapshot.json` in localstack/localstack, validation dates in
 `*.validation.json`), so where LocalStack matches a recording and a case disagrees, the case is wrong.
 
@@ -57,14 +56,16 @@ LocalStack takes a 12-digit access key id as the account id (`localstack/aws/acc
 real second account (checked: a bucket it creates is not in 000000000000's ListBuckets); it serves KMS, HTTP and HTTPS on the same port (its certificate is one the harness makes for
 127.0.0.1 with a throw-away CA, given through `CUSTOM_SSL_CERT_PATH`).
 
-**Result: {passed} passed, {failed} failed, {na} not applicable** (`localstack.json`, `localstack.html`,
-`localstack.junit.xml`). Not applicable: {na_text}.
+**Result: {passed} passed, {failed} failed, {na} not applicable, {warnings} warnings** (`localstack.json`,
+`localstack.html`, `localstack.junit.xml`). Not applicable: {na_text}.
 
 **Failed cases by class:** {class_counts}.
 
-Each failed case is listed once, under the cause that makes it fail, with the first expectation that did not hold.
-`tests/crosscheck/localstack_triage.yaml` holds the triage; `localstack_readme.py` refuses a failed case that is
-not in it.
+Each failed case is listed once, under the cause that makes it fail, with the first expectation that did not hold
+(checks the case marks `unproven` that also differ are named after it). A **warning** is a case where LocalStack
+differs only on checks the case marks `unproven` (AWS's answer there is recorded nowhere we know of): never a
+failure, listed at the end with those checks. `tests/crosscheck/localstack_triage.yaml` holds the triage;
+`localstack_readme.py` refuses a failed case that is not in it, and a triaged case that no longer fails.
 """
 
 
@@ -84,62 +85,40 @@ def case_entries(group: dict[str, Any]) -> list[tuple[str, str | None]]:
     return out
 
 
-def _check_key(what: str) -> str | None:
-    """The `unproven` entry (case schema) that covers a runner mismatch label, e.g. "error message"."""
-    if what in ("status", "error"):
-        return "status"
-    if what in ("error code", "error message"):
-        return "error." + what.split()[1]
-    if what.startswith("error field "):
-        return "error.fields." + what[len("error field "):]
-    if what.startswith("header "):
-        return "headers." + what[len("header "):].lower()
-    if what.startswith("xml ") and what != "xml body":
-        return "xml." + what[len("xml "):].removesuffix(" count")
-    if what == "body":
-        return "body"
-    return None
+def _check_name(mismatch: dict[str, Any]) -> str:
+    """The check a runner mismatch is about, in the cases' `unproven` spelling (e.g. error.message)."""
+    return str(mismatch.get("check") or mismatch.get("what") or "?")
 
 
-def _case_definitions(root: Path, files: set[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for rel in sorted(files):
-        path = root / rel
-        if not path.is_file():
-            continue
-        doc = yaml.safe_load(path.read_text()) or {}
-        for case in doc.get("cases", []) if isinstance(doc, dict) else []:
-            if isinstance(case, dict) and "id" in case:
-                out[case["id"]] = case
+def _short(value: Any, width: int = 70) -> str:
+    text = "absent" if value is None else " ".join(str(value).split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def unproven_mismatches(case: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(step name, mismatch) for every check of the case that differed and that the case marks unproven."""
+    return [(step["name"], m) for step in case.get("steps", []) for m in step.get("mismatches") or []
+            if m.get("unproven")]
+
+
+def unproven_note(case: dict[str, Any]) -> str | None:
+    """For a failed case: the unproven checks that differed too (each a warning on its own)."""
+    found = unproven_mismatches(case)
+    if not found:
+        return None
+    names = sorted({f"{step}: {_check_name(m)}" for step, m in found})
+    return "also differs on unproven checks (warnings only): " + ", ".join(names)
+
+
+def warning_lines(case: dict[str, Any]) -> list[str]:
+    out = [f"- `{case['id']}` ({case['file']}:{case['line']}) — unproven checks that differ:"]
+    for step, m in unproven_mismatches(case):
+        out.append(f"  - step {step}, `{_check_name(m)}`: expected {_short(m.get('expected'))}, "
+                   f"LocalStack {_short(m.get('actual'))}")
     return out
 
 
-def unproven_note(case: dict[str, Any], definition: dict[str, Any] | None) -> str | None:
-    """Whether the case marks the checks that failed as unproven (a warning, not a failure, for a runner that
-    honours `unproven`/`confidence: unproven`)."""
-    if not definition:
-        return None
-    failed = next((s for s in case.get("steps", []) if not s.get("ok", True)), None)
-    if not failed or failed.get("variant"):
-        return None
-    steps = definition.get("steps") or []
-    names = [st.get("name") or f"step{i + 1}" for i, st in enumerate(steps)]
-    if failed["name"] not in names:
-        return None
-    expect = steps[names.index(failed["name"])].get("expect") or {}
-    whole = expect.get("confidence") == "unproven"
-    marked = {str(u).lower() for u in expect.get("unproven") or []}
-    keys = [_check_key(m["what"]) for m in failed.get("mismatches", [])]
-    covered = [k for k in keys if k and (whole or k.lower() in marked)]
-    if not covered:
-        return None
-    if len(covered) == len(keys):
-        return "the case marks every check that failed here as unproven (a warning once the runner honours it)"
-    return "the case marks " + ", ".join(sorted(set(covered))) + " unproven; other failed checks are asserted"
-
-
-def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str,
-           root: Path = ROOT) -> tuple[str, list[str], list[str]]:
+def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str) -> tuple[str, list[str], list[str]]:
     cases = {c["id"]: c for c in data["cases"]}
     failed = {cid for cid, c in cases.items() if c["outcome"] == "failed"}
     seen: Counter[str] = Counter()
@@ -149,8 +128,9 @@ def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str,
     problems = [f"failed but not triaged: {cid}" for cid in sorted(failed - set(seen))]
     problems += [f"triaged {n} times: {cid}" for cid, n in sorted(seen.items()) if n > 1 and cid in failed]
     stale = sorted(cid for cid in seen if cid not in failed)
+    problems += [f"triaged but not failed ({cases[cid]['outcome'] if cid in cases else 'not in the report'}): {cid}"
+                 for cid in stale]
 
-    definitions = _case_definitions(root, {cases[cid]["file"] for cid in failed})
     per_class: Counter[str] = Counter()
     sections: dict[str, list[str]] = {k: [] for k in CLASS_ORDER}
     for group in groups:
@@ -165,7 +145,7 @@ def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str,
             line = f"- `{cid}` ({case['file']}:{case['line']}) — {case.get('reason') or ''}"
             if note:
                 line += f". *Note:* {' '.join(note.split()).rstrip('.')}"
-            if (marked := unproven_note(case, definitions.get(cid))):
+            if (marked := unproven_note(case)):
                 line += f". *Unproven:* {marked}"
             lines.append(line)
         lines.append("")
@@ -177,21 +157,22 @@ def render(data: dict[str, Any], groups: list[dict[str, Any]], version: str,
     na_text = "; ".join(f"{n} × {r}" for r, n in na_reasons.items()) or "none"
     if any("kms-metrics" in r for r in na_reasons):
         na_text += " (the KMS call-count cases read a built-in mock server endpoint that LocalStack does not have)"
-    class_counts = ", ".join(f"class {k} {per_class[k]}" if k != "undecided" else f"undecided {per_class[k]}"
-                             for k in ("1", "2", "3", "undecided"))
+    class_counts = ", ".join(f"class {k} {per_class[k]}" for k in ("1", "2", "3"))
     out = [HEADER.format(version=version, passed=summary["passed"], failed=summary["failed"], na=summary["na"],
-                         na_text=na_text, class_counts=class_counts)]
+                         warnings=summary.get("warnings", 0), na_text=na_text, class_counts=class_counts)]
     for cls in CLASS_ORDER:
         out += [f"## {CLASS_TITLES[cls]} ({per_class[cls]})", ""]
         out += sections[cls] or ["None.", ""]
-    passing = [(cid, group) for group in groups for cid, _ in case_entries(group)
-               if cid in cases and cases[cid]["outcome"] == "passed"]
-    if passing:
-        out += ["## Triaged on an earlier run, passing now", "",
-                ("Failed on an earlier run of this triage (older corpus) and pass on LocalStack now, mostly because "
-                 "the case was fixed; kept in the triage file with the cause found then."), ""]
-        out += [f"- `{cid}` — was: class {group['class']}, {group['title']}" for cid, group in passing]
+    warned = [c for c in data["cases"] if c["outcome"] == "warning"]
+    out += [f"## Warnings: LocalStack differs only on checks the case marks unproven ({len(warned)})", ""]
+    if warned:
+        out += [("Not failures: each case asserts these checks without evidence of AWS's answer (`unproven` in the "
+                 "case), and LocalStack answers otherwise. Every other check of these cases held."), ""]
+        for case in warned:
+            out += warning_lines(case)
         out.append("")
+    else:
+        out += ["None.", ""]
     return "\n".join(out).rstrip() + "\n", problems, stale
 
 
@@ -203,9 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report_dir = Path(args.report_dir)
     data, groups = load(report_dir / "localstack.json", Path(args.triage))
-    text, problems, stale = render(data, groups, args.localstack_version)
-    for cid in stale:
-        print(f"localstack_readme: triaged but no longer failing (left out): {cid}", file=sys.stderr)
+    text, problems, _stale = render(data, groups, args.localstack_version)
     if problems:
         for p in problems:
             print(f"localstack_readme: {p}", file=sys.stderr)

@@ -2,8 +2,9 @@
 
 LocalStack is a second, independent implementation whose S3 tests are snapshot-validated against AWS, so
 every case it fails is either a LocalStack deviation, something LocalStack cannot do, or a wrong case;
-reports/localstack/README.md triages each failure. The script fails only when the run itself could not
-happen (LocalStack did not start, or exit code 2 from the runner).
+reports/localstack/README.md triages each failure and lists each warning (a mismatch only in checks the case
+marks unproven). The script fails only when the run itself could not happen (LocalStack did not start, or exit
+code 2 from the runner).
 
 LocalStack runs from the Python given with --localstack-python (default: this interpreter), which must
 have `localstack-core[base-runtime]` installed (2026.3.0 on Python 3.13 with cbor2==5.9.0, pyopenssl<25,

@@ -1,4 +1,4 @@
-"""`kms:` steps (issue 8, "KMS steps must go to the KMS endpoint"): a KMS call on a fixture key made through
+"""`kms:` steps: a KMS call on a fixture key made through
 the runner's KMS client (the one fixtures use: --kms-endpoint, else the S3 endpoint), its response checked
 as KMS JSON; the evidence rules `validate` enforces (path:line, exit 2)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 2's feature list end to end against a server that verifies signatures, payload framing and integrity
+"""The runner's request features end to end against a server that verifies signatures, payload framing and integrity
 values (the built-in mock server): each auth mode, both addressing styles, each payload mode, each integrity
 mode, captures of every kind, per-profile variants; and no secret (secret keys, signatures, SSE-C keys, copy
 source keys included) in any report or on the console."""

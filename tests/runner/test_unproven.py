@@ -1,4 +1,4 @@
-"""Unproven expectations (issue 8, "Evidence as data"): a mismatch in a check an expect lists in `unproven`
+"""Unproven expectations: a mismatch in a check an expect lists in `unproven`
 (or in any check of an expect with `confidence: unproven`) is a warning, never a failure; every mismatch
 carries its check name, confidence and the evidence behind it; every reporter, the CLI exit code, the
 baseline and the pytest plugin treat a warning as a pass with a note."""

@@ -1,4 +1,4 @@
-"""Fixtures for the security regression tests (issue 10): one in-memory loopback server per module, boto3
+"""Fixtures for the security regression tests: one in-memory loopback server per module, boto3
 clients for both accounts, fresh buckets."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 10 item 1 and the metrics hook: KMS keys belong to an account. Another account gets KMS's
+"""The metrics hook and KMS keys belong to an account. Another account gets KMS's
 AccessDeniedException (JSON) for a key it does not own, S3 answers 403 AccessDenied for SSE-KMS under another
 account's key, and /_mockserver/metrics shows a signed caller its own account's keys only."""
 from __future__ import annotations

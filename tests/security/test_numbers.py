@@ -1,4 +1,4 @@
-"""Issue 10 item 10: numbers in requests are ASCII digits (any length, no crash): Unicode digits ('²', '٣') and
+"""Numbers in requests are ASCII digits (any length, no crash): Unicode digits ('²', '٣') and
 numbers of more than 4,300 digits get AWS's errors, never a 500; KMS JSON of the wrong types gets KMS JSON
 errors, never S3 XML."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 10 item 2: a POST Object form is parsed once, one value per field (names case-insensitive); the policy
+"""A POST Object form is parsed once, one value per field (names case-insensitive); the policy
 check and the write read the same value, and a field repeated with different values is refused."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 10 items 3, 4 and 5: presigned URLs dated in the future, `host` outside SignedHeaders, and SigV2
+"""Presigned URLs dated in the future, `host` outside SignedHeaders, and SigV2
 signatures replayed across buckets through the Host header."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 10 items 6 and 7: the credential scope names the endpoint's service (S3 refuses `kms`, KMS refuses `s3`
+"""The credential scope names the endpoint's service (S3 refuses `kms`, KMS refuses `s3`
 and a wrong region), and KMS takes SigV4 with the body's own hash only (no SigV2, no UNSIGNED-PAYLOAD)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 10 item 13: SSE-C metadata keeps only the salted HMAC of the customer key (no unsalted MD5), responses
+"""SSE-C metadata keeps only the salted HMAC of the customer key (no unsalted MD5), responses
 echo the MD5 the request carried, objects written with the old metadata keep working; the root key may live
 outside the data directory (running_server(root_key_file=), serve --root-key-file, S3C_MOCK_ROOT_KEY_FILE)."""
 from __future__ import annotations
