@@ -519,16 +519,17 @@ def _kms_operation(target: Any) -> str:
 
 
 def _check_kms_json(target: Any, exchange: Exchange) -> None:
-    """A 2xx KMS answer carries a JSON object (or nothing, e.g. CreateAlias); anything else is the endpoint's
-    response problem (botocore would parse it into {"message": body} and a later lookup would fail)."""
+    """A 2xx KMS answer carries a JSON object, or nothing (KMS's CreateAlias: an empty body; moto's: `null`);
+    anything else is the endpoint's response problem (botocore would parse it into {"message": body} and a later
+    lookup would fail)."""
     response = exchange.response
     if response is None or not 200 <= response.status < 300 or not response.body.strip():
         return
     try:
         parsed = json.loads(response.body)
     except ValueError:
-        parsed = None
-    if not isinstance(parsed, dict):
+        parsed = ()
+    if parsed is not None and not isinstance(parsed, dict):
         raise KmsResponseProblem(f"KMS {_kms_operation(target)}: response problem: HTTP {response.status} body is "
                                  f"not a JSON object: {response.body[:80]!r}")
 
