@@ -31,6 +31,12 @@ cases:
         request: {method: GET, bucket: "${bucket}", query: {location: ""}}
         expect: {status: 200}
 """
+STEP_CASE = KMS_CASE.replace("""    steps:
+""", """    steps:
+      - name: describe
+        kms: {operation: DescribeKey, key: k1}
+        expect: {status: 200}
+""")
 BOUND = 30.0          # seconds a whole run may take against any of the endpoints below (deadline 5 x 2 s a call)
 
 Behaviour = Callable[[bytes, socket.socket, threading.Event], bool]
@@ -158,9 +164,10 @@ def answer(body: bytes, content_type: str = "application/x-amz-json-1.1") -> Beh
     return behave
 
 
-def run(tmp_path, capsys, kms_behaviour: Behaviour) -> tuple[int, float, str, dict, list[bytes], list[bytes]]:
+def run(tmp_path, capsys, kms_behaviour: Behaviour,
+        case_text: str = KMS_CASE) -> tuple[int, float, str, dict, list[bytes], list[bytes]]:
     (tmp_path / "profile.yaml").write_text(PROFILE)
-    (tmp_path / "case.yaml").write_text(KMS_CASE)
+    (tmp_path / "case.yaml").write_text(case_text)
     with serve(s3_ok) as (s3_url, s3_seen), serve(kms_behaviour) as (kms_url, kms_seen):
         started = time.monotonic()
         code = cli.main(["run", "--endpoint", s3_url, "--kms-endpoint", kms_url, "--access-key", "AKIAPROBE",
@@ -212,4 +219,31 @@ def test_broken_kms_json_is_a_response_problem(body, content_type, fragment, tmp
     assert code == 1 and case["outcome"] == "failed", case
     assert "setup failed: KMS key k1: KMS CreateKey: response problem: " in reason, reason
     assert fragment in reason and "KeyError" not in reason, reason
+    assert s3_seen[-1].startswith(b"DELETE "), s3_seen[-1]
+
+
+def creates_then_drips(head: bytes, sock: socket.socket, release: threading.Event) -> bool:
+    """CreateKey and CreateAlias answered at once; every later call (the kms step, the teardown) dripped."""
+    if b"TrentService.CreateKey" in head:
+        sock.sendall(reply(200, KEY.replace(b"k-1", b"k-%d" % time.monotonic_ns()), "application/x-amz-json-1.1"))
+        return True
+    if b"TrentService.CreateAlias" in head:
+        sock.sendall(reply(200, b"", "application/x-amz-json-1.1"))
+        return True
+    return slow_drip(head, sock, release)
+
+
+def test_hostile_kms_steps_and_teardown_cannot_hold_the_run(tmp_path, capsys):
+    """The kms step and the teardown's KMS calls obey the deadline too, and a teardown stops calling a KMS endpoint
+    that timed out (two keys: four teardown calls of 10 s each used to follow the step's 10 s)."""
+    code, elapsed, reason, case, s3_seen, kms_seen = run(tmp_path, capsys, creates_then_drips, STEP_CASE)
+    assert elapsed < BOUND, f"the run took {elapsed:.1f} s"
+    assert code == 1 and case["outcome"] == "failed", case
+    assert reason.startswith("step describe: no response: timeout:"), reason
+    problems = case["teardown_problems"]
+    assert problems[0].startswith("delete alias ") and "timeout" in problems[0], problems
+    assert all(p.endswith("not attempted (the KMS endpoint timed out)") for p in problems[1:]) and len(problems) == 4
+    targets = [line for h in kms_seen for line in h.split(b"\r\n") if line.startswith(b"X-Amz-Target")]
+    assert [t.rpartition(b".")[2] for t in targets] == [b"CreateKey", b"CreateAlias", b"CreateKey", b"CreateAlias",
+                                                        b"DescribeKey", b"DeleteAlias"]
     assert s3_seen[-1].startswith(b"DELETE "), s3_seen[-1]
