@@ -43,6 +43,7 @@ from mockserver.routing import route
 from mockserver.sse import headers as sse_headers
 from mockserver.sse.bucket_config import bucket_encryption
 from mockserver.sse.service import WritePlan
+from mockserver.storage import crashpoints
 from mockserver.storage.base import Bucket, ObjectVersion, Part, Upload, now
 from mockserver.versions import next_version_id, version_header
 
@@ -135,11 +136,7 @@ async def _store_part(ctx: RequestContext, upload: Upload, number: int, plan: Wr
     if state.storage.uploads.get(upload.upload_id) is not upload:
         state.storage.free_blobs([part.blob])
         raise no_such_upload(upload.upload_id)
-    old = upload.parts.get(number)
-    upload.parts[number] = part
-    await state.storage.save_upload(upload)
-    if old is not None:
-        state.storage.free_blobs([old.blob])
+    await state.storage.put_part(upload, part)
     return part
 
 
@@ -328,18 +325,27 @@ async def complete_multipart_upload(ctx: RequestContext) -> Response:
     _check_sent_checksum(ctx, upload, checksum)
     _missing_part_checksum(upload, requested)
     storage = ctx.state.storage
+    # Commit sequence. The object version names its upload: once it is down the upload is complete, and a restart
+    # after a crash before the upload record is removed finishes the removal (Storage._settle_completions), so no
+    # later Abort or Complete of that record can touch the object's parts.
     storage.uploads.pop(upload.upload_id, None)          # no part may join from here on
     version = ObjectVersion(
         key=upload.key, version_id=next_version_id(bucket), last_modified=now(), owner_id=bucket.owner_id,
         size=sum(p.size for p in parts), etag=multipart_etag([p.etag for p in parts]),
         content_type=upload.content_type, headers=upload.headers, metadata=upload.metadata,
         storage_class=upload.storage_class, checksum=checksum, sse=upload.sse, parts=parts, multipart=True,
-        tagging_count=upload.tagging_count)
-    await storage.put_version(bucket.name, version)
-    used = {id(p) for p in parts}
-    await storage.delete_upload(upload.upload_id, free_parts=False)
-    storage.free_blobs([p.blob for p in upload.parts.values() if id(p) not in used])
+        tagging_count=upload.tagging_count, upload_id=upload.upload_id)
+    try:
+        await storage.put_version(bucket.name, version, owns_blobs=False)
+    except BaseException:
+        if storage.get_bucket(bucket.name) is not None:           # not completed: the upload stays as it was
+            storage.uploads.setdefault(upload.upload_id, upload)
+        raise
     storage.completed_uploads[upload.upload_id] = (bucket.name, upload.key, version.version_id, version.etag)
+    used = {p.blob for p in parts}
+    await storage.delete_upload(upload.upload_id, free_parts=False)
+    crashpoints.crash_at("complete.upload-removed")
+    storage.free_blobs([p.blob for p in upload.parts.values() if p.blob not in used])
     return _complete_response(bucket, version, ctx.state.encryption.response_headers(upload.sse))
 
 
