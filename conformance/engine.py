@@ -16,7 +16,7 @@ from typing import Any
 from botocore import xform_name
 from lxml import etree
 
-from . import matchers, xmlpath
+from . import capabilities, matchers, xmlpath
 from .casefile import templating
 from .casefile.model import Case, Expect, KmsKeyFixture, KmsStep, ObjectFixture, RequestSpec, Step, When
 from .profile import Profile
@@ -91,7 +91,7 @@ class Engine:
         missing = [c for c in case.implied_requirements() if not self.profile.has(c)]
         if missing:
             result.outcome = Outcome.NA
-            result.reason = f"profile {self.profile.name} lacks: {', '.join(missing)}"
+            result.reason = capabilities.na_reason(self.profile.name, missing)
             return result
         state = _CaseState(case, self._base_variables())
         try:

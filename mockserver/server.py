@@ -211,10 +211,25 @@ def running_server(dialect: str = "aws", host: str = "127.0.0.1", port: int = 0,
                 log.error("mock server stopped with an error: %r", thread.error)
 
 
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Shows a flag's default unless it is None/False or the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="s3-conformance serve", description="Run the reference mock S3 server.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=9000, help="0 picks a free port")
+    from mockserver.dialects import DIALECTS
+
+    p = argparse.ArgumentParser(prog="s3-conformance serve", formatter_class=_DefaultsHelp,
+                                description="Run the reference mock S3 server (S3 + KMS API on one endpoint) until "
+                                            "Ctrl-C / SIGTERM. Plain HTTP by default: SSE-C needs --tls (or "
+                                            "--allow-sse-c-over-http).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=9000, help="port to listen on; 0 picks a free port")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA (its path is printed)")
     p.add_argument("--cert", help="PEM certificate (chain) to serve HTTPS with; implies --tls")
     p.add_argument("--key", help="PEM private key for --cert")
@@ -223,14 +238,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="keep buckets, objects and keys in DIR (default: in memory)")
     p.add_argument("--fsync", action="store_true",
                    help="with --data-dir, fsync every write (survives an OS crash, not only a kill -9)")
-    p.add_argument("--dialect", default="aws")
-    p.add_argument("--access-key", default=MAIN.access_key)
-    p.add_argument("--secret-key", default=MAIN.secret_key)
-    p.add_argument("--alt-access-key", default=ALT.access_key)
-    p.add_argument("--alt-secret-key", default=ALT.secret_key)
-    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--dialect", default="aws", metavar="{" + ",".join(sorted(DIALECTS)) + "}",
+                   help="which vendor's behaviour to imitate")
+    p.add_argument("--access-key", default=MAIN.access_key, help="main account's access key")
+    p.add_argument("--secret-key", default=MAIN.secret_key, help="main account's secret key")
+    p.add_argument("--alt-access-key", default=ALT.access_key, help="second account's access key")
+    p.add_argument("--alt-secret-key", default=ALT.secret_key, help="second account's secret key")
+    p.add_argument("--region", default="us-east-1", help="the region requests must be signed for")
     p.add_argument("--domain", default="localhost", help="virtual-hosted style: <bucket>.<domain>:<port>")
-    p.add_argument("--allow-sse-c-over-http", action="store_true")
+    p.add_argument("--allow-sse-c-over-http", action="store_true",
+                   help="accept SSE-C keys over plain HTTP (AWS rejects SSE-C requests made over HTTP)")
     p.add_argument("--root-key-file", default=None,
                    help="the server's root key (32 bytes; created when missing) outside the data directory; default "
                         "$S3C_MOCK_ROOT_KEY_FILE, else DATA_DIR/root.key, which sits beside the data it protects")
@@ -271,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                                    key_file=args.key, open_metrics=args.open_metrics,
                                    root_key_file=args.root_key_file)
         with server_cm as server:
-            _announce(server, args.dialect)
+            _announce(server, args.dialect, args.allow_sse_c_over_http)
             while not stop.wait(0.5):
                 pass
             print("stopping", flush=True)
@@ -285,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _announce(server: RunningServer, dialect: str) -> None:
+def _announce(server: RunningServer, dialect: str, allow_sse_c_over_http: bool = False) -> None:
     lines = [f"mock S3 server (dialect {dialect}, region {server.region}) pid {server.pid}",
              f"endpoint: {server.endpoint}"]
     if server.plain_endpoint and server.plain_endpoint != server.endpoint:
@@ -295,4 +312,21 @@ def _announce(server: RunningServer, dialect: str) -> None:
     for name, creds in server.credentials.items():
         lines.append(f"{name} account: access key {creds['access_key']}  secret key {creds['secret_key']}  "
                      f"account id {creds['account_id']}")
+    lines += _sse_c_notes(server, dialect, allow_sse_c_over_http)
     print("\n".join(lines), flush=True)
+
+
+def _sse_c_notes(server: RunningServer, dialect: str, allow_sse_c_over_http: bool) -> list[str]:
+    """Why SSE-C requests may fail against this server, and how to make them work."""
+    from mockserver.dialects import DIALECTS
+
+    notes = []
+    if not allow_sse_c_over_http and (server.endpoint.startswith("http://") or server.plain_endpoint):
+        notes.append("note: SSE-C over plain HTTP is rejected, as AWS does: use the https:// endpoint (--tls; clients "
+                     "need the CA file), or start with --allow-sse-c-over-http (and run the suite with "
+                     "--capability sse-c-over-http)")
+    if DIALECTS[dialect].sse_c_blocked_by_default:
+        notes.append("note: new buckets block SSE-C, as AWS does since April 2026: unblock a bucket with "
+                     "PutBucketEncryption whose Rule has <BlockedEncryptionTypes><EncryptionType>NONE"
+                     "</EncryptionType></BlockedEncryptionTypes>")
+    return notes
