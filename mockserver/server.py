@@ -74,9 +74,11 @@ def _url(scheme: str, host: str, port: int) -> str:
 class _ServerThread(threading.Thread):
     """One event loop (uvloop) serving every listener of one app."""
 
-    def __init__(self, app: Any, listeners: list[tuple[socket.socket, dict[str, Any]]]) -> None:
+    def __init__(self, app: Any, listeners: list[tuple[socket.socket, dict[str, Any]]],
+                 config: ServerConfig | None = None) -> None:
         super().__init__(name="mockserver", daemon=True)
         self.app = app
+        self.config = config
         self.listeners = listeners
         self.servers: list[uvicorn.Server] = []
         self.ready = threading.Event()
@@ -99,7 +101,7 @@ class _ServerThread(threading.Thread):
             # The app writes Date/Server itself; nothing sits in front of it, so no proxy-header rewriting.
             # ws="none": S3 has no WebSockets; an Upgrade: websocket request is served as plain HTTP (with
             # WebSockets on, the app's missing handshake turned it into uvicorn's text/plain 500).
-            config = uvicorn.Config(self.app, http=guarded_protocol(), lifespan="off", access_log=False,
+            config = uvicorn.Config(self.app, http=guarded_protocol(self.config), lifespan="off", access_log=False,
                                     log_level="warning", timeout_graceful_shutdown=5, server_header=False,
                                     date_header=False, proxy_headers=False, ws="none", **options)
             self.servers.append(uvicorn.Server(config))
@@ -155,19 +157,23 @@ def running_server(dialect: str = "aws", host: str = "127.0.0.1", port: int = 0,
                    alt: Account = ALT, cert_file: str | None = None, key_file: str | None = None,
                    plain_port: int = 0, fsync: bool = False, app: Any = None,
                    startup_timeout: float = 20.0, open_metrics: bool = True,
-                   root_key_file: str | None = None) -> Iterator[RunningServer]:
+                   root_key_file: str | None = None, request_timeout: float | None = None,
+                   body_min_rate: float | None = None,
+                   body_rate_grace: float | None = None) -> Iterator[RunningServer]:
     """Starts the server in a background thread of this process and stops it on exit.
 
     tls=True serves HTTPS with a freshly generated CA (`.ca_file`) unless cert_file/key_file are given;
     plain_http_too=True adds a plain-HTTP listener (`.plain_endpoint`) on the same app and state.
     fsync=True makes --data-dir writes survive an OS crash too (slower; see ServerConfig.fsync).
     `app` replaces the mock S3 application (any ASGI app), e.g. in tests of the runner itself.
+    request_timeout / body_min_rate / body_rate_grace: see ServerConfig (None: protocol.py's defaults).
     open_metrics=True (the harness default) lets an unsigned GET /_mockserver/metrics read every account's KMS
     counters, as the runner's kms_calls matcher does; `serve` answers signed requests with the caller's own.
     """
     config = ServerConfig(dialect=dialect, region=region, domain=domain, data_dir=data_dir, main=main, alt=alt,
                           allow_sse_c_over_http=allow_sse_c_over_http, fsync=fsync, open_metrics=open_metrics,
-                          root_key_file=root_key_file)
+                          root_key_file=root_key_file, request_timeout=request_timeout,
+                          body_min_rate=body_min_rate, body_rate_grace=body_rate_grace)
     application = app if app is not None else build_app(config)
     with contextlib.ExitStack() as stack:
         listeners: list[tuple[socket.socket, dict[str, Any]]] = []
@@ -190,7 +196,7 @@ def running_server(dialect: str = "aws", host: str = "127.0.0.1", port: int = 0,
         else:
             listeners.append((main_sock, {}))
             endpoint = plain_endpoint = _url("http", host, main_sock.getsockname()[1])
-        thread = _ServerThread(application, listeners)
+        thread = _ServerThread(application, listeners, config)
         thread.start()
         if not thread.ready.wait(startup_timeout) or thread.error is not None or not thread.is_alive():
             thread.stop()

@@ -303,7 +303,8 @@ def s3_ok(request: Request, sock: socket.socket, release: threading.Event) -> bo
 
 KMS_FAILURES = {
     "html": (answer(200, HTML, {"Content-Type": "text/html"}), "KMS key k1:"),
-    "empty-json": (answer(200, b"{}", {"Content-Type": "application/x-amz-json-1.1"}), "KMS key k1: KeyError"),
+    "empty-json": (answer(200, b"{}", {"Content-Type": "application/x-amz-json-1.1"}),
+                   "KMS key k1: KMS CreateKey: response problem: no KeyMetadata"),
     "json-error": (answer(400, b'{"__type": "AccessDeniedException", "message": "no"}',
                           {"Content-Type": "application/x-amz-json-1.1"}), "AccessDeniedException"),
     "hang-up": (hang_up, "KMS key k1:"),
