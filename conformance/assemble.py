@@ -32,6 +32,7 @@ class Option:
     append: bool = False
     env: str | None = None
     metavar: str | None = None
+    flag: bool = False                  # a switch (store_true)
 
     @property
     def dest(self) -> str:
@@ -40,7 +41,9 @@ class Option:
     def argparse_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"help": self.help}
         default = os.environ.get(self.env) if self.env else self.default
-        if self.append:
+        if self.flag:
+            kwargs["action"] = "store_true"
+        elif self.append:
             kwargs.update(action="append", default=[])
         elif default is not None:
             kwargs["default"] = default
@@ -51,25 +54,39 @@ class Option:
 
 
 TARGET_OPTIONS: tuple[Option, ...] = (
-    Option("endpoint", "S3 endpoint URL; omitted: start the built-in mock server"),
-    Option("plain-endpoint", "plain-HTTP URL of the same service (for scheme: http cases)"),
-    Option("access-key", "access key of the main account (default: $S3C_ACCESS_KEY)", env="S3C_ACCESS_KEY"),
-    Option("secret-key", "secret key of the main account (default: $S3C_SECRET_KEY)", env="S3C_SECRET_KEY"),
-    Option("alt-access-key", "access key of a second account (default: $S3C_ALT_ACCESS_KEY)",
-           env="S3C_ALT_ACCESS_KEY"),
-    Option("alt-secret-key", "secret key of a second account (default: $S3C_ALT_SECRET_KEY)",
-           env="S3C_ALT_SECRET_KEY"),
-    Option("account-id", "main account id (${account_id})"),
-    Option("alt-account-id", "second account id (${alt_account_id})"),
-    Option("region", "default: the profile's region"),
-    Option("kms-endpoint", "KMS endpoint for key fixtures (default: the S3 endpoint)"),
-    Option("ca-file", "CA bundle to verify the endpoint's TLS certificate"),
-    Option("addressing", "override the profile's addressing", choices=("path", "virtual")),
-    Option("timeout", "read timeout per request, seconds", default=60.0, type=float),
-    Option("connect-timeout", "connect timeout per request, seconds", default=10.0, type=float),
-    Option("bucket-prefix", "prefix of the per-case bucket names", default="s3c"),
-    Option("capability", "add a capability to the profile (repeatable)", append=True, metavar="CAP"),
+    Option("endpoint", "S3 endpoint URL, e.g. https://s3.example.com:9000 (default: none, the built-in mock server "
+                       "is started with its own keys)", metavar="URL"),
+    Option("plain-endpoint", "plain-HTTP URL of the same service, for the cases that send over http:// (default: "
+                             "--endpoint when it is http://; else those cases are not applicable)", metavar="URL"),
+    Option("access-key", "access key of the main account (default: $S3C_ACCESS_KEY)", env="S3C_ACCESS_KEY",
+           metavar="KEY"),
+    Option("secret-key", "secret key of the main account (default: $S3C_SECRET_KEY)", env="S3C_SECRET_KEY",
+           metavar="SECRET"),
+    Option("alt-access-key", "access key of a second account, for cross-account cases (default: "
+                             "$S3C_ALT_ACCESS_KEY; without it those cases are not applicable)",
+           env="S3C_ALT_ACCESS_KEY", metavar="KEY"),
+    Option("alt-secret-key", "secret key of the second account (default: $S3C_ALT_SECRET_KEY)",
+           env="S3C_ALT_SECRET_KEY", metavar="SECRET"),
+    Option("account-id", "main account id, ${account_id} in cases, e.g. in KMS key ARNs (default: empty; the "
+                         "built-in mock server's own)", metavar="ID"),
+    Option("alt-account-id", "second account id, ${alt_account_id} in cases (default: empty)", metavar="ID"),
+    Option("region", "region requests are signed for (default: the profile's region)", metavar="REGION"),
+    Option("kms-endpoint", "KMS API URL for the key fixtures (default: the S3 endpoint)", metavar="URL"),
+    Option("ca-file", "CA bundle (PEM) that signed the endpoint's TLS certificate (default: the system's CAs)",
+           metavar="FILE"),
+    Option("addressing", "path: https://host/bucket/key, virtual: https://bucket.host/key (default: the "
+                         "profile's addressing)", choices=("path", "virtual")),
+    Option("timeout", "read timeout per request, seconds (default: 60)", default=60.0, type=float,
+           metavar="SECONDS"),
+    Option("connect-timeout", "connect timeout per request, seconds (default: 10)", default=10.0, type=float,
+           metavar="SECONDS"),
+    Option("bucket-prefix", "prefix of the per-case bucket names (default: s3c)", default="s3c",
+           metavar="PREFIX"),
+    Option("capability", "add a capability to the profile (repeatable; names: see below)", append=True,
+           metavar="CAP"),
     Option("without", "remove a capability from the profile (repeatable)", append=True, metavar="CAP"),
+    Option("no-preflight", "skip the preflight (one signed ListBuckets per account before any case; a failure "
+                           "stops the run with exit 2)", flag=True),
 )
 
 
@@ -90,6 +107,7 @@ class RunOptions:
     target: TargetOptions
     timeout: float = 60.0
     connect_timeout: float = 10.0
+    preflight: bool = True
     flag_prefix: str = "--"             # how the front end spells the options, for messages
 
     def problem(self) -> str | None:
@@ -112,7 +130,8 @@ def run_options(value: Callable[[str], Any], flag_prefix: str = "--") -> RunOpti
             alt_account_id=value("alt_account_id"), region=value("region"), kms_endpoint=value("kms_endpoint"),
             ca_file=value("ca_file"), addressing=value("addressing"), bucket_prefix=value("bucket_prefix"),
             add_capabilities=list(value("capability") or []), remove_capabilities=list(value("without") or [])),
-        timeout=value("timeout"), connect_timeout=value("connect_timeout"), flag_prefix=flag_prefix)
+        timeout=value("timeout"), connect_timeout=value("connect_timeout"),
+        preflight=not value("no_preflight"), flag_prefix=flag_prefix)
 
 
 @dataclass
@@ -127,7 +146,7 @@ class Run:
 @contextlib.contextmanager
 def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
     """The run's target (the built-in mock server runs for as long as the context lasts), transport and
-    engine; a TargetError says why there is none."""
+    engine; a TargetError says why there is none (a failed preflight is one: preflight.PreflightError)."""
     from .engine import Engine
     from .redact import Redactor
     from .request.transport import Transport, TransportConfig
@@ -140,6 +159,9 @@ def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
         transport = Transport(TransportConfig(options.connect_timeout, options.timeout, target.ca_file))
         redactor = Redactor()
         try:
+            if options.preflight:
+                from .preflight import check
+                check(target, transport)
             yield Run(target, effective, transport, Engine(target, effective, transport, redactor), redactor)
         finally:
             transport.close()

@@ -1,9 +1,14 @@
 """`s3-conformance` console script: run, list, validate, coverage, serve. Exit codes: 0 all applicable
-cases passed, 1 failures, 2 usage / case-file / profile errors."""
+cases passed, 1 failures, 2 usage / case-file / profile errors, 130 interrupted (Ctrl-C)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import textwrap
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -12,8 +17,10 @@ from . import assemble
 if TYPE_CHECKING:
     from .casefile.model import Case
     from .profile import Profile
+    from .results import CaseResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130                 # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,36 +29,110 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+TOP_DESCRIPTION = """\
+Conformance suite for S3 server-side encryption: runs YAML cases (SSE-S3, SSE-KMS, DSSE-KMS, SSE-C,
+bucket default encryption, bucket keys, checksums, presigned URLs, POST Object) against an S3 endpoint,
+or against the built-in mock server when no --endpoint is given. The case corpus is installed with the
+package."""
+
+EXIT_CODES = """\
+exit codes: 0 every applicable case passed, 1 failures, 2 usage / case-file / profile errors or a failed
+preflight, 130 interrupted (Ctrl-C)"""
+
+
+def _run_epilog() -> str:
+    from .capabilities import VOCABULARY
+    from .profile import ProfileError, load_profile, shipped_profiles
+
+    profiles = []
+    for name in shipped_profiles():
+        try:
+            description = " ".join(load_profile(name).description.split())
+        except ProfileError:
+            description = ""
+        first = description.split(": ")[0].split(". ")[0]
+        profiles.append(f"  {name:<12} {first[:90]}")
+    return "\n".join([
+        "profiles (--profile NAME, or a YAML file):", *profiles, "",
+        "environment variables:",
+        "  S3C_ACCESS_KEY, S3C_SECRET_KEY          defaults of --access-key, --secret-key",
+        "  S3C_ALT_ACCESS_KEY, S3C_ALT_SECRET_KEY  defaults of --alt-access-key, --alt-secret-key", "",
+        "capabilities (--capability, --without; vendor-defined ones start with x-):",
+        *textwrap.wrap(", ".join(VOCABULARY), width=100, initial_indent="  ", subsequent_indent="  ",
+                      break_on_hyphens=False), "",
+        "examples:",
+        "  s3-conformance run                                   # the built-in mock server, profile aws",
+        "  s3-conformance run --endpoint https://s3.example.com --ca-file ca.pem --profile aws \\",
+        "      --access-key AK --secret-key SK --alt-access-key AK2 --alt-secret-key SK2 --account-id 111122223333",
+        "  s3-conformance run --select 'tag:sse-c and not op:PostObject' -n 4", "",
+        EXIT_CODES])
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="s3-conformance", description=__doc__)
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog="s3-conformance", description=TOP_DESCRIPTION, epilog=EXIT_CODES + "\n\n"
+                     "s3-conformance COMMAND --help describes each command.", formatter_class=raw)
     sub = parser.add_subparsers(dest="command", metavar="{run,list,validate,coverage,serve}", parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run the cases against an endpoint (default: the built-in mock server)")
+    run = sub.add_parser(
+        "run", help="run the cases against an endpoint (default: the built-in mock server)", formatter_class=raw,
+        description="Run the case corpus (or --cases) against an S3 endpoint, or against the built-in mock server\n"
+                    "when no --endpoint is given. Before any case a preflight signs one ListBuckets per account.\n"
+                    "Progress goes to stderr, failures and the summary line to stdout; the HTML, JSON and JUnit\n"
+                    "reports go to --report-dir. A first Ctrl-C finishes the running cases and writes the reports.",
+        epilog=_run_epilog())
     assemble.add_cli_options(run.add_argument_group("endpoint"))
     _add_profile_args(run)
-    run.add_argument("--report-dir", default="reports")
-    run.add_argument("--report-name", help="report file stem (default: the profile name)")
-    run.add_argument("--baseline", help="JSON file of accepted failures: only new failures fail the run")
-    run.add_argument("--update-baseline", action="store_true", help="write the current failures to --baseline")
-    run.add_argument("-n", "--jobs", type=int, default=1, help="cases run at the same time (threads)")
-    run.add_argument("-v", "--verbose", action="store_true")
+    out = run.add_argument_group("reports and gating")
+    out.add_argument("--report-dir", default="reports", metavar="DIR",
+                     help="where the reports are written, created if missing (default: reports)")
+    out.add_argument("--report-name", metavar="NAME",
+                     help="report file stem: NAME.html, NAME.json, NAME.junit.xml (default: the profile name)")
+    out.add_argument("--baseline", metavar="FILE",
+                     help="JSON file of accepted failures: only new failures fail the run (default: none)")
+    out.add_argument("--update-baseline", action="store_true", help="write the current failures to --baseline")
+    out.add_argument("-n", "--jobs", type=int, default=1, metavar="N",
+                     help="cases run at the same time, threads (default: 1)")
+    out.add_argument("-v", "--verbose", action="store_true",
+                     help="every mismatch of a failed case, not only the first three of its failing step")
 
-    listing = sub.add_parser("list", help="list cases with operation, requirements and source")
+    listing = sub.add_parser("list", help="list cases with operation, requirements and source",
+                             description="List the cases (one line each: id, operation, required capabilities, "
+                                         "source document; with --profile, the capabilities it lacks).",
+                             epilog=EXIT_CODES)
     _add_profile_args(listing, profile_default=None)
 
-    validate = sub.add_parser("validate", help="schema-check case files and profiles")
-    validate.add_argument("paths", nargs="*", help="case files or directories (default: --cases)")
+    validate = sub.add_parser("validate", help="schema-check case files and profiles",
+                              description="Check case files and profiles: schema, placeholders, capability names, "
+                                          "deviation ids. Problems are printed as path:line: message (exit 2).",
+                              epilog=EXIT_CODES)
+    validate.add_argument("paths", nargs="*", metavar="PATH",
+                          help="case files or directories (default: --cases, else the bundled corpus)")
     _add_profile_args(validate, profile_default=None)
 
-    sub.add_parser("coverage", help="coverage of the botocore S3 model by the cases", add_help=False)
-    sub.add_parser("serve", help="run the mock S3 server", add_help=False)
+    sub.add_parser("coverage", help="coverage of the S3 encryption surface by the cases (coverage --help)",
+                   add_help=False)
+    sub.add_parser("serve", help="run the mock S3 server (serve --help: dialects, port, TLS)", add_help=False)
     return parser
 
 
 def _add_profile_args(parser: argparse.ArgumentParser, profile_default: str | None = "aws") -> None:
-    parser.add_argument("--profile", default=profile_default, help="profile name or YAML file")
-    parser.add_argument("--cases", action="append", help="case file or directory (repeatable; default: cases/)")
-    parser.add_argument("--select", help="e.g. 'tag:sse-c and not op:PostObject'")
+    from .profile import shipped_profiles
+
+    names = ", ".join(shipped_profiles())
+    default = f"default: {profile_default}" if profile_default else "default: every shipped profile for validate, " \
+        "none for list"
+    parser.add_argument("--profile", default=profile_default, metavar="NAME|FILE",
+                        help=f"profile name ({names}) or YAML file ({default})")
+    parser.add_argument("--cases", action="append", metavar="PATH",
+                        help="case file or directory, replaces the bundled corpus (repeatable; default: the corpus "
+                             "installed with the package)")
+    parser.add_argument("--extra-cases", action="append", metavar="PATH",
+                        help="case file or directory added on top of the corpus, e.g. a vendor's own cases "
+                             "(repeatable)")
+    parser.add_argument("--select", metavar="EXPR",
+                        help="cases to keep, e.g. 'tag:sse-c and not op:PostObject'; terms id:GLOB (or a bare GLOB), "
+                             "tag:, op:, requires:, file:; and, or, not, parentheses (default: every case)")
 
 
 def _err(message: str) -> None:
@@ -69,7 +150,7 @@ class UsageError(Exception):
 
 def _load(args: argparse.Namespace, paths: list[str] | None = None) -> tuple[list[Case], Profile | None]:
     """(selected cases, profile or None); raises UsageError with every problem."""
-    from . import select
+    from . import corpus, select
     from .casefile import loader
     from .profile import ProfileError, load_profile
 
@@ -79,7 +160,10 @@ def _load(args: argparse.Namespace, paths: list[str] | None = None) -> tuple[lis
             profile = load_profile(args.profile)
         except ProfileError as exc:
             raise UsageError(exc.problems) from None
-    case_paths = paths or args.cases or ["cases"]
+    try:
+        case_paths = paths or corpus.case_paths(args.cases, getattr(args, "extra_cases", None))
+    except corpus.CorpusMissing as exc:
+        raise UsageError([], str(exc)) from None
     cases, problems = loader.load_cases(case_paths)
     if problems:
         raise UsageError([str(p) for p in problems], f"{len(problems)} problem(s) in case files")
@@ -123,18 +207,35 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"s3-conformance: {len(cases)} cases, profile {effective.name}, endpoint {target.endpoint}",
                   file=sys.stderr)
             progress = console.Progress(len(cases))
-            results = execute(cases, run.engine, args.jobs, progress.update)
+            done: list[CaseResult] = []
+
+            def on_result(result: CaseResult) -> None:
+                done.append(result)
+                progress.update(result)
+
+            with _graceful_sigint() as stop:
+                try:
+                    results = execute(cases, run.engine, args.jobs, on_result, stop=stop)
+                except KeyboardInterrupt:           # a second Ctrl-C: the running case stopped where it was
+                    order = {case.id: index for index, case in enumerate(cases)}
+                    results = sorted(done, key=lambda r: order.get(r.case_id, 0))
+            interrupted = stop.is_set()
             progress.finish()
     except TargetError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    except KeyboardInterrupt:                       # before any case (preflight, server start-up)
+        _err("interrupted before any case ran")
+        return EXIT_INTERRUPTED
     comparison = baseline_mod.compare(results, known) if known is not None else None
     info = RunInfo(profile=effective.name, endpoint=target.endpoint, capabilities=sorted(effective.capabilities),
                    results=results, started=clock.started_iso, duration=clock.elapsed, redactor=redactor,
-                   comparison=comparison, cases=cases)
+                   comparison=comparison, cases=cases, interrupted=interrupted)
     try:
         paths = write_reports(info, Path(args.report_dir), args.report_name or effective.name)
-        if args.update_baseline:
+        if args.update_baseline and interrupted:
+            _err(f"--update-baseline: not written, the run was interrupted ({args.baseline} unchanged)")
+        elif args.update_baseline:
             baseline_mod.write(args.baseline, results, effective.name)
             print(f"baseline written: {args.baseline}", file=sys.stderr)
     except OSError as exc:
@@ -147,9 +248,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"reports: {paths['html']} {paths['json']} {paths['junit']}", file=sys.stderr)
     print(console.render_summary(info, verbose=args.verbose))
+    if interrupted:
+        _err(f"interrupted: {len(results)} of {len(cases)} cases ran; the reports hold those")
+        return EXIT_INTERRUPTED
     if comparison is not None:
         return EXIT_OK if comparison.gate_ok else EXIT_FAILED
     return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
+
+
+@contextlib.contextmanager
+def _graceful_sigint() -> Iterator[threading.Event]:
+    """While the cases run, a first Ctrl-C (SIGINT) sets the event: no new case starts, the running ones
+    finish and tear down, the reports are written. A second Ctrl-C raises KeyboardInterrupt as usual."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\ns3-conformance: interrupted: finishing the running case(s), then teardown and reports "
+              "(Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run_option_problems(args: argparse.Namespace, options: assemble.RunOptions) -> str | None:
@@ -157,6 +284,10 @@ def _run_option_problems(args: argparse.Namespace, options: assemble.RunOptions)
     be written must not cost a whole run first)."""
     if args.jobs < 1:
         return f"-n must be at least 1 (got {args.jobs})"
+    from .capabilities import unknown_flags
+    unknown = unknown_flags(args.capability or [], "--capability") + unknown_flags(args.without or [], "--without")
+    if unknown:
+        return unknown[0]
     problem = options.problem()
     if problem:
         return problem
@@ -202,6 +333,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from . import profile as profiles
     from .profile import ProfileError, load_profile, shipped_profiles, unresolved_var_problems
 
     problems = 0
@@ -214,17 +346,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
             problems += len(exc.problems)
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
-    cases, _ = _load(argparse.Namespace(cases=args.cases, select=args.select, profile=None), args.paths or None)
+    cases, _ = _load(argparse.Namespace(cases=args.cases, extra_cases=args.extra_cases, select=args.select,
+                                         profile=None), args.paths or None)
     if problems:
         return EXIT_USAGE
     unresolved = unresolved_var_problems(cases, loaded_profiles)
+    case_ids = {case.id for case in cases} | _bundled_case_ids()
+    for loaded in loaded_profiles:
+        unresolved += profiles.stale_deviation_problems(loaded, case_ids)
     for found in unresolved:
         print(found, file=sys.stderr)
     if unresolved:
-        _err(f"{len(unresolved)} problem(s) in case files")
+        _err(f"{len(unresolved)} problem(s) in case files and profiles")
         return EXIT_USAGE
     print(f"{len(cases)} cases and {len(names)} profiles are valid")
     return EXIT_OK
+
+
+def _bundled_case_ids() -> set[str]:
+    """Ids of the bundled corpus (a profile's deviations may name them even when --cases replaces it)."""
+    from . import corpus
+    from .casefile import loader
+
+    try:
+        cases, _ = loader.load_cases([corpus.bundled_dir()])
+    except corpus.CorpusMissing:
+        return set()
+    return {case.id for case in cases}
 
 
 def _delegate(module: str, argv: list[str]) -> int:
@@ -263,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         _err("interrupted")
-        return EXIT_FAILED
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -282,13 +282,9 @@ def _profile_vars() -> list[dict[str, Any]]:
     return out
 
 
-def _default_data_path(fallback: Path) -> Path:
-    return fallback / DEFAULT_DATA if fallback.is_dir() else fallback.parent / DEFAULT_DATA
-
-
 def coverage_html(cases: list[Case], data_path: str | Path | None = None) -> str:
     """HTML fragment for the runner's report. Data file: the given path, else cases/_coverage.yaml next to
-    the first case's file, else ./cases/_coverage.yaml."""
+    the first case's file, else the bundled corpus's _coverage.yaml."""
     if data_path is None:
         candidates = []
         for case in cases:
@@ -296,7 +292,11 @@ def coverage_html(cases: list[Case], data_path: str | Path | None = None) -> str
                 for parent in Path(case.file).resolve().parents:
                     candidates.append(parent / DEFAULT_DATA)
                 break
-        candidates.append(Path("cases") / DEFAULT_DATA)
+        from .corpus import CorpusMissing, bundled_dir
+        try:
+            candidates.append(bundled_dir() / DEFAULT_DATA)
+        except CorpusMissing:
+            candidates.append(Path("cases") / DEFAULT_DATA)
         data_path = next((c for c in candidates if c.is_file()), candidates[-1])
     data = load_data(Path(data_path))
     rows = build_rows(cases, data, vars_sets=_profile_vars())
@@ -308,22 +308,34 @@ def coverage_html(cases: list[Case], data_path: str | Path | None = None) -> str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="s3-conformance coverage",
                                      description="Coverage of the S3 encryption surface by the case corpus.")
-    parser.add_argument("--cases", default="cases", help="case file or directory (default: cases)")
-    parser.add_argument("--data", default=None, help="coverage data file (default: <cases>/_coverage.yaml)")
-    parser.add_argument("--format", choices=("text", "html"), default="text")
-    parser.add_argument("--width", type=int, default=100, help="text mode: width of the cases column")
+    parser.add_argument("--cases", action="append", metavar="PATH",
+                        help="case file or directory, replaces the bundled corpus (repeatable; default: the corpus "
+                             "installed with the package)")
+    parser.add_argument("--extra-cases", action="append", metavar="PATH",
+                        help="case file or directory added on top of the corpus (repeatable)")
+    parser.add_argument("--data", default=None, metavar="FILE",
+                        help="coverage data file (default: _coverage.yaml of the first --cases folder, else of the "
+                             "bundled corpus)")
+    parser.add_argument("--format", choices=("text", "html"), default="text",
+                        help="text table or an HTML fragment (default: text)")
+    parser.add_argument("--width", type=int, default=100, help="text mode: width of the cases column (default: 100)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     from .casefile.loader import load_cases
-    cases, problems = load_cases([args.cases])
+    from .corpus import CorpusMissing, case_paths, coverage_data
+    try:
+        paths = case_paths(args.cases, args.extra_cases)
+        data_path = Path(args.data) if args.data else coverage_data(args.cases)
+    except CorpusMissing as exc:
+        print(f"s3-conformance coverage: {exc}", file=sys.stderr)
+        return 2
+    cases, problems = load_cases(paths)
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 2
-    cases_path = Path(args.cases)
-    data_path = Path(args.data) if args.data else _default_data_path(cases_path)
     try:
         data = load_data(data_path)
     except (OSError, ValueError, yaml.YAMLError) as exc:

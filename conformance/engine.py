@@ -16,7 +16,7 @@ from typing import Any
 from botocore import xform_name
 from lxml import etree
 
-from . import matchers, xmlpath
+from . import capabilities, matchers, xmlpath
 from .casefile import templating
 from .casefile.model import Case, Expect, KmsKeyFixture, KmsStep, ObjectFixture, RequestSpec, Step, When
 from .profile import Profile
@@ -36,13 +36,18 @@ class FixtureError(Exception):
     pass
 
 
+class KmsResponseProblem(Exception):
+    """A KMS answer the runner cannot use (a 2xx that is not a JSON object, CreateKey without KeyMetadata):
+    reported as a problem of the endpoint's response, never as the KeyError it would otherwise become."""
+
+
 def _kms_failures() -> tuple[type[Exception], ...]:
     """What a botocore KMS call raises when the endpoint fails or misbehaves: service errors, transport
     errors, and responses it cannot parse (ResponseParserError is not a BotoCoreError)."""
     from botocore.exceptions import BotoCoreError, ClientError
     from botocore.parsers import ResponseParserError
 
-    return (ClientError, BotoCoreError, ResponseParserError, KeyError, TypeError)
+    return (ClientError, BotoCoreError, ResponseParserError, KmsResponseProblem, KeyError, TypeError)
 
 
 _KMS_FAILURES = _kms_failures()
@@ -86,7 +91,7 @@ class Engine:
         missing = [c for c in case.implied_requirements() if not self.profile.has(c)]
         if missing:
             result.outcome = Outcome.NA
-            result.reason = f"profile {self.profile.name} lacks: {', '.join(missing)}"
+            result.reason = capabilities.na_reason(self.profile.name, missing)
             return result
         state = _CaseState(case, self._base_variables())
         try:
@@ -236,11 +241,13 @@ class Engine:
                 endpoint_url=self.target.kms_endpoint or self.target.endpoint,
                 aws_access_key_id=keys.access_key, aws_secret_access_key=keys.secret_key,
                 verify=self.target.ca_file if self.target.ca_file else True,
-                config=Config(retries={"max_attempts": 1, "mode": "standard"},
+                # botocore's retries.max_attempts counts retries after the first call: with it a call the
+                # deadline cut off was sent again, doubling the time a hostile endpoint held the run
+                config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
                               connect_timeout=self.transport.config.connect_timeout,
                               read_timeout=self.transport.config.read_timeout))
             client.meta.events.register("before-send.kms", self._kms_send)
-            clients[account] = client
+            client = clients[account] = _KmsClient(client, self._local)
         return client
 
     def _kms_send(self, request: Any, **_: Any) -> Any:
@@ -256,10 +263,12 @@ class Engine:
             body = body.encode("utf-8")
         headers = [(str(name), value.decode("latin-1") if isinstance(value, bytes) else str(value))
                    for name, value in request.headers.items()]
-        exchange = self.transport.send(request.method, request.url, headers, body or b"")
+        exchange = self.transport.send(request.method, request.url, headers, body or b"",
+                                       max_body=self.transport.config.max_kms_body)
         self._local.kms_exchange = exchange
         if exchange.response is None:
             raise HTTPClientError(error=exchange.error)
+        _check_kms_json(request.headers.get("X-Amz-Target"), exchange)
         return AWSResponse(request.url, exchange.response.status, exchange.response.headers,
                            _Raw(exchange.response.body))
 
@@ -272,7 +281,7 @@ class Engine:
         for spec in specs:
             name = spec.name
             try:
-                key = kms.create_key(Description=f"s3-conformance {state.case.id} {name}")["KeyMetadata"]
+                key = _key_metadata(kms.create_key(Description=f"s3-conformance {state.case.id} {name}"))
                 record = {"id": key["KeyId"], "arn": key["Arn"], "alias": f"alias/{base}-{name}", "name": name}
                 state.kms_keys.append(record)
                 kms.create_alias(AliasName=record["alias"], TargetKeyId=key["KeyId"])
@@ -283,6 +292,8 @@ class Engine:
                 elif state_wanted == "pending-deletion":
                     kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
                     record["pending"] = "yes"
+            except KmsResponseProblem as exc:
+                raise FixtureError(f"KMS key {name}: {exc}") from None
             except _KMS_FAILURES as exc:
                 raise FixtureError(f"KMS key {name}: {type(exc).__name__}: {exc}") from None
             state.variables["kms"][name] = {k: v for k, v in record.items() if k not in ("pending", "name")}
@@ -432,17 +443,24 @@ class Engine:
             problems += self._empty_and_delete(state, bucket)
         if state.kms_keys:
             kms = self._kms()
+            calls: list[tuple[str, Any]] = []
             for key in state.kms_keys:
+                calls.append((f"delete alias {key['alias']}",
+                              lambda key=key: kms.delete_alias(AliasName=key["alias"])))
+                if not key.get("pending"):
+                    calls.append((f"schedule deletion of KMS key {key['id']}",
+                                  lambda key=key: kms.schedule_key_deletion(KeyId=key["id"], PendingWindowInDays=7)))
+            for index, (what, call) in enumerate(calls):
                 try:
-                    kms.delete_alias(AliasName=key["alias"])
+                    call()
                 except _KMS_FAILURES as exc:
-                    problems.append(f"delete alias {key['alias']}: {exc}")
-                if key.get("pending"):
-                    continue
-                try:
-                    kms.schedule_key_deletion(KeyId=key["id"], PendingWindowInDays=7)
-                except _KMS_FAILURES as exc:
-                    problems.append(f"schedule deletion of KMS key {key['id']}: {exc}")
+                    problems.append(f"{what}: {exc}")
+                    exchange: Exchange | None = getattr(self._local, "kms_exchange", None)
+                    if exchange is not None and exchange.response is None and "timeout" in (exchange.error or ""):
+                        # the KMS endpoint did not answer in time: one deadline per teardown, not one per call
+                        problems += [f"{rest}: not attempted (the KMS endpoint timed out)" for rest, _ in
+                                     calls[index + 1:]]
+                        break
         return problems
 
     def _call(self, state: _CaseState, spec: RequestSpec) -> Exchange:
@@ -500,6 +518,65 @@ def expectation_mismatches(expect: Expect, exchange: Exchange, ctx: matchers.Mat
         elif expect.error is None and not 200 <= status < 300:
             mismatches.insert(0, Mismatch("status", "a success status (2xx)", status, check="status"))
     return mismatches
+
+
+def _kms_operation(target: Any) -> str:
+    text = target.decode("latin-1") if isinstance(target, bytes) else str(target or "")
+    return text.rpartition(".")[2] or "call"
+
+
+def _check_kms_json(target: Any, exchange: Exchange) -> None:
+    """A 2xx KMS answer carries a JSON object, or nothing (KMS's CreateAlias: an empty body; moto's: `null`);
+    anything else is the endpoint's response problem (botocore would parse it into {"message": body} and a later
+    lookup would fail)."""
+    response = exchange.response
+    if response is None or not 200 <= response.status < 300 or not response.body.strip():
+        return
+    try:
+        parsed = json.loads(response.body)
+    except ValueError:
+        parsed = ()
+    if parsed is not None and not isinstance(parsed, dict):
+        raise KmsResponseProblem(f"KMS {_kms_operation(target)}: response problem: HTTP {response.status} body is "
+                                 f"not a JSON object: {response.body[:80]!r}")
+
+
+def _key_metadata(answer: Any) -> dict[str, Any]:
+    """CreateKey's KeyMetadata with a KeyId and an Arn (strings), or a KmsResponseProblem naming what is missing."""
+    metadata = answer.get("KeyMetadata") if isinstance(answer, dict) else None
+    if not isinstance(metadata, dict):
+        raise KmsResponseProblem("KMS CreateKey: response problem: no KeyMetadata object in the answer")
+    for name in ("KeyId", "Arn"):
+        if not isinstance(metadata.get(name), str) or not metadata[name]:
+            raise KmsResponseProblem(f"KMS CreateKey: response problem: no KeyMetadata.{name} in the answer")
+    return metadata
+
+
+class _KmsClient:
+    """A botocore KMS client whose calls turn an answer botocore cannot parse into its shapes (an AttributeError
+    or TypeError deep in its parser, e.g. for `{"KeyMetadata": "x"}`) into a KmsResponseProblem."""
+
+    def __init__(self, client: Any, local: threading.local) -> None:
+        self._client = client
+        self._local = local
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if not callable(method) or name.startswith("_") or name in ("meta", "exceptions"):
+            return method
+
+        def call(**params: Any) -> Any:
+            self._local.kms_exchange = None
+            try:
+                return method(**params)
+            except (AttributeError, TypeError, ValueError, IndexError, KeyError) as exc:
+                exchange: Exchange | None = getattr(self._local, "kms_exchange", None)
+                if exchange is None or exchange.response is None:
+                    raise
+                operation = _kms_operation(dict(exchange.request.headers).get("X-Amz-Target"))
+                raise KmsResponseProblem(f"KMS {operation}: response problem: HTTP {exchange.response.status} answer "
+                                         f"does not fit the operation's shape ({type(exc).__name__}: {exc})") from None
+        return call
 
 
 class _Raw:

@@ -2,6 +2,7 @@
 known deviations). Shipped ones live in conformance/profiles/; users may pass a file."""
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import json
 from dataclasses import dataclass, field, replace
@@ -12,6 +13,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from . import capabilities
 from .casefile import yamlsource
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -35,9 +37,10 @@ class Profile:
     vars: dict[str, Any] = field(default_factory=dict)
     deviations: dict[str, str] = field(default_factory=dict)
     path: str = ""
+    deviation_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def has(self, capability: str) -> bool:
-        return capability in self.capabilities
+        return capabilities.holds(capability, self.capabilities)
 
     def deviation_for(self, case_id: str) -> str | None:
         """Reason when the case is a listed deviation; keys may be exact ids or fnmatch globs."""
@@ -81,13 +84,35 @@ def load_profile(name_or_path: str) -> Profile:
     document, problems = yamlsource.load(text, str(path))
     if document is not None:
         problems += yamlsource.schema_problems(document, _validator(), str(path))
+    if not problems and document is not None:
+        for index, name in enumerate(document.data["capabilities"]):
+            if not capabilities.is_known(name):
+                problems.append(yamlsource.Problem(str(path), document.line_of(("capabilities", index)),
+                                                   capabilities.unknown_message(name, "capabilities")))
     if problems or document is None:
         raise ProfileError(problems)
     data = document.data
     return Profile(name=data["name"], region=data["region"], capabilities=frozenset(data["capabilities"]),
                    description=data.get("description", ""), addressing=data.get("addressing", "path"),
                    dialect=data.get("dialect", data["name"]), vars=dict(data.get("vars") or {}),
-                   deviations=dict(data.get("deviations") or {}), path=str(path))
+                   deviations=dict(data.get("deviations") or {}), path=str(path),
+                   deviation_lines={key: document.line_of(("deviations", key)) for key in data.get("deviations") or {}})
+
+
+def stale_deviation_problems(profile: Profile, case_ids: set[str]) -> list[yamlsource.Problem]:
+    """Deviation ids (or globs) of `profile` that match none of `case_ids`: a typo, or a case renamed."""
+    problems = []
+    for key in profile.deviations:
+        if any(ch in key for ch in "*?["):
+            matched = any(fnmatch.fnmatchcase(case_id, key) for case_id in case_ids)
+        else:
+            matched = key in case_ids
+        if not matched:
+            close = difflib.get_close_matches(key, sorted(case_ids), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(yamlsource.Problem(profile.path, profile.deviation_lines.get(key, 0),
+                                               f"deviations: {key!r} matches no case{hint}"))
+    return problems
 
 
 def unresolved_var_problems(cases: list[Any], profiles: list[Profile]) -> list[yamlsource.Problem]:

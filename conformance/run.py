@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,17 +15,28 @@ from .results import CaseResult
 
 
 def execute(cases: list[Case], engine: Engine, jobs: int = 1,
-            on_result: Callable[[CaseResult], None] | None = None) -> list[CaseResult]:
-    """Results in case order; -n N runs N cases at a time (each case has its own buckets)."""
-    def one(case: Case) -> CaseResult:
+            on_result: Callable[[CaseResult], None] | None = None,
+            stop: threading.Event | None = None) -> list[CaseResult]:
+    """Results in case order; -n N runs N cases at a time (each case has its own buckets). Once `stop` is
+    set (Ctrl-C), no further case starts: the running ones finish (teardown included) and the results of
+    the cases that ran are returned."""
+    def one(case: Case) -> CaseResult | None:
+        if stop is not None and stop.is_set():
+            return None
         result = engine.run_case(case)
         if on_result:
             on_result(result)
         return result
     if jobs <= 1:
-        return [one(case) for case in cases]
+        results = []
+        for case in cases:
+            result = one(case)
+            if result is None:
+                break
+            results.append(result)
+        return results
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="case") as pool:
-        return list(pool.map(one, cases))
+        return [r for r in pool.map(one, cases) if r is not None]
 
 
 def now_iso() -> str:

@@ -115,11 +115,11 @@ class S3App:
         raw_path: str = raw.decode("latin-1") if raw else scope["path"]
         query_string = scope.get("query_string", b"").decode("latin-1")
         header_list = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        header_bytes = sum(len(k) + len(v) for k, v in header_list)
         headers: dict[str, str] = {}
-        header_bytes = 0
-        for k, v in header_list:
-            headers[k] = f"{headers[k]},{v}" if k in headers else v
-            header_bytes += len(k) + len(v)
+        if header_bytes <= MAX_HEADER_BYTES:        # repeated names are joined only within S3's limit
+            for k, v in header_list:
+                headers[k] = f"{headers[k]},{v}" if k in headers else v
         ctx: RequestContext | None = None
         try:
             if header_bytes > MAX_HEADER_BYTES:

@@ -36,6 +36,7 @@ UVICORN_SOURCES = {
     "HttpToolsProtocol.data_received": "02c2572f1df559070eba7f206a3f7e251782f5af4aaae194fc1ffb67f24c3873",
     "HttpToolsProtocol.eof_received": "cf1db74cbefe2709f43c056f72da7f6c0f3da0aad39dc5c0bd826294404217ba",
     "HttpToolsProtocol.on_message_begin": "0efab6f9456c4987cb366d90c1d3f4a36f28a271cf9b5b2d276c631d387e55ea",
+    "HttpToolsProtocol.on_message_complete": "377f9122ee6f3ab87995f6baba01667ec1e2b22543a8e09e83aa334973018f10",
     "HttpToolsProtocol.on_response_complete": "5684fd801d0683ac20b9144e8eed8327e445236d5c1d16a02253dfb3a35b9a75",
 }
 

@@ -28,4 +28,12 @@ class ServerConfig:
     # everything but SSE-C objects. A path outside the data directory (or S3C_MOCK_ROOT_KEY_FILE) keeps the two
     # apart: a 32-byte file, created (mode 0600) when missing.
     root_key_file: str | None = None
+    # HTTP-level limits (mockserver/protocol.py; None: the module's default, which tests may lower).
+    # request_timeout: seconds a header section may take to arrive, and seconds of silence within a body
+    # (default 20, about S3's); body_min_rate: bytes per second a body must average once body_rate_grace seconds
+    # have passed since its headers (defaults 500 and 20: a body dripping one byte every 5 s ends in
+    # RequestTimeout instead of holding the connection forever).
+    request_timeout: float | None = None
+    body_min_rate: float | None = None
+    body_rate_grace: float | None = None
     extra: dict[str, object] = field(default_factory=dict)

@@ -93,6 +93,7 @@ CATALOGUE: dict[str, Catalogued] = {
     "ServerSideEncryptionConfigurationNotFoundError": Catalogued(
         404, "The server side encryption configuration was not found"),
     # ----- objects, versions, uploads -----
+    "IllegalVersioningConfigurationException": Catalogued(400, "The Versioning element must be specified"),
     "EntityTooLarge": Catalogued(400, "Your proposed upload exceeds the maximum allowed size"),
     "EntityTooSmall": Catalogued(400, "Your proposed upload is smaller than the minimum allowed size"),
     "InvalidPart": Catalogued(
@@ -282,6 +283,11 @@ def illegal_location_constraint(constraint: str) -> S3Error:
     return s3_error("IllegalLocationConstraintException",
                     f"The {constraint} location constraint is incompatible for the region specific endpoint this "
                     "request was sent to.")
+
+
+def illegal_versioning_configuration() -> S3Error:
+    """A VersioningConfiguration without Status (recorded for `<VersioningConfiguration/>`)."""
+    return s3_error("IllegalVersioningConfigurationException")
 
 
 def no_such_key(key: str) -> S3Error:

@@ -74,9 +74,11 @@ def _url(scheme: str, host: str, port: int) -> str:
 class _ServerThread(threading.Thread):
     """One event loop (uvloop) serving every listener of one app."""
 
-    def __init__(self, app: Any, listeners: list[tuple[socket.socket, dict[str, Any]]]) -> None:
+    def __init__(self, app: Any, listeners: list[tuple[socket.socket, dict[str, Any]]],
+                 config: ServerConfig | None = None) -> None:
         super().__init__(name="mockserver", daemon=True)
         self.app = app
+        self.config = config
         self.listeners = listeners
         self.servers: list[uvicorn.Server] = []
         self.ready = threading.Event()
@@ -99,7 +101,7 @@ class _ServerThread(threading.Thread):
             # The app writes Date/Server itself; nothing sits in front of it, so no proxy-header rewriting.
             # ws="none": S3 has no WebSockets; an Upgrade: websocket request is served as plain HTTP (with
             # WebSockets on, the app's missing handshake turned it into uvicorn's text/plain 500).
-            config = uvicorn.Config(self.app, http=guarded_protocol(), lifespan="off", access_log=False,
+            config = uvicorn.Config(self.app, http=guarded_protocol(self.config), lifespan="off", access_log=False,
                                     log_level="warning", timeout_graceful_shutdown=5, server_header=False,
                                     date_header=False, proxy_headers=False, ws="none", **options)
             self.servers.append(uvicorn.Server(config))
@@ -155,19 +157,23 @@ def running_server(dialect: str = "aws", host: str = "127.0.0.1", port: int = 0,
                    alt: Account = ALT, cert_file: str | None = None, key_file: str | None = None,
                    plain_port: int = 0, fsync: bool = False, app: Any = None,
                    startup_timeout: float = 20.0, open_metrics: bool = True,
-                   root_key_file: str | None = None) -> Iterator[RunningServer]:
+                   root_key_file: str | None = None, request_timeout: float | None = None,
+                   body_min_rate: float | None = None,
+                   body_rate_grace: float | None = None) -> Iterator[RunningServer]:
     """Starts the server in a background thread of this process and stops it on exit.
 
     tls=True serves HTTPS with a freshly generated CA (`.ca_file`) unless cert_file/key_file are given;
     plain_http_too=True adds a plain-HTTP listener (`.plain_endpoint`) on the same app and state.
     fsync=True makes --data-dir writes survive an OS crash too (slower; see ServerConfig.fsync).
     `app` replaces the mock S3 application (any ASGI app), e.g. in tests of the runner itself.
+    request_timeout / body_min_rate / body_rate_grace: see ServerConfig (None: protocol.py's defaults).
     open_metrics=True (the harness default) lets an unsigned GET /_mockserver/metrics read every account's KMS
     counters, as the runner's kms_calls matcher does; `serve` answers signed requests with the caller's own.
     """
     config = ServerConfig(dialect=dialect, region=region, domain=domain, data_dir=data_dir, main=main, alt=alt,
                           allow_sse_c_over_http=allow_sse_c_over_http, fsync=fsync, open_metrics=open_metrics,
-                          root_key_file=root_key_file)
+                          root_key_file=root_key_file, request_timeout=request_timeout,
+                          body_min_rate=body_min_rate, body_rate_grace=body_rate_grace)
     application = app if app is not None else build_app(config)
     with contextlib.ExitStack() as stack:
         listeners: list[tuple[socket.socket, dict[str, Any]]] = []
@@ -190,7 +196,7 @@ def running_server(dialect: str = "aws", host: str = "127.0.0.1", port: int = 0,
         else:
             listeners.append((main_sock, {}))
             endpoint = plain_endpoint = _url("http", host, main_sock.getsockname()[1])
-        thread = _ServerThread(application, listeners)
+        thread = _ServerThread(application, listeners, config)
         thread.start()
         if not thread.ready.wait(startup_timeout) or thread.error is not None or not thread.is_alive():
             thread.stop()
@@ -205,10 +211,25 @@ def running_server(dialect: str = "aws", host: str = "127.0.0.1", port: int = 0,
                 log.error("mock server stopped with an error: %r", thread.error)
 
 
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Shows a flag's default unless it is None/False or the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="s3-conformance serve", description="Run the reference mock S3 server.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=9000, help="0 picks a free port")
+    from mockserver.dialects import DIALECTS
+
+    p = argparse.ArgumentParser(prog="s3-conformance serve", formatter_class=_DefaultsHelp,
+                                description="Run the reference mock S3 server (S3 + KMS API on one endpoint) until "
+                                            "Ctrl-C / SIGTERM. Plain HTTP by default: SSE-C needs --tls (or "
+                                            "--allow-sse-c-over-http).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=9000, help="port to listen on; 0 picks a free port")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA (its path is printed)")
     p.add_argument("--cert", help="PEM certificate (chain) to serve HTTPS with; implies --tls")
     p.add_argument("--key", help="PEM private key for --cert")
@@ -217,14 +238,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="keep buckets, objects and keys in DIR (default: in memory)")
     p.add_argument("--fsync", action="store_true",
                    help="with --data-dir, fsync every write (survives an OS crash, not only a kill -9)")
-    p.add_argument("--dialect", default="aws")
-    p.add_argument("--access-key", default=MAIN.access_key)
-    p.add_argument("--secret-key", default=MAIN.secret_key)
-    p.add_argument("--alt-access-key", default=ALT.access_key)
-    p.add_argument("--alt-secret-key", default=ALT.secret_key)
-    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--dialect", default="aws", metavar="{" + ",".join(sorted(DIALECTS)) + "}",
+                   help="which vendor's behaviour to imitate")
+    p.add_argument("--access-key", default=MAIN.access_key, help="main account's access key")
+    p.add_argument("--secret-key", default=MAIN.secret_key, help="main account's secret key")
+    p.add_argument("--alt-access-key", default=ALT.access_key, help="second account's access key")
+    p.add_argument("--alt-secret-key", default=ALT.secret_key, help="second account's secret key")
+    p.add_argument("--region", default="us-east-1", help="the region requests must be signed for")
     p.add_argument("--domain", default="localhost", help="virtual-hosted style: <bucket>.<domain>:<port>")
-    p.add_argument("--allow-sse-c-over-http", action="store_true")
+    p.add_argument("--allow-sse-c-over-http", action="store_true",
+                   help="accept SSE-C keys over plain HTTP (AWS rejects SSE-C requests made over HTTP)")
     p.add_argument("--root-key-file", default=None,
                    help="the server's root key (32 bytes; created when missing) outside the data directory; default "
                         "$S3C_MOCK_ROOT_KEY_FILE, else DATA_DIR/root.key, which sits beside the data it protects")
@@ -265,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                                    key_file=args.key, open_metrics=args.open_metrics,
                                    root_key_file=args.root_key_file)
         with server_cm as server:
-            _announce(server, args.dialect)
+            _announce(server, args.dialect, args.allow_sse_c_over_http)
             while not stop.wait(0.5):
                 pass
             print("stopping", flush=True)
@@ -279,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _announce(server: RunningServer, dialect: str) -> None:
+def _announce(server: RunningServer, dialect: str, allow_sse_c_over_http: bool = False) -> None:
     lines = [f"mock S3 server (dialect {dialect}, region {server.region}) pid {server.pid}",
              f"endpoint: {server.endpoint}"]
     if server.plain_endpoint and server.plain_endpoint != server.endpoint:
@@ -289,4 +312,21 @@ def _announce(server: RunningServer, dialect: str) -> None:
     for name, creds in server.credentials.items():
         lines.append(f"{name} account: access key {creds['access_key']}  secret key {creds['secret_key']}  "
                      f"account id {creds['account_id']}")
+    lines += _sse_c_notes(server, dialect, allow_sse_c_over_http)
     print("\n".join(lines), flush=True)
+
+
+def _sse_c_notes(server: RunningServer, dialect: str, allow_sse_c_over_http: bool) -> list[str]:
+    """Why SSE-C requests may fail against this server, and how to make them work."""
+    from mockserver.dialects import DIALECTS
+
+    notes = []
+    if not allow_sse_c_over_http and (server.endpoint.startswith("http://") or server.plain_endpoint):
+        notes.append("note: SSE-C over plain HTTP is rejected, as AWS does: use the https:// endpoint (--tls; clients "
+                     "need the CA file), or start with --allow-sse-c-over-http (and run the suite with "
+                     "--capability sse-c-over-http)")
+    if DIALECTS[dialect].sse_c_blocked_by_default:
+        notes.append("note: new buckets block SSE-C, as AWS does since April 2026: unblock a bucket with "
+                     "PutBucketEncryption whose Rule has <BlockedEncryptionTypes><EncryptionType>NONE"
+                     "</EncryptionType></BlockedEncryptionTypes>")
+    return notes

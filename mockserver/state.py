@@ -20,7 +20,8 @@ log = logging.getLogger("mockserver")
 
 ROOT_KEY_FILE = "root.key"
 ROOT_KEY_ENV = "S3C_MOCK_ROOT_KEY_FILE"
-KMS_FILE = "kms.json"
+KMS_FILE = "kms.json"              # snapshot (the only file before the journal existed)
+KMS_JOURNAL = "kms.journal"        # one JSON change per line since the snapshot
 
 
 class AppState:
@@ -36,7 +37,7 @@ class AppState:
         if config.data_dir is not None:
             self.storage: Storage = disk_storage(config.data_dir, config.fsync)
             self.root_key = load_root_key(config.data_dir, key_file)
-            self.kms = load_kms(config.data_dir, config.region, self.root_key)
+            self.kms = load_kms(config.data_dir, config.region, self.root_key, config.fsync)
         else:
             self.storage = memory_storage()
             self.root_key = read_key_file(key_file) if key_file else os.urandom(32)
@@ -83,15 +84,50 @@ def load_root_key(data_dir: str, key_file: str | None = None) -> bytes:
     return key
 
 
-def load_kms(data_dir: str, region: str, root_key: bytes) -> KmsEngine:
-    """The KMS engine of a data dir: restored from its snapshot, persisting every change back to it."""
+def load_kms(data_dir: str, region: str, root_key: bytes, fsync: bool = False) -> KmsEngine:
+    """The KMS engine of a data dir. State: the snapshot kms.json plus kms.journal, one JSON line per change
+    appended by each call (CreateKey costs one small append, whatever the key count). At start the journal is
+    replayed onto the snapshot (a line cut short by a crash is the end of it), and when it holds anything it is
+    folded into a new snapshot (written atomically) and emptied; replaying it again after a crash between the two
+    is harmless (changes are upserts). A data dir holding only kms.json (older versions) loads as it is."""
     path = os.path.join(data_dir, KMS_FILE)
+    journal = os.path.join(data_dir, KMS_JOURNAL)
     tmp = os.path.join(data_dir, "tmp")
 
-    def persist(snapshot: dict[str, Any]) -> None:
-        atomic_write(path, json.dumps(snapshot, separators=(",", ":")).encode(), tmp)
+    def append(change: dict[str, Any]) -> None:
+        line = json.dumps(change, separators=(",", ":")).encode() + b"\n"
+        fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(fd, view):]
+                if fsync:
+                    os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, size)        # no torn line for the next append to follow
+                raise
+        finally:
+            os.close(fd)
 
+    engine = KmsEngine(region, root_key=root_key, journal=append)
     if os.path.exists(path):
         with open(path, "rb") as f:
-            return KmsEngine.restore(json.loads(f.read()), region, persist, root_key=root_key)
-    return KmsEngine(region, persist, root_key=root_key)
+            engine.apply(json.loads(f.read()))
+    replayed = 0
+    if os.path.exists(journal):
+        with open(journal, "rb") as f:
+            for line in f.read().split(b"\n")[:-1]:      # the part after the last newline is a torn append
+                try:
+                    change = json.loads(line)
+                except ValueError:
+                    break
+                engine.apply(change)
+                replayed += 1
+        if replayed:
+            atomic_write(path, json.dumps(engine.snapshot(), separators=(",", ":")).encode(), tmp)
+        with open(journal, "wb") as out:                   # emptied (after the snapshot holds its changes)
+            if fsync:
+                os.fsync(out.fileno())
+    return engine

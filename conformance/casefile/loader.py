@@ -12,6 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .. import capabilities
 from . import checks, yamlsource
 from .model import Case, VarRef
 from .yamlsource import LinedDocument, Problem
@@ -80,6 +81,7 @@ def load_file(path: Path) -> tuple[list[Case], list[Problem]]:
     for index, raw in enumerate(document.data["cases"]):
         case_problems: list[Problem] = []
         refs = checks.check_case(raw, ("cases", index), _collector(case_problems, document, name))
+        capabilities.check_case(raw, ("cases", index), _collector(case_problems, document, name))
         if case_problems:
             problems += sorted(case_problems, key=lambda p: p.line)
             continue

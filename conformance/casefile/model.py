@@ -48,6 +48,9 @@ class Form:
     policy: Any = "auto"                    # "auto" | "none" | {"conditions": [...], "expiration": ...}
 
 
+SSE_C_KEY_PREFIXES = ("x-amz-server-side-encryption-customer-", "x-amz-copy-source-server-side-encryption-customer-")
+
+
 @dataclass(frozen=True)
 class RequestSpec:
     """A `request:`. `body` is a body spec (`bodies.body_bytes`); a header whose value is None is removed
@@ -391,7 +394,25 @@ class Case:
                 needs.add("multi-account")
             if any(expect.kms_calls is not None for expect in step.expectations()):
                 needs.add("kms-metrics")
+        if self.sends_sse_c_keys():
+            needs.add("sse-c-transport")
         return sorted(needs)
+
+    def sends_sse_c_keys(self) -> bool:
+        """Whether a request of the case (a fixture object or a step on the default scheme) carries SSE-C key
+        headers: AWS rejects those over plain HTTP, so they need HTTPS (or an endpoint that accepts them)."""
+        def carries(fields: Mapping[str, Any]) -> bool:
+            return any(str(name).lower().startswith(SSE_C_KEY_PREFIXES) and value is not None
+                       for name, value in fields.items())
+        if any(carries(obj.headers) for obj in self.fixtures.objects):
+            return True
+        for step in self.steps:
+            request = step.request
+            if request is None or request.scheme != "default":
+                continue
+            if carries(request.headers) or (request.form is not None and carries(request.form.fields)):
+                return True
+        return False
 
     def uses_kms_calls(self) -> bool:
         return any(expect.kms_calls is not None for step in self.steps for expect in step.expectations())

@@ -20,6 +20,7 @@ class RunInfo:
     redactor: Redactor = field(default_factory=Redactor)
     comparison: Comparison | None = None
     cases: list[Case] = field(default_factory=list)      # the cases run (for the coverage section)
+    interrupted: bool = False                            # Ctrl-C: the results are those of the cases that ran
 
     @property
     def summary(self) -> Summary:

@@ -7,7 +7,7 @@ import threading
 from typing import TextIO
 
 from ..results import CaseResult, Outcome
-from . import RunInfo
+from . import RunInfo, explain
 
 _MARK = {Outcome.PASSED: ".", Outcome.FAILED: "F", Outcome.NA: "s", Outcome.DEVIATION: "x", Outcome.ERROR: "E",
          Outcome.WARNING: "W"}
@@ -50,11 +50,7 @@ def render_summary(info: RunInfo, verbose: bool = False) -> str:
     for result in info.results:
         if result.failed:
             lines.append(f"{result.outcome.value.upper()} {result.case_id} ({result.file}:{result.line})")
-            lines.append(f"    {result.reason.splitlines()[0] if result.reason else ''}")
-            if verbose:
-                for step in result.steps:
-                    for mismatch in step.mismatches[1:]:
-                        lines.append(f"    step {step.name}: {mismatch.describe()}")
+            lines += [f"    {line}" for line in explain.failure_lines(result, verbose)]
     for result in info.results:
         if result.outcome is Outcome.WARNING:
             lines.append(f"WARNING {result.case_id} ({result.file}:{result.line})")

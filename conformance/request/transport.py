@@ -24,6 +24,7 @@ class TransportConfig:
     ca_file: str | None = None
     verify_tls: bool = True
     max_body: int = 512 * MiB             # a response body larger than this is a failure, not an OOM
+    max_kms_body: int = 1 * MiB           # the same for KMS JSON answers (a few KB each; ListAliases pages ~100 KB)
     deadline: float | None = None         # whole response after sending, seconds; None: 5 x read_timeout
 
     def response_deadline(self) -> float:
@@ -136,7 +137,10 @@ class Transport:
             return False
         return self.config.ca_file or True
 
-    def send(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> Exchange:
+    def send(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes,
+             max_body: int | None = None) -> Exchange:
+        """One request, one Exchange; the response must be complete within the response deadline and no larger
+        than `max_body` bytes (default: the config's max_body)."""
         # Request.prepare() (not session.prepare_request) so no session default headers are added:
         # the endpoint sees exactly the signed headers plus what HTTP itself needs (Host, Content-Length).
         prepared = requests.Request(method, url, data=body if body else None).prepare()
@@ -148,7 +152,8 @@ class Transport:
         record = RequestRecord(method, str(prepared.url), list(prepared.headers.items()), body)
         started = time.monotonic()
         with response_deadline(self.config.response_deadline()) as expired:
-            exchange = self._exchange(prepared, record, started)
+            exchange = self._exchange(prepared, record, started,
+                                      self.config.max_body if max_body is None else max_body)
         if expired.is_set():
             # the socket was shut mid-response: what was parsed (even a "complete" header block ended by
             # the shutdown) is a fragment, so no response is reported
@@ -159,13 +164,14 @@ class Transport:
                               f"{self.config.response_deadline():g} s of sending the request (cut off at: {got})")
         return exchange
 
-    def _exchange(self, prepared: requests.PreparedRequest, record: RequestRecord, started: float) -> Exchange:
+    def _exchange(self, prepared: requests.PreparedRequest, record: RequestRecord, started: float,
+                  max_body: int) -> Exchange:
         response = None
         try:
             response = self._session().send(prepared, timeout=(self.config.connect_timeout,
                                                                self.config.read_timeout),
                                             verify=self.verify(), allow_redirects=False, stream=True)
-            content = self._read_body(response)
+            content = self._read_body(response, max_body)
         except _BodyProblem as exc:
             return Exchange(record, None, time.monotonic() - started, f"response body: {exc}")
         except requests.exceptions.Timeout as exc:
@@ -192,18 +198,19 @@ class Transport:
                                if response.raw is not None else list(response.headers.items()), content)
         return Exchange(record, reply, time.monotonic() - started)
 
-    def _read_body(self, response: requests.Response) -> bytes:
+    @staticmethod
+    def _read_body(response: requests.Response, max_body: int) -> bytes:
         """The body, bounded in size (the time bound is the response deadline): a server that streams
         forever fails the request instead of filling the memory."""
         declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.config.max_body:
-            raise _BodyProblem(f"Content-Length {declared} exceeds the {self.config.max_body}-byte limit")
+        if declared and declared.isdigit() and int(declared) > max_body:
+            raise _BodyProblem(f"Content-Length {declared} exceeds the {max_body}-byte limit")
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_content(chunk_size=256 * 1024):
             size += len(chunk)
-            if size > self.config.max_body:
-                raise _BodyProblem(f"more than {self.config.max_body} bytes (limit)")
+            if size > max_body:
+                raise _BodyProblem(f"more than {max_body} bytes (limit)")
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -9,7 +9,7 @@ from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, r
 from mockserver.datapath.ingest import Ingested, commit, discard, ingest
 from mockserver.http import RequestContext
 from mockserver.sse.service import WritePlan
-from mockserver.storage.base import BlobWriter, Bucket, ObjectVersion, now
+from mockserver.storage.base import BlobWriter, Bucket, ObjectVersion, now, storage_failure
 from mockserver.versions import next_version_id
 
 DEFAULT_CHECKSUM = "crc64nvme"     # S3 gives every new object a CRC64NVME checksum when none was sent
@@ -41,7 +41,10 @@ async def store_blob(ctx: RequestContext, body: AsyncIterator[bytes | memoryview
     want_md5 = md5_etag or (integrity is not None and integrity.content_md5 is not None)
     writer = state.storage.new_blob()
     from_trailer = _trailer_verified_by_auth(ctx, integrity)
-    got = await ingest(body, writer, plan.encryptor(), md5=want_md5, algorithms=algorithms - {from_trailer})
+    try:
+        got = await ingest(body, writer, plan.encryptor(), md5=want_md5, algorithms=algorithms - {from_trailer})
+    except OSError as error:            # the blob store failed (full disk); ingest aborted the writer
+        raise storage_failure("blob", error) from None
     try:
         _add_trailer_digest(got.digests, from_trailer, integrity, trailers())
         if integrity is not None:
@@ -51,7 +54,11 @@ async def store_blob(ctx: RequestContext, body: AsyncIterator[bytes | memoryview
     except BaseException:
         await discard(writer)
         raise
-    await commit(writer, state.durable)
+    try:
+        await commit(writer, state.durable)
+    except OSError as error:
+        await discard(writer)
+        raise storage_failure("blob", error) from None
     etag = got.md5.hex() if md5_etag and got.md5 is not None else random_etag()
     return writer, got, etag
 

@@ -27,7 +27,8 @@ def _is_self_copy(ctx: RequestContext, source: CopySource, bucket: Bucket, key: 
     storage class, website redirect, encryption (mode, algorithm, KMS key, bucket key).
     Also allowed (AWS recordings, LocalStack test_s3_copy_object_in_place_with_encryption and
     test_copy_in_place_with_bucket_encryption): any request naming x-amz-server-side-encryption (AES256 onto an
-    AES256 object), and any copy in a bucket with an explicit (PutBucketEncryption) default encryption."""
+    AES256 object) or x-amz-storage-class (the same class), and any copy in a bucket with an explicit
+    (PutBucketEncryption) default encryption."""
     if source.bucket.name != bucket.name or source.version.key != key:
         return False
     if ctx.state.storage.latest(bucket.name, key) is not source.version:
@@ -39,7 +40,10 @@ def _is_self_copy(ctx: RequestContext, source: CopySource, bucket: Bucket, key: 
         return False
     if bucket.encryption is not None and bucket.encryption.get("explicit"):
         return False
-    if h.get("x-amz-storage-class", source.version.storage_class) != source.version.storage_class:
+    if "x-amz-storage-class" in h:
+        # Naming a storage class allows the copy even when it is the object's own (recorded: LocalStack
+        # test_s3_copy_object_in_place_storage_class, StorageClass STANDARD onto a STANDARD object; and
+        # test_s3_copy_object_in_place, copy-object-in-place-with-storage-class, with ChecksumAlgorithm SHA256 too).
         return False
     return not ctx.state.encryption.encryption_changed(source.version.sse, dest_sse)
 

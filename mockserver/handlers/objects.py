@@ -6,7 +6,7 @@ from mockserver.access import requester, require_bucket, signature_version
 from mockserver.checksums import RequestIntegrity
 from mockserver.datapath.bodies import read_checked_body
 from mockserver.datapath.plaintext import plaintext_stream, read_small
-from mockserver.datapath.write import write_object
+from mockserver.datapath.write import DEFAULT_CHECKSUM, write_object
 from mockserver.errors import (
     S3Error,
     invalid_argument,
@@ -31,6 +31,7 @@ from mockserver.objectmeta import (
 )
 from mockserver.routing import route
 from mockserver.sse.bucket_config import bucket_encryption
+from mockserver.sse.service import SSE_C
 from mockserver.storage.base import NULL_VERSION, Bucket, ObjectVersion, new_version_id, now
 from mockserver.versions import plausible_version_id, resolve_version, version_header
 
@@ -69,6 +70,15 @@ def check_write_conditions(ctx: RequestContext, bucket: Bucket, key: str) -> Non
         if not _etag_matches(if_match, latest.etag):  # type: ignore[union-attr]
             raise precondition_failed("If-Match")
 
+
+def _ssec_multipart_default_checksum(version: ObjectVersion) -> bool:
+    """An SSE-C multipart object completed without a checksum algorithm: GET with x-amz-checksum-mode ENABLED names
+    no checksum (recorded: LocalStack test_multipart_upload_sse_c, get-obj-sse-c; botocore sent the mode). Single-part
+    SSE-C objects do (test_put_object_default_checksum_with_sse_c), as do SSE-KMS multipart objects
+    (test_s3_multipart_upload_sse, get-obj)."""
+    checksum = version.checksum or {}
+    return (version.multipart and version.sse.get("mode") == SSE_C
+            and (checksum.get("algorithm"), checksum.get("type")) == (DEFAULT_CHECKSUM, "FULL_OBJECT"))
 
 @route("PUT", "object", operation="PutObject")
 async def put_object(ctx: RequestContext) -> Response:
@@ -199,7 +209,7 @@ async def _get_or_head(ctx: RequestContext, operation: str) -> Response:
         headers["content-range"] = f"bytes {start}-{end}/{size}"
     headers["content-length"] = str(max(0, end - start + 1))
     if ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
-        if whole:
+        if whole and not _ssec_multipart_default_checksum(version):
             headers.update(checksum_headers(version))
         elif part_number is not None and version.checksum and version.checksum["type"] == "COMPOSITE":
             part = version.parts[part_number - 1]

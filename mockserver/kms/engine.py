@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
 import struct
@@ -23,6 +24,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mockserver.crypto import keywrap
+
+log = logging.getLogger("mockserver")
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ARN = re.compile(r"^arn:aws:kms:([^:]*):([^:]*):(key|alias)/(.+)$")
@@ -108,9 +111,12 @@ def _context_aad(context: Mapping[str, str] | None) -> bytes:
 
 class KmsEngine:
     def __init__(self, region: str, persist: Callable[[dict[str, Any]], None] | None = None, *,
-                 root_key: bytes | None = None) -> None:
+                 root_key: bytes | None = None, journal: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """`persist(snapshot)` receives the whole state after each change; `journal(change)` only what changed
+        ({"keys": [...], "aliases": [...], "deleted_aliases": [...]}, the snapshot's shape: see apply())."""
         self.region = region
         self._persist = persist
+        self._journal = journal
         self._root_key = root_key
         self._lock = threading.RLock()
         self._keys: dict[tuple[str, str], KmsKey] = {}          # (account, key id) -> key
@@ -126,9 +132,28 @@ class KmsEngine:
         return f"arn:aws:kms:{self.region}:{account_id}:{name}"
 
     # ---- persistence -------------------------------------------------------------------------------
-    def _save(self) -> None:
-        if self._persist is not None:
-            self._persist(self.snapshot())
+    def _save(self, change: dict[str, Any], undo: Callable[[], object]) -> None:
+        """Writes a change down (before the caller answers); a failed write (full disk) undoes it in memory and
+        is KMS's internal error, logged in one line."""
+        try:
+            if self._journal is not None:
+                self._journal(change)
+            if self._persist is not None:
+                self._persist(self.snapshot())
+        except OSError as error:
+            undo()
+            log.error("KMS state write failed: %s", error)
+            raise KmsError("KMSInternalException", "", 500) from None
+
+    def _key_record(self, k: KmsKey) -> dict[str, Any]:
+        return {"key_id": k.key_id, "account_id": k.account_id, "description": k.description,
+                "key_manager": k.key_manager, "state": k.state, "creation_date": k.creation_date,
+                "deletion_date": k.deletion_date, "material": self._seal_material(k)}
+
+    @staticmethod
+    def _alias_record(a: KmsAlias) -> dict[str, Any]:
+        return {"name": a.name, "account_id": a.account_id, "target_key_id": a.target_key_id,
+                "creation_date": a.creation_date}
 
     def _seal_material(self, key: KmsKey) -> str:
         if self._root_key is None:
@@ -142,44 +167,45 @@ class KmsEngine:
                 "version": 1,
                 "region": self.region,
                 "wrapped": self._root_key is not None,
-                "keys": [
-                    {
-                        "key_id": k.key_id, "account_id": k.account_id, "description": k.description,
-                        "key_manager": k.key_manager, "state": k.state, "creation_date": k.creation_date,
-                        "deletion_date": k.deletion_date, "material": self._seal_material(k),
-                    }
-                    for k in self._keys.values()
-                ],
-                "aliases": [
-                    {"name": a.name, "account_id": a.account_id, "target_key_id": a.target_key_id,
-                     "creation_date": a.creation_date}
-                    for a in self._aliases.values()
-                ],
+                "keys": [self._key_record(k) for k in self._keys.values()],
+                "aliases": [self._alias_record(a) for a in self._aliases.values()],
             }
 
     @classmethod
     def restore(cls, data: dict[str, Any], region: str, persist: Callable[[dict[str, Any]], None] | None = None,
                 *, root_key: bytes | None = None) -> KmsEngine:
         engine = cls(region, persist, root_key=root_key)
-        wrapped = bool(data.get("wrapped"))
-        if wrapped and root_key is None:
-            raise ValueError("KMS snapshot holds wrapped key material: a root key is needed")
-        for k in data.get("keys", []):
-            arn = engine.key_arn(k["account_id"], k["key_id"])
-            if wrapped:
-                material = keywrap.unwrap_b64(root_key, k["material"], purpose="kms-key-material",  # type: ignore[arg-type]
-                                              binding={"arn": arn})
-            else:
-                material = base64.b64decode(k["material"])
-            key = KmsKey(k["key_id"], arn, k["account_id"], region, material, k.get("description", ""),
-                         k.get("key_manager", "CUSTOMER"), k.get("state", ENABLED), k.get("creation_date", 0.0),
-                         k.get("deletion_date"))
-            engine._keys[(key.account_id, key.key_id)] = key
-            engine._keys_by_id[key.key_id] = key
-        for a in data.get("aliases", []):
-            engine._aliases[(a["account_id"], a["name"])] = KmsAlias(a["name"], a["account_id"],
-                                                                      a["target_key_id"], a["creation_date"])
+        engine.apply(data)
         return engine
+
+    def apply(self, data: dict[str, Any]) -> None:
+        """Loads a snapshot or replays one journal change onto this engine (upserts keys and aliases, removes
+        deleted aliases). Without "wrapped" (journal changes), material is wrapped exactly when a root key is set."""
+        wrapped = bool(data.get("wrapped", self._root_key is not None))
+        if wrapped and self._root_key is None:
+            raise ValueError("KMS snapshot holds wrapped key material: a root key is needed")
+        with self._lock:
+            for k in data.get("keys", []):
+                arn = self.key_arn(k["account_id"], k["key_id"])
+                if wrapped:
+                    material = keywrap.unwrap_b64(self._root_key, k["material"],  # type: ignore[arg-type]
+                                                  purpose="kms-key-material", binding={"arn": arn})
+                else:
+                    material = base64.b64decode(k["material"])
+                key = KmsKey(k["key_id"], arn, k["account_id"], self.region, material, k.get("description", ""),
+                             k.get("key_manager", "CUSTOMER"), k.get("state", ENABLED), k.get("creation_date", 0.0),
+                             k.get("deletion_date"))
+                self._keys[(key.account_id, key.key_id)] = key
+                self._keys_by_id[key.key_id] = key
+            for a in data.get("aliases", []):
+                self._aliases[(a["account_id"], a["name"])] = KmsAlias(a["name"], a["account_id"],
+                                                                        a["target_key_id"], a["creation_date"])
+            for a in data.get("deleted_aliases", []):
+                self._aliases.pop((a["account_id"], a["name"]), None)
+
+    def _forget_key(self, key: KmsKey) -> None:
+        self._keys.pop((key.account_id, key.key_id), None)
+        self._keys_by_id.pop(key.key_id, None)
 
     # ---- counters ----------------------------------------------------------------------------------
     def _count(self, key: KmsKey, operation: str) -> None:
@@ -207,7 +233,7 @@ class KmsEngine:
     def create_key(self, account_id: str, description: str = "") -> KmsKey:
         with self._lock:
             key = self._new_key(account_id, description, "CUSTOMER")
-            self._save()
+            self._save({"keys": [self._key_record(key)]}, lambda: self._forget_key(key))
             return key
 
     def managed_key(self, account_id: str, alias: str = MANAGED_S3_ALIAS) -> KmsKey:
@@ -217,8 +243,13 @@ class KmsEngine:
             if existing is not None:
                 return self._keys[(account_id, existing.target_key_id)]
             key = self._new_key(account_id, _MANAGED_DESCRIPTIONS.get(alias, ""), "AWS")
-            self._aliases[(account_id, alias)] = KmsAlias(alias, account_id, key.key_id, time.time())
-            self._save()
+            entry = self._aliases[(account_id, alias)] = KmsAlias(alias, account_id, key.key_id, time.time())
+
+            def undo() -> None:
+                self._forget_key(key)
+                self._aliases.pop((account_id, alias), None)
+
+            self._save({"keys": [self._key_record(key)], "aliases": [self._alias_record(entry)]}, undo)
             return key
 
     def create_alias(self, account_id: str, alias_name: str, target: str) -> KmsAlias:
@@ -236,16 +267,19 @@ class KmsEngine:
             key = self.resolve(account_id, target, allow_alias=False, action="CreateAlias")
             alias = KmsAlias(alias_name, account_id, key.key_id, time.time())
             self._aliases[(account_id, alias_name)] = alias
-            self._save()
+            self._save({"aliases": [self._alias_record(alias)]},
+                       lambda: self._aliases.pop((account_id, alias_name), None))
             return alias
 
     def delete_alias(self, account_id: str, alias_name: str) -> None:
         with self._lock:
             if alias_name.startswith("alias/aws/"):
                 raise KmsError("NotAuthorizedException", "")
-            if self._aliases.pop((account_id, alias_name), None) is None:
+            removed = self._aliases.pop((account_id, alias_name), None)
+            if removed is None:
                 raise not_found(f"Alias {self.alias_arn(account_id, alias_name)} is not found.")
-            self._save()
+            self._save({"deleted_aliases": [{"account_id": account_id, "name": alias_name}]},
+                       lambda: self._aliases.__setitem__((account_id, alias_name), removed))
 
     def list_keys(self, account_id: str) -> list[KmsKey]:
         with self._lock:
@@ -263,8 +297,9 @@ class KmsEngine:
             key = self.resolve(account_id, ref, action="EnableKey" if state == ENABLED else "DisableKey")
             if key.state == PENDING_DELETION and state in (ENABLED, DISABLED):
                 raise KmsError("KMSInvalidStateException", f"{key.arn} is pending deletion.")
+            before = key.state
             key.state = state
-            self._save()
+            self._save({"keys": [self._key_record(key)]}, lambda: setattr(key, "state", before))
             return key
 
     def enable_key(self, account_id: str, ref: str) -> KmsKey:
@@ -282,9 +317,10 @@ class KmsEngine:
             key = self.resolve(account_id, ref, action="ScheduleKeyDeletion")
             if key.state == PENDING_DELETION:
                 raise KmsError("KMSInvalidStateException", f"{key.arn} is pending deletion.")
+            before = (key.state, key.deletion_date)
             key.state = PENDING_DELETION
             key.deletion_date = time.time() + pending_days * 86400
-            self._save()
+            self._save({"keys": [self._key_record(key)]}, lambda: self._restore_state(key, before))
             return key
 
     def cancel_key_deletion(self, account_id: str, ref: str) -> KmsKey:
@@ -292,10 +328,15 @@ class KmsEngine:
             key = self.resolve(account_id, ref, action="CancelKeyDeletion")
             if key.state != PENDING_DELETION:
                 raise KmsError("KMSInvalidStateException", f"{key.arn} is not pending deletion.")
+            before = (key.state, key.deletion_date)
             key.state = DISABLED            # as AWS: a cancelled deletion leaves the key Disabled
             key.deletion_date = None
-            self._save()
+            self._save({"keys": [self._key_record(key)]}, lambda: self._restore_state(key, before))
             return key
+
+    @staticmethod
+    def _restore_state(key: KmsKey, before: tuple[str, float | None]) -> None:
+        key.state, key.deletion_date = before
 
     # ---- resolution --------------------------------------------------------------------------------
     def resolve(self, account_id: str, ref: str | None, *, allow_alias: bool = True,

@@ -99,6 +99,8 @@ def kms_error(exc: KmsError) -> S3Error:
     documents the Access Denied error for a key of another account without a key policy grant."""
     if exc.type == "AccessDeniedException":
         return access_denied(exc.message)
+    if exc.type == "KMSInternalException":           # the embedded KMS could not write its state (full disk)
+        return internal_error()
     return kms_failure(exc.type, exc.message)
 
 

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import base64
 import bisect
+import errno
+import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol, Self
 
-from mockserver.errors import no_such_bucket
+from mockserver.errors import S3Error, internal_error, no_such_bucket
+from mockserver.storage import crashpoints
+
+log = logging.getLogger("mockserver")
 
 NULL_VERSION = "null"
 
@@ -90,10 +95,13 @@ class ObjectVersion:
     parts: list[Part] = field(default_factory=list)          # blobs in order; len > 1 or multipart=True
     multipart: bool = False
     tagging_count: int = 0
+    upload_id: str | None = None      # CompleteMultipartUpload: the upload this version completed
 
     def to_json(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         data["parts"] = [p.to_json() for p in self.parts]
+        if data["upload_id"] is None:
+            del data["upload_id"]
         return data
 
     @classmethod
@@ -189,6 +197,7 @@ class Journal(Protocol):
     async def save_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None: ...
     async def save_upload(self, upload: Upload) -> None: ...
     async def delete_upload(self, upload_id: str) -> None: ...
+    def forget_uploads(self, upload_ids: list[str]) -> None: ...
     def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]: ...
     async def flush(self) -> None: ...
 
@@ -209,6 +218,9 @@ class NoJournal:
         return None
 
     async def delete_upload(self, upload_id: str) -> None:
+        return None
+
+    def forget_uploads(self, upload_ids: list[str]) -> None:
         return None
 
     def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]:
@@ -279,6 +291,7 @@ class Storage:
         for u in uploads:
             if u.bucket in self.buckets:
                 self.uploads[u.upload_id] = u
+        self._settle_completions()
         # Blobs no metadata refers to are leftovers of writes interrupted before their commit.
         referenced = {p.blob for idx in self.index.values() for vs in idx.versions.values() for v in vs
                       for p in v.parts}
@@ -286,15 +299,55 @@ class Storage:
         for blob in self.blobs.existing() - referenced:
             self.blobs.delete(blob)
 
+    def _settle_completions(self) -> None:
+        """CompleteMultipartUpload commits when the object version naming its upload is down; removing the upload
+        record follows. A kill -9 between the two leaves both: the upload is finished here, its record removed
+        (and its part blobs the object does not use are freed by the sweep after this), and a repeated Complete is
+        answered as the first was, across restarts too."""
+        stale = []
+        for bucket, idx in self.index.items():
+            for versions in idx.versions.values():
+                for v in versions:
+                    if v.upload_id is None:
+                        continue
+                    self.completed_uploads[v.upload_id] = (bucket, v.key, v.version_id, v.etag)
+                    if v.upload_id in self.uploads:
+                        stale.append(v.upload_id)
+        for upload_id in stale:
+            del self.uploads[upload_id]
+        if stale:
+            log.warning("finished %d multipart upload(s) completed before an interrupted shutdown", len(stale))
+            self.journal.forget_uploads(stale)
+
+    async def _persist(self, what: str, write: Awaitable[None], undo: Callable[[], None]) -> None:
+        """A metadata write; on failure (full disk, I/O error) the in-memory change is undone with `undo` (nothing
+        failed becomes visible) and the client gets InternalError, logged in one line."""
+        try:
+            await write
+        except OSError as error:
+            undo()
+            raise storage_failure(what, error) from None
+
     # ----- buckets -----
     def get_bucket(self, name: str) -> Bucket | None:
         return self.buckets.get(name)
 
     async def save_bucket(self, bucket: Bucket) -> None:
-        if bucket.name not in self.buckets:
+        previous = self.buckets.get(bucket.name)
+        if previous is None:
             self.index[bucket.name] = BucketIndex()
         self.buckets[bucket.name] = bucket
-        await self.journal.save_bucket(bucket)
+
+        def undo() -> None:
+            if self.buckets.get(bucket.name) is not bucket:
+                return
+            if previous is not None:
+                self.buckets[bucket.name] = previous
+            elif not self.index[bucket.name].versions:
+                del self.buckets[bucket.name]
+                del self.index[bucket.name]
+
+        await self._persist("bucket", self.journal.save_bucket(bucket), undo)
 
     def bucket_is_empty(self, name: str) -> bool:
         return not self.index[name].versions
@@ -302,9 +355,15 @@ class Storage:
     async def delete_bucket(self, name: str) -> None:
         for upload in [u for u in self.uploads.values() if u.bucket == name]:
             await self.delete_upload(upload.upload_id)
-        self.buckets.pop(name, None)
-        self.index.pop(name, None)
-        await self.journal.delete_bucket(name)
+        bucket = self.buckets.pop(name, None)
+        index = self.index.pop(name, None)
+
+        def undo() -> None:
+            if bucket is not None and index is not None and name not in self.buckets:
+                self.buckets[name] = bucket
+                self.index[name] = index
+
+        await self._persist("bucket", self.journal.delete_bucket(name), undo)
 
     # ----- objects -----
     def versions(self, bucket: str, key: str) -> list[ObjectVersion]:
@@ -320,19 +379,47 @@ class Storage:
                 return v
         return None
 
-    async def put_version(self, bucket: str, version: ObjectVersion) -> None:
+    async def put_version(self, bucket: str, version: ObjectVersion, owns_blobs: bool = True) -> None:
         """Make `version` the newest; a "null" version replaces the previous null version (whose blobs are freed
-        once the metadata change is durable)."""
+        once the metadata change is durable). If this fails, the version's blobs are freed when `owns_blobs` (a new
+        body); CompleteMultipartUpload passes False: they still belong to the upload."""
         idx = self.index.get(bucket)
         if idx is None:      # the bucket was deleted while this write streamed its body
-            self.free_blobs([p.blob for p in version.parts])
+            if owns_blobs:
+                self.free_blobs([p.blob for p in version.parts])
             raise no_such_bucket(bucket)
         current = idx.versions.get(version.key, [])
         replaced = [v for v in current if v.version_id == version.version_id]
         versions = [version] + [v for v in current if v.version_id != version.version_id]
         idx.set(version.key, versions)
-        await self.journal.save_key(bucket, version.key, versions)
+
+        def undo() -> None:
+            now_versions = [v for v in idx.versions.get(version.key, []) if v is not version]
+            ids = {v.version_id for v in now_versions}
+            back = [v for v in replaced if v.version_id not in ids]
+            idx.set(version.key, back + now_versions)
+
+        try:
+            await self._persist("object", self.journal.save_key(bucket, version.key, versions), undo)
+        except S3Error:
+            await self._free_failed([p.blob for p in version.parts] if owns_blobs else [],
+                                    lambda: self.journal.save_key(bucket, version.key, idx.versions.get(version.key, [])))
+            raise
+        crashpoints.crash_at("version.saved")
         self.free_blobs([p.blob for v in replaced for p in v.parts])
+
+    async def _free_failed(self, blobs: list[str], rewrite: Callable[[], Awaitable[None]]) -> None:
+        """Frees the blobs of a write whose metadata write failed. Unqueued journals (memory; disk without fsync:
+        each write is done before the next starts) left the document as it was. A queued journal (fsync) may
+        have a later write of the same document, serialised with the failed change, still to come: the document is
+        written once more from the restored state first, and if that fails too, the blobs stay (the sweep at the
+        next start frees blobs no metadata names)."""
+        if getattr(self.journal, "queued", False):
+            try:
+                await rewrite()
+            except OSError:
+                return
+        self.free_blobs(blobs)
 
     async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
         idx = self.index[bucket]
@@ -342,7 +429,14 @@ class Storage:
             return None
         versions = [v for v in current if v.version_id != version_id]
         idx.set(key, versions)
-        await self.journal.save_key(bucket, key, versions)
+
+        def undo() -> None:
+            now_versions = idx.versions.get(key, [])
+            if all(v.version_id != version_id for v in now_versions):
+                position = current.index(removed)
+                idx.set(key, now_versions[:position] + [removed] + now_versions[position:])
+
+        await self._persist("object", self.journal.save_key(bucket, key, versions), undo)
         self.free_blobs([p.blob for p in removed.parts])
         return removed
 
@@ -351,14 +445,57 @@ class Storage:
 
     # ----- uploads -----
     async def save_upload(self, upload: Upload) -> None:
+        previous = self.uploads.get(upload.upload_id)
         self.uploads[upload.upload_id] = upload
-        await self.journal.save_upload(upload)
+
+        def undo() -> None:
+            if self.uploads.get(upload.upload_id) is upload:
+                if previous is None:
+                    del self.uploads[upload.upload_id]
+                else:
+                    self.uploads[upload.upload_id] = previous
+
+        await self._persist("upload", self.journal.save_upload(upload), undo)
+
+    async def put_part(self, upload: Upload, part: Part) -> None:
+        """Make `part` the upload's part of its number; the blob it replaces is freed once that is durable. On a
+        failed write the previous part stays and the new blob is freed."""
+        old = upload.parts.get(part.number)
+        upload.parts[part.number] = part
+
+        def undo() -> None:
+            if upload.parts.get(part.number) is part:
+                if old is None:
+                    del upload.parts[part.number]
+                else:
+                    upload.parts[part.number] = old
+
+        try:
+            await self._persist("upload", self.journal.save_upload(upload), undo)
+        except S3Error:
+            async def rewrite() -> None:
+                if self.uploads.get(upload.upload_id) is upload:       # not aborted or completed meanwhile
+                    await self.journal.save_upload(upload)
+
+            await self._free_failed([part.blob], rewrite)
+            raise
+        crashpoints.crash_at("upload.saved")
+        if old is not None:
+            self.free_blobs([old.blob])
 
     async def delete_upload(self, upload_id: str, free_parts: bool = True) -> None:
         upload = self.uploads.pop(upload_id, None)
-        await self.journal.delete_upload(upload_id)
+
+        def undo() -> None:
+            if upload is not None and upload_id not in self.uploads:
+                self.uploads[upload_id] = upload
+
+        await self._persist("upload", self.journal.delete_upload(upload_id), undo)
         if upload is not None and free_parts:
-            self.free_blobs([p.blob for p in upload.parts.values()])
+            # Never a blob an object version uses (completion hands an upload's parts to its object).
+            idx = self.index.get(upload.bucket)
+            owned = {p.blob for v in (idx.versions.get(upload.key, []) if idx is not None else []) for p in v.parts}
+            self.free_blobs([p.blob for p in upload.parts.values() if p.blob not in owned])
 
     # ----- blobs -----
     def new_blob(self) -> BlobWriter:
@@ -411,3 +548,11 @@ class Storage:
 
 def now() -> float:
     return time.time()
+
+
+def storage_failure(what: str, error: OSError) -> S3Error:
+    """A storage write that failed (full disk, I/O error): one log line, no traceback, and S3's InternalError
+    for the client."""
+    name = errno.errorcode.get(error.errno or 0, "") if error.errno else ""
+    log.error("storage write failed (%s): %s%s", what, f"{name} " if name else "", error.strerror or error)
+    return internal_error()

@@ -10,14 +10,19 @@ meta/uploads/<sha256>.json, tmp/. Object keys and bucket names appear only insid
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
 from typing import Any
 
+from mockserver.storage import crashpoints
 from mockserver.storage.base import Bucket, ObjectVersion, Storage, Upload, new_blob_id, preadv_full
+
+log = logging.getLogger("mockserver")
 
 
 def _fsync_dir(path: str, fsync: bool = True) -> None:
@@ -52,9 +57,15 @@ def atomic_write(path: str, data: bytes, tmp_dir: str, fsync: bool = True) -> No
 
 def write_new(path: str, data: bytes, fsync: bool) -> None:
     """Create `path` (which must not exist) holding `data`. Not atomic by itself: a document cut short by a
-    kill -9 fails to parse at load and the previous generation, still present, is used."""
-    _create_file(path, data, fsync)
-    _fsync_dir(os.path.dirname(path), fsync)
+    kill -9 fails to parse at load and the previous generation, still present, is used. A failed write (full
+    disk) removes what it created and raises."""
+    try:
+        _create_file(path, data, fsync)
+        _fsync_dir(os.path.dirname(path), fsync)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
 
 
 def atomic_remove(path: str, fsync: bool = True) -> None:
@@ -88,6 +99,7 @@ class _DiskWriter:
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view):]  # type: ignore[arg-type]
+            crashpoints.crash_at("blob.partial")
 
     def write(self, data: bytes | memoryview) -> None:
         if self._held is not None:
@@ -113,6 +125,7 @@ class _DiskWriter:
         os.close(self._fd)
         self._fd = None
         _fsync_dir(os.path.dirname(self._path), self._fsync)
+        crashpoints.crash_at("blob.committed")
 
     def abort(self) -> None:
         self._held = None
@@ -183,6 +196,7 @@ class DiskJournal:
 
     def __init__(self, root: str, fsync: bool = False) -> None:
         self.fsync = fsync
+        self.queued = fsync         # writes wait for a thread in call order (see Storage._free_failed)
         self.meta = os.path.join(root, "meta")
         self.tmp = os.path.join(root, "tmp")
         self.buckets_dir = os.path.join(self.meta, "buckets")
@@ -203,24 +217,36 @@ class DiskJournal:
         self._generation = max(self._generation + 1, time.time_ns())
         return self._generation
 
-    def _store(self, logical: str, data: bytes | None, generation: int) -> None:
+    def _store(self, kind: str, logical: str, data: bytes | None, generation: int) -> None:
+        """Raises OSError (full disk) only while the new generation is not complete: the document is then as it
+        was. Once the new generation is down, failing to remove the previous one is logged (a restart keeps the
+        highest generation) and the write counts as done."""
         old = self._current.get(logical)
         if data is not None:
             path = f"{logical}.{generation:016x}.json"
+            if crashpoints.armed(f"meta.{kind}.partial"):
+                _create_file(path, data[:len(data) // 2], False)
+                crashpoints.crash_at(f"meta.{kind}.partial")
             write_new(path, data, self.fsync)
             self._current[logical] = path
+            crashpoints.crash_at(f"meta.{kind}.written")
         else:
             self._current.pop(logical, None)
         if old is not None:
-            atomic_remove(old, self.fsync)
+            try:
+                atomic_remove(old, self.fsync)
+            except OSError as error:
+                log.error("could not remove superseded metadata %s: %s", old, error)
+        if data is None:
+            crashpoints.crash_at(f"meta.{kind}.removed")
 
-    async def _write(self, logical: str, document: dict[str, Any] | None) -> None:
+    async def _write(self, kind: str, logical: str, document: dict[str, Any] | None) -> None:
         # Serialised now (the state this request acknowledges); written in call order per document.
         data = None if document is None else json.dumps(document, separators=(",", ":")).encode()
         generation = self._next_generation()
         if not self.fsync:
             # A few syscalls into the page cache: cheaper inline than a thread hop, and trivially in order.
-            self._store(logical, data, generation)
+            self._store(kind, logical, data, generation)
             return
         lock = self._locks.get(logical)
         if lock is None:
@@ -228,7 +254,7 @@ class DiskJournal:
         self._users[logical] = self._users.get(logical, 0) + 1
         try:
             async with lock:
-                await asyncio.to_thread(self._store, logical, data, generation)
+                await asyncio.to_thread(self._store, kind, logical, data, generation)
         finally:
             users = self._users[logical] - 1
             if users:
@@ -242,20 +268,26 @@ class DiskJournal:
         return os.path.join(self.keys_dir, digest[:2], digest)
 
     async def save_bucket(self, bucket: Bucket) -> None:
-        await self._write(os.path.join(self.buckets_dir, _digest(bucket.name)), bucket.to_json())
+        await self._write("bucket", os.path.join(self.buckets_dir, _digest(bucket.name)), bucket.to_json())
 
     async def delete_bucket(self, name: str) -> None:
-        await self._write(os.path.join(self.buckets_dir, _digest(name)), None)
+        await self._write("bucket", os.path.join(self.buckets_dir, _digest(name)), None)
 
     async def save_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None:
         document = {"bucket": bucket, "key": key, "versions": [v.to_json() for v in versions]} if versions else None
-        await self._write(self._key_path(bucket, key), document)
+        await self._write("key", self._key_path(bucket, key), document)
 
     async def save_upload(self, upload: Upload) -> None:
-        await self._write(os.path.join(self.uploads_dir, _digest(upload.upload_id)), upload.to_json())
+        await self._write("upload", os.path.join(self.uploads_dir, _digest(upload.upload_id)), upload.to_json())
 
     async def delete_upload(self, upload_id: str) -> None:
-        await self._write(os.path.join(self.uploads_dir, _digest(upload_id)), None)
+        await self._write("upload", os.path.join(self.uploads_dir, _digest(upload_id)), None)
+
+    def forget_uploads(self, upload_ids: list[str]) -> None:
+        """At load: remove the documents of uploads found completed (a crash inside CompleteMultipartUpload)."""
+        for upload_id in upload_ids:
+            self._store("upload", os.path.join(self.uploads_dir, _digest(upload_id)), None,
+                        self._next_generation())
 
     def _documents(self, directory: str) -> list[dict[str, Any]]:
         """Latest complete version of every document under `directory`; older and broken ones are removed."""

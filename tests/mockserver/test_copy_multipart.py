@@ -49,8 +49,12 @@ def test_copy_onto_itself(s3, bucket, raw):
     s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"},
                    MetadataDirective="REPLACE", Metadata={"changed": "yes"})
     assert s3.head_object(Bucket=bucket, Key="me")["Metadata"] == {"changed": "yes"}
+    # Naming the object's own storage class is a change S3 accepts (recorded: LocalStack
+    # test_s3_copy_object_in_place_storage_class; test_s3_copy_object_in_place with ChecksumAlgorithm SHA256 too).
     r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me", "x-amz-storage-class": "STANDARD"})
-    assert r.status_code == 400 and error_of(r)["Message"] == SELF_COPY
+    assert r.status_code == 200
+    r = raw("PUT", f"/{bucket}/me", headers={"x-amz-copy-source": f"/{bucket}/me", "x-amz-checksum-algorithm": "SHA256"})
+    assert r.status_code == 400 and error_of(r)["Message"] == SELF_COPY    # a checksum alone: unrecorded, refused
     s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"}, StorageClass="STANDARD_IA")
     s3.copy_object(Bucket=bucket, Key="me", CopySource={"Bucket": bucket, "Key": "me"},
                    ServerSideEncryption="aws:kms")
@@ -122,7 +126,9 @@ def test_multipart_composite_crc32(s3, bucket):
                                      ObjectAttributes=["ETag", "Checksum", "ObjectParts", "ObjectSize", "StorageClass"])
     assert attrs["ObjectSize"] == len(whole) and attrs["ObjectParts"]["TotalPartsCount"] == 3
     assert attrs["ETag"] == result["ETag"].strip('"')
-    assert attrs["Checksum"]["ChecksumCRC32"] == result["ChecksumCRC32"]
+    # GetObjectAttributes names a COMPOSITE checksum without its "-<parts>" suffix (recorded: LocalStack
+    # test_complete_multipart_parts_checksum_composite[CRC32], get-object-attrs).
+    assert attrs["Checksum"]["ChecksumCRC32"] + "-3" == result["ChecksumCRC32"]
     assert [p["Size"] for p in attrs["ObjectParts"]["Parts"]] == [len(p) for p in parts]
 
 
@@ -363,3 +369,55 @@ def test_complete_of_ssec_upload_has_no_ssec_headers():
         headers = done["ResponseMetadata"]["HTTPHeaders"]
         assert not any(h.startswith("x-amz-server-side-encryption") for h in headers)
         assert s3.get_object(Bucket="ssec-complete", Key="k", **ssec)["Body"].read() == b"x"
+
+
+def test_complete_checksum_fields_by_encryption(server, s3, bucket):
+    """Recorded (LocalStack test_multipart_and_list_parts / test_s3_multipart_upload_sse): Complete of an upload
+    created without a checksum algorithm names CRC64NVME FULL_OBJECT for SSE-S3, nothing for SSE-KMS (the object
+    still has it); an explicit algorithm keeps its checksum in the answer."""
+    kms = server.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+
+    def complete(key, **create):
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=key, **create)["UploadId"]
+        part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"test-sse")
+        entry = {"ETag": part["ETag"], "PartNumber": 1}
+        if "ChecksumCRC32" in part and create.get("ChecksumAlgorithm"):
+            entry["ChecksumCRC32"] = part["ChecksumCRC32"]
+        return s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                            MultipartUpload={"Parts": [entry]})
+
+    aes = complete("aes", ServerSideEncryption="AES256")
+    assert aes["ChecksumCRC64NVME"] == "Kr7StX/uFlQ=" and aes["ChecksumType"] == "FULL_OBJECT"
+    kms_done = complete("kms", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id, BucketKeyEnabled=True)
+    assert "ChecksumCRC64NVME" not in kms_done and "ChecksumType" not in kms_done
+    got = s3.get_object(Bucket=bucket, Key="kms", ChecksumMode="ENABLED")
+    assert got["ChecksumCRC64NVME"] == "Kr7StX/uFlQ=" and got["ChecksumType"] == "FULL_OBJECT"
+    explicit = complete("kms-crc32", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id, ChecksumAlgorithm="CRC32")
+    assert explicit["ChecksumType"] == "COMPOSITE" and explicit["ChecksumCRC32"].endswith("-1")
+
+
+def test_ssec_multipart_get_names_no_default_checksum():
+    """Recorded (LocalStack test_multipart_upload_sse_c, get-obj-sse-c): GET with checksum mode of an SSE-C
+    multipart object created without a checksum algorithm names no checksum; a single-part SSE-C object does."""
+    from mockserver.server import running_server
+
+    with running_server(dialect="aws-2023", allow_sse_c_over_http=True) as srv:
+        s3 = srv.client("s3")
+        s3.create_bucket(Bucket="ssec-get")
+        _ssec_multipart_get(s3, "ssec-get")
+
+
+def _ssec_multipart_get(s3, bucket):
+    key = os.urandom(32)
+    triple = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": base64.b64encode(key).decode(),
+              "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(key).digest()).decode()}
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mpu", **triple)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="mpu", UploadId=upload, PartNumber=1, Body=b"x" * 10, **triple)
+    s3.complete_multipart_upload(Bucket=bucket, Key="mpu", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
+    got = s3.get_object(Bucket=bucket, Key="mpu", ChecksumMode="ENABLED", **triple)
+    assert got["Body"].read() == b"x" * 10 and "ChecksumCRC64NVME" not in got and "ChecksumType" not in got
+    s3.put_object(Bucket=bucket, Key="single", Body=b"x" * 10, **triple)
+    single = s3.get_object(Bucket=bucket, Key="single", ChecksumMode="ENABLED", **triple)
+    assert single["ChecksumType"] == "FULL_OBJECT"      # boto3 sent CRC32 with the PUT

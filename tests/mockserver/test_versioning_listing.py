@@ -148,3 +148,16 @@ def test_list_missing_bucket(s3):
     with pytest.raises(ClientError) as e:
         s3.list_objects_v2(Bucket="no-such-bucket-here")
     assert client_error(e.value)[:2] == (404, "NoSuchBucket")
+
+
+def test_versioning_empty_configuration(s3, bucket):
+    """Recorded: VersioningConfiguration={} (an empty <VersioningConfiguration/>) is 400
+    IllegalVersioningConfigurationException "The Versioning element must be specified"."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={})
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert e.value.response["Error"]["Code"] == "IllegalVersioningConfigurationException"
+    assert e.value.response["Error"]["Message"] == "The Versioning element must be specified"
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)

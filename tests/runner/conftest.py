@@ -27,5 +27,6 @@ def sample_report(moto_endpoint, tmp_path_factory):
     report_dir = tmp_path_factory.mktemp("reports")
     code = cli.main(["run", "--endpoint", moto_endpoint, "--access-key", MOTO_MAIN[0], "--secret-key", MOTO_MAIN[1],
                      "--profile", str(DATA / "profile-strict.yaml"), "--cases", str(DATA / "cases"),
-                     "--capability", "sse-c", "--report-dir", str(report_dir), "-n", "2"])
+                     "--capability", "sse-c", "--capability", "sse-c-over-http", "--report-dir", str(report_dir),
+                     "-n", "2"])
     return code, report_dir
