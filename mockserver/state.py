@@ -13,7 +13,7 @@ from mockserver.dialects import get_dialect
 from mockserver.kms.engine import KmsEngine
 from mockserver.sse.service import EncryptionService
 from mockserver.storage.base import Storage
-from mockserver.storage.disk import atomic_write, disk_storage
+from mockserver.storage.disk import atomic_write, disk_storage, write_all
 from mockserver.storage.memory import memory_storage
 
 log = logging.getLogger("mockserver")
@@ -100,9 +100,7 @@ def load_kms(data_dir: str, region: str, root_key: bytes, fsync: bool = False) -
         try:
             size = os.fstat(fd).st_size
             try:
-                view = memoryview(line)
-                while view:
-                    view = view[os.write(fd, view):]
+                write_all(fd, line)
                 if fsync:
                     os.fsync(fd)
             except OSError:

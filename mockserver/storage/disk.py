@@ -35,12 +35,17 @@ def _fsync_dir(path: str, fsync: bool = True) -> None:
         os.close(fd)
 
 
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """os.write until every byte is written (a write may be short)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _create_file(path: str, data: bytes, fsync: bool) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        write_all(fd, data)
         if fsync:
             os.fsync(fd)
     finally:
@@ -97,7 +102,7 @@ class _DiskWriter:
 
     def _write_fd(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
-        while view:
+        while view:                               # write_all's loop, with the crash point after each piece
             view = view[os.write(self._fd, view):]  # type: ignore[arg-type]
             crashpoints.crash_at("blob.partial")
 
