@@ -1,0 +1,94 @@
+"""Shared by the Python drivers (run with the client's own interpreter, so nothing here imports the project):
+read the job from stdin, run one scenario, print one JSON line: {"observed": {...}} or {"error": "..."} or
+{"na": "..."}, with the wire exchanges captured so far."""
+from __future__ import annotations
+
+import hashlib
+import json
+import ssl
+import sys
+import traceback
+import urllib.error
+import urllib.request
+from typing import Any, Callable
+
+BODY_PREFIX = 2048
+WIRE: list[dict[str, Any]] = []
+
+
+class NotApplicable(Exception):
+    pass
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def body_text(body: Any) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        return body[:BODY_PREFIX]
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body[:BODY_PREFIX]).decode("utf-8", "replace")
+    return f"<{type(body).__name__} stream>"
+
+
+def text(value: Any) -> str:
+    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def record_request(method: str, url: str, headers: Any, body: Any = None) -> dict[str, Any]:
+    entry = {"request": {"method": method, "url": url, "headers": {text(k): text(v) for k, v in dict(headers).items()},
+                         "body": body_text(body)}, "response": None}
+    WIRE.append(entry)
+    return entry
+
+
+def record_response(status: int, headers: Any, body: Any = None, entry: dict[str, Any] | None = None) -> None:
+    target = entry if entry is not None else (WIRE[-1] if WIRE else record_request("?", "?", {}))
+    target["response"] = {"status": status, "headers": {text(k): text(v) for k, v in dict(headers).items()},
+                          "body": body_text(body)}
+
+
+def http(method: str, url: str, ca_file: str | None, data: bytes | None = None,
+         headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+    """A plain HTTP(S) request (presigned URLs), recorded on the wire log."""
+    context = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    entry = record_request(method, url, headers or {}, data)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=60) as response:
+            body = response.read()
+            record_response(response.status, response.headers, body, entry)
+            return response.status, body, dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+        record_response(exc.code, exc.headers, body, entry)
+        return exc.code, body, dict(exc.headers)
+
+
+def main(scenarios: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) -> None:
+    job = json.loads(sys.stdin.read())
+    handler = scenarios.get(job["scenario"])
+    out: dict[str, Any]
+    try:
+        if handler is None:
+            raise NotApplicable(f"the driver has no scenario {job['scenario']}")
+        out = {"observed": handler(job)}
+    except NotApplicable as exc:
+        out = {"na": str(exc)}
+    except Exception as exc:      # the runner reports it; the last frames help
+        frames = traceback.extract_tb(exc.__traceback__)[-2:]
+        where = "; ".join(f"{f.name}:{f.lineno}" for f in frames)
+        out = {"error": f"{type(exc).__name__}: {str(exc)[:600]} (at {where})"}
+    out["wire"] = WIRE[-6:]
+    sys.stdout.write("\n" + json.dumps(out) + "\n")
