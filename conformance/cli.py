@@ -393,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         return _delegate("conformance.coverage", argv[1:])
     if argv and argv[0] == "serve":
         return _delegate("mockserver.server", argv[1:])
+    if argv and argv[0] == "clients":          # the client matrix: conformance/clients/cli.py
+        return _delegate("conformance.clients.cli", argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
