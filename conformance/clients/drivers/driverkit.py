@@ -92,3 +92,25 @@ def main(scenarios: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) -> No
         out = {"error": f"{type(exc).__name__}: {str(exc)[:600]} (at {where})"}
     out["wire"] = WIRE[-6:]
     sys.stdout.write("\n" + json.dumps(out) + "\n")
+
+
+SSE_HEADERS = {
+    "x-amz-server-side-encryption": "ServerSideEncryption",
+    "x-amz-server-side-encryption-aws-kms-key-id": "SSEKMSKeyId",
+    "x-amz-server-side-encryption-bucket-key-enabled": "BucketKeyEnabled",
+    "x-amz-server-side-encryption-customer-algorithm": "SSECustomerAlgorithm",
+    "x-amz-server-side-encryption-customer-key-md5": "SSECustomerKeyMD5",
+}
+
+
+def sse_from_headers(headers: Any) -> dict[str, str]:
+    """The SSE response fields a client exposes as raw HTTP headers, under botocore's names."""
+    lowered = {str(k).lower(): str(v) for k, v in dict(headers or {}).items()}
+    return {name: lowered[header] for header, name in SSE_HEADERS.items() if header in lowered}
+
+
+def checksums_from_headers(headers: Any) -> dict[str, str]:
+    lowered = {str(k).lower(): str(v) for k, v in dict(headers or {}).items()}
+    names = {"crc32": "ChecksumCRC32", "crc32c": "ChecksumCRC32C", "crc64nvme": "ChecksumCRC64NVME",
+             "sha1": "ChecksumSHA1", "sha256": "ChecksumSHA256"}
+    return {names[k[15:]]: v for k, v in lowered.items() if k.startswith("x-amz-checksum-") and k[15:] in names}
