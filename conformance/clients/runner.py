@@ -211,7 +211,7 @@ class MatrixRunner:
         except Exception as exc:         # a check must not crash the matrix
             return self._with_wire(ScenarioResult(name, FAIL, f"check error: {type(exc).__name__}: {exc}"), wire)
         if name == "checksums":
-            sent = _sent_checksum(wire)
+            sent = _sent_checksum(wire, job["key"])
             detail = f"client sent {sent}; {detail}"
         return ScenarioResult(name, PASS, detail)
 
@@ -232,11 +232,16 @@ class MatrixRunner:
             pass         # best effort: the embedded server goes away anyway
 
 
-def _sent_checksum(wire: list[dict[str, Any]]) -> str:
-    """What the client put on the wire for its upload: a checksum header or trailer, Content-MD5, or nothing."""
+def _sent_checksum(wire: list[dict[str, Any]], key: str) -> str:
+    """What the client put on the wire for its upload of `key`: a checksum header or trailer, Content-MD5, or
+    nothing."""
+    from urllib.parse import quote
+
+    name = key.rsplit("/", 1)[-1]
     for entry in wire:
         request = entry.get("request") or {}
-        if request.get("method") != "PUT":
+        url = str(request.get("url", "")).split("?", 1)[0]
+        if request.get("method") != "PUT" or not (url.endswith(name) or url.endswith(quote(name))):
             continue
         headers = {k.lower(): v for k, v in (request.get("headers") or {}).items()}
         found = [name for name in headers if name.startswith("x-amz-checksum-") and name != "x-amz-checksum-type"]
