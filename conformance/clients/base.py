@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 PASS, FAIL, NA = "pass", "fail", "not applicable"
 
@@ -48,7 +48,7 @@ class Adapter:
     multipart_size: int = 17 * 1024 * 1024 + 4321        # >= 3 parts at the client's own multipart threshold
     multipart_note: str = "8 MiB parts (the client's default): 3 parts"
     # scenario -> why the client cannot express it
-    not_applicable: dict[str, str] = {}
+    not_applicable: ClassVar[dict[str, str]] = {}
     # the job may carry extra fields for the driver
     install_timeout: float = 600.0
 

@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run only this client (repeatable; default: all)")
     parser.add_argument("--scenario", action="append", choices=NAMES, metavar="NAME",
                         help="run only this scenario (repeatable; default: all)")
+    parser.add_argument("--config", action="append", choices=["default", "when_required"], metavar="NAME",
+                        help="run only this client configuration: default, when_required (repeatable; default: "
+                             "every configuration a client has)")
     parser.add_argument("--report-dir", default="reports/clients")
     parser.add_argument("--report-name", default="clients")
     parser.add_argument("--clients-cache", help=f"install cache (default: ${ENV_CACHE} or "
@@ -106,9 +109,12 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_USAGE
             print(f"s3-conformance clients: {len(chosen)} clients against {endpoint}; cache {cache.root}",
                   file=sys.stderr)
-            runner = MatrixRunner(target, cache, Path(workdir), args.scenario, args.timeout, progress)
+            runner = MatrixRunner(target, cache, Path(workdir), args.scenario, args.timeout, progress, args.config)
             for adapter in chosen:
                 results.extend(runner.run_client(adapter))
+            if args.verbose:
+                for note in runner.notes:
+                    print(f"note: {note}", file=sys.stderr)
     except KeyboardInterrupt:
         interrupted = True
     from .reports import console, write_all

@@ -34,7 +34,7 @@ def _short(text: str, limit: int = 300) -> str:
 
 def _run(command: list[str], timeout: float, cwd: Path | None = None) -> None:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout, cwd=cwd,
                               stdin=subprocess.DEVNULL, start_new_session=True)
     except FileNotFoundError as exc:
         raise InstallError(f"{command[0]} not found ({exc.strerror})") from None
@@ -107,8 +107,9 @@ class Cache:
             python = staging / "bin" / "python"
             _run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
                  timeout=timeout)
-            probe = subprocess.run([str(python), "-c", "import importlib.metadata as m, sys; "
-                                    f"print(m.version({version_of!r}))"], capture_output=True, text=True, timeout=60)
+            script = f"import importlib.metadata as m; print(m.version({version_of!r}))"
+            probe = subprocess.run([str(python), "-c", script], check=False, capture_output=True, text=True,
+                                   timeout=60)
             version = probe.stdout.strip()
             if probe.returncode != 0 or not version:
                 raise InstallError(f"installed, but the version of {version_of} is unknown: {_short(probe.stderr)}")

@@ -42,8 +42,8 @@ def console(results: list[ClientResult], endpoint: str, verbose: bool = False) -
             cells.append(f"{SYMBOL.get(outcome, '?'):>6}")
         lines.append(f"{name:<{width}} " + "".join(cells))
     totals = {o: sum(s.outcome == o for r in results for s in r.scenarios) for o in (PASS, FAIL, NA)}
-    lines += ["", f"{totals[PASS]} passed, {totals[FAIL]} failed, {totals[NA]} not applicable "
-                  f"(ok = pass, FAIL = fail, - = not applicable)"]
+    lines += ["", (f"{totals[PASS]} passed, {totals[FAIL]} failed, {totals[NA]} not applicable "
+                   "(ok = pass, FAIL = fail, - = not applicable)")]
     failures = [(r, s) for r in results for s in r.scenarios if s.outcome == FAIL]
     if failures:
         lines += ["", "failures:"]

@@ -16,7 +16,7 @@ from typing import Any
 from ..redact import Redactor
 from .base import FAIL, NA, PASS, Adapter, ClientResult, Config, InstallError, ScenarioResult
 from .installer import Cache
-from .scenarios import DEFINITIONS, CheckFailed, Payloads, RunContext, Target
+from .scenarios import BOTO_ERRORS, DEFINITIONS, CheckFailed, Payloads, RunContext, Target
 
 SCENARIO_TIMEOUT = 180.0        # seconds per scenario process
 
@@ -36,7 +36,7 @@ class KmsKey:
         try:
             meta = target.client("kms").create_key(Description="s3-conformance client matrix")["KeyMetadata"]
             self.key_id, self.arn = meta["KeyId"], meta["Arn"]
-        except Exception as exc:
+        except BOTO_ERRORS as exc:
             self.error = f"the KMS API could not create a key ({_describe(exc)})"
 
 
@@ -92,13 +92,15 @@ def _failing_exchange(wire: list[dict[str, Any]]) -> dict[str, Any]:
 class MatrixRunner:
     def __init__(self, target: Target, cache: Cache, workdir: Path, scenarios: list[str] | None = None,
                  timeout: float = SCENARIO_TIMEOUT, on_result: Callable[[ClientResult, ScenarioResult], None] | None
-                 = None):
+                 = None, configs: list[str] | None = None):
         self.target = target
         self.cache = cache
         self.workdir = workdir
         self.scenarios = scenarios or list(DEFINITIONS)
         self.timeout = timeout
         self.on_result = on_result
+        self.configs = configs
+        self.notes: list[str] = []       # what went wrong around the scenarios (setup, cleanup)
         self.redactor = Redactor({target.secret_key, target.alt_secret_key or ""})
         self._kms: KmsKey | None = None
         self.sse_c_key = os.urandom(32)
@@ -130,6 +132,8 @@ class MatrixRunner:
             return [result]
         results = []
         for config in adapter.configs:
+            if self.configs and config.name not in self.configs:
+                continue
             result = ClientResult(adapter.name, installation.version, config.name)
             self.run_config(adapter, installation, config, result)
             results.append(result)
@@ -142,14 +146,14 @@ class MatrixRunner:
         s3 = self.target.client()
         try:
             s3.create_bucket(Bucket=name)
-        except Exception as exc:
+        except BOTO_ERRORS as exc:
             return name, f"creating the bucket {name} through botocore failed: {_describe(exc)}"
         try:
             s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
                 "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
                 "BlockedEncryptionTypes": {"EncryptionType": ["NONE"]}}]})
-        except Exception:
-            pass        # an endpoint without the setting does not block SSE-C: the scenario shows it
+        except BOTO_ERRORS as exc:      # an endpoint without the setting does not block SSE-C: the scenario shows
+            self.notes.append(f"PutBucketEncryption with BlockedEncryptionTypes on {name}: {_describe(exc)}")
         return name, ""
 
     def run_config(self, adapter: Adapter, installation: Any, config: Config, result: ClientResult) -> None:
@@ -208,7 +212,7 @@ class MatrixRunner:
             detail = definition.check(ctx, job, answer.get("observed") or {}) if definition.check else ""
         except CheckFailed as exc:
             return self._with_wire(ScenarioResult(name, FAIL, str(exc)), wire)
-        except Exception as exc:         # a check must not crash the matrix
+        except Exception as exc:  # noqa: BLE001 - a check's own bug must not crash the matrix
             return self._with_wire(ScenarioResult(name, FAIL, f"check error: {type(exc).__name__}: {exc}"), wire)
         if name == "checksums":
             sent = _sent_checksum(wire, job["key"])
@@ -228,8 +232,8 @@ class MatrixRunner:
             for item in listed:
                 s3.delete_object(Bucket=bucket, Key=item["Key"])
             s3.delete_bucket(Bucket=bucket)
-        except Exception:
-            pass         # best effort: the embedded server goes away anyway
+        except BOTO_ERRORS as exc:      # best effort: the embedded server goes away anyway
+            self.notes.append(f"cleaning up {bucket}: {_describe(exc)}")
 
 
 def _sent_checksum(wire: list[dict[str, Any]], key: str) -> str:
@@ -241,7 +245,7 @@ def _sent_checksum(wire: list[dict[str, Any]], key: str) -> str:
     for entry in wire:
         request = entry.get("request") or {}
         url = str(request.get("url", "")).split("?", 1)[0]
-        if request.get("method") != "PUT" or not (url.endswith(name) or url.endswith(quote(name))):
+        if request.get("method") != "PUT" or not url.endswith((name, quote(name))):
             continue
         headers = {k.lower(): v for k, v in (request.get("headers") or {}).items()}
         found = [name for name in headers if name.startswith("x-amz-checksum-") and name != "x-amz-checksum-type"]

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+BOTO_ERRORS = (BotoCoreError, ClientError)      # what a botocore call raises for an endpoint's or transport's error
+
 SCENARIOS: tuple[tuple[str, str], ...] = (
     ("create-bucket", "create a bucket"),
     ("put-get", "small PUT and GET, byte-exact"),
@@ -112,7 +116,7 @@ def _stored(ctx: RunContext, key: str, **extra: Any) -> tuple[bytes, dict[str, A
     s3 = ctx.target.client()
     try:
         response = s3.get_object(Bucket=ctx.bucket, Key=key, **extra)
-    except Exception as exc:
+    except BOTO_ERRORS as exc:
         raise CheckFailed(f"reading {key!r} back through botocore failed: {_describe(exc)}") from None
     return response["Body"].read(), response
 
@@ -120,7 +124,7 @@ def _stored(ctx: RunContext, key: str, **extra: Any) -> tuple[bytes, dict[str, A
 def _head(ctx: RunContext, key: str, **extra: Any) -> dict[str, Any]:
     try:
         return dict(ctx.target.client().head_object(Bucket=ctx.bucket, Key=key, **extra))
-    except Exception as exc:
+    except BOTO_ERRORS as exc:
         raise CheckFailed(f"HEAD {key!r} through botocore failed: {_describe(exc)}") from None
 
 
@@ -174,7 +178,7 @@ class Scenario:
 def _put_fixture(ctx: RunContext, key: str, body: bytes) -> None:
     try:
         ctx.target.client().put_object(Bucket=ctx.bucket, Key=key, Body=body)
-    except Exception as exc:
+    except BOTO_ERRORS as exc:
         raise CheckFailed(f"preparing object {key!r} through botocore failed: {_describe(exc)}") from None
 
 
@@ -198,7 +202,7 @@ def _check_create(ctx: RunContext, job: dict[str, Any], observed: dict[str, Any]
     s3 = ctx.target.client()
     try:
         s3.head_bucket(Bucket=job["bucket"])
-    except Exception as exc:
+    except BOTO_ERRORS as exc:
         raise CheckFailed(f"HeadBucket of the new bucket failed: {_describe(exc)}") from None
     return "bucket exists"
 
@@ -240,7 +244,7 @@ def _check_list(ctx: RunContext, job: dict[str, Any], observed: dict[str, Any]) 
 def _check_delete(ctx: RunContext, job: dict[str, Any], observed: dict[str, Any]) -> str:
     try:
         ctx.target.client().head_object(Bucket=ctx.bucket, Key=job["key"])
-    except Exception as exc:
+    except BOTO_ERRORS as exc:
         if "404" in _describe(exc) or "Not Found" in str(exc):
             return "object gone (HEAD 404)"
         raise CheckFailed(f"HEAD after delete: {_describe(exc)}") from None
@@ -286,7 +290,7 @@ def _check_sse_c(ctx: RunContext, job: dict[str, Any], observed: dict[str, Any])
     _client_sse(observed, "SSECustomerKeyMD5", key_md5, "the key's MD5")
     try:
         ctx.target.client().head_object(Bucket=ctx.bucket, Key=job["key"])
-    except Exception as exc:
+    except BOTO_ERRORS as exc:
         _expect("400" in _describe(exc) or "Bad Request" in str(exc),
                 f"HEAD without the key answered {_describe(exc)}, expected 400")
     else:

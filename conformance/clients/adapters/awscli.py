@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from ..base import DEFAULT, WHEN_REQUIRED, Adapter, Installation
 from ..installer import Cache
@@ -14,7 +15,7 @@ class AwsCli(Adapter):
     title = "AWS CLI v1"
     configs = (DEFAULT, WHEN_REQUIRED)
     multipart_note = "`aws s3 cp`, 8 MiB parts (its default): 3 parts"
-    not_applicable = {"presigned-put": "`aws s3 presign` makes GET URLs only"}
+    not_applicable: ClassVar[dict[str, str]] = {"presigned-put": "`aws s3 presign` makes GET URLs only"}
 
     def install(self, cache: Cache) -> Installation:
         return cache.python(self.name, ["awscli"], "awscli", timeout=self.install_timeout)

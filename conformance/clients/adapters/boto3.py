@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..base import DEFAULT, WHEN_REQUIRED, Adapter, Installation
+from ..base import DEFAULT, WHEN_REQUIRED, Adapter, Config, Installation
 from ..installer import Cache
 
 DRIVERS = Path(__file__).resolve().parent.parent / "drivers"
@@ -12,7 +12,7 @@ DRIVERS = Path(__file__).resolve().parent.parent / "drivers"
 class Boto3(Adapter):
     name = "boto3"
     title = "boto3 (current)"
-    configs = (DEFAULT, WHEN_REQUIRED)
+    configs: tuple[Config, ...] = (DEFAULT, WHEN_REQUIRED)
     requirement = "boto3"
 
     def install(self, cache: Cache) -> Installation:

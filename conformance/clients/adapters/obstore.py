@@ -3,6 +3,7 @@ configuration only)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from ..base import Adapter, Installation
 from ..installer import Cache
@@ -14,7 +15,7 @@ class Obstore(Adapter):
     name = "obstore"
     title = "obstore (Rust object_store)"
     multipart_note = "put() of a file, 5 MiB chunks (its default): 4 parts"
-    not_applicable = {"create-bucket": "object_store has no bucket creation"}
+    not_applicable: ClassVar[dict[str, str]] = {"create-bucket": "object_store has no bucket creation"}
 
     def install(self, cache: Cache) -> Installation:
         return cache.python(self.name, ["obstore"], "obstore", timeout=self.install_timeout)

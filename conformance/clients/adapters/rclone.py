@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import ClassVar
 
 from ..base import Adapter, Installation, InstallError
 from ..installer import Cache
@@ -17,7 +18,7 @@ class Rclone(Adapter):
     title = "rclone"
     multipart_size = 201 * 1024 * 1024 + 4321
     multipart_note = "copyto above the 200 MiB upload cutoff, 5 MiB chunks (its defaults): 41 parts"
-    not_applicable = {
+    not_applicable: ClassVar[dict[str, str]] = {
         "sse-kms-bucket-key": "rclone has no bucket-key option",
         "presigned-put": "rclone link makes GET URLs only",
     }
@@ -29,7 +30,7 @@ class Rclone(Adapter):
             found = shutil.which("rclone")
             if found is None:
                 raise InstallError(f"{exc}; no rclone on PATH either") from None
-            line = subprocess.run([found, "version"], capture_output=True, text=True, timeout=30).stdout
+            line = subprocess.run([found, "version"], check=False, capture_output=True, text=True, timeout=30).stdout
             version = line.split()[1].lstrip("v") if line.startswith("rclone") else "unknown"
             import sys
             return Installation(self.name, version, Path(found).parent, {"python": sys.executable})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from ..base import Adapter, Installation
 from ..installer import Cache
@@ -14,7 +15,7 @@ class S3cmd(Adapter):
     title = "s3cmd"
     multipart_size = 31 * 1024 * 1024 + 4321
     multipart_note = "15 MiB parts (multipart_chunk_size_mb default): 3 parts"
-    not_applicable = {
+    not_applicable: ClassVar[dict[str, str]] = {
         "ranged-get": "s3cmd get has no byte-range option",
         "sse-kms-bucket-key": "s3cmd has no bucket-key option",
         "sse-c": "s3cmd has no SSE-C options",

@@ -2,6 +2,7 @@
 // its default configuration; a deserialize-step middleware records the signed request and the raw response.
 "use strict";
 const fs = require("fs");
+const http = require("http");
 const https = require("https");
 const crypto = require("crypto");
 const { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand, CopyObjectCommand,
@@ -71,7 +72,9 @@ function fetchUrl(method, url, job, data) {
     WIRE.push(entry);
     const options = { method, ca: job.ca_file ? fs.readFileSync(job.ca_file) : undefined,
       headers: data ? { "content-length": data.length } : {} };
-    const req = https.request(url, options, (res) => {
+    const transport = url.startsWith("https:") ? https : http;
+    if (transport === http) delete options.ca;
+    const req = transport.request(url, options, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => {

@@ -57,7 +57,7 @@ def s3api_put_get(job: dict[str, Any], *extra: str) -> dict[str, Any]:
     put = json.loads(aws(job, "s3api", "put-object", "--bucket", job["bucket"], "--key", job["key"],
                          "--body", job["payload"], *extra) or "{}")
     out = os.path.join(job["workdir"], "download.bin")
-    read = [a for a in extra if a.startswith("--sse-customer") or a.startswith("fileb://") or a == "AES256"] \
+    read = [a for a in extra if a.startswith(("--sse-customer", "fileb://")) or a == "AES256"] \
         if "--sse-customer-key" in extra else []
     got = json.loads(aws(job, "s3api", "get-object", "--bucket", job["bucket"], "--key", job["key"], *read, out))
     sse = ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled", "SSECustomerAlgorithm", "SSECustomerKeyMD5")

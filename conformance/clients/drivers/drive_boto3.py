@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from botocore.config import Config
-
 import driverkit as kit
+from botocore.config import Config
 
 SSE_FIELDS = ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled", "SSECustomerAlgorithm", "SSECustomerKeyMD5")
 CHECKSUMS = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1", "ChecksumSHA256", "ChecksumType")

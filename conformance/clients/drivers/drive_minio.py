@@ -124,7 +124,7 @@ SCENARIOS = {
     "list": listing,
     "delete": delete,
     "sse-s3": lambda job: put_get(job, sse=SseS3()),
-    "sse-kms": lambda job: put_get(job, sse=SseKMS(job["kms_key_id"], None)),
+    "sse-kms": lambda job: put_get(job, sse=SseKMS(job["kms_key_id"], {})),
     "sse-c": sse_c,
     "presigned-get": presigned_get,
     "presigned-put": presigned_put,

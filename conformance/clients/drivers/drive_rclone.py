@@ -47,7 +47,7 @@ def rclone(job: dict[str, Any], *args: str, binary_output: bool = False) -> Any:
     command = [binary(), *args, "--dump", "headers", "--retries", "1", "--low-level-retries", "1"]
     if job.get("ca_file"):
         command += ["--ca-cert", job["ca_file"]]
-    done = subprocess.run(command, capture_output=True, env=env, timeout=600)
+    done = subprocess.run(command, check=False, capture_output=True, env=env, timeout=600)
     parse_dump(done.stderr.decode("utf-8", "replace"))
     if done.returncode != 0:
         errors = [ln for ln in done.stderr.decode("utf-8", "replace").splitlines() if "ERROR" in ln or "Failed" in ln]

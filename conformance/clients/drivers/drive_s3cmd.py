@@ -32,7 +32,7 @@ def config(job: dict[str, Any]) -> str:
 def s3cmd(job: dict[str, Any], *args: str) -> str:
     command = [sys.executable, S3CMD, "-c", config(job), *args]
     entry = kit.record_request("s3cmd", " ".join(args), {})
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
     kit.record_response(done.returncode, {}, (done.stderr + done.stdout)[-2048:], entry)
     if done.returncode != 0:
         raise RuntimeError(f"s3cmd {' '.join(args[:1])} exited {done.returncode}: {done.stderr.strip()[-500:]}")
