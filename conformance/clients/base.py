@@ -51,6 +51,9 @@ class Adapter:
     not_applicable: ClassVar[dict[str, str]] = {}
     # the job may carry extra fields for the driver
     install_timeout: float = 600.0
+    # "driver": the driver records the wire itself (request hooks, traces); "proxy": the runner puts a recording
+    # proxy (proxy.py) between the client and the endpoint
+    wire_capture: str = "driver"
 
     def install(self, cache: Any) -> Installation:                 # cache: installer.Cache
         raise NotImplementedError

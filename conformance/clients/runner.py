@@ -3,6 +3,7 @@ key per run, then runs every scenario as its own process (its own process group,
 process group when it overruns) and checks the outcome."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from typing import Any
 from ..redact import Redactor
 from .base import FAIL, NA, PASS, Adapter, ClientResult, Config, InstallError, ScenarioResult
 from .installer import Cache
+from .proxy import RecordingProxy
 from .scenarios import BOTO_ERRORS, DEFINITIONS, CheckFailed, Payloads, RunContext, Target
 
 SCENARIO_TIMEOUT = 180.0        # seconds per scenario process
@@ -167,17 +169,20 @@ class MatrixRunner:
                          self.sse_c_key, workdir)
         command = adapter.command(installation)
         env = adapter.environment(installation, config)
-        for name in self.scenarios:
-            started = time.monotonic()
-            scenario = self.run_scenario(adapter, ctx, name, command, env, problem)
-            scenario.seconds = time.monotonic() - started
-            result.scenarios.append(scenario)
-            if self.on_result:
-                self.on_result(result, scenario)
+        with contextlib.ExitStack() as stack:
+            proxy = stack.enter_context(RecordingProxy(self.target.endpoint, self.target.ca_file)) \
+                if adapter.wire_capture == "proxy" else None
+            for name in self.scenarios:
+                started = time.monotonic()
+                scenario = self.run_scenario(adapter, ctx, name, command, env, problem, proxy)
+                scenario.seconds = time.monotonic() - started
+                result.scenarios.append(scenario)
+                if self.on_result:
+                    self.on_result(result, scenario)
         self._cleanup(bucket)
 
     def run_scenario(self, adapter: Adapter, ctx: RunContext, name: str, command: list[str], env: dict[str, str],
-                     problem: str) -> ScenarioResult:
+                     problem: str, proxy: RecordingProxy | None = None) -> ScenarioResult:
         if name in adapter.not_applicable:
             return ScenarioResult(name, NA, adapter.not_applicable[name])
         definition = DEFINITIONS[name]
@@ -200,10 +205,14 @@ class MatrixRunner:
                 definition.prepare(ctx, job)
         except CheckFailed as exc:
             return ScenarioResult(name, FAIL, f"preparation: {exc}")
+        if proxy is not None:                     # the client talks to the recording proxy
+            proxy.take()
+            job["endpoint"], job["ca_file"] = proxy.endpoint, proxy.ca_file
         answer, trouble = run_process(command, job, env, self.timeout, ctx.workdir)
+        recorded = proxy.take() if proxy is not None else []
         if answer is None:
-            return ScenarioResult(name, FAIL, trouble)
-        wire = answer.get("wire") or []
+            return self._with_wire(ScenarioResult(name, FAIL, trouble), recorded)
+        wire = (answer.get("wire") or []) + recorded
         if "na" in answer:
             return ScenarioResult(name, NA, str(answer["na"]))
         if "error" in answer:
@@ -257,5 +266,8 @@ def _sent_checksum(wire: list[dict[str, Any]], key: str) -> str:
         parts.extend(f"header {name}" for name in found)
         if "content-md5" in headers:
             parts.append("Content-MD5")
+        payload_hash = headers.get("x-amz-content-sha256", "")
+        if len(payload_hash) == 64 and all(c in "0123456789abcdef" for c in payload_hash):
+            parts.append("signed payload SHA-256")
         return " + ".join(parts) or "no checksum"
     return "(wire not captured)"

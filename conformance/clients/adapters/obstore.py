@@ -17,6 +17,8 @@ class Obstore(Adapter):
     multipart_note = "put() of a file, 5 MiB chunks (its default): 4 parts"
     not_applicable: ClassVar[dict[str, str]] = {"create-bucket": "object_store has no bucket creation"}
 
+    wire_capture = "proxy"          # no request hook: the runner's recording proxy keeps the exchanges
+
     def install(self, cache: Cache) -> Installation:
         return cache.python(self.name, ["obstore"], "obstore", timeout=self.install_timeout)
 

@@ -22,6 +22,8 @@ class S3cmd(Adapter):
         "presigned-put": "s3cmd signurl makes GET URLs only",
     }
 
+    wire_capture = "proxy"          # no request hook: the runner's recording proxy keeps the exchanges
+
     def install(self, cache: Cache) -> Installation:
         return cache.python(self.name, ["s3cmd"], "s3cmd", timeout=self.install_timeout)
 
