@@ -118,10 +118,10 @@ def html(results: list[ClientResult], endpoint: str) -> str:
             anchor = f"d-{index}-{name}"
             cells.append(f"<td class='n {_CELL[scenario.outcome]}' title='{escape(scenario.detail)}'>"
                          f"<a href='#{anchor}'>{SYMBOL[scenario.outcome]}</a></td>")
-            if scenario.outcome != PASS or scenario.request:
-                details.append(
-                    f"<details class=case id='{anchor}' data-outcome='{'failed' if scenario.outcome == FAIL else 'na'}'>"
-                    f"<summary><span class='badge o-{'failed' if scenario.outcome == FAIL else 'na'}'>"
+            css = {PASS: "passed", FAIL: "failed", NA: "na"}[scenario.outcome]
+            details.append(
+                    f"<details class=case id='{anchor}' data-outcome='{css}'{' open' if scenario.outcome == FAIL else ''}>"
+                    f"<summary><span class='badge o-{css}'>"
                     f"{escape(scenario.outcome)}</span><span class=cid>{escape(column_label(result))} "
                     f"{escape(name)}</span></summary><div class=body><p class=reason>{escape(scenario.detail)}</p>"
                     f"<div class=cols>{_exchange('request', scenario.request)}"
@@ -135,7 +135,7 @@ def html(results: list[ClientResult], endpoint: str) -> str:
             f"<section><div class=cards>{cards}</div></section>"
             f"<section><h2>Scenarios x clients</h2><table class=matrix><tr><th>scenario</th>{head}</tr>"
             f"{''.join(rows)}</table></section>"
-            f"<section id=cases><h2>Failures and not applicable</h2>{''.join(details) or '<p>none</p>'}</section>"
+            f"<section id=cases><h2>Every scenario (failures open)</h2>{''.join(details) or '<p>none</p>'}</section>"
             f"</main></body></html>")
 
 
