@@ -13,11 +13,13 @@ from awscrt import checksums as crt
 
 from mockserver.errors import bad_digest, checksum_mismatch, invalid_digest, invalid_request
 
-# botocore's ChecksumAlgorithm enum (S3 model 2006-03-01, botocore 1.44), in its order. Every value travels as the
+# botocore's ChecksumAlgorithm enum (S3 model 2006-03-01, botocore 1.44): the five of AWS's recorded "valid types"
+# list (LocalStack test_multipart_parts_checksum_exceptions_composite, create-mpu-wrong-checksum-algo), in its order,
+# then the five added in 2026 in the model's order. Every value travels as the
 # base64 of the digest's canonical (big-endian) bytes: the model documents each header as "the Base64 encoded,
 # N-bit <ALGORITHM> checksum/digest", and botocore's own implementations (httpchecksum.py: zlib/awscrt CRCs,
 # hashlib SHAs, awscrt XXHash finalize()) send exactly these bytes.
-ALGORITHMS = ("crc32", "crc32c", "sha1", "sha256", "crc64nvme", "sha512", "md5", "xxhash64", "xxhash3", "xxhash128")
+ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256", "sha512", "md5", "xxhash64", "xxhash3", "xxhash128")
 CRC_ALGORITHMS = ("crc32", "crc32c", "crc64nvme")
 XXHASH_ALGORITHMS = ("xxhash64", "xxhash3", "xxhash128")
 DIGEST_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32, "sha512": 64, "md5": 16,
