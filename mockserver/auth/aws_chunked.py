@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from mockserver.auth import errors
 from mockserver.auth.signing import chunk_string_to_sign, sign, signatures_equal, trailer_string_to_sign
-from mockserver.checksums import DIGEST_SIZES, b64, new_digest
+from mockserver.checksums import b64, new_digest
 from mockserver.errors import checksum_mismatch, invalid_request
 
 MAX_LINE = 8192
@@ -22,7 +22,8 @@ MAX_LINE = 8192
 MAX_HELD = 8 * 1024 * 1024
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _HEADER, _DATA, _DATA_END, _FINAL_END, _TRAILER, _DONE = range(6)
-CHECKSUM_LENGTHS = DIGEST_SIZES          # every x-amz-checksum-* algorithm, raw digest length
+CHECKSUM_LENGTHS = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
+CHECKSUM_LENGTHS.update({"sha512": 64, "md5": 16, "xxhash64": 8, "xxhash3": 8, "xxhash128": 16})    # the 2026 algorithms
 
 
 @dataclass
