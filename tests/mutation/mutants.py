@@ -498,3 +498,17 @@ m("control.reorder-dict", "control", "independent dict entries reordered (equiva
   'CHECKSUM_LENGTHS = {"sha256": 32, "sha1": 20, "crc64nvme": 8, "crc32c": 4, "crc32": 4}', control=True)
 m("control.negated-comparison", "control", "a comparison written as its negated complement (equivalent)", TS,
   "    return abs(now - request_time) > MAX_SKEW", "    return not abs(now - request_time) <= MAX_SKEW", control=True)
+
+# --- sens-rest additions ---
+READ_SVC = SVC
+m("reads.sse-header-on-read-ignored", "reads", "x-amz-server-side-encryption / -aws-kms-key-id sent on GET or HEAD of an "
+  "SSE-S3/SSE-KMS object silently ignored (AWS: 400)", READ_SVC,
+  "        if not copy_source:\n            for name in (H.SSE, H.SSE_KMS_KEY):",
+  "        if False:\n            for name in (H.SSE, H.SSE_KMS_KEY):")
+m("context.copied-from-source", "context", "CopyObject without a context carries the source object's context pairs", COPY,
+  'plan = ctx.state.encryption.plan_write(operation="CopyObject", headers=ctx.headers,',
+  'plan = ctx.state.encryption.plan_write(operation="CopyObject", headers=(\n'
+  '        {**ctx.headers, "x-amz-server-side-encryption-context": __import__("mockserver.sse.headers", fromlist=["x"])'
+  '.encode_context({k: v for k, v in source.version.sse["ctx"].items() if k != "aws:s3:arn"})}\n'
+  '        if (source.version.sse or {}).get("ctx") and "x-amz-server-side-encryption-context" not in ctx.headers\n'
+  '        else ctx.headers),')
