@@ -512,3 +512,18 @@ m("context.copied-from-source", "context", "CopyObject without a context carries
   '.encode_context({k: v for k, v in source.version.sse["ctx"].items() if k != "aws:s3:arn"})}\n'
   '        if (source.version.sse or {}).get("ctx") and "x-amz-server-side-encryption-context" not in ctx.headers\n'
   '        else ctx.headers),')
+m("errors.no-such-upload-400", "errors", "NoSuchUpload answered with status 400", ERR,
+  '    "NoSuchUpload": Catalogued(\n        404,', '    "NoSuchUpload": Catalogued(\n        400,')
+m("bucketcfg.put-merges", "bucket-config", "PutBucketEncryption merges into the previous configuration (an old "
+  "KMSMasterKeyID survives) instead of replacing it", ENC, "    bucket.encryption = config.to_json()\n",
+  "    bucket.encryption = {**(bucket.encryption or {}),\n"
+  "                         **{k: v for k, v in config.to_json().items() if v is not None}}\n")
+m("bucketcfg.delete-unconfigured-404", "bucket-config", "DeleteBucketEncryption of a bucket without an explicit "
+  "configuration (a repeated delete) answers 404", ENC,
+  "    require_sigv4(ctx)\n    default = default_bucket_encryption(ctx.state.dialect)",
+  '    require_sigv4(ctx)\n    if not (bucket.encryption or {}).get("explicit"):\n'
+  "        raise configuration_not_found(bucket.name)\n    default = default_bucket_encryption(ctx.state.dialect)")
+m("sse.unknown-algorithm-ignored", "defaults", "an unknown x-amz-server-side-encryption value ignored (the bucket "
+  "default applies)", SVC,
+  "        if sse is not None and sse not in d.object_algorithms:\n            raise invalid_argument(H.MSG_SSE_UNSUPPORTED",
+  "        if False:\n            raise invalid_argument(H.MSG_SSE_UNSUPPORTED")
