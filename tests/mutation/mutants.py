@@ -527,3 +527,12 @@ m("sse.unknown-algorithm-ignored", "defaults", "an unknown x-amz-server-side-enc
   "default applies)", SVC,
   "        if sse is not None and sse not in d.object_algorithms:\n            raise invalid_argument(H.MSG_SSE_UNSUPPORTED",
   "        if False:\n            raise invalid_argument(H.MSG_SSE_UNSUPPORTED")
+m("bucketcfg.get-bucket-key-numeric", "bucket-config", "GetBucketEncryption writes BucketKeyEnabled as 1/0 (the other "
+  "xs:boolean spelling) instead of true/false", BCFG,
+  '.text = "true" if cfg.bucket_key_enabled else "false"', '.text = "1" if cfg.bucket_key_enabled else "0"')
+m("kms.alias-arn-unresolved", "kms", "alias ARNs (arn:aws:kms:...:alias/x) not accepted as key ids (alias names are)", KMS,
+  '                return self._alias_target(owner, f"alias/{rest}")',
+  "                raise not_found(f\"Invalid keyId '{ref}'\")")
+m("bucketcfg.integrity-header-optional", "bucket-config", "PutBucketEncryption without Content-MD5 or any checksum "
+  "header accepted", ENC, "    body = await read_checked_body(ctx, required=True, md5_only=dialect.requires_content_md5)",
+  "    body = await read_checked_body(ctx, required=False, md5_only=dialect.requires_content_md5)")
