@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .discovery import Discovery
     from .engine import Engine
     from .profile import Profile
     from .redact import Redactor
@@ -141,12 +142,15 @@ class Run:
     transport: Transport
     engine: Engine
     redactor: Redactor
+    discovery: Discovery | None = None          # what a given endpoint offers (None: the built-in mock server)
 
 
 @contextlib.contextmanager
 def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
     """The run's target (the built-in mock server runs for as long as the context lasts), transport and
-    engine; a TargetError says why there is none (a failed preflight is one: preflight.PreflightError)."""
+    engine; a TargetError says why there is none (a failed preflight is one: preflight.PreflightError).
+    Against a given endpoint, discovery (conformance/discovery.py) then learns what it offers: the effective
+    profile gains what was found and says why each missing endpoint capability is missing."""
     from .engine import Engine
     from .redact import Redactor
     from .request.transport import Transport, TransportConfig
@@ -162,6 +166,11 @@ def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
             if options.preflight:
                 from .preflight import check
                 check(target, transport)
-            yield Run(target, effective, transport, Engine(target, effective, transport, redactor), redactor)
+            found = None
+            if options.target.endpoint:
+                from .discovery import discover
+                found = discover(target, transport, options.target, preflight_ran=options.preflight)
+                effective = found.apply(effective, options.target)
+            yield Run(target, effective, transport, Engine(target, effective, transport, redactor), redactor, found)
         finally:
             transport.close()

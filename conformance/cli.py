@@ -204,6 +204,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         with assemble.open_run(options, profile) as run:
             target, effective, redactor = run.target, run.profile, run.redactor
+            if run.discovery is not None:
+                print("\n".join(run.discovery.lines()), file=sys.stderr)
             print(f"s3-conformance: {len(cases)} cases, profile {effective.name}, endpoint {target.endpoint}",
                   file=sys.stderr)
             progress = console.Progress(len(cases))

@@ -38,6 +38,9 @@ class Profile:
     deviations: dict[str, str] = field(default_factory=dict)
     path: str = ""
     deviation_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # capabilities the run's endpoint lacks -> why, and the flag or endpoint feature that would add them
+    # (conformance/discovery.py); a not-applicable reason quotes it instead of blaming the profile
+    unavailable: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def has(self, capability: str) -> bool:
         return capabilities.holds(capability, self.capabilities)
