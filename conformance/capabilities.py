@@ -26,6 +26,9 @@ VOCABULARY: dict[str, str] = {
     "post-object": "browser-based uploads (POST Object)",
     "versioning": "bucket versioning",
     "multi-account": "a second account's keys are given",
+    "account-id": "the main account's id is known (discovered, or --account-id); implied by ${account_id}",
+    "alt-account-id": "the second account's id is known (discovered, or --alt-account-id); implied by "
+                      "${alt_account_id}",
     "default-encryption": "buckets encrypt with SSE-S3 by default (AWS since 2023)",
     "content-md5-required": "operations that require Content-MD5 or a checksum",
     "checksums": "x-amz-checksum-* headers",
@@ -55,6 +58,8 @@ ENDPOINT_HINTS = {
     "plain-http": "no plain-HTTP URL of the endpoint is known: give --plain-endpoint URL",
     "tls": "the endpoint is plain HTTP: give an https:// --endpoint (with --ca-file when its CA is not a system one)",
     "multi-account": "no second account: give --alt-access-key and --alt-secret-key",
+    "account-id": "the main account's id is unknown: give --account-id",
+    "alt-account-id": "the second account's id is unknown: give --alt-account-id",
 }
 
 
@@ -71,11 +76,15 @@ def na_reason(profile: str, missing: list[str], unavailable: dict[str, str] | No
     parts: list[str] = []
     plain = []
     for name in missing:
-        text = unavailable.get(name) or _NA_HINTS.get(name) or ENDPOINT_HINTS.get(name)
+        text = unavailable.get(name) or ENDPOINT_HINTS.get(name)
+        if name in _NA_HINTS and name not in unavailable:
+            text = _NA_HINTS[name]           # a derived capability: its hint says what it stands for
+        elif text is not None:
+            text = f"{name}: {text}"
         if text is None:
             plain.append(name)
-        elif f"{name}: {text}" not in parts:
-            parts.append(f"{name}: {text}")
+        elif text not in parts:
+            parts.append(text)
     if plain:
         parts.append(f"profile {profile} lacks: {', '.join(plain)} (--capability {plain[0]} adds it if the "
                      "endpoint supports it)")

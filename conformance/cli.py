@@ -232,7 +232,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     comparison = baseline_mod.compare(results, known) if known is not None else None
     info = RunInfo(profile=effective.name, endpoint=target.endpoint, capabilities=sorted(effective.capabilities),
                    results=results, started=clock.started_iso, duration=clock.elapsed, redactor=redactor,
-                   comparison=comparison, cases=cases, interrupted=interrupted)
+                   comparison=comparison, cases=cases, interrupted=interrupted,
+                   unavailable=dict(effective.unavailable),
+                   discovery=run.discovery.lines() if run.discovery is not None else [])
     try:
         paths = write_reports(info, Path(args.report_dir), args.report_name or effective.name)
         if args.update_baseline and interrupted:

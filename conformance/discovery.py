@@ -63,6 +63,8 @@ class Discovery:
         """The effective profile: what was found added, what is missing removed with its reason; a capability
         given with --capability stays, one given with --without goes."""
         forced, removed = set(options.add_capabilities), set(options.remove_capabilities)
+        for name in sorted(forced & set(self.missing)):
+            self.assumed.append(f"{name} (--capability), although: {self.missing[name]}")
         add = [name for name in self.found if name not in removed] + sorted(forced)
         remove = [name for name in self.missing if name not in forced] + sorted(removed)
         unavailable = dict(profile.unavailable)
@@ -154,6 +156,8 @@ def discover(target: Target, transport: Transport, options: TargetOptions, prefl
     kms_arns = _kms(probe, found, options)
     _metrics(probe, found)
     _accounts(probe, found, options, kms_arns)
+    if not options.region:
+        found.assumed.append(f"region {target.region} (the profile's; --region sets it)")
     if target.alt is not None:
         found.found["multi-account"] = "second account keys given" + \
             (" (valid: the preflight's ListBuckets passed)" if preflight_ran else "")
@@ -239,7 +243,9 @@ def _accounts(probe: _Prober, found: Discovery, options: TargetOptions, kms_arns
     kms_ok = "kms-admin" in found.found
     for label, keys, attr, flag in (("account id", target.main, "account_id", "--account-id"),
                                     ("second account id", target.alt, "alt_account_id", "--alt-account-id")):
+        capability = attr.replace("_", "-")
         if keys is None:
+            found.missing[capability] = f"no second account: give --alt-access-key and --alt-secret-key (and {flag})"
             continue
         given = getattr(target, attr)
         learned, how = _account_id(probe, keys, kms_ok, kms_arns if keys is target.main else [])
@@ -247,13 +253,13 @@ def _accounts(probe: _Prober, found: Discovery, options: TargetOptions, kms_arns
             note = f"{label} {given} ({flag})"
             if learned and learned != given:
                 note += f"; the endpoint says {learned} ({how}): check {flag}"
-            found.facts.append(note)
+            found.found[capability] = note
         elif learned:
             setattr(target, attr, learned)
-            found.facts.append(f"{label} {learned} ({how})")
+            found.found[capability] = f"{learned} ({how})"
         else:
-            found.assumed.append(f"{label} unknown (no KMS key ARN, no STS GetCallerIdentity at the endpoint): "
-                                 f"cases that build ARNs with it fail; give {flag}")
+            found.missing[capability] = (f"the {label} is unknown (no KMS key ARN, no STS GetCallerIdentity at the "
+                                         f"endpoint): give {flag}")
 
 
 def _account_id(probe: _Prober, keys: signing.Keys, kms_ok: bool, arns: list[str]) -> tuple[str | None, str]:

@@ -17,7 +17,7 @@ from . import capabilities
 from .casefile import yamlsource
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
-ENDPOINT_CAPABILITIES_BUILTIN = ("kms-admin", "kms-metrics", "plain-http", "tls")
+ENDPOINT_CAPABILITIES_BUILTIN = ("kms-admin", "kms-metrics", "plain-http", "tls", "account-id", "alt-account-id")
 
 
 class ProfileError(Exception):
