@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "deviation ids. Problems are printed as path:line: message (exit 2).",
                               epilog=EXIT_CODES)
     validate.add_argument("paths", nargs="*", metavar="PATH",
-                          help="case files or directories (default: --cases, else the bundled corpus)")
+                          help="case files or directories (default: --cases, else the bundled corpus); "
+                               "--extra-cases are checked too")
     _add_profile_args(validate, profile_default=None)
 
     sub.add_parser("coverage", help="coverage of the S3 encryption surface by the cases (coverage --help)",
@@ -350,8 +351,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             problems += len(exc.problems)
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
+    paths = list(args.paths) + list(args.extra_cases or []) if args.paths else None   # PATHs replace the corpus
     cases, _ = _load(argparse.Namespace(cases=args.cases, extra_cases=args.extra_cases, select=args.select,
-                                         profile=None), args.paths or None)
+                                         profile=None), paths)
     if problems:
         return EXIT_USAGE
     unresolved = unresolved_var_problems(cases, loaded_profiles)
