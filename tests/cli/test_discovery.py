@@ -192,3 +192,31 @@ def test_serve_print_json_is_one_line_on_stdout(tmp_path: Path) -> None:
 def test_serve_rejects_bad_machine_options(tmp_path: Path, argv: list[str], message: str) -> None:
     proc = _cli("serve", "--port", "0", *argv, cwd=tmp_path, timeout=60)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_request_timeout_flag_is_applied() -> None:
+    """`serve --request-timeout 1`: a header section that stops arriving gets RequestTimeout after ~1 s (the
+    default is 20 s)."""
+    import socket
+
+    proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "--port", "0", "--print-json",
+                             "--request-timeout", "1", "--body-min-rate", "100", "--body-rate-grace", "5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        host, port = json.loads(proc.stdout.readline())["endpoint"].rsplit("//", 1)[1].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=15) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            started = time.monotonic()
+            data = b""
+            while chunk := sock.recv(4096):
+                data += chunk
+            waited = time.monotonic() - started
+        assert data.startswith(b"HTTP/1.1 400 ") and b"<Code>RequestTimeout</Code>" in data
+        assert 0.5 < waited < 8
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
