@@ -16,6 +16,7 @@ cases run; the effective profile carries those reasons (`Profile.unavailable`) s
 what to do, instead of blaming the profile for what the endpoint lacks."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -43,18 +44,16 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$")
 @dataclass
 class Discovery:
     """What the endpoint offers (`found`: capability -> how it was found), what it lacks (`missing`:
-    capability -> why, and the flag or feature that would make its cases run), and the values learned or
-    assumed (`facts`, `assumed`), for the few lines printed before the run."""
+    capability -> why, and the flag or feature that would make its cases run), and what was assumed
+    (`assumed`), for the few lines printed before the run."""
     endpoint: str
     found: dict[str, str] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
-    facts: list[str] = field(default_factory=list)
     assumed: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"discovered at {self.endpoint}:"]
         out += [f"  {name}: {how}" for name, how in self.found.items()]
-        out += [f"  {fact}" for fact in self.facts]
         out += [f"  not available: {name}: {why}" for name, why in self.missing.items()]
         out += [f"  assumed: {text}" for text in self.assumed]
         return out
@@ -84,7 +83,6 @@ class _Prober:
         if keys is None:
             return self.transport.send(method, url, headers, body, max_body=1 << 20)
         if service == "s3":
-            import hashlib
             payload = hashlib.sha256(body).hexdigest()
             signed = signing.sign_v4(method, url, headers + [("x-amz-content-sha256", payload)], body, keys,
                                      self.target.region, payload)
