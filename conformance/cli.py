@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "deviation ids. Problems are printed as path:line: message (exit 2).",
                               epilog=EXIT_CODES)
     validate.add_argument("paths", nargs="*", metavar="PATH",
-                          help="case files or directories (default: --cases, else the bundled corpus)")
+                          help="case files or directories (default: --cases, else the bundled corpus); "
+                               "--extra-cases are checked too")
     _add_profile_args(validate, profile_default=None)
 
     sub.add_parser("coverage", help="coverage of the S3 encryption surface by the cases (coverage --help)",
@@ -204,6 +205,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         with assemble.open_run(options, profile) as run:
             target, effective, redactor = run.target, run.profile, run.redactor
+            if run.discovery is not None:
+                print("\n".join(run.discovery.lines()), file=sys.stderr)
             print(f"s3-conformance: {len(cases)} cases, profile {effective.name}, endpoint {target.endpoint}",
                   file=sys.stderr)
             progress = console.Progress(len(cases))
@@ -230,7 +233,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     comparison = baseline_mod.compare(results, known) if known is not None else None
     info = RunInfo(profile=effective.name, endpoint=target.endpoint, capabilities=sorted(effective.capabilities),
                    results=results, started=clock.started_iso, duration=clock.elapsed, redactor=redactor,
-                   comparison=comparison, cases=cases, interrupted=interrupted)
+                   comparison=comparison, cases=cases, interrupted=interrupted,
+                   unavailable=dict(effective.unavailable),
+                   discovery=run.discovery.lines() if run.discovery is not None else [])
     try:
         paths = write_reports(info, Path(args.report_dir), args.report_name or effective.name)
         if args.update_baseline and interrupted:
@@ -346,8 +351,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             problems += len(exc.problems)
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
+    paths = list(args.paths) + list(args.extra_cases or []) if args.paths else None   # PATHs replace the corpus
     cases, _ = _load(argparse.Namespace(cases=args.cases, extra_cases=args.extra_cases, select=args.select,
-                                         profile=None), args.paths or None)
+                                         profile=None), paths)
     if problems:
         return EXIT_USAGE
     unresolved = unresolved_var_problems(cases, loaded_profiles)

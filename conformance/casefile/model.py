@@ -389,6 +389,27 @@ class Evidence:
         return out
 
 
+def _account_refs(raw: Any) -> tuple[str, ...]:
+    """Which of ${account_id} and ${alt_account_id} the case's strings use: a run that does not know the id
+    makes the case not applicable (capabilities account-id, alt-account-id) instead of failing it."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            for name in ("account_id", "alt_account_id"):
+                if "${" + name + "}" in node:
+                    found.add(name)
+        elif isinstance(node, Mapping):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(raw)
+    return tuple(sorted(found))
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -403,10 +424,12 @@ class Case:
     fixtures: Fixtures = field(default_factory=Fixtures)
     evidence: tuple[Evidence, ...] = ()
     var_refs: tuple[VarRef, ...] = ()       # profile variables used, with their lines
+    account_refs: tuple[str, ...] = ()      # `account_id` / `alt_account_id` when the case uses ${...} of them
 
     def implied_requirements(self) -> list[str]:
         """Capabilities the case needs by construction, on top of `requires`."""
         needs = set(self.requires)
+        needs.update(name.replace("_", "-") for name in self.account_refs)   # account-id, alt-account-id
         if self.fixtures.kms_keys:
             needs.add("kms-admin")
         if self.fixtures.versioning:
@@ -488,4 +511,4 @@ class Case:
                 line=line_of(fx_at)),
             evidence=tuple(Evidence(**{k: v for k, v in e.items()}, line=line_of(at + ("evidence", i)))
                            for i, e in enumerate(raw.get("evidence") or [])),
-            var_refs=var_refs)
+            var_refs=var_refs, account_refs=_account_refs(raw))
