@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog="s3-conformance", description=TOP_DESCRIPTION, epilog=EXIT_CODES + "\n\n"
                      "s3-conformance COMMAND --help describes each command.", formatter_class=raw)
-    sub = parser.add_subparsers(dest="command", metavar="{run,list,validate,coverage,serve}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{run,list,validate,coverage,serve,clients}",
+                                parser_class=_Parser)
 
     run = sub.add_parser(
         "run", help="run the cases against an endpoint (default: the built-in mock server)", formatter_class=raw,
@@ -114,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("coverage", help="coverage of the S3 encryption surface by the cases (coverage --help)",
                    add_help=False)
     sub.add_parser("serve", help="run the mock S3 server (serve --help: dialects, port, TLS)", add_help=False)
+    sub.add_parser("clients", help="client compatibility matrix: real S3 clients (boto3, AWS CLI, JS SDK, ...) "
+                   "against an endpoint (clients --help)", add_help=False)
     return parser
 
 
