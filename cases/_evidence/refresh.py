@@ -27,7 +27,7 @@ def _show(git_dir: str, path: str) -> str:
                           capture_output=True, text=True).stdout
 
 
-def _s3tests_index(source: str) -> dict[str, dict[str, object]]:
+def _s3tests_index(source: str, file: str = "s3tests/functional/test_s3.py") -> dict[str, dict[str, object]]:
     lines = source.split("\n")
     index: dict[str, dict[str, object]] = {}
     for number, line in enumerate(lines):
@@ -40,7 +40,7 @@ def _s3tests_index(source: str) -> dict[str, dict[str, object]]:
                 marks.append(lines[above])
             above -= 1
         index[match.group(1)] = {"fails_on_aws": any("fails_on_aws" in m for m in marks),
-                                 "file": "s3tests/functional/test_s3.py", "line": number + 1}
+                                 "file": file, "line": number + 1}
     return index
 
 
@@ -50,7 +50,7 @@ def main() -> int:
     parser.add_argument("--s3-tests", default="/work/.mirror/ceph+s3-tests/repo")
     args = parser.parse_args()
     recordings: dict[str, dict[str, dict[str, str]]] = {}
-    tests: set[str] = set()
+    tests: dict[str, str] = {}
     for path in sorted(CASES.rglob("*.yaml")):
         if path.name.startswith("_"):
             continue
@@ -60,7 +60,7 @@ def main() -> int:
                     r = entry["recording"]
                     recordings.setdefault(r["file"], {}).setdefault(r["test"], {})[r["key"]] = case["id"]
                 if entry.get("s3tests"):
-                    tests.add(entry["s3tests"]["test"].split("[", 1)[0])
+                    tests[entry["s3tests"]["test"].split("[", 1)[0]] = entry["s3tests"]["file"]
     problems = []
     for file, cited in recordings.items():
         snapshot = json.loads(_show(args.localstack, file))
@@ -77,9 +77,11 @@ def main() -> int:
     index_path = HERE / "s3-tests" / "tests.json"
     index = json.loads(index_path.read_text(encoding="utf-8")) if index_path.exists() else {}
     if tests:
-        known = _s3tests_index(_show(args.s3_tests, "s3tests/functional/test_s3.py"))
+        known: dict[str, dict[str, object]] = {}
+        for file in sorted(set(tests.values()) | {"s3tests/functional/test_s3.py"}):
+            known.update(_s3tests_index(_show(args.s3_tests, file), file))
         for test in sorted(tests):
-            if test in known:
+            if test in known and known[test]["file"] == tests[test]:
                 index[test] = known[test]
             else:
                 problems.append(f"s3-tests has no {test}")

@@ -295,6 +295,42 @@ def check_kms_step(step: dict[str, Any], step_at: tuple[Any, ...], scope: Scope,
             report(exp_at + ("error", "fields"), "kms step: a KMS error has no fields (code and message only)")
 
 
+def check_signing(request: dict[str, Any], at: tuple[Any, ...], report: Report) -> None:
+    """A request's `signing:` deviations must fit its auth and payload (otherwise they would silently not apply)."""
+    signing = request.get("signing")
+    if not isinstance(signing, dict):
+        return
+    auth = request.get("auth", "main")
+    payload = request.get("payload", "signed")
+    header_v4 = ("main", "alt", "bad-signature")
+    needs: list[tuple[str, bool, str]] = [
+        ("expires", auth in ("presigned", "presigned-v2"), "auth: presigned or presigned-v2"),
+        ("scope", auth in header_v4 + ("presigned",) or "form" in request, "SigV4 auth"),
+        ("sign_host", auth in header_v4 + ("presigned",), "SigV4 auth"),
+        ("access_key", auth not in ("anonymous",), "a signed request"),
+        ("corrupt_chunk", payload in ("chunked-signed", "chunked-signed-trailer"),
+         "payload: chunked-signed or chunked-signed-trailer"),
+        ("corrupt_trailer", payload == "chunked-signed-trailer", "payload: chunked-signed-trailer"),
+        ("sigv2_resource", auth in ("sigv2", "presigned-v2"), "auth: sigv2 or presigned-v2"),
+        ("policy_expires_in", "form" in request, "a form: request"),
+        ("unsigned_headers", "form" not in request, "a request that is not a form"),
+        ("changed_headers", "form" not in request, "a request that is not a form"),
+    ]
+    for name, ok, what in needs:
+        if name in signing and not ok:
+            report(at + ("signing", name), f"signing.{name} needs {what}")
+    if "scope" in signing and "form" in request:
+        report(at + ("signing", "scope"), "signing.scope is not applied to POST forms")
+    expires = signing.get("expires")
+    if auth == "presigned-v2" and expires is not None and not str(expires).lstrip("-").isdigit():
+        report(at + ("signing", "expires"), "signing.expires of a SigV2 presigned URL is whole seconds from now")
+    changed = {str(n).lower() for n in signing.get("changed_headers") or {}}
+    sent = {str(n).lower() for n, v in (request.get("headers") or {}).items() if v is not None}
+    for name in sorted(changed - sent):
+        report(at + ("signing", "changed_headers", name), f"signing.changed_headers: {name} is not in headers: "
+               "(only a header the request signs can be changed after signing)")
+
+
 def check_case(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> list[VarRef]:
     """Every check of this module on one schema-valid case: problems go to `report(json_path, message)`;
     returns the profile variables used."""
@@ -328,6 +364,7 @@ def check_case(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> list
         else:
             check_placeholders(step["request"], step_at + ("request",), scope, where, report, refs)
             check_base64(step["request"].get("body"), step_at + ("request", "body"), report)
+            check_signing(step["request"], step_at + ("request",), report)
             form_file = (step["request"].get("form") or {}).get("file")
             check_base64(form_file, step_at + ("request", "form", "file"), report)
         expects = [(step_at + ("expect",), step.get("expect"))] + \

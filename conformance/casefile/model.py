@@ -48,6 +48,39 @@ class Form:
     policy: Any = "auto"                    # "auto" | "none" | {"conditions": [...], "expiration": ...}
 
 
+@dataclass(frozen=True)
+class Signing:
+    """A request's `signing:` block: deliberate deviations from a correct signature, for negative auth cases.
+    Every field unset = sign normally."""
+    time_offset: int = 0                    # seconds added to the signing time (negative: in the past)
+    expires: str | None = None              # raw X-Amz-Expires (presigned) / Expires offset in seconds (presigned-v2)
+    scope_region: str | None = None         # credential scope overrides (the signature is computed with them)
+    scope_service: str | None = None
+    scope_terminal: str | None = None
+    scope_date_offset_days: int = 0         # credential scope date, in days from the signing date
+    access_key: str | None = None           # "unknown": a generated access key id no account has
+    unsigned_headers: Mapping[str, Any] = field(default_factory=dict)   # added after signing, not in SignedHeaders
+    changed_headers: Mapping[str, Any] = field(default_factory=dict)    # signed, then sent with this value
+    sign_host: bool = True                  # False: host left out of SignedHeaders
+    corrupt_chunk: int | str | None = None  # aws-chunked: chunk N (1-based) or "final" gets a wrong signature
+    corrupt_trailer: bool = False           # aws-chunked: a wrong x-amz-trailer-signature
+    sigv2_resource: str | None = None       # SigV2: the resource signed instead of the request's own
+    policy_expires_in: int | None = None    # POST policy expiration, seconds from now (negative: expired)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Signing:
+        scope = raw.get("scope") or {}
+        expires = raw.get("expires")
+        return cls(
+            time_offset=raw.get("time_offset", 0), expires=None if expires is None else str(expires),
+            scope_region=scope.get("region"), scope_service=scope.get("service"),
+            scope_terminal=scope.get("terminal"), scope_date_offset_days=scope.get("date_offset_days", 0),
+            access_key=raw.get("access_key"), unsigned_headers=dict(raw.get("unsigned_headers") or {}),
+            changed_headers=dict(raw.get("changed_headers") or {}), sign_host=raw.get("sign_host", True),
+            corrupt_chunk=raw.get("corrupt_chunk"), corrupt_trailer=raw.get("corrupt_trailer", False),
+            sigv2_resource=raw.get("sigv2_resource"), policy_expires_in=raw.get("policy_expires_in"))
+
+
 SSE_C_KEY_PREFIXES = ("x-amz-server-side-encryption-customer-", "x-amz-copy-source-server-side-encryption-customer-")
 
 
@@ -70,6 +103,7 @@ class RequestSpec:
     addressing: str | None = None           # None: the target's / profile's addressing
     scheme: str = "default"
     form: Form | None = None
+    signing: Signing | None = None
     line: int = _line()
 
     @classmethod
@@ -84,6 +118,7 @@ class RequestSpec:
             presign_expires=raw.get("presign_expires", 3600), addressing=raw.get("addressing"),
             scheme=raw.get("scheme", "default"),
             form=Form(dict(form["fields"]), form.get("file"), form.get("policy", "auto")) if form is not None else None,
+            signing=Signing.from_dict(raw["signing"]) if raw.get("signing") else None,
             line=line)
 
     def header_names(self) -> set[str]:

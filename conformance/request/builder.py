@@ -2,6 +2,7 @@
 signature. The spec is rendered already (templating happens once, in the engine)."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .. import s3model
-from ..casefile.model import Form, RequestSpec
+from ..casefile.model import Form, RequestSpec, Signing
 from . import aws_chunked, bodies, integrity, postform, signing
 
 
@@ -120,10 +121,16 @@ def build(spec: RequestSpec, ctx: BuildContext) -> Outgoing:
     keys = ctx.alt if auth == "alt" else ctx.main
     if auth == "alt" and ctx.alt is None:
         raise RequestBuildError("auth: alt needs the second account's keys (--alt-access-key/--alt-secret-key)")
+    dev = spec.signing or Signing()
+    if dev.access_key == "unknown" and keys is not None:
+        keys = signing.unknown_keys(keys.secret_key)
+    deviation = signing.Deviation(dev.time_offset, dev.scope_region, dev.scope_service, dev.scope_terminal,
+                                  dev.scope_date_offset_days, dev.sign_host)
+    sig_v2_path = dev.sigv2_resource or auth_path
 
     if spec.form is not None:
         return _build_form(spec.form, ctx, method, url, headers, bucket or "",
-                           keys if auth not in ("anonymous",) else None)
+                           keys if auth not in ("anonymous",) else None, dev, auth == "bad-signature")
 
     try:
         body = bodies.body_bytes(spec.body, ctx.objects)
@@ -177,42 +184,76 @@ def build(spec: RequestSpec, ctx: BuildContext) -> Outgoing:
         assert keys is not None
         if "x-amz-content-sha256" in removed:
             headers.append(("X-Amz-Content-SHA256", payload_hash))   # signer needs one; dropped again below
-        signed = signing.sign_v4(method, url, headers, b"", keys, ctx.region, payload_hash)
+        signed = signing.sign_v4(method, url, headers, b"", keys, ctx.region, payload_hash, deviation)
         signer = aws_chunked.ChunkSigner(keys, ctx.region, signed.timestamp or "", signed.scope or "",
                                      signed.signature or "")
         if auth == "bad-signature":
             signed = signing.corrupt_signature(signed)
         out_headers = signed.headers
         if payload_mode == "chunked-signed":
-            wire_body = aws_chunked.frame_signed(body, signer, chunk_size)
+            wire_body = aws_chunked.frame_signed(body, signer, chunk_size, dev.corrupt_chunk)
         elif payload_mode == "chunked-signed-trailer":
-            wire_body = aws_chunked.frame_signed_trailer(body, signer, trailer_alg, trailer_value, chunk_size)
+            wire_body = aws_chunked.frame_signed_trailer(body, signer, trailer_alg, trailer_value, chunk_size,
+                                                         dev.corrupt_chunk, dev.corrupt_trailer)
         url = signed.url
     else:
         # No header signature: a streaming mode still announces itself through x-amz-content-sha256.
         if payload_mode != "signed" and "x-amz-content-sha256" not in names | removed:
             headers.append(("X-Amz-Content-SHA256", payload_hash))
         if auth == "presigned":
-            signed = signing.presign_v4(method, url, headers, ctx.main, ctx.region, spec.presign_expires)
+            expires: int | str = dev.expires if dev.expires is not None else spec.presign_expires
+            signed = signing.presign_v4(method, url, headers, keys or ctx.main, ctx.region, expires, deviation)
+            url, out_headers = signed.url, signed.headers
+        elif auth == "presigned-v2":
+            seconds = _int_expires(dev.expires) if dev.expires is not None else spec.presign_expires
+            signed = signing.presign_v2(method, url, headers, keys or ctx.main, sig_v2_path, seconds,
+                                        dev.time_offset)
             url, out_headers = signed.url, signed.headers
         elif auth == "sigv2":
-            out_headers = signing.sign_v2(method, url, headers, ctx.main, auth_path).headers
+            out_headers = signing.sign_v2(method, url, headers, keys or ctx.main, sig_v2_path,
+                                          dev.time_offset).headers
         else:
             out_headers = headers
     if payload_mode == "chunked-unsigned-trailer":
         wire_body = aws_chunked.frame_unsigned_trailer(body, trailer_alg, trailer_value, chunk_size)
     out_headers = [(n, v) for n, v in out_headers if n.lower() not in removed or n.lower() == "authorization"]
+    out_headers = _after_signing(out_headers, dev)
     return Outgoing(method, url, out_headers, wire_body, body)
 
 
+def _int_expires(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise RequestBuildError(f"signing.expires {text!r}: SigV2 presigning needs a whole number of seconds") \
+            from None
+
+
+def _after_signing(headers: list[tuple[str, str]], dev: Signing) -> list[tuple[str, str]]:
+    """`changed_headers` replace the value of headers the signature covers; `unsigned_headers` are added after
+    the signature was computed (so SignedHeaders does not list them)."""
+    for name, value in dev.changed_headers.items():
+        lname = str(name).lower()
+        if not any(n.lower() == lname for n, _ in headers):
+            raise RequestBuildError(f"signing.changed_headers: {name!r} is not in the signed request; add it to "
+                                    "headers: (changed_headers alters a header after signing)")
+        headers = [(n, _scalar(value)) if n.lower() == lname else (n, v) for n, v in headers]
+    for name, value in dev.unsigned_headers.items():
+        _check_latin1(str(name), _scalar(value))
+        headers = headers + [(str(name), _scalar(value))]
+    return headers
+
+
 def _build_form(form_spec: Form, ctx: BuildContext, method: str, url: str, headers: list[tuple[str, str]],
-                bucket: str, keys: signing.Keys | None) -> Outgoing:
+                bucket: str, keys: signing.Keys | None, dev: Signing, corrupt: bool) -> Outgoing:
     try:
         file_data = bodies.body_bytes(form_spec.file, ctx.objects)
     except bodies.BodyError as exc:
         raise RequestBuildError(str(exc)) from None
     fields = {str(k): _scalar(v) for k, v in form_spec.fields.items()}
-    form = postform.build_form(bucket, fields, file_data, form_spec.policy, keys, ctx.region)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=dev.time_offset)
+    form = postform.build_form(bucket, fields, file_data, form_spec.policy, keys, ctx.region, now,
+                               dev.policy_expires_in, corrupt)
     names = {n.lower() for n, _ in headers}
     if "content-type" not in names:
         headers = headers + [("Content-Type", form.content_type)]

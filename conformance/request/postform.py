@@ -20,9 +20,12 @@ class Form:
 
 
 def build_form(bucket: str, fields: dict[str, str], file_data: bytes, policy: Any, keys: signing.Keys | None,
-               region: str, now: dt.datetime | None = None) -> Form:
+               region: str, now: dt.datetime | None = None, expires_in: int | None = None,
+               corrupt_signature: bool = False) -> Form:
     """policy: "auto" (allow exactly the fields sent), "none" (no policy, anonymous form) or
-    {"conditions": [...], "expiration": iso}. The file part goes last, as S3 requires."""
+    {"conditions": [...], "expiration": iso}. The file part goes last, as S3 requires. `expires_in`: the
+    policy's expiration in seconds from `now` (default one hour; negative: already expired).
+    `corrupt_signature`: x-amz-signature with its last hex digit changed."""
     now = now or dt.datetime.now(dt.UTC)
     sent = [(name, str(value)) for name, value in fields.items()]
     if policy != "none" and keys is not None:
@@ -33,16 +36,20 @@ def build_form(bucket: str, fields: dict[str, str], file_data: bytes, policy: An
                        ("x-amz-date", amz_date)]
         names = {name.lower() for name, _ in sent}
         auth_fields = [(n, v) for n, v in auth_fields if n not in names]
-        expiration = (now + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        lifetime = dt.timedelta(hours=1) if expires_in is None else dt.timedelta(seconds=expires_in)
+        expiration = (now + lifetime).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         if policy == "auto":
             conditions: list[Any] = [{"bucket": bucket}]
             conditions += [{name: value} for name, value in sent + auth_fields
                            if name.lower() not in ("policy", "x-amz-signature", "file")]
             document = {"expiration": expiration, "conditions": conditions}
         else:
-            document = {"expiration": policy.get("expiration", expiration), "conditions": policy["conditions"]}
+            given = policy.get("expiration") if expires_in is None else None
+            document = {"expiration": given or expiration, "conditions": policy["conditions"]}
         policy_b64 = base64.b64encode(json.dumps(document).encode()).decode()
         signature = signing.derive_signature(keys, region, amz_date, policy_b64)
+        if corrupt_signature:
+            signature = signature[:-1] + ("0" if signature[-1] != "0" else "1")
         sent = sent + auth_fields + [("policy", policy_b64), ("x-amz-signature", signature)]
     parts: list[Any] = list(sent) + [("file", ("upload.bin", file_data, "application/octet-stream"))]
     body, content_type = encode_multipart_formdata(parts)

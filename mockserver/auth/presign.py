@@ -56,8 +56,10 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
     if expires < 0:
         raise errors.query_parameters_error("X-Amz-Expires must be non-negative")
     if expires > MAX_EXPIRES:
+        # AWS's wording, recorded in public reports (bryanjos/aws_auth#31, aws/aws-cli#5464)
         raise errors.query_parameters_error(
-            "X-Amz-Expires must be less than a week (in seconds) that is; 604800 seconds")
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less "
+            "than 604800 seconds")
     account = accounts.by_access_key(credential.access_key)
     if account is None:
         raise errors.invalid_access_key_id(credential.access_key)
