@@ -230,8 +230,20 @@ class NoJournal:
         return None
 
 
+def prefix_end(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with `prefix` (None: no such string, every
+    string from `prefix` on starts with it). Lets a listing jump over a common prefix in one bisect."""
+    while prefix:
+        last = ord(prefix[-1])
+        if last < 0x10FFFF:
+            return prefix[:-1] + chr(last + 1)
+        prefix = prefix[:-1]
+    return None
+
+
 class BucketIndex:
-    """Keys of one bucket: versions newest first, plus a sorted key list for listings."""
+    """Keys of one bucket: versions newest first, plus a sorted key list for listings (kept sorted by bisect:
+    a listing page seeks in O(log n) and never scans or sorts the bucket)."""
 
     __slots__ = ("sorted_keys", "versions")
 
@@ -242,7 +254,11 @@ class BucketIndex:
     def set(self, key: str, versions: list[ObjectVersion]) -> None:
         if versions:
             if key not in self.versions:
-                bisect.insort(self.sorted_keys, key)
+                keys = self.sorted_keys
+                if not keys or keys[-1] < key:
+                    keys.append(key)          # ascending writes (and loading) append without a search
+                else:
+                    bisect.insort(keys, key)
             self.versions[key] = versions
         elif key in self.versions:
             del self.versions[key]
@@ -250,16 +266,31 @@ class BucketIndex:
             if i < len(self.sorted_keys) and self.sorted_keys[i] == key:
                 del self.sorted_keys[i]
 
+    def load(self, entries: list[tuple[str, list[ObjectVersion]]]) -> None:
+        """Bulk insert at start-up: one sort instead of an insort per key."""
+        for key, versions in entries:
+            if versions:
+                self.versions[key] = versions
+        self.sorted_keys = sorted(self.versions)
+
+    def position(self, prefix: str, after: str | None) -> int:
+        """Index in sorted_keys of the first key >= prefix and > after."""
+        if after is None or after < prefix:
+            return bisect.bisect_left(self.sorted_keys, prefix)
+        return bisect.bisect_right(self.sorted_keys, after)
+
+    def skip_prefix(self, common: str, i: int) -> int:
+        """Index of the first key from `i` on that does not start with `common`."""
+        end = prefix_end(common)
+        return len(self.sorted_keys) if end is None else bisect.bisect_left(self.sorted_keys, end, i)
+
     def keys_from(self, prefix: str, after: str | None) -> Iterator[str]:
         """Sorted keys starting with prefix, strictly after `after`."""
-        start = prefix if after is None or after < prefix else after
-        i = bisect.bisect_left(self.sorted_keys, start)
         keys = self.sorted_keys
+        i = self.position(prefix, after)
         while i < len(keys):
             k = keys[i]
             i += 1
-            if after is not None and k <= after:
-                continue
             if not k.startswith(prefix):
                 return
             yield k
@@ -285,9 +316,12 @@ class Storage:
         for b in buckets:
             self.buckets[b.name] = b
             self.index[b.name] = BucketIndex()
+        per_bucket: dict[str, list[tuple[str, list[ObjectVersion]]]] = {}
         for bucket, key, versions in keys:
             if bucket in self.index:
-                self.index[bucket].set(key, versions)
+                per_bucket.setdefault(bucket, []).append((key, versions))
+        for bucket, entries in per_bucket.items():
+            self.index[bucket].load(entries)
         for u in uploads:
             if u.bucket in self.buckets:
                 self.uploads[u.upload_id] = u
