@@ -32,9 +32,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from bench.rawhttp import Connection, Presigner  # noqa: E402
-from bench.servers import WORK, free_port  # noqa: E402
-from mockserver.accounts import MAIN  # noqa: E402
+from bench.rawhttp import Connection, Presigner
+from bench.servers import WORK, free_port
+from mockserver.accounts import MAIN
 
 BUCKET = "growth"
 BODY = bytes(range(256)) * 4                 # 1 KiB
@@ -308,8 +308,8 @@ OPS = ["put", "get", "head", "list-first", "list-middle", "list-delimiter", "lis
 
 
 def render(results: list[dict], load: float) -> str:
-    lines = [f"## Growth (load average {load:.1f} at start; 1 KiB SSE-S3 objects in one bucket; p50 ms, and in "
-             "brackets the ratio to the smallest size measured in the same run)", ""]
+    lines = [(f"## Growth (load average {load:.1f} at start; 1 KiB SSE-S3 objects in one bucket; p50 ms, and in "
+             "brackets the ratio to the smallest size measured in the same run)"), ""]
     for result in results:
         sizes = sorted(result["sizes"])
         if not sizes:
@@ -339,16 +339,16 @@ def render(results: list[dict], load: float) -> str:
             low, high = sizes[0], sizes[-1]
             per_object = ((result["sizes"][high]["rss_mib"] - result["sizes"][low]["rss_mib"]) * 1024 * 1024
                           / (high - low))
-            lines += ["", f"RSS per object ({low:,} -> {high:,}): {per_object:.0f} bytes, of which the data (1 KiB "
-                          f"body) is 1024: overhead {per_object - 1024:.0f} bytes per object."]
+            lines += ["", (f"RSS per object ({low:,} -> {high:,}): {per_object:.0f} bytes, of which the data (1 KiB "
+                          f"body) is 1024: overhead {per_object - 1024:.0f} bytes per object.")]
         if "restart_seconds" in result:
-            lines += ["", f"Restart with {result['restart_objects']:,} objects: {result['restart_seconds']:.2f} s "
+            lines += ["", (f"Restart with {result['restart_objects']:,} objects: {result['restart_seconds']:.2f} s "
                           f"until the first request is answered; RSS after restart "
                           f"{result['rss_after_restart_mib']:.0f} MiB"
-                          f"{'; ' + result['restart_error'] if 'restart_error' in result else ''}."]
+                          f"{'; ' + result['restart_error'] if 'restart_error' in result else ''}.")]
         mp = result.get("multipart")
         if mp:
-            lines += ["", f"Multipart upload of {mp['parts']:,} parts of 1 KiB: UploadPart p50 "
+            lines += ["", (f"Multipart upload of {mp['parts']:,} parts of 1 KiB: UploadPart p50 "
                           f"{mp['upload-part-first']['p50_ms']:.2f} ms (first parts) -> "
                           f"{mp['upload-part-last']['p50_ms']:.2f} ms (last parts) "
                           f"({mp['upload-part-last']['p50_ms'] / mp['upload-part-first']['p50_ms']:.2f}x); all parts "
@@ -356,7 +356,7 @@ def render(results: list[dict], load: float) -> str:
                           f"Complete {mp.get('complete-seconds', 0):.2f} s; GET of the object "
                           f"{mp.get('get-seconds', 0):.2f} s; HEAD partNumber={mp['parts']} "
                           f"{mp.get('head-last-part-ms', 0):.2f} ms"
-                          f"{'; ERROR ' + mp['error'] if 'error' in mp else ''}."]
+                          f"{'; ERROR ' + mp['error'] if 'error' in mp else ''}.")]
         lines.append("")
     return "\n".join(lines)
 
