@@ -196,6 +196,7 @@ class Journal(Protocol):
     async def delete_bucket(self, name: str) -> None: ...
     async def save_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None: ...
     async def save_upload(self, upload: Upload) -> None: ...
+    async def save_part(self, upload: Upload, number: int) -> None: ...   # the part's current state (or absence)
     async def delete_upload(self, upload_id: str) -> None: ...
     def forget_uploads(self, upload_ids: list[str]) -> None: ...
     def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]: ...
@@ -215,6 +216,9 @@ class NoJournal:
         return None
 
     async def save_upload(self, upload: Upload) -> None:
+        return None
+
+    async def save_part(self, upload: Upload, number: int) -> None:
         return None
 
     async def delete_upload(self, upload_id: str) -> None:
@@ -505,11 +509,11 @@ class Storage:
                     upload.parts[part.number] = old
 
         try:
-            await self._persist("upload", self.journal.save_upload(upload), undo)
+            await self._persist("upload", self.journal.save_part(upload, part.number), undo)
         except S3Error:
             async def rewrite() -> None:
                 if self.uploads.get(upload.upload_id) is upload:       # not aborted or completed meanwhile
-                    await self.journal.save_upload(upload)
+                    await self.journal.save_part(upload, part.number)
 
             await self._free_failed([part.blob], rewrite)
             raise

@@ -5,13 +5,15 @@ every key once, in order; and a restart loads the index sorted."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import random
 
 import pytest
 
 from mockserver.handlers.listing import walk, walk_versions
 from mockserver.storage.base import BucketIndex, ObjectVersion, Storage, prefix_end
-from mockserver.storage.disk import disk_storage
+from mockserver.storage.disk import _digest, disk_storage
 from mockserver.storage.memory import memory_storage
 
 
@@ -189,3 +191,46 @@ def test_restart_loads_the_index_sorted(tmp_path):
     expected = [f"k{i:04d}" for i in range(300) if i != 150]
     assert index.sorted_keys == expected
     assert sorted(index.versions) == expected
+
+
+def _part_files(root) -> list[str]:
+    return sorted(f for _, _, fs in os.walk(os.path.join(root, "meta", "parts")) for f in fs)
+
+
+def test_upload_parts_are_documents_of_their_own(tmp_path):
+    """UploadPart writes its part's document only (the upload's document does not grow with its parts); a restart
+    puts the parts back; aborting removes them; part documents whose upload is gone (a crash in between) are
+    removed at load."""
+    from mockserver.storage.base import Bucket, Part, Upload
+
+    async def create() -> None:
+        storage = disk_storage(str(tmp_path))
+        await storage.save_bucket(Bucket("b", "o", "us-east-1", 0.0))
+        for upload_id in ("u1", "u2"):
+            upload = Upload(upload_id, "b", "k", 0.0, "o")
+            await storage.save_upload(upload)
+            for n in (3, 1, 2, 2):
+                await storage.put_part(upload, Part(n, "", 1, f"etag-{n}-{len(upload.parts)}", {}, 0.0, "eA=="))
+
+    asyncio.run(create())
+    assert len(_part_files(tmp_path)) == 6
+    storage = disk_storage(str(tmp_path))
+    upload = storage.uploads["u1"]
+    assert list(upload.parts) == [1, 2, 3]
+    assert upload.parts[2].etag == "etag-2-3"            # the replaced part is the later one
+    for _, _, files in os.walk(os.path.join(tmp_path, "meta", "uploads")):
+        for name in files:
+            with open(os.path.join(tmp_path, "meta", "uploads", name)) as fh:
+                assert json.load(fh)["parts"] == []
+
+    async def finish() -> None:
+        await storage.delete_upload("u1")
+        journal = storage.journal
+        # u2: the upload's document goes, then a crash before its part documents are removed
+        await journal._write("upload", os.path.join(journal.meta, "uploads", _digest("u2")), None)  # type: ignore[attr-defined]
+
+    asyncio.run(finish())
+    assert len(_part_files(tmp_path)) == 3
+    again = disk_storage(str(tmp_path))
+    assert again.uploads == {}
+    assert _part_files(tmp_path) == []
