@@ -65,8 +65,8 @@ def run_s3tests(s3tests_dir: str) -> dict:
 def render(rows: list[dict]) -> str:
     reference = next((r for r in rows if r["what"].startswith("ceph") and r["per_s"]), None)
     one = next((r for r in rows if r["what"].endswith("-n 1")), None)
-    lines = ["## Suite speed (whole corpus, built-in server; wall seconds include start-up, case loading and the "
-             "three reports; CPU: runner + server processes)", "",
+    lines = [("## Suite speed (whole corpus, built-in server; wall seconds include start-up, case loading and the "
+             "three reports; CPU: runner + server processes)"), "",
              "| run | cases | wall s | CPU s | cases/s | vs s3-tests | vs -n 1 | load avg | result |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
