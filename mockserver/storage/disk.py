@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from mockserver.storage import crashpoints
@@ -219,7 +220,7 @@ class DiskJournal:
         os.makedirs(self.tmp)
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
-        self._current: dict[str, str] = {}      # logical path -> file holding its latest version
+        self._current: dict[str, int] = {}      # logical path -> generation of its latest version
         self._generation = 0
 
     def _next_generation(self) -> int:
@@ -230,14 +231,15 @@ class DiskJournal:
         """Raises OSError (full disk) only while the new generation is not complete: the document is then as it
         was. Once the new generation is down, failing to remove the previous one is logged (a restart keeps the
         highest generation) and the write counts as done."""
-        old = self._current.get(logical)
+        old_generation = self._current.get(logical)
+        old = None if old_generation is None else f"{logical}.{old_generation:016x}.json"
         if data is not None:
             path = f"{logical}.{generation:016x}.json"
             if crashpoints.armed(f"meta.{kind}.partial"):
                 _create_file(path, data[:len(data) // 2], False)
                 crashpoints.crash_at(f"meta.{kind}.partial")
             write_new(path, data, self.fsync)
-            self._current[logical] = path
+            self._current[logical] = generation
             crashpoints.crash_at(f"meta.{kind}.written")
         else:
             self._current.pop(logical, None)
@@ -319,14 +321,15 @@ class DiskJournal:
             for number in sorted(self._part_numbers.pop(upload_id, ())):
                 self._store("upload", self._part_path(upload_id, number), None, self._next_generation())
 
-    def _documents(self, directory: str) -> list[dict[str, Any]]:
-        return [doc for _logical, doc in self._documents_at(directory)]
+    def _documents(self, directory: str) -> Iterator[dict[str, Any]]:
+        return (doc for _logical, doc in self._documents_at(directory))
 
-    def _documents_at(self, directory: str) -> list[tuple[str, dict[str, Any]]]:
+    def _documents_at(self, directory: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """Latest complete version of every document under `directory` with its logical path; older and broken
-        ones are removed."""
-        found: dict[str, list[tuple[int, str]]] = {}
+        ones are removed. One directory at a time (every generation of a document is in its directory), each
+        document handed over as soon as it is read: a restart with 100k objects never holds them all as JSON."""
         for dirpath, _dirs, files in os.walk(directory):
+            found: dict[str, list[int]] = {}
             for name in files:
                 digest, _, rest = name.partition(".")
                 generation_text, _, suffix = rest.partition(".")
@@ -334,26 +337,26 @@ class DiskJournal:
                     generation = int(generation_text, 16)
                 except ValueError:
                     continue
-                if suffix == "json":
-                    found.setdefault(os.path.join(dirpath, digest), []).append((generation, os.path.join(dirpath, name)))
-        docs: list[tuple[str, dict[str, Any]]] = []
-        for logical, versions in found.items():
-            versions.sort(reverse=True)
-            chosen = None
-            for generation, path in versions:
-                if chosen is None:
-                    try:
-                        with open(path, "rb") as f:
-                            chosen = json.loads(f.read())
-                    except ValueError:           # cut short by a kill -9 while being written
-                        chosen = None
-                    if chosen is not None:
-                        self._current[logical] = path
-                        self._generation = max(self._generation, generation)
-                        docs.append((logical, chosen))
-                        continue
-                os.unlink(path)
-        return docs
+                if suffix == "json" and f"{generation:016x}" == generation_text:
+                    found.setdefault(digest, []).append(generation)
+            for digest, generations in found.items():
+                logical = os.path.join(dirpath, digest)
+                generations.sort(reverse=True)
+                chosen = None
+                for generation in generations:
+                    path = f"{logical}.{generation:016x}.json"
+                    if chosen is None:
+                        try:
+                            with open(path, "rb") as f:
+                                chosen = json.loads(f.read())
+                        except ValueError:           # cut short by a kill -9 while being written
+                            chosen = None
+                        if chosen is not None:
+                            self._current[logical] = generation
+                            self._generation = max(self._generation, generation)
+                            yield logical, chosen
+                            continue
+                    os.unlink(path)
 
     def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]:
         buckets = [Bucket.from_json(d) for d in self._documents(self.buckets_dir)]
