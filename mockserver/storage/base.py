@@ -11,7 +11,6 @@ import bisect
 import errno
 import logging
 import os
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, fields
@@ -55,22 +54,6 @@ class _Record:
         return cls(**data)
 
 
-# Values of these keys repeat across objects (modes, algorithms, the bucket name): one str each once interned.
-_SHARED_VALUES = frozenset({"mode", "alg", "algorithm", "type", "bucket", "owner_id", "content_type",
-                            "storage_class", "version_id"})
-
-
-def _shared(value: Any) -> Any:
-    """A loaded document's nested dicts with their keys (and repeated values) interned: json.loads makes new
-    key strings for every document, ~50 bytes each, a dozen per object once 100k objects are loaded."""
-    if isinstance(value, dict):
-        return {sys.intern(k): (sys.intern(v) if k in _SHARED_VALUES and type(v) is str else _shared(v))
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shared(v) for v in value]
-    return value
-
-
 @dataclass
 class Bucket(_Record):
     name: str
@@ -100,7 +83,7 @@ class Part(_Record):
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Part:
-        data = _shared(data)
+        data = dict(data)
         if data.get("inline") is not None:
             data["inline"] = base64.b64decode(data["inline"])
         return cls(**data)
@@ -135,9 +118,8 @@ class ObjectVersion:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ObjectVersion:
-        parts = [Part.from_json(p) for p in data.get("parts", [])]
-        data = _shared({k: v for k, v in data.items() if k != "parts"})
-        data["parts"] = parts
+        data = dict(data)
+        data["parts"] = [Part.from_json(p) for p in data.get("parts", [])]
         return cls(**data)
 
 
