@@ -1,11 +1,15 @@
-"""Benchmark: the mock server against moto and s3rver, side by side, same pre-signed request streams.
+"""Benchmark: the mock server against moto and s3rver, side by side, same pre-signed request streams; large
+transfers against the references of issue 15 (single-core hashlib MD5, a null ASGI app on the same uvicorn); how
+costs grow with the objects in a bucket (bench/growth.py); the suite's speed (bench/suite.py).
 
-    .venv/bin/python bench/run.py [--seconds 5] [--rounds 2] [--only mock,moto,s3rver] [--skip-large]
-                                  [--large-rounds 1]
+    .venv/bin/python bench/run.py [--phases small,large,growth,suite] [--seconds 5] [--rounds 2]
+                                  [--only mock,mock-disk,moto,s3rver] [--large-rounds 1]
+                                  [--growth-sizes 1000,10000,100000] [--parts 10000] [--s3tests-dir DIR]
 
 Small requests run through wrk (Debian's `wrk`, keep-alive, concurrency 1 and 16); large transfers through
-bench/transfer.py in a separate process. Prints a markdown table and writes bench/results/latest.md.
-Every phase is bounded in time; servers are stopped at the end (also on error).
+bench/transfer.py in a separate process. Prints markdown tables and writes bench/results/latest.md.
+Every phase is bounded in time; servers are stopped at the end (also on error). A run that fits in ~10 minutes
+on a quiet 2-core machine: `--rounds 1 --seconds 3 --growth-sizes 1000,10000,100000 --parts 10000`.
 """
 from __future__ import annotations
 
@@ -23,13 +27,15 @@ from botocore.config import Config
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from bench.servers import WORK, start_mock, start_mock_disk, start_moto, start_s3rver
+from bench import growth, suite
+from bench.servers import WORK, start_mock, start_mock_disk, start_moto, start_null, start_s3rver
 from bench.wrk_phase import phase_requests, run_load
 
 BUCKET = "bench"
 PHASES = ["put-1k-sse", "get-1k", "head", "bucket-encryption"]
-LARGE = ["multipart-64m", "put-1g", "get-1g"]
-STARTERS = {"mock": start_mock, "mock-disk": start_mock_disk, "moto": start_moto, "s3rver": start_s3rver}
+LARGE = ["multipart-64m", "put-1g", "put-1g-kms", "put-1g-ssec", "get-1g"]
+STARTERS = {"mock": start_mock, "mock-disk": start_mock_disk, "moto": start_moto, "s3rver": start_s3rver,
+            "null": start_null}
 MOCKS = ("mock", "mock-disk")
 
 
@@ -73,24 +79,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="mock,mock-disk,moto,s3rver")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--large-rounds", type=int, default=1, help="rounds of the large transfers (best counts)")
+    parser.add_argument("--phases", default="small,large,growth,suite")
+    parser.add_argument("--growth-sizes", default="1000,10000,100000")
+    parser.add_argument("--growth-modes", default="memory,disk")
+    parser.add_argument("--growth-seconds", type=float, default=1.0)
+    parser.add_argument("--parts", type=int, default=10000, help="parts of the growth multipart upload (0: none)")
+    parser.add_argument("--s3tests-dir", default=os.environ.get("S3TESTS_DIR"),
+                        help="a ceph/s3-tests checkout: its SSE tier runs beside the suite (tests/crosscheck)")
     args = parser.parse_args(argv)
+    if args.skip_large:
+        args.phases = ",".join(p for p in args.phases.split(",") if p != "large")
+    phases = set(args.phases.split(","))
     os.makedirs(WORK, exist_ok=True)
     load_at_start = os.getloadavg()[0]
     names = [n for n in args.only.split(",") if n]
+    if "large" in phases and "null" not in names:
+        names.append("null")
     servers = {}
     small: dict[tuple[str, str, int], object] = {}
     large: dict[tuple[str, str], dict] = {}
     rss: dict[str, float | None] = {}
+    sections: list[str] = []
     try:
         for name in names:
             servers[name] = STARTERS[name]()
-            prepare(servers[name])
-        for phase in PHASES:
+            if name != "null":
+                prepare(servers[name])
+        for phase in PHASES if "small" in phases else []:
             for connections in (1, 16):
                 # Rounds alternate between the servers; the best round of each counts (the machine is shared,
                 # so a single round mostly measures who else was busy at that moment).
                 for round_number in range(args.rounds):
                     for name, server in servers.items():
+                        if name == "null":
+                            continue
                         requests = phase_requests(server, phase, BUCKET)
                         result = run_load(requests, connections, args.seconds, WORK,
                                           f"{name}-{phase}-{connections}")
@@ -100,11 +122,17 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"{phase:18} c={connections:<2} {name:7} round {round_number + 1}: {result.rps:9.0f} "
                               f"req/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
                               f"non-2xx {result.non_2xx}  errors {result.errors}", flush=True)
-        if not args.skip_large:
+        if "large" in phases:
             # Like the small phases: rounds alternate between the servers and the best rate counts.
             for round_number in range(args.large_rounds):
+                md5 = large_transfer(servers[names[0]], "md5-1g")
+                if md5.get("mb_per_s", 0) > large.get(("md5-1g", "-"), {}).get("mb_per_s", 0):
+                    large[("md5-1g", "-")] = md5
+                print(f"{'md5-1g':18} round {round_number + 1}: {md5}", flush=True)
                 for mode in LARGE:
                     for name, server in servers.items():
+                        if name == "null" and mode == "multipart-64m":
+                            continue
                         outcome = large_transfer(server, mode)
                         best = large.get((mode, name))
                         if best is None or outcome.get("mb_per_s", 0) > best.get("mb_per_s", 0):
@@ -115,7 +143,21 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for server in servers.values():
             server.stop()
-    report = render(names, small, large, rss, args.seconds, args.rounds, load_at_start, args.large_rounds)
+    if "growth" in phases:
+        load = os.getloadavg()[0]
+        sizes = sorted(int(n) for n in args.growth_sizes.split(",") if n)
+        modes = [m for m in args.growth_modes.split(",") if m]
+        results = [growth.run_mode(mode, sizes, args.growth_seconds,
+                                   args.parts if mode == "disk" or "disk" not in modes else 0) for mode in modes]
+        sections.append(growth.render(results, load))
+    if "suite" in phases:
+        rows = [suite.run_corpus(1), suite.run_corpus(2)]
+        if args.s3tests_dir:
+            rows.append(suite.run_s3tests(args.s3tests_dir))
+        sections.append(suite.render(rows))
+    report = render([n for n in names if n != "null"], small, large, rss, args.seconds, args.rounds, load_at_start,
+                    args.large_rounds, phases)
+    report += "".join("\n" + section for section in sections)
     print(report)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "latest.md"), "w") as handle:
@@ -123,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def render(names, small, large, rss, seconds, rounds, load, large_rounds=1) -> str:
+def render(names, small, large, rss, seconds, rounds, load, large_rounds=1, phases=("small", "large")) -> str:
     peers = [n for n in names if n not in MOCKS]
     mocks = [n for n in names if n in MOCKS]
     pairs = [(m, p) for m in mocks for p in peers]
@@ -134,7 +176,7 @@ def render(names, small, large, rss, seconds, rounds, load, large_rounds=1) -> s
              "| phase | conc. | " + " | ".join(f"{n} req/s (p50/p99 ms)" for n in names) + " | "
              + " | ".join(f"{m}/{p}" for m, p in pairs) + " |",
              "|---|---|" + "---|" * (len(names) + len(pairs))]
-    for phase in PHASES:
+    for phase in PHASES if "small" in phases else []:
         for connections in (1, 16):
             cells, rates = [], {}
             for name in names:
@@ -159,6 +201,33 @@ def render(names, small, large, rss, seconds, rounds, load, large_rounds=1) -> s
                    + [str(large.get((mode, m), {}).get("server_cpu_s", "-")) for m in mocks]
                    + [str(large.get((mode, (mocks or names)[0]), {}).get("load", "-"))])
             lines.append("| " + " | ".join(row) + " |")
+        lines += ["", "### Transfer targets (issue 15), each against its reference measured in this run", "",
+                  ("| server | transfer | MB/s | reference | reference MB/s | ratio | target | CPU s (server) | "
+                  "reference CPU s | CPU ratio |"), "|---|---|---|---|---|---|---|---|---|---|"]
+        md5 = large.get(("md5-1g", "-"), {}).get("mb_per_s")
+        null = {m: large.get((m, "null"), {}).get("mb_per_s") for m in LARGE}
+        cpu_refs = {"put-1g": large.get(("md5-1g", "-"), {}).get("client_cpu_s"),
+                    "put-1g-kms": large.get(("put-1g", "null"), {}).get("server_cpu_s"),
+                    "put-1g-ssec": large.get(("put-1g", "null"), {}).get("server_cpu_s"),
+                    "get-1g": large.get(("get-1g", "null"), {}).get("server_cpu_s")}
+        for mock in mocks:
+            targets = [("put-1g", "hashlib MD5, one core", md5, 0.8),
+                       ("put-1g-kms", "null app PUT", null["put-1g"], 0.7),
+                       ("put-1g-ssec", "null app PUT", null["put-1g"], 0.7),
+                       ("get-1g", "null app GET", null["get-1g"], 0.4)]
+            for mode, reference, ref_rate, target in targets:
+                rate = large.get((mode, mock), {}).get("mb_per_s")
+                ratio = rate / ref_rate if rate and ref_rate else None
+                verdict = "-" if ratio is None else ("met" if ratio >= target else "NOT met")
+                cpu = large.get((mode, mock), {}).get("server_cpu_s")
+                ref_cpu = cpu_refs[mode]
+                cpu_ratio = f"{ref_cpu / cpu:.2f}" if cpu and ref_cpu else "-"
+                lines.append(f"| {mock} | {mode} | {rate or 0:.0f} | {reference} | {ref_rate or 0:.0f} | "
+                             f"{ratio or 0:.2f} | >= {target} {verdict} | {cpu or '-'} | {ref_cpu or '-'} | "
+                             f"{cpu_ratio} |")
+        lines += ["", ("CPU ratio: the reference's CPU seconds for the same bytes over the server's (the MD5 reference: "
+                      "the client process hashing 1 GiB); on a loaded machine the rates mostly measure the neighbours, "
+                      "CPU seconds much less so.")]
     lines += ["", "Peak RSS (VmHWM): " + ", ".join(f"{n} {v:.0f} MiB" if v else f"{n} -" for n, v in rss.items()),
               "", "non-2xx: the server answered with an error status (rates with errors are not compared)."]
     return "\n".join(lines) + "\n"

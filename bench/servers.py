@@ -84,7 +84,8 @@ def start_mock(disk: bool = False) -> Server:
     """The mock server as users start it: in memory by default (like moto), or with --data-dir (like s3rver)."""
     name = "mock-disk" if disk else "mock"
     port = free_port()
-    cmd = [sys.executable, "-m", "mockserver", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "mockserver", "--host", "127.0.0.1", "--port", str(port),
+           "--allow-sse-c-over-http"]       # the SSE-C transfer runs over plain HTTP, like the others
     if disk:
         data = os.path.join(WORK, "mock-data")
         shutil.rmtree(data, ignore_errors=True)
@@ -96,6 +97,15 @@ def start_mock(disk: bool = False) -> Server:
 
 def start_mock_disk() -> Server:
     return start_mock(disk=True)
+
+
+def start_null() -> Server:
+    """bench/nullapp.py: the mock server's uvicorn set-up around an app that discards bodies and streams zeros."""
+    port = free_port()
+    process = _spawn([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "nullapp.py"),
+                      str(port)], "null")
+    _wait_listening(port, process)
+    return Server("null", f"http://127.0.0.1:{port}", MAIN.access_key, MAIN.secret_key, process, False)
 
 
 def start_moto() -> Server:

@@ -1,8 +1,12 @@
 """Large transfers, run as a separate process: `python bench/transfer.py MODE ENDPOINT AK SK BUCKET`.
-MODE: multipart-64m (8 parts of 8 MiB), put-1g, get-1g. Bodies go over raw http.client with pre-signed
-URLs (UNSIGNED-PAYLOAD), streamed from / into fixed buffers. Prints one JSON line."""
+MODE: multipart-64m (8 parts of 8 MiB), put-1g (the bucket default, SSE-S3), put-1g-kms (SSE-KMS, the AWS managed
+key), put-1g-ssec (SSE-C), get-1g, md5-1g (no server: single-core hashlib MD5 over 1 GiB in 4 MiB pieces, the bound
+of an SSE-S3 PUT whose ETag is the body's MD5). Bodies go over raw http.client with pre-signed URLs
+(UNSIGNED-PAYLOAD; SSE headers signed), streamed from / into fixed buffers, no Content-MD5. Prints one JSON line."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -10,8 +14,12 @@ import sys
 import time
 from urllib.parse import urlsplit
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import boto3
 from botocore.config import Config
+
+from bench.rawhttp import Presigner
 
 MIB = 1024 * 1024
 BLOCK = os.urandom(MIB)
@@ -24,10 +32,22 @@ def _client(endpoint: str, ak: str, sk: str):
                                       s3={"addressing_style": "path"}))
 
 
-def _put(url: str, size: int) -> str:
+SSEC_KEY = bytes(range(32))
+SSE_HEADERS = {
+    "put-1g-kms": {"x-amz-server-side-encryption": "aws:kms"},
+    "put-1g-ssec": {"x-amz-server-side-encryption-customer-algorithm": "AES256",
+                    "x-amz-server-side-encryption-customer-key": base64.b64encode(SSEC_KEY).decode(),
+                    "x-amz-server-side-encryption-customer-key-md5":
+                        base64.b64encode(hashlib.md5(SSEC_KEY).digest()).decode()},
+}
+
+
+def _put(url: str, size: int, headers: dict[str, str] | None = None) -> str:
     split = urlsplit(url)
     conn = http.client.HTTPConnection(split.hostname, split.port, timeout=300)
     conn.putrequest("PUT", f"{split.path}?{split.query}", skip_accept_encoding=True)
+    for name, value in (headers or {}).items():
+        conn.putheader(name, value)
     conn.putheader("Content-Length", str(size))
     conn.endheaders()
     view = memoryview(BLOCK * 8)
@@ -62,8 +82,27 @@ def _get(url: str) -> int:
     return total
 
 
+UNBLOCK_SSEC = (b'<ServerSideEncryptionConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule>'
+                b"<ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>"
+                b"</ApplyServerSideEncryptionByDefault><BlockedEncryptionTypes><EncryptionType>NONE</EncryptionType>"
+                b"</BlockedEncryptionTypes></Rule></ServerSideEncryptionConfiguration>")
+
+
+def _allow_ssec(endpoint: str, presigner: Presigner, bucket: str) -> None:
+    """New buckets block SSE-C (AWS since April 2026, and the mock's aws dialect): unblock the bench bucket."""
+    split = urlsplit(endpoint)
+    conn = http.client.HTTPConnection(split.hostname, split.port, timeout=60)
+    md5 = base64.b64encode(hashlib.md5(UNBLOCK_SSEC).digest()).decode()
+    conn.request("PUT", presigner.target("PUT", f"/{bucket}", {"encryption": ""}), body=UNBLOCK_SSEC,
+                 headers={"Content-MD5": md5})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+
+
 def main(mode: str, endpoint: str, ak: str, sk: str, bucket: str) -> dict:
     s3 = _client(endpoint, ak, sk)
+    cpu = time.process_time()
     if mode == "multipart-64m":
         key, size = "multipart-64m", 64 * MIB
         started = time.perf_counter()
@@ -81,6 +120,24 @@ def main(mode: str, endpoint: str, ak: str, sk: str, bucket: str) -> dict:
         started = time.perf_counter()
         _put(url, size)
         seconds = time.perf_counter() - started
+    elif mode in SSE_HEADERS:
+        size = 1024 * MIB
+        split = urlsplit(endpoint)
+        presigner = Presigner(split.netloc, ak, sk)
+        if mode == "put-1g-ssec":
+            _allow_ssec(endpoint, presigner, bucket)
+        url = endpoint + presigner.target("PUT", f"/{bucket}/object-1g-{mode}", None, SSE_HEADERS[mode])
+        started = time.perf_counter()
+        _put(url, size, SSE_HEADERS[mode])
+        seconds = time.perf_counter() - started
+    elif mode == "md5-1g":
+        size = 1024 * MIB
+        view = memoryview(BLOCK * 4)
+        digest = hashlib.md5()
+        started = time.perf_counter()
+        for _ in range(size // len(view)):
+            digest.update(view)
+        seconds = time.perf_counter() - started
     elif mode == "get-1g":
         url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "object-1g"}, ExpiresIn=3600)
         started = time.perf_counter()
@@ -90,7 +147,8 @@ def main(mode: str, endpoint: str, ak: str, sk: str, bucket: str) -> dict:
             raise RuntimeError(f"GET returned {size} bytes")
     else:
         raise ValueError(mode)
-    return {"mode": mode, "bytes": size, "seconds": seconds, "mb_per_s": size / 1e6 / seconds}
+    return {"mode": mode, "bytes": size, "seconds": seconds, "mb_per_s": size / 1e6 / seconds,
+            "client_cpu_s": round(time.process_time() - cpu, 2)}
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -66,14 +70,9 @@ def open_target(options: TargetOptions, profile: Profile) -> Iterator[tuple[Targ
         return
     try:
         from mockserver.accounts import ALT, MAIN
-        from mockserver.server import running_server
     except ImportError as exc:
         raise TargetError(f"the built-in mock server is not available ({exc}); pass --endpoint") from None
-    try:
-        server_cm = running_server(dialect=profile.dialect, tls=True, plain_http_too=True, main=MAIN, alt=ALT)
-        server = server_cm.__enter__()
-    except Exception as exc:  # noqa: BLE001 - any start-up failure becomes a usage error with its reason
-        raise TargetError(f"the built-in mock server did not start: {type(exc).__name__}: {exc}") from None
+    server = BuiltinServer.start(profile.dialect)
     try:
         target = Target(
             endpoint=server.endpoint, region=server.region,
@@ -86,7 +85,86 @@ def open_target(options: TargetOptions, profile: Profile) -> Iterator[tuple[Targ
                                      remove=options.remove_capabilities)
         yield target, effective
     finally:
-        server_cm.__exit__(None, None, None)
+        server.stop()
+
+
+# `python -c` program of the built-in server's process: `s3-conformance serve`, stopped (SIGTERM, a clean
+# shutdown) when its stdin closes, i.e. when the run ends or the runner dies however it dies.
+_SERVER_PROGRAM = """\
+import os, signal, sys, threading
+def _watch():
+    sys.stdin.buffer.read()
+    os.kill(os.getpid(), signal.SIGTERM)
+threading.Thread(target=_watch, daemon=True).start()
+from mockserver.server import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+class BuiltinServer:
+    """The built-in mock server in a process of its own (HTTPS with a generated CA plus a plain-HTTP listener,
+    open metrics): the runner and the server each get a core, which a server thread sharing the runner's GIL
+    could not (-n 2 was no faster than -n 1), and the server starts while the cases load. Its own session: a
+    Ctrl-C at the terminal reaches the runner only, which finishes its running cases against a live server."""
+
+    def __init__(self, process: subprocess.Popen[str], endpoint: str, plain_endpoint: str | None,
+                 ca_file: str | None, region: str) -> None:
+        self.process = process
+        self.endpoint = endpoint
+        self.plain_endpoint = plain_endpoint
+        self.ca_file = ca_file
+        self.region = region
+
+    @classmethod
+    def start(cls, dialect: str, timeout: float = 60.0) -> BuiltinServer:
+        cmd = [sys.executable, "-c", _SERVER_PROGRAM, "--host", "127.0.0.1", "--port", "0", "--tls",
+               "--plain-http-port", "0", "--open-metrics", "--dialect", dialect]
+        try:
+            process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                       start_new_session=True)
+        except OSError as exc:
+            raise TargetError(f"the built-in mock server did not start: {exc}") from None
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:                 # reads the announcement, then drains stdout until the process ends
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.put(line.rstrip("\n"))
+            lines.put(None)
+
+        threading.Thread(target=pump, name="mock-server-stdout", daemon=True).start()
+        found: dict[str, str] = {}
+        try:
+            while "main" not in found:
+                line = lines.get(timeout=timeout)
+                if line is None:
+                    raise TargetError(f"the built-in mock server did not start (exit status {process.wait(10)})")
+                for label, name in (("endpoint: ", "endpoint"), ("plain endpoint: ", "plain"),
+                                    ("CA file: ", "ca"), ("main account: ", "main")):
+                    if line.startswith(label):
+                        found[name] = line[len(label):].strip()
+        except queue.Empty:
+            cls._end(process)
+            raise TargetError(f"the built-in mock server did not start within {timeout:.0f} s") from None
+        except TargetError:
+            cls._end(process)
+            raise
+        region = "us-east-1"
+        return cls(process, found["endpoint"], found.get("plain"), found.get("ca"), region)
+
+    @staticmethod
+    def _end(process: subprocess.Popen[str]) -> None:
+        with contextlib.suppress(OSError):
+            if process.stdin is not None:
+                process.stdin.close()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def stop(self) -> None:
+        self._end(self.process)
 
 
 def check_url(flag: str, url: str) -> None:

@@ -272,7 +272,10 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
         span = min(HEADER_SIZE + (index + n) * stride, total_size) - first_off
         if readinto(first_off, cview[:span]) != span:
             raise CorruptStream(f"short read at {first_off}: wanted {span}")
-        out = pool.take()
+        # A batch much smaller than the pool's buffers (a small part of a many-part object) gets a buffer of its
+        # own size: the views stay referenced until sent, so taking a pooled buffer for each would allocate (and
+        # zero) a whole batch-sized buffer per small part.
+        out = pool.take() if n * cs * 4 >= pool.size else bytearray(n * cs)
         oview = memoryview(out)
         pos = 0
         filled = 0

@@ -14,7 +14,7 @@ from mockserver.httpdates import iso8601
 from mockserver.objectmeta import quoted
 from mockserver.queryparams import parse_max
 from mockserver.routing import route
-from mockserver.storage.base import ObjectVersion, Storage
+from mockserver.storage.base import BucketIndex, ObjectVersion, Storage
 
 MAX_KEYS = 1000
 
@@ -63,31 +63,36 @@ def _contents(v: ObjectVersion, enc: Callable[[str], str], owner: bool) -> list[
 def walk(storage: Storage, bucket: str, prefix: str, delimiter: str, after: str | None, max_keys: int
          ) -> tuple[list[ObjectVersion | str], bool]:
     """Current objects (not delete markers) and common prefixes after `after`, at most max_keys in all.
-    Returns the entries (ObjectVersion or common-prefix str) and whether the listing was truncated."""
+    Returns the entries (ObjectVersion or common-prefix str) and whether the listing was truncated.
+    Cost: a bisect to the start, one step per entry returned (plus delete markers passed over), and a bisect over
+    each common prefix's keys; never a scan of the bucket."""
     index = storage.index[bucket]
+    keys, versions = index.sorted_keys, index.versions
     out: list[ObjectVersion | str] = []
-    skip_prefix = after if (delimiter and after and after.endswith(delimiter) and after.startswith(prefix)) else None
-    last_prefix = None
-    for key in index.keys_from(prefix, after):
-        if skip_prefix is not None and key.startswith(skip_prefix):
-            continue
-        latest = index.versions[key][0]
+    i = index.position(prefix, after)
+    if delimiter and after and after.endswith(delimiter) and after.startswith(prefix):
+        i = index.skip_prefix(after, i)     # a previous page ended on this common prefix
+    while i < len(keys):
+        key = keys[i]
+        if not key.startswith(prefix):
+            break
+        latest = versions[key][0]
         if latest.delete_marker:
+            i += 1
             continue
         if delimiter:
             cut = key.find(delimiter, len(prefix))
             if cut >= 0:
-                common = key[: cut + len(delimiter)]
-                if common == last_prefix:
-                    continue
                 if len(out) >= max_keys:
                     return out, True
+                common = key[: cut + len(delimiter)]
                 out.append(common)
-                last_prefix = common
+                i = index.skip_prefix(common, i + 1)
                 continue
         if len(out) >= max_keys:
             return out, True
         out.append(latest)
+        i += 1
     return out, False
 
 
@@ -164,6 +169,58 @@ async def list_objects_v2(ctx: RequestContext) -> Response:
     return xml_response(xmlio.render("ListBucketResult", items))
 
 
+def walk_versions(index: BucketIndex, prefix: str, delimiter: str, key_marker: str, version_marker: str,
+                  max_keys: int) -> tuple[list[tuple[str, bool, ObjectVersion]], list[str], bool, str | None,
+                                          str | None]:
+    """ListObjectVersions' page: (key, is latest, version) entries, common prefixes, whether truncated, and the
+    next key and version markers. Seeks to the key marker by bisect; never scans the bucket."""
+    found: list[tuple[str, bool, ObjectVersion]] = []
+    prefixes: list[str] = []
+    count = 0
+    truncated = False
+    next_key = next_version = None
+    keys = index.sorted_keys
+    # Start at the key marker (its own versions after the version marker, else the keys after it); a key marker
+    # that is a common prefix (a previous page ended on it) skips the keys under it.
+    i = index.position(prefix, key_marker or None)
+    if key_marker and version_marker and key_marker >= prefix and i > 0 and keys[i - 1] == key_marker:
+        i -= 1
+    if delimiter and key_marker.endswith(delimiter):
+        i = index.skip_prefix(key_marker, i)
+    while i < len(keys):
+        key = keys[i]
+        if not key.startswith(prefix):
+            break
+        if delimiter:
+            cut = key.find(delimiter, len(prefix))
+            if cut >= 0:
+                if count >= max_keys:
+                    truncated = True
+                    break
+                common = key[: cut + len(delimiter)]
+                prefixes.append(common)
+                count += 1
+                next_key, next_version = common, None
+                i = index.skip_prefix(common, i + 1)
+                continue
+        i += 1
+        skipping = key == key_marker and bool(version_marker)
+        for n, v in enumerate(index.versions[key]):
+            if skipping:
+                if v.version_id == version_marker:
+                    skipping = False
+                continue
+            if count >= max_keys:
+                truncated = True
+                break
+            found.append((key, n == 0, v))
+            count += 1
+            next_key, next_version = key, v.version_id
+        if truncated:
+            break
+    return found, prefixes, truncated, next_key, next_version
+
+
 @route("GET", "bucket", query="versions", operation="ListObjectVersions")
 async def list_object_versions(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
@@ -175,59 +232,21 @@ async def list_object_versions(ctx: RequestContext) -> Response:
         raise invalid_argument("A version-id marker cannot be specified without a key marker.", "version-id-marker",
                                version_marker)
     max_keys = parse_max(ctx.query, "max-keys", MAX_KEYS, MAX_KEYS)
-    index = ctx.state.storage.index[bucket.name]
+    found, prefixes, truncated, next_key, next_version = walk_versions(
+        ctx.state.storage.index[bucket.name], prefix, delimiter, key_marker, version_marker, max_keys)
     entries: list[tuple[str, xmlio.Node]] = []
-    prefixes: list[str] = []
-    count = 0
-    truncated = False
-    next_key = next_version = None
-    # A key marker that is a common prefix (a previous page ended on it) skips the keys under it.
-    skip_prefix = key_marker if (delimiter and key_marker.endswith(delimiter)) else None
-    last_prefix = None
-    for key in index.keys_from(prefix, None):
-        if key_marker and (key < key_marker or (key == key_marker and not version_marker)):
-            continue
-        if skip_prefix is not None and key.startswith(skip_prefix):
-            continue
-        if delimiter:
-            cut = key.find(delimiter, len(prefix))
-            if cut >= 0:
-                common = key[: cut + len(delimiter)]
-                if common == last_prefix:
-                    continue
-                if count >= max_keys:
-                    truncated = True
-                    break
-                prefixes.append(common)
-                last_prefix = common
-                count += 1
-                next_key, next_version = common, None
-                continue
-        versions = index.versions[key]
-        skipping = key == key_marker and bool(version_marker)
-        for i, v in enumerate(versions):
-            if skipping:
-                if v.version_id == version_marker:
-                    skipping = False
-                continue
-            if count >= max_keys:
-                truncated = True
-                break
-            if v.delete_marker:
-                entries.append(("DeleteMarker", [("Key", enc(key)), ("VersionId", v.version_id),
-                                                 ("IsLatest", i == 0), ("LastModified", iso8601(v.last_modified)),
-                                                 ("Owner", _owner(v.owner_id))]))
-            else:
-                entry: list[tuple[str, xmlio.Node]] = [
-                    ("Key", enc(key)), ("VersionId", v.version_id), ("IsLatest", i == 0),
-                    ("LastModified", iso8601(v.last_modified)), ("ETag", quoted(v.etag)), ("Size", v.size),
-                    ("StorageClass", v.storage_class), ("Owner", _owner(v.owner_id))]
-                entry += _checksum_fields(v)
-                entries.append(("Version", entry))
-            count += 1
-            next_key, next_version = key, v.version_id
-        if truncated:
-            break
+    for key, latest, v in found:
+        if v.delete_marker:
+            entries.append(("DeleteMarker", [("Key", enc(key)), ("VersionId", v.version_id),
+                                             ("IsLatest", latest), ("LastModified", iso8601(v.last_modified)),
+                                             ("Owner", _owner(v.owner_id))]))
+        else:
+            entry: list[tuple[str, xmlio.Node]] = [
+                ("Key", enc(key)), ("VersionId", v.version_id), ("IsLatest", latest),
+                ("LastModified", iso8601(v.last_modified)), ("ETag", quoted(v.etag)), ("Size", v.size),
+                ("StorageClass", v.storage_class), ("Owner", _owner(v.owner_id))]
+            entry += _checksum_fields(v)
+            entries.append(("Version", entry))
     items: list[tuple[str, xmlio.Node]] = [("Name", bucket.name), ("Prefix", enc(prefix)),
                                            ("KeyMarker", enc(key_marker)), ("VersionIdMarker", version_marker)]
     if truncated:

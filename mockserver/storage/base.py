@@ -13,8 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, Self
 
 from mockserver.errors import S3Error, internal_error, no_such_bucket
@@ -48,7 +47,7 @@ class _Record:
     """JSON form of a flat dataclass: its fields as they are."""
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Self:
@@ -65,7 +64,7 @@ class Bucket(_Record):
     encryption: dict[str, Any] | None = None      # BucketEncryption.to_json(); None: no configuration
 
 
-@dataclass
+@dataclass(slots=True)
 class Part(_Record):
     """One stored blob of an object or an upload: `size` plaintext bytes, encrypted on disk."""
     number: int
@@ -74,10 +73,23 @@ class Part(_Record):
     etag: str                                       # hex, no quotes
     checksums: dict[str, str] = field(default_factory=dict)   # algorithm -> base64
     last_modified: float = 0.0
-    inline: str | None = None        # small blobs: the stored bytes (base64) live in the metadata, blob == ""
+    inline: bytes | None = None      # small blobs: the stored bytes live in the metadata (base64 in JSON), blob == ""
+
+    def to_json(self) -> dict[str, Any]:
+        data = _Record.to_json(self)
+        if self.inline is not None:
+            data["inline"] = base64.b64encode(self.inline).decode()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Part:
+        data = dict(data)
+        if data.get("inline") is not None:
+            data["inline"] = base64.b64decode(data["inline"])
+        return cls(**data)
 
 
-@dataclass
+@dataclass(slots=True)
 class ObjectVersion:
     key: str
     version_id: str
@@ -98,7 +110,7 @@ class ObjectVersion:
     upload_id: str | None = None      # CompleteMultipartUpload: the upload this version completed
 
     def to_json(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["parts"] = [p.to_json() for p in self.parts]
         if data["upload_id"] is None:
             del data["upload_id"]
@@ -157,13 +169,6 @@ class BlobReader(Protocol):
     def close(self) -> None: ...
 
 
-@lru_cache(maxsize=1024)
-def _inline_bytes(text: str) -> bytes:
-    """Stored bytes of an inline blob (at most 8 KiB each); memoised because small objects are read far more
-    often than written, and the str's hash is computed once per object."""
-    return base64.b64decode(text)
-
-
 class InlineReader:
     __slots__ = ("_data",)
 
@@ -196,6 +201,7 @@ class Journal(Protocol):
     async def delete_bucket(self, name: str) -> None: ...
     async def save_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None: ...
     async def save_upload(self, upload: Upload) -> None: ...
+    async def save_part(self, upload: Upload, number: int) -> None: ...   # the part's current state (or absence)
     async def delete_upload(self, upload_id: str) -> None: ...
     def forget_uploads(self, upload_ids: list[str]) -> None: ...
     def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]: ...
@@ -217,6 +223,9 @@ class NoJournal:
     async def save_upload(self, upload: Upload) -> None:
         return None
 
+    async def save_part(self, upload: Upload, number: int) -> None:
+        return None
+
     async def delete_upload(self, upload_id: str) -> None:
         return None
 
@@ -230,8 +239,20 @@ class NoJournal:
         return None
 
 
+def prefix_end(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with `prefix` (None: no such string, every
+    string from `prefix` on starts with it). Lets a listing jump over a common prefix in one bisect."""
+    while prefix:
+        last = ord(prefix[-1])
+        if last < 0x10FFFF:
+            return prefix[:-1] + chr(last + 1)
+        prefix = prefix[:-1]
+    return None
+
+
 class BucketIndex:
-    """Keys of one bucket: versions newest first, plus a sorted key list for listings."""
+    """Keys of one bucket: versions newest first, plus a sorted key list for listings (kept sorted by bisect:
+    a listing page seeks in O(log n) and never scans or sorts the bucket)."""
 
     __slots__ = ("sorted_keys", "versions")
 
@@ -242,7 +263,11 @@ class BucketIndex:
     def set(self, key: str, versions: list[ObjectVersion]) -> None:
         if versions:
             if key not in self.versions:
-                bisect.insort(self.sorted_keys, key)
+                keys = self.sorted_keys
+                if not keys or keys[-1] < key:
+                    keys.append(key)          # ascending writes (and loading) append without a search
+                else:
+                    bisect.insort(keys, key)
             self.versions[key] = versions
         elif key in self.versions:
             del self.versions[key]
@@ -250,16 +275,31 @@ class BucketIndex:
             if i < len(self.sorted_keys) and self.sorted_keys[i] == key:
                 del self.sorted_keys[i]
 
+    def load(self, entries: list[tuple[str, list[ObjectVersion]]]) -> None:
+        """Bulk insert at start-up: one sort instead of an insort per key."""
+        for key, versions in entries:
+            if versions:
+                self.versions[key] = versions
+        self.sorted_keys = sorted(self.versions)
+
+    def position(self, prefix: str, after: str | None) -> int:
+        """Index in sorted_keys of the first key >= prefix and > after."""
+        if after is None or after < prefix:
+            return bisect.bisect_left(self.sorted_keys, prefix)
+        return bisect.bisect_right(self.sorted_keys, after)
+
+    def skip_prefix(self, common: str, i: int) -> int:
+        """Index of the first key from `i` on that does not start with `common`."""
+        end = prefix_end(common)
+        return len(self.sorted_keys) if end is None else bisect.bisect_left(self.sorted_keys, end, i)
+
     def keys_from(self, prefix: str, after: str | None) -> Iterator[str]:
         """Sorted keys starting with prefix, strictly after `after`."""
-        start = prefix if after is None or after < prefix else after
-        i = bisect.bisect_left(self.sorted_keys, start)
         keys = self.sorted_keys
+        i = self.position(prefix, after)
         while i < len(keys):
             k = keys[i]
             i += 1
-            if after is not None and k <= after:
-                continue
             if not k.startswith(prefix):
                 return
             yield k
@@ -285,9 +325,12 @@ class Storage:
         for b in buckets:
             self.buckets[b.name] = b
             self.index[b.name] = BucketIndex()
+        per_bucket: dict[str, list[tuple[str, list[ObjectVersion]]]] = {}
         for bucket, key, versions in keys:
             if bucket in self.index:
-                self.index[bucket].set(key, versions)
+                per_bucket.setdefault(bucket, []).append((key, versions))
+        for bucket, entries in per_bucket.items():
+            self.index[bucket].load(entries)
         for u in uploads:
             if u.bucket in self.buckets:
                 self.uploads[u.upload_id] = u
@@ -471,11 +514,11 @@ class Storage:
                     upload.parts[part.number] = old
 
         try:
-            await self._persist("upload", self.journal.save_upload(upload), undo)
+            await self._persist("upload", self.journal.save_part(upload, part.number), undo)
         except S3Error:
             async def rewrite() -> None:
                 if self.uploads.get(upload.upload_id) is upload:       # not aborted or completed meanwhile
-                    await self.journal.save_upload(upload)
+                    await self.journal.save_part(upload, part.number)
 
             await self._free_failed([part.blob], rewrite)
             raise
@@ -503,7 +546,7 @@ class Storage:
 
     def reader(self, part: Part) -> BlobReader:
         if part.inline is not None:
-            return InlineReader(_inline_bytes(part.inline))
+            return InlineReader(part.inline)
         return self.blobs.reader(part.blob)
 
     @staticmethod
@@ -511,7 +554,7 @@ class Storage:
                     last_modified: float) -> Part:
         """The Part record of a committed blob (inline or in the blob store)."""
         if writer.inline is not None:
-            return Part(number, "", size, etag, checksums, last_modified, base64.b64encode(writer.inline).decode())
+            return Part(number, "", size, etag, checksums, last_modified, writer.inline)
         return Part(number, writer.blob_id, size, etag, checksums, last_modified)
 
     def acquire(self, blob_ids: list[str]) -> None:

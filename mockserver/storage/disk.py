@@ -5,7 +5,8 @@ are removed at start. Without fsync every acknowledged write is in the kernel (s
 fsync it is on the disk (survives power loss).
 
 Layout: blobs/<xx>/<blob id>, meta/buckets/<sha256>.json, meta/keys/<xx>/<sha256>.json,
-meta/uploads/<sha256>.json, tmp/. Object keys and bucket names appear only inside the JSON documents.
+meta/uploads/<sha256>.json, meta/parts/<xx>/<sha256 of the upload id>-<part number>.json (one document per part:
+an UploadPart writes its part only, so the 10,000th part costs what the first did), tmp/. Object keys and bucket names appear only inside the JSON documents.
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from mockserver.storage import crashpoints
-from mockserver.storage.base import Bucket, ObjectVersion, Storage, Upload, new_blob_id, preadv_full
+from mockserver.storage.base import Bucket, ObjectVersion, Part, Storage, Upload, new_blob_id, preadv_full
 
 log = logging.getLogger("mockserver")
 
@@ -207,15 +209,18 @@ class DiskJournal:
         self.buckets_dir = os.path.join(self.meta, "buckets")
         self.keys_dir = os.path.join(self.meta, "keys")
         self.uploads_dir = os.path.join(self.meta, "uploads")
+        self.parts_dir = os.path.join(self.meta, "parts")
         for d in (self.buckets_dir, self.uploads_dir, self.tmp):
             os.makedirs(d, exist_ok=True)
         for i in range(256):
             os.makedirs(os.path.join(self.keys_dir, f"{i:02x}"), exist_ok=True)
+            os.makedirs(os.path.join(self.parts_dir, f"{i:02x}"), exist_ok=True)
+        self._part_numbers: dict[str, set[int]] = {}    # upload id -> numbers of its part documents
         shutil.rmtree(self.tmp)     # half-written documents of an interrupted run
         os.makedirs(self.tmp)
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
-        self._current: dict[str, str] = {}      # logical path -> file holding its latest version
+        self._current: dict[str, int] = {}      # logical path -> generation of its latest version
         self._generation = 0
 
     def _next_generation(self) -> int:
@@ -226,14 +231,15 @@ class DiskJournal:
         """Raises OSError (full disk) only while the new generation is not complete: the document is then as it
         was. Once the new generation is down, failing to remove the previous one is logged (a restart keeps the
         highest generation) and the write counts as done."""
-        old = self._current.get(logical)
+        old_generation = self._current.get(logical)
+        old = None if old_generation is None else f"{logical}.{old_generation:016x}.json"
         if data is not None:
             path = f"{logical}.{generation:016x}.json"
             if crashpoints.armed(f"meta.{kind}.partial"):
                 _create_file(path, data[:len(data) // 2], False)
                 crashpoints.crash_at(f"meta.{kind}.partial")
             write_new(path, data, self.fsync)
-            self._current[logical] = path
+            self._current[logical] = generation
             crashpoints.crash_at(f"meta.{kind}.written")
         else:
             self._current.pop(logical, None)
@@ -282,22 +288,48 @@ class DiskJournal:
         document = {"bucket": bucket, "key": key, "versions": [v.to_json() for v in versions]} if versions else None
         await self._write("key", self._key_path(bucket, key), document)
 
+    def _part_path(self, upload_id: str, number: int) -> str:
+        digest = _digest(upload_id)
+        return os.path.join(self.parts_dir, digest[:2], f"{digest}-{number}")
+
     async def save_upload(self, upload: Upload) -> None:
-        await self._write("upload", os.path.join(self.uploads_dir, _digest(upload.upload_id)), upload.to_json())
+        """The upload's own document (its parts are documents of their own: save_part)."""
+        document = upload.to_json()
+        document["parts"] = [p.to_json() for n, p in upload.parts.items()
+                             if n not in self._part_numbers.get(upload.upload_id, ())]
+        await self._write("upload", os.path.join(self.uploads_dir, _digest(upload.upload_id)), document)
+
+    async def save_part(self, upload: Upload, number: int) -> None:
+        part = upload.parts.get(number)
+        numbers = self._part_numbers.setdefault(upload.upload_id, set())
+        if part is not None:
+            numbers.add(number)
+        document = None if part is None else {"upload_id": upload.upload_id, "parts": [part.to_json()]}
+        await self._write("upload", self._part_path(upload.upload_id, number), document)
 
     async def delete_upload(self, upload_id: str) -> None:
         await self._write("upload", os.path.join(self.uploads_dir, _digest(upload_id)), None)
+        # A crash before the part documents are gone leaves them without their upload: removed at the next load.
+        for number in sorted(self._part_numbers.pop(upload_id, ())):
+            await self._write("upload", self._part_path(upload_id, number), None)
 
     def forget_uploads(self, upload_ids: list[str]) -> None:
         """At load: remove the documents of uploads found completed (a crash inside CompleteMultipartUpload)."""
         for upload_id in upload_ids:
             self._store("upload", os.path.join(self.uploads_dir, _digest(upload_id)), None,
                         self._next_generation())
+            for number in sorted(self._part_numbers.pop(upload_id, ())):
+                self._store("upload", self._part_path(upload_id, number), None, self._next_generation())
 
-    def _documents(self, directory: str) -> list[dict[str, Any]]:
-        """Latest complete version of every document under `directory`; older and broken ones are removed."""
-        found: dict[str, list[tuple[int, str]]] = {}
+    def _documents(self, directory: str) -> Iterator[dict[str, Any]]:
+        return (doc for _logical, doc in self._documents_at(directory))
+
+    def _documents_at(self, directory: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Latest complete version of every document under `directory` with its logical path; older and broken
+        ones are removed. One directory at a time (every generation of a document is in its directory), each
+        document handed over as soon as it is read: a restart with 100k objects never holds them all as JSON."""
         for dirpath, _dirs, files in os.walk(directory):
+            found: dict[str, list[int]] = {}
             for name in files:
                 digest, _, rest = name.partition(".")
                 generation_text, _, suffix = rest.partition(".")
@@ -305,32 +337,44 @@ class DiskJournal:
                     generation = int(generation_text, 16)
                 except ValueError:
                     continue
-                if suffix == "json":
-                    found.setdefault(os.path.join(dirpath, digest), []).append((generation, os.path.join(dirpath, name)))
-        docs = []
-        for logical, versions in found.items():
-            versions.sort(reverse=True)
-            chosen = None
-            for generation, path in versions:
-                if chosen is None:
-                    try:
-                        with open(path, "rb") as f:
-                            chosen = json.loads(f.read())
-                    except ValueError:           # cut short by a kill -9 while being written
-                        chosen = None
-                    if chosen is not None:
-                        self._current[logical] = path
-                        self._generation = max(self._generation, generation)
-                        docs.append(chosen)
-                        continue
-                os.unlink(path)
-        return docs
+                if suffix == "json" and f"{generation:016x}" == generation_text:
+                    found.setdefault(digest, []).append(generation)
+            for digest, generations in found.items():
+                logical = os.path.join(dirpath, digest)
+                generations.sort(reverse=True)
+                chosen = None
+                for generation in generations:
+                    path = f"{logical}.{generation:016x}.json"
+                    if chosen is None:
+                        try:
+                            with open(path, "rb") as f:
+                                chosen = json.loads(f.read())
+                        except ValueError:           # cut short by a kill -9 while being written
+                            chosen = None
+                        if chosen is not None:
+                            self._current[logical] = generation
+                            self._generation = max(self._generation, generation)
+                            yield logical, chosen
+                            continue
+                    os.unlink(path)
 
     def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]:
         buckets = [Bucket.from_json(d) for d in self._documents(self.buckets_dir)]
         keys = [(d["bucket"], d["key"], [ObjectVersion.from_json(v) for v in d["versions"]])
                 for d in self._documents(self.keys_dir)]
         uploads = [Upload.from_json(d) for d in self._documents(self.uploads_dir)]
+        by_id = {u.upload_id: u for u in uploads}
+        for logical, d in self._documents_at(self.parts_dir):
+            upload = by_id.get(d["upload_id"])
+            if upload is None:      # its upload was completed or aborted; a crash came before this was removed
+                self._store("upload", logical, None, self._next_generation())
+                continue
+            for p in d["parts"]:
+                part = Part.from_json(p)
+                upload.parts[part.number] = part
+                self._part_numbers.setdefault(upload.upload_id, set()).add(part.number)
+        for upload in uploads:
+            upload.parts = dict(sorted(upload.parts.items()))
         return buckets, keys, uploads
 
     async def flush(self) -> None:

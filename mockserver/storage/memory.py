@@ -1,4 +1,5 @@
-"""In-memory backend: nothing survives the process. Blobs over 8 MiB spill to anonymous temporary files
+"""In-memory backend: nothing survives the process. Blobs up to 8 KiB are committed inline (their bytes kept in
+the object's Part record, as the disk backend does: no blob id, no blob-store entry). Blobs over 8 MiB spill to anonymous temporary files
 (unlinked at creation, gone with the process), on tmpfs (/dev/shm) when there is one: still memory, but outside
 the server's heap, so a 1 GiB object costs no RSS and is written at memory speed (a disk-backed /tmp here
 writes at ~370 MB/s, below the PUT target)."""
@@ -11,6 +12,7 @@ from typing import Any
 from mockserver.storage.base import Storage, new_blob_id, preadv_full
 
 SPILL_THRESHOLD = 8 * 1024 * 1024
+INLINE_LIMIT = 8 * 1024
 
 
 class _MemoryBlob:
@@ -49,6 +51,8 @@ class _Writer:
         if self._file is not None:
             self._file.flush()
             self._store.blobs[self.blob_id] = _MemoryBlob(None, self._file)
+        elif self._size <= INLINE_LIMIT:
+            self.inline = b"".join(self._chunks)
         else:
             self._store.blobs[self.blob_id] = _MemoryBlob(b"".join(self._chunks), None)
         self._chunks = []
