@@ -29,6 +29,7 @@ VOCABULARY: dict[str, str] = {
     "default-encryption": "buckets encrypt with SSE-S3 by default (AWS since 2023)",
     "content-md5-required": "operations that require Content-MD5 or a checksum",
     "checksums": "x-amz-checksum-* headers",
+    "update-object-encryption": "UpdateObjectEncryption (PUT /{Bucket}/{Key+}?encryption; AWS since January 2026)",
     "presign": "presigned URLs",
     "sigv2-rejected": "Signature Version 2 is rejected",
     "plain-http": "a plain-HTTP URL of the same service is known",

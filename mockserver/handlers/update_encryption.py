@@ -6,7 +6,8 @@ object's data key is unwrapped and wrapped again (envelope encryption), every ot
 Sources: botocore's S3 model (operation UpdateObjectEncryption, its documentation, shapes ObjectEncryption and
 SSEKMSEncryption with the KMSKeyArn pattern) and AWS's API page. The error messages below are the ones the
 operation's documentation lists ("Depending on the reason for the error, you might receive one of the following
-messages"), verbatim, typo included. Which request triggers which of them is read from the same list; the
+messages"), verbatim as the API page renders them ("AWS" where the model spells out "Amazon Web Services"),
+typo included. Which request triggers which of them is read from the same list; the
 order the checks run in is not documented (bucket, signature, body, version, source, key here). Element names of
 a DSSE-KMS or SSE-C target (`DSSE-KMS`, `SSE-C`) are not in the model: the mock reads them as that documented
 reason, any other element as "a valid new encryption type" (unproven)."""
@@ -30,19 +31,19 @@ MSG_SOURCE_TYPE = ("The UpdateObjectEncryption operation doesn't support source 
                    "DSSE-KMS or SSE-C. Only source objects encrypted with SSE-S3 or SSE-KMS are supported.")
 MSG_TARGET_TYPE = ("The UpdateObjectEncryption operation doesn't support updating the encryption type to DSSE-KMS or "
                    "SSE-C. Modify the request to specify SSE-KMS for the updated encryption type, and then try again.")
-MSG_SIGV4 = ("Requests that modify an object encryption configuration require Amazon Web Services Signature "
-             "Version 4. Modify the request to use Amazon Web Services Signature Version 4, and then try again.")
+MSG_SIGV4 = ("Requests that modify an object encryption configuration require AWS Signature "
+             "Version 4. Modify the request to use AWS Signature Version 4, and then try again.")
 MSG_NEED_TYPE = ("Requests that modify an object encryption configuration require a valid new encryption type. "
                  "Valid values are SSEKMS. Modify the request to specify SSE-KMS for the updated encryption type, "
                  "and then try again.")
-MSG_NEED_ARN = ("Requests that modify an object's encryption type to SSE-KMS require an Amazon Web Services KMS key "
+MSG_NEED_ARN = ("Requests that modify an object's encryption type to SSE-KMS require an AWS KMS key "
                 "Amazon Resource Name (ARN). Modify the request to specify a KMS key ARN, and then try again.")
-MSG_BAD_ARN = ("Requests that modify an object's encryption type to SSE-KMS require a valid Amazon Web Services KMS "
+MSG_BAD_ARN = ("Requests that modify an object's encryption type to SSE-KMS require a valid AWS KMS "
                "key Amazon Resource Name (ARN). Confirm that you have a correctly formatted KMS key ARN in your "
                "request, and then try again.")
 MSG_BUCKET_KEY = ("The BucketKeyEnabled value isn't valid. Valid values are true or false. Modify the request to "
                   "specify a valid value, and then try again.")
-MSG_KEY_ACCOUNT = ("The Amazon Web Services KMS key in the request must be owned by the same account as the bucket. "
+MSG_KEY_ACCOUNT = ("The AWS KMS key in the request must be owned by the same account as the bucket. "
                    "Modify the request to specify a KMS key from the same account, and then try again.")
 
 # botocore's NonEmptyKmsKeyArnString (min 20, max 2048 characters); a key id or an alias is not an ARN.

@@ -16,7 +16,7 @@ CAPABILITIES = {
     "sse-s3", "kms", "kms-admin", "kms-metrics", "kms-default-key", "kms-key-formats", "dsse", "sse-c",
     "sse-c-blocked-by-default", "blocked-encryption-types", "bucket-keys", "post-object", "versioning",
     "multi-account", "default-encryption", "content-md5-required", "checksums", "presign", "sigv2-rejected",
-    "plain-http", "tls",
+    "plain-http", "tls", "update-object-encryption",
 }
 BUILTIN_NAMES = re.compile(r"^(bucket\d*|region|account_id|alt_account_id|profile|endpoint|(kms|steps|objects|ssec|vars)\..+)$")
 
