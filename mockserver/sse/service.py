@@ -469,7 +469,7 @@ class EncryptionService:
                                "bind": binding, "kms_key": kms_key.arn, "kms_account": kms_key.account_id,
                                "bk": use_bucket_key}
         if use_bucket_key:
-            kms_ctx = {"aws:s3:arn": f"arn:aws:s3:::{bucket}"}
+            kms_ctx = {"aws:s3:arn": "arn:aws:s3:::" + bucket}      # the bucket key's context, as plan_write's
             bk = self._bucket_keys.for_write(account_id, bucket, kms_key.arn,
                                              lambda: self._generate(account_id, kms_key.arn, kms_ctx))
             new["ctx"] = {**user_ctx, **kms_ctx}
