@@ -29,6 +29,7 @@ VOCABULARY: dict[str, str] = {
     "default-encryption": "buckets encrypt with SSE-S3 by default (AWS since 2023)",
     "content-md5-required": "operations that require Content-MD5 or a checksum",
     "checksums": "x-amz-checksum-* headers",
+    "checksums-2026": "the checksum algorithms botocore 1.44 added in 2026: SHA512, MD5, XXHASH64, XXHASH3, XXHASH128",
     "update-object-encryption": "UpdateObjectEncryption (PUT /{Bucket}/{Key+}?encryption; AWS since January 2026)",
     "presign": "presigned URLs",
     "sigv2-rejected": "Signature Version 2 is rejected",

@@ -5,9 +5,11 @@ import base64
 import hashlib
 import zlib
 
+import xxhash
 from awscrt import checksums as crt_checksums
 
-ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")
+# The ten values of botocore's ChecksumAlgorithm enum (S3 model, botocore 1.44), lower case as in the headers.
+ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256", "sha512", "md5", "xxhash64", "xxhash3", "xxhash128")
 MALFORMED_MD5 = "not-a-valid-md5!"          # not base64 at all
 MALFORMED_CHECKSUM = "not*a*checksum"       # not base64 at all
 
@@ -34,6 +36,8 @@ def content_md5(body: bytes, mode: str) -> str | None:
 
 
 def checksum_digest(algorithm: str, data: bytes) -> bytes:
+    """The raw digest whose base64 goes in x-amz-checksum-<algorithm>: big-endian for the CRCs and the xxHash
+    family (xxhash's digest() is the canonical XXH*_canonicalFromHash form, the bytes botocore sends)."""
     if algorithm == "crc32":
         return zlib.crc32(data).to_bytes(4, "big")
     if algorithm == "crc32c":
@@ -44,6 +48,16 @@ def checksum_digest(algorithm: str, data: bytes) -> bytes:
         return hashlib.sha1(data).digest()
     if algorithm == "sha256":
         return hashlib.sha256(data).digest()
+    if algorithm == "sha512":
+        return hashlib.sha512(data).digest()
+    if algorithm == "md5":
+        return hashlib.md5(data).digest()
+    if algorithm == "xxhash64":
+        return xxhash.xxh64_digest(data)
+    if algorithm == "xxhash3":
+        return xxhash.xxh3_64_digest(data)
+    if algorithm == "xxhash128":
+        return xxhash.xxh3_128_digest(data)
     raise ValueError(f"unknown checksum algorithm {algorithm!r}")
 
 

@@ -23,6 +23,7 @@ MAX_HELD = 8 * 1024 * 1024
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _HEADER, _DATA, _DATA_END, _FINAL_END, _TRAILER, _DONE = range(6)
 CHECKSUM_LENGTHS = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
+CHECKSUM_LENGTHS.update({"sha512": 64, "md5": 16, "xxhash64": 8, "xxhash3": 8, "xxhash128": 16})    # the 2026 algorithms
 
 
 @dataclass

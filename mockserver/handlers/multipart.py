@@ -97,8 +97,10 @@ async def create_multipart_upload(ctx: RequestContext) -> Response:
     if algorithm is not None:
         checksum_type = checksum_type or MULTIPART_TYPES[algorithm][0]
         if checksum_type not in MULTIPART_TYPES[algorithm]:
+            # AWS names the algorithm in lower case here (recorded: LocalStack
+            # test_multipart_checksum_type_compatibility[COMPOSITE-CRC64NVME], create-mpu-checksum-exc).
             raise invalid_request(f"The {checksum_type} checksum type cannot be used with the "
-                                  f"{algorithm.upper()} checksum algorithm.")
+                                  f"{algorithm} checksum algorithm.")
     plan = ctx.state.encryption.plan_write(operation="CreateMultipartUpload", headers=ctx.headers,
                                            bucket_encryption=bucket_encryption(bucket), account_id=requester(ctx),
                                            secure=ctx.secure, bucket=bucket.name, key=key,

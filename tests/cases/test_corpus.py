@@ -15,7 +15,8 @@ from .conftest import CASES_DIR, PROFILE_NAMES, SEEDS_DIR, SHARED_SEEDS_DIR, cas
 CAPABILITIES = {
     "sse-s3", "kms", "kms-admin", "kms-metrics", "kms-default-key", "kms-key-formats", "dsse", "sse-c",
     "sse-c-blocked-by-default", "blocked-encryption-types", "bucket-keys", "post-object", "versioning",
-    "multi-account", "default-encryption", "content-md5-required", "checksums", "presign", "sigv2-rejected",
+    "multi-account", "default-encryption", "content-md5-required", "checksums", "checksums-2026", "presign",
+    "sigv2-rejected",
     "plain-http", "tls", "update-object-encryption",
 }
 # The operations of the encryption data path: each has cases (coverage rows cover the rest of the model's surface).

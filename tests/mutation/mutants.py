@@ -499,6 +499,24 @@ m("control.reorder-dict", "control", "independent dict entries reordered (equiva
 m("control.negated-comparison", "control", "a comparison written as its negated complement (equivalent)", TS,
   "    return abs(now - request_time) > MAX_SKEW", "    return not abs(now - request_time) <= MAX_SKEW", control=True)
 
+# --- checksums additions ---
+m("checksums.xxhash3-is-xxh64", "checksums", "XXHASH3 computed as the older XXH64 (the two 64-bit xxHash variants confused)",
+  CKS, '"xxhash3": xxhash.xxh3_64,', '"xxhash3": xxhash.xxh64,')
+m("checksums.sha512-as-sha512-256", "checksums", "SHA512 values expected 32 bytes long (SHA-512/256), so real ones refused",
+  CKS, '"sha256": 32, "sha512": 64, "md5": 16,', '"sha256": 32, "sha512": 32, "md5": 16,')
+m("checksums.no-2026-algorithms", "checksums", "only the five pre-2026 algorithms known (SHA512, MD5, xxHash refused)",
+  CKS, 'ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256", "sha512", "md5", "xxhash64", "xxhash3", "xxhash128")',
+  'ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")')
+m("checksums.sha1-full-object-allowed", "checksums", "CreateMultipartUpload accepts FULL_OBJECT with SHA1", CKS,
+  '"sha1": ("COMPOSITE",), "sha256"', '"sha1": ("COMPOSITE", "FULL_OBJECT"), "sha256"')
+m("checksums.copy-algorithm-header-ignored", "checksums",
+  "CopyObject ignores x-amz-checksum-algorithm: the copy keeps the source's algorithm", COPY,
+  '    algorithm = normalise_algorithm(ctx.headers.get("x-amz-checksum-algorithm"))\n    source = open_copy_source(',
+  '    algorithm = None\n    source = open_copy_source(')
+m("checksums.trailer-2026-unverified", "checksums",
+  "aws-chunked trailers of the 2026 algorithms not computed by the decoder (their trailer value trusted as sent)", CHUNKED,
+  'CHECKSUM_LENGTHS.update({"sha512": 64, "md5": 16, "xxhash64": 8, "xxhash3": 8, "xxhash128": 16})', "")
+
 # --- uoe additions ---
 UOE = "mockserver/handlers/update_encryption.py"
 m("uoe.rewrite-changes-last-modified", "update-object-encryption",
