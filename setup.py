@@ -13,7 +13,7 @@ setup(
     package_dir={"conformance_cases": "cases"},
     include_package_data=False,   # package_data below is the whole list (no MANIFEST-driven data)
     package_data={
-        "conformance": ["schema/*.json", "profiles/*.yaml"],
+        "conformance": ["schema/*.json", "profiles/*.yaml", "clients/drivers/*.cjs"],
         "conformance_cases": ["*.yaml", "*.md", "**/*.yaml", "**/*.yml", "_evidence/*", "_evidence/**/*"],
     },
 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .discovery import Discovery
     from .engine import Engine
     from .profile import Profile
     from .redact import Redactor
@@ -67,11 +68,14 @@ TARGET_OPTIONS: tuple[Option, ...] = (
            env="S3C_ALT_ACCESS_KEY", metavar="KEY"),
     Option("alt-secret-key", "secret key of the second account (default: $S3C_ALT_SECRET_KEY)",
            env="S3C_ALT_SECRET_KEY", metavar="SECRET"),
-    Option("account-id", "main account id, ${account_id} in cases, e.g. in KMS key ARNs (default: empty; the "
-                         "built-in mock server's own)", metavar="ID"),
-    Option("alt-account-id", "second account id, ${alt_account_id} in cases (default: empty)", metavar="ID"),
+    Option("account-id", "main account id, ${account_id} in cases, e.g. in KMS key ARNs (default: the built-in mock "
+                         "server's own; with --endpoint, discovered from a KMS ARN or STS, else unknown and the cases "
+                         "using it are not applicable)", metavar="ID"),
+    Option("alt-account-id", "second account id, ${alt_account_id} in cases (default: discovered like "
+                             "--account-id)", metavar="ID"),
     Option("region", "region requests are signed for (default: the profile's region)", metavar="REGION"),
-    Option("kms-endpoint", "KMS API URL for the key fixtures (default: the S3 endpoint)", metavar="URL"),
+    Option("kms-endpoint", "KMS API URL for the key fixtures and kms steps (default: the S3 endpoint, when a KMS "
+                           "API answers there; else the cases needing kms-admin are not applicable)", metavar="URL"),
     Option("ca-file", "CA bundle (PEM) that signed the endpoint's TLS certificate (default: the system's CAs)",
            metavar="FILE"),
     Option("addressing", "path: https://host/bucket/key, virtual: https://bucket.host/key (default: the "
@@ -87,6 +91,9 @@ TARGET_OPTIONS: tuple[Option, ...] = (
     Option("without", "remove a capability from the profile (repeatable)", append=True, metavar="CAP"),
     Option("no-preflight", "skip the preflight (one signed ListBuckets per account before any case; a failure "
                            "stops the run with exit 2)", flag=True),
+    Option("no-discovery", "with --endpoint, skip discovery (probing the endpoint for a KMS API, KMS call counters, "
+                           "a plain-HTTP URL and the account ids): the profile's capabilities and the flags are taken "
+                           "as given", flag=True),
 )
 
 
@@ -108,6 +115,7 @@ class RunOptions:
     timeout: float = 60.0
     connect_timeout: float = 10.0
     preflight: bool = True
+    discovery: bool = True
     flag_prefix: str = "--"             # how the front end spells the options, for messages
 
     def problem(self) -> str | None:
@@ -131,7 +139,7 @@ def run_options(value: Callable[[str], Any], flag_prefix: str = "--") -> RunOpti
             ca_file=value("ca_file"), addressing=value("addressing"), bucket_prefix=value("bucket_prefix"),
             add_capabilities=list(value("capability") or []), remove_capabilities=list(value("without") or [])),
         timeout=value("timeout"), connect_timeout=value("connect_timeout"),
-        preflight=not value("no_preflight"), flag_prefix=flag_prefix)
+        preflight=not value("no_preflight"), discovery=not value("no_discovery"), flag_prefix=flag_prefix)
 
 
 @dataclass
@@ -141,12 +149,15 @@ class Run:
     transport: Transport
     engine: Engine
     redactor: Redactor
+    discovery: Discovery | None = None          # what a given endpoint offers (None: the built-in mock server)
 
 
 @contextlib.contextmanager
 def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
     """The run's target (the built-in mock server runs for as long as the context lasts), transport and
-    engine; a TargetError says why there is none (a failed preflight is one: preflight.PreflightError)."""
+    engine; a TargetError says why there is none (a failed preflight is one: preflight.PreflightError).
+    Against a given endpoint, discovery (conformance/discovery.py) then learns what it offers: the effective
+    profile gains what was found and says why each missing endpoint capability is missing."""
     from .engine import Engine
     from .redact import Redactor
     from .request.transport import Transport, TransportConfig
@@ -162,6 +173,16 @@ def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
             if options.preflight:
                 from .preflight import check
                 check(target, transport)
-            yield Run(target, effective, transport, Engine(target, effective, transport, redactor), redactor)
+            if options.target.remove_capabilities:
+                from dataclasses import replace
+                unavailable = {**effective.unavailable, **{name: f"left out with --without {name}"
+                                                           for name in options.target.remove_capabilities}}
+                effective = replace(effective, unavailable=unavailable)
+            found = None
+            if options.target.endpoint and options.discovery:
+                from .discovery import discover
+                found = discover(target, transport, options.target, preflight_ran=options.preflight)
+                effective = found.apply(effective, options.target)
+            yield Run(target, effective, transport, Engine(target, effective, transport, redactor), redactor, found)
         finally:
             transport.close()

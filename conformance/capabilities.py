@@ -26,6 +26,9 @@ VOCABULARY: dict[str, str] = {
     "post-object": "browser-based uploads (POST Object)",
     "versioning": "bucket versioning",
     "multi-account": "a second account's keys are given",
+    "account-id": "the main account's id is known (discovered, or --account-id); implied by ${account_id}",
+    "alt-account-id": "the second account's id is known (discovered, or --alt-account-id); implied by "
+                      "${alt_account_id}",
     "default-encryption": "buckets encrypt with SSE-S3 by default (AWS since 2023)",
     "content-md5-required": "operations that require Content-MD5 or a checksum",
     "checksums": "x-amz-checksum-* headers",
@@ -48,18 +51,45 @@ _NA_HINTS = {
                        "--ca-file, or --capability sse-c-over-http if the endpoint accepts SSE-C over HTTP)",
 }
 
+# what the endpoint (not the profile) decides; discovery (conformance/discovery.py) finds them or says why not.
+# These reasons are used when a run has no discovery result for the capability (e.g. `--without` was not given
+# but the pytest plugin's profile lacks it).
+ENDPOINT_HINTS = {
+    "kms-admin": "no KMS API known for the endpoint: give --kms-endpoint URL (or --capability kms-admin)",
+    "kms-metrics": "the endpoint counts no KMS calls per key (the built-in mock server and `s3-conformance serve` do)",
+    "plain-http": "no plain-HTTP URL of the endpoint is known: give --plain-endpoint URL",
+    "tls": "the endpoint is plain HTTP: give an https:// --endpoint (with --ca-file when its CA is not a system one)",
+    "multi-account": "no second account: give --alt-access-key and --alt-secret-key",
+    "account-id": "the main account's id is unknown: give --account-id",
+    "alt-account-id": "the second account's id is unknown: give --alt-account-id",
+}
+
 
 def holds(name: str, present: frozenset[str] | set[str]) -> bool:
     """`name` is among `present`, or is derived from one of them."""
     return name in present or any(other in present for other in DERIVED.get(name, ()))
 
 
-def na_reason(profile: str, missing: list[str]) -> str:
-    """Why a case is not applicable: the profile's missing capabilities, and for what the endpoint lacks,
-    the flag or endpoint feature that would make the case run."""
-    plain = [name for name in missing if name not in _NA_HINTS]
-    parts = [f"profile {profile} lacks: {', '.join(plain)}"] if plain else []
-    parts += [_NA_HINTS[name] for name in missing if name in _NA_HINTS]
+def na_reason(profile: str, missing: list[str], unavailable: dict[str, str] | None = None) -> str:
+    """Why a case is not applicable: for what the endpoint lacks, the reason discovery gave (`unavailable`),
+    naming the flag or endpoint feature that would make the case run; the profile is named only for the
+    capabilities it lacks itself."""
+    unavailable = unavailable or {}
+    parts: list[str] = []
+    plain = []
+    for name in missing:
+        text = unavailable.get(name) or ENDPOINT_HINTS.get(name)
+        if name in _NA_HINTS and name not in unavailable:
+            text = _NA_HINTS[name]           # a derived capability: its hint says what it stands for
+        elif text is not None:
+            text = f"{name}: {text}"
+        if text is None:
+            plain.append(name)
+        elif text not in parts:
+            parts.append(text)
+    if plain:
+        parts.append(f"profile {profile} lacks: {', '.join(plain)} (--capability {plain[0]} adds it if the "
+                     "endpoint supports it)")
     return "; ".join(parts)
 
 

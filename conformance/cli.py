@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog="s3-conformance", description=TOP_DESCRIPTION, epilog=EXIT_CODES + "\n\n"
                      "s3-conformance COMMAND --help describes each command.", formatter_class=raw)
-    sub = parser.add_subparsers(dest="command", metavar="{run,list,validate,coverage,serve}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{run,list,validate,coverage,serve,clients}",
+                                parser_class=_Parser)
 
     run = sub.add_parser(
         "run", help="run the cases against an endpoint (default: the built-in mock server)", formatter_class=raw,
@@ -107,12 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
                                           "deviation ids. Problems are printed as path:line: message (exit 2).",
                               epilog=EXIT_CODES)
     validate.add_argument("paths", nargs="*", metavar="PATH",
-                          help="case files or directories (default: --cases, else the bundled corpus)")
+                          help="case files or directories (default: --cases, else the bundled corpus); "
+                               "--extra-cases are checked too")
     _add_profile_args(validate, profile_default=None)
 
     sub.add_parser("coverage", help="coverage of the S3 encryption surface by the cases (coverage --help)",
                    add_help=False)
     sub.add_parser("serve", help="run the mock S3 server (serve --help: dialects, port, TLS)", add_help=False)
+    sub.add_parser("clients", help="client compatibility matrix: real S3 clients (boto3, AWS CLI, JS SDK, ...) "
+                   "against an endpoint (clients --help)", add_help=False)
     return parser
 
 
@@ -204,6 +208,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         with assemble.open_run(options, profile) as run:
             target, effective, redactor = run.target, run.profile, run.redactor
+            if run.discovery is not None:
+                print("\n".join(run.discovery.lines()), file=sys.stderr)
             print(f"s3-conformance: {len(cases)} cases, profile {effective.name}, endpoint {target.endpoint}",
                   file=sys.stderr)
             progress = console.Progress(len(cases))
@@ -230,7 +236,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     comparison = baseline_mod.compare(results, known) if known is not None else None
     info = RunInfo(profile=effective.name, endpoint=target.endpoint, capabilities=sorted(effective.capabilities),
                    results=results, started=clock.started_iso, duration=clock.elapsed, redactor=redactor,
-                   comparison=comparison, cases=cases, interrupted=interrupted)
+                   comparison=comparison, cases=cases, interrupted=interrupted,
+                   unavailable=dict(effective.unavailable),
+                   discovery=run.discovery.lines() if run.discovery is not None else [])
     try:
         paths = write_reports(info, Path(args.report_dir), args.report_name or effective.name)
         if args.update_baseline and interrupted:
@@ -346,8 +354,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             problems += len(exc.problems)
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
+    paths = list(args.paths) + list(args.extra_cases or []) if args.paths else None   # PATHs replace the corpus
     cases, _ = _load(argparse.Namespace(cases=args.cases, extra_cases=args.extra_cases, select=args.select,
-                                         profile=None), args.paths or None)
+                                         profile=None), paths)
     if problems:
         return EXIT_USAGE
     unresolved = unresolved_var_problems(cases, loaded_profiles)
@@ -393,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         return _delegate("conformance.coverage", argv[1:])
     if argv and argv[0] == "serve":
         return _delegate("mockserver.server", argv[1:])
+    if argv and argv[0] == "clients":          # the client matrix: conformance/clients/cli.py
+        return _delegate("conformance.clients.cli", argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

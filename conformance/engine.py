@@ -91,7 +91,7 @@ class Engine:
         missing = [c for c in case.implied_requirements() if not self.profile.has(c)]
         if missing:
             result.outcome = Outcome.NA
-            result.reason = capabilities.na_reason(self.profile.name, missing)
+            result.reason = capabilities.na_reason(self.profile.name, missing, self.profile.unavailable)
             return result
         state = _CaseState(case, self._base_variables())
         try:

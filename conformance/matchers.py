@@ -1,6 +1,8 @@
 """Expectation checks: every failed expectation becomes a Mismatch (data with expected/actual)."""
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Callable
@@ -8,7 +10,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import xmlpath
-from .casefile.model import BodyExpect, Capture, ErrorExpect, Evidence, Expect, HeadersExpect, KmsCalls, XmlExpect
+from .casefile.model import (
+    BodyExpect,
+    Capture,
+    ContextExpect,
+    ErrorExpect,
+    Evidence,
+    Expect,
+    HeadersExpect,
+    KmsCalls,
+    XmlExpect,
+)
 from .results import Exchange, Mismatch, ResponseRecord
 
 
@@ -51,6 +63,8 @@ def check(expect: Expect, exchange: Exchange, ctx: MatchContext, json_errors: bo
         out += [replace(m, check="body") for m in check_body(expect.body, response, ctx)]
     if expect.kms_calls is not None:
         out += [replace(m, check="kms_calls") for m in check_kms_calls(expect.kms_calls, ctx)]
+    if expect.encryption_context is not None:
+        out += check_encryption_context(expect.encryption_context, response)
     return out
 
 
@@ -255,6 +269,52 @@ def check_kms_calls(expected: KmsCalls, ctx: MatchContext) -> list[Mismatch]:
             out.append(Mismatch(f"kms {operation} calls", f">= {rules['min']}", actual))
         if "max" in rules and actual > rules["max"]:
             out.append(Mismatch(f"kms {operation} calls", f"<= {rules['max']}", actual))
+    return out
+
+
+def decode_context(value: str) -> tuple[dict[str, Any] | None, str]:
+    """A base64 JSON encryption context -> (the JSON object, ""), or (None, why it is not one)."""
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None, f"not base64: {value!r}"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None, f"base64 of something that is not UTF-8 JSON: {raw[:80]!r}"
+    if not isinstance(data, dict):
+        return None, f"base64 JSON that is not an object: {raw[:80]!r}"
+    return data, ""
+
+
+def check_encryption_context(expected: ContextExpect, response: ResponseRecord) -> list[Mismatch]:
+    """Decodes the context header and compares pairs. Each pair is its own check
+    (`encryption_context.<key>`), so a case can mark one pair unproven and keep the others proven."""
+    header = expected.header
+    value = response.header(header)
+    if value is None:
+        if expected.if_present:
+            return []
+        return [Mismatch(f"header {header}", "a base64 JSON encryption context", None, check="encryption_context")]
+    pairs, why = decode_context(value)
+    if pairs is None:
+        return [Mismatch(f"header {header}", "a base64 JSON encryption context", why, check="encryption_context")]
+    out = []
+    wanted = {**(expected.contains or {}), **(expected.equal or {})}
+    for key, want in wanted.items():
+        if key not in pairs:
+            out.append(Mismatch(f"encryption context {key!r}", want, "no such pair",
+                                check=f"encryption_context.{key}"))
+        elif pairs[key] != want:
+            out.append(Mismatch(f"encryption context {key!r}", want, pairs[key], check=f"encryption_context.{key}"))
+    if expected.equal is not None:
+        extra = sorted(k for k in pairs if k not in expected.equal)
+        if extra:
+            out.append(Mismatch("encryption context pairs", sorted(expected.equal), sorted(pairs),
+                                check="encryption_context"))
+    for key in expected.lacks or ():
+        if key in pairs:
+            out.append(Mismatch(f"encryption context {key!r}", "absent", pairs[key], check=f"encryption_context.{key}"))
     return out
 
 

@@ -17,7 +17,7 @@ from . import capabilities
 from .casefile import yamlsource
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
-ENDPOINT_CAPABILITIES_BUILTIN = ("kms-admin", "kms-metrics", "plain-http", "tls")
+ENDPOINT_CAPABILITIES_BUILTIN = ("kms-admin", "kms-metrics", "plain-http", "tls", "account-id", "alt-account-id")
 
 
 class ProfileError(Exception):
@@ -38,6 +38,9 @@ class Profile:
     deviations: dict[str, str] = field(default_factory=dict)
     path: str = ""
     deviation_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # capabilities the run's endpoint lacks -> why, and the flag or endpoint feature that would add them
+    # (conformance/discovery.py); a not-applicable reason quotes it instead of blaming the profile
+    unavailable: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def has(self, capability: str) -> bool:
         return capabilities.holds(capability, self.capabilities)

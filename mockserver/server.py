@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -144,6 +145,33 @@ class _ServerThread(threading.Thread):
                     transport.abort()
 
 
+ENDPOINTS_PATH = "/_mockserver/endpoints"
+
+
+class _EndpointsHook:
+    """Answers `GET /_mockserver/endpoints` (unsigned, no secrets) with the URLs this server serves, so a client
+    given one endpoint can find the others (the runner's discovery finds the plain-HTTP listener so); every
+    other request goes to the app unchanged."""
+
+    def __init__(self, app: Any, document: dict[str, Any]) -> None:
+        self.app = app
+        self.body = json.dumps(document).encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and scope.get("path") == ENDPOINTS_PATH and scope.get("method") == "GET":
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(self.body)).encode())]})
+            await send({"type": "http.response.body", "body": self.body})
+            return
+        await self.app(scope, receive, send)
+
+    async def shutdown(self) -> None:
+        shutdown = getattr(self.app, "shutdown", None)
+        if shutdown is not None:
+            await shutdown()
+
+
 def build_app(config: ServerConfig) -> Any:
     from mockserver.app import create_app
 
@@ -196,7 +224,9 @@ def running_server(dialect: str = "aws", host: str = "127.0.0.1", port: int = 0,
         else:
             listeners.append((main_sock, {}))
             endpoint = plain_endpoint = _url("http", host, main_sock.getsockname()[1])
-        thread = _ServerThread(application, listeners, config)
+        served = _EndpointsHook(application, {"endpoint": endpoint, "plain_endpoint": plain_endpoint,
+                                               "kms_endpoint": endpoint, "region": region})
+        thread = _ServerThread(served, listeners, config)
         thread.start()
         if not thread.ready.wait(startup_timeout) or thread.error is not None or not thread.is_alive():
             thread.stop()
@@ -233,8 +263,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA (its path is printed)")
     p.add_argument("--cert", help="PEM certificate (chain) to serve HTTPS with; implies --tls")
     p.add_argument("--key", help="PEM private key for --cert")
-    p.add_argument("--plain-http-port", type=int, default=None,
-                   help="with TLS, also serve plain HTTP on this port (0 picks one)")
+    p.add_argument("--plain-http-port", type=int, default=0, metavar="PORT",
+                   help="with TLS, plain HTTP is served too (as AWS does), on this port (default: 0, a free port; "
+                        "the banner prints it and GET /_mockserver/endpoints tells clients)")
+    p.add_argument("--no-plain-http", action="store_true", help="with TLS, serve HTTPS only")
     p.add_argument("--data-dir", help="keep buckets, objects and keys in DIR (default: in memory)")
     p.add_argument("--fsync", action="store_true",
                    help="with --data-dir, fsync every write (survives an OS crash, not only a kill -9)")
@@ -254,7 +286,42 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--open-metrics", action="store_true",
                    help="test hook: let unsigned GET /_mockserver/metrics read every account's KMS call counters "
                         "(default: signed requests only, each sees its own account's keys)")
+    p.add_argument("--request-timeout", type=float, default=None, metavar="SECONDS",
+                   help="seconds a request's header section may take, and seconds of silence within a body, before "
+                        "RequestTimeout (default: 20)")
+    p.add_argument("--body-min-rate", type=float, default=None, metavar="BYTES_PER_S",
+                   help="bytes per second a request body must average once --body-rate-grace has passed, else "
+                        "RequestTimeout (default: 500)")
+    p.add_argument("--body-rate-grace", type=float, default=None, metavar="SECONDS",
+                   help="seconds after a request's headers before --body-min-rate applies (default: 20)")
+    machine = p.add_argument_group("for test suites in other languages")
+    machine.add_argument("--print-json", action="store_true",
+                         help="when ready, print one JSON line on stdout (endpoint, plain_endpoint, kms_endpoint, "
+                              "region, ca_file, accounts main/alt with access_key, secret_key, account_id, pid); the "
+                              "human banner goes to stderr")
+    machine.add_argument("--write-json", metavar="PATH",
+                         help="when ready, write the same JSON document to PATH (atomically: a reader never sees a "
+                              "partial file; removed when the server stops)")
     return p
+
+
+def server_document(server: RunningServer) -> dict[str, Any]:
+    """What a client needs to use the server: `--print-json` / `--write-json`."""
+    return {"endpoint": server.endpoint, "plain_endpoint": server.plain_endpoint, "kms_endpoint": server.endpoint,
+            "region": server.region, "ca_file": server.ca_file, "accounts": server.credentials, "pid": server.pid}
+
+
+def _write_atomically(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=".s3c-serve-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,6 +337,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.dialect not in DIALECTS:
         parser.error(f"unknown dialect {args.dialect!r}; known: {', '.join(sorted(DIALECTS))}")
+    for flag in ("request_timeout", "body_min_rate", "body_rate_grace"):
+        value = getattr(args, flag)
+        if value is not None and not value > 0:
+            parser.error(f"--{flag.replace('_', '-')} must be a positive number (got {value})")
+    if args.write_json:
+        directory = os.path.dirname(os.path.abspath(args.write_json))
+        if not os.path.isdir(directory) or os.path.isdir(args.write_json):
+            parser.error(f"--write-json {args.write_json}: no such directory, or a directory")
+        with contextlib.suppress(OSError):
+            os.unlink(args.write_json)        # a file left by an earlier server must not be mistaken for this one
     main_account = Account("main", args.access_key, args.secret_key, MAIN.account_id)
     alt_account = Account("alt", args.alt_access_key, args.alt_secret_key, ALT.account_id)
     if main_account.access_key == alt_account.access_key:
@@ -280,18 +357,30 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         server_cm = running_server(dialect=args.dialect, host=args.host, port=args.port,
-                                   tls=args.tls or bool(args.cert), plain_http_too=args.plain_http_port is not None,
-                                   plain_port=args.plain_http_port or 0, data_dir=args.data_dir,
+                                   tls=args.tls or bool(args.cert), plain_http_too=not args.no_plain_http,
+                                   plain_port=args.plain_http_port, data_dir=args.data_dir,
                                    allow_sse_c_over_http=args.allow_sse_c_over_http, fsync=args.fsync,
                                    region=args.region,
                                    domain=args.domain, main=main_account, alt=alt_account, cert_file=args.cert,
                                    key_file=args.key, open_metrics=args.open_metrics,
-                                   root_key_file=args.root_key_file)
+                                   root_key_file=args.root_key_file, request_timeout=args.request_timeout,
+                                   body_min_rate=args.body_min_rate, body_rate_grace=args.body_rate_grace)
         with server_cm as server:
-            _announce(server, args.dialect, args.allow_sse_c_over_http)
-            while not stop.wait(0.5):
-                pass
-            print("stopping", flush=True)
+            human = sys.stderr if args.print_json else sys.stdout
+            _announce(server, args.dialect, args.allow_sse_c_over_http, out=human)
+            document = json.dumps(server_document(server))
+            if args.write_json:
+                _write_atomically(args.write_json, document + "\n")
+            if args.print_json:
+                print(document, flush=True)
+            try:
+                while not stop.wait(0.5):
+                    pass
+            finally:
+                if args.write_json:
+                    with contextlib.suppress(OSError):
+                        os.unlink(args.write_json)
+            print("stopping", file=human, flush=True)
     except OSError as exc:
         print(f"s3-conformance serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
               file=sys.stderr)
@@ -302,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _announce(server: RunningServer, dialect: str, allow_sse_c_over_http: bool = False) -> None:
+def _announce(server: RunningServer, dialect: str, allow_sse_c_over_http: bool = False, out: Any = None) -> None:
     lines = [f"mock S3 server (dialect {dialect}, region {server.region}) pid {server.pid}",
              f"endpoint: {server.endpoint}"]
     if server.plain_endpoint and server.plain_endpoint != server.endpoint:
@@ -313,7 +402,7 @@ def _announce(server: RunningServer, dialect: str, allow_sse_c_over_http: bool =
         lines.append(f"{name} account: access key {creds['access_key']}  secret key {creds['secret_key']}  "
                      f"account id {creds['account_id']}")
     lines += _sse_c_notes(server, dialect, allow_sse_c_over_http)
-    print("\n".join(lines), flush=True)
+    print("\n".join(lines), file=out or sys.stdout, flush=True)
 
 
 def _sse_c_notes(server: RunningServer, dialect: str, allow_sse_c_over_http: bool) -> list[str]:
@@ -321,7 +410,7 @@ def _sse_c_notes(server: RunningServer, dialect: str, allow_sse_c_over_http: boo
     from mockserver.dialects import DIALECTS
 
     notes = []
-    if not allow_sse_c_over_http and (server.endpoint.startswith("http://") or server.plain_endpoint):
+    if not allow_sse_c_over_http and server.endpoint.startswith("http://"):
         notes.append("note: SSE-C over plain HTTP is rejected, as AWS does: use the https:// endpoint (--tls; clients "
                      "need the CA file), or start with --allow-sse-c-over-http (and run the suite with "
                      "--capability sse-c-over-http)")

@@ -227,6 +227,11 @@ def asserted_checks(expect: dict[str, Any]) -> set[str]:
     for section in ("equal", "match", "present", "absent"):
         names |= {f"headers.{str(k).lower()}" for k in headers.get(section) or ()}
     names |= {f"xml.{item['path']}" for item in expect.get("xml") or []}
+    context = expect.get("encryption_context")
+    if context is not None:
+        names.add("encryption_context")
+        for section in ("equal", "contains", "lacks"):
+            names |= {f"encryption_context.{k}" for k in context.get(section) or ()}
     return names
 
 

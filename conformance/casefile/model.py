@@ -139,6 +139,29 @@ class KmsCalls:
 
 
 @dataclass(frozen=True)
+class ContextExpect:
+    """`encryption_context:` the base64 JSON encryption context of a response header, decoded and compared."""
+    header: str = "x-amz-server-side-encryption-context"
+    equal: Mapping[str, str] | None = None          # exactly these pairs
+    contains: Mapping[str, str] | None = None       # at least these pairs
+    lacks: tuple[str, ...] | None = None            # none of these keys
+    if_present: bool = False                        # an absent header passes
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ContextExpect:
+        return cls(raw.get("header", cls.header), dict(raw["equal"]) if "equal" in raw else None,
+                   dict(raw["contains"]) if "contains" in raw else None,
+                   tuple(raw["lacks"]) if "lacks" in raw else None, bool(raw.get("if_present", False)))
+
+    def check_names(self) -> set[str]:
+        """`encryption_context` (the header is there and decodes) and `encryption_context.<key>` per pair."""
+        names = {"encryption_context"}
+        for section in (self.equal, self.contains, self.lacks):
+            names |= {f"encryption_context.{key}" for key in section or ()}
+        return names
+
+
+@dataclass(frozen=True)
 class Expect:
     """An `expect:`. Absent parts are None. `evidence`, `confidence` and `unproven` are carried for the
     evidence rules (see the case schema); the matchers do not read them."""
@@ -148,6 +171,7 @@ class Expect:
     xml: tuple[XmlExpect, ...] | None = None
     body: BodyExpect | None = None
     kms_calls: KmsCalls | None = None
+    encryption_context: ContextExpect | None = None
     evidence: tuple[str, ...] = field(default=(), metadata=TEMPLATE_OFF)
     confidence: str | None = field(default=None, metadata=TEMPLATE_OFF)
     unproven: tuple[str, ...] = field(default=(), metadata=TEMPLATE_OFF)
@@ -161,6 +185,7 @@ class Expect:
         headers = raw.get("headers")
         body = raw.get("body")
         kms = raw.get("kms_calls")
+        context = raw.get("encryption_context")
         same = (body or {}).get("same_as")
         return cls(
             status=tuple(status) if isinstance(status, list) else status,
@@ -177,6 +202,7 @@ class Expect:
                             tuple(body["range"]) if "range" in body else None,  # type: ignore[arg-type]
                             body.get("empty"), body.get("text")) if body is not None else None,
             kms_calls=KmsCalls(kms["key"], {k: v for k, v in kms.items() if k != "key"}) if kms is not None else None,
+            encryption_context=ContextExpect.from_dict(context) if context is not None else None,
             evidence=tuple(raw.get("evidence") or ()), confidence=raw.get("confidence"),
             unproven=tuple(raw.get("unproven") or ()), line=line)
 
@@ -197,6 +223,8 @@ class Expect:
             for section in (self.headers.equal, self.headers.match, self.headers.present, self.headers.absent):
                 names |= {f"headers.{str(name).lower()}" for name in section or ()}
         names |= {f"xml.{item.path}" for item in self.xml or ()}
+        if self.encryption_context is not None:
+            names |= self.encryption_context.check_names()
         return names
 
     def unproven_names(self) -> set[str]:
@@ -361,6 +389,27 @@ class Evidence:
         return out
 
 
+def _account_refs(raw: Any) -> tuple[str, ...]:
+    """Which of ${account_id} and ${alt_account_id} the case's strings use: a run that does not know the id
+    makes the case not applicable (capabilities account-id, alt-account-id) instead of failing it."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            for name in ("account_id", "alt_account_id"):
+                if "${" + name + "}" in node:
+                    found.add(name)
+        elif isinstance(node, Mapping):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(raw)
+    return tuple(sorted(found))
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -375,10 +424,12 @@ class Case:
     fixtures: Fixtures = field(default_factory=Fixtures)
     evidence: tuple[Evidence, ...] = ()
     var_refs: tuple[VarRef, ...] = ()       # profile variables used, with their lines
+    account_refs: tuple[str, ...] = ()      # `account_id` / `alt_account_id` when the case uses ${...} of them
 
     def implied_requirements(self) -> list[str]:
         """Capabilities the case needs by construction, on top of `requires`."""
         needs = set(self.requires)
+        needs.update(name.replace("_", "-") for name in self.account_refs)   # account-id, alt-account-id
         if self.fixtures.kms_keys:
             needs.add("kms-admin")
         if self.fixtures.versioning:
@@ -460,4 +511,4 @@ class Case:
                 line=line_of(fx_at)),
             evidence=tuple(Evidence(**{k: v for k, v in e.items()}, line=line_of(at + ("evidence", i)))
                            for i, e in enumerate(raw.get("evidence") or [])),
-            var_refs=var_refs)
+            var_refs=var_refs, account_refs=_account_refs(raw))

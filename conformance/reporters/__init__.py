@@ -21,6 +21,8 @@ class RunInfo:
     comparison: Comparison | None = None
     cases: list[Case] = field(default_factory=list)      # the cases run (for the coverage section)
     interrupted: bool = False                            # Ctrl-C: the results are those of the cases that ran
+    unavailable: dict[str, str] = field(default_factory=dict)   # capability the endpoint lacks -> why, what adds it
+    discovery: list[str] = field(default_factory=list)   # what discovery printed before the run (lines)
 
     @property
     def summary(self) -> Summary:

@@ -55,7 +55,7 @@ def render_summary(info: RunInfo, verbose: bool = False) -> str:
         if result.outcome is Outcome.WARNING:
             lines.append(f"WARNING {result.case_id} ({result.file}:{result.line})")
             for step, mismatch in result.warnings()[:None if verbose else 1]:
-                lines.append(f"    step {step.name}: unproven {mismatch.describe()}")
+                lines.append(f"    step {step.name}: unproven {explain.describe(mismatch)}")
     for result in info.results:       # a case's outcome stands; what it left behind is listed apart
         for problem in result.teardown_problems:
             lines.append(f"TEARDOWN {result.case_id}: {problem.splitlines()[0] if problem else ''}")

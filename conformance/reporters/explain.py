@@ -6,9 +6,22 @@ from __future__ import annotations
 import json
 
 from ..matchers import error_fields
-from ..results import CaseResult, ResponseRecord, StepResult
+from ..results import CaseResult, Mismatch, ResponseRecord, StepResult
 
 MAX_MESSAGE = 160
+ABSENT = "(absent)"          # what a check found nothing for: no such header, element or body
+
+
+def value_text(value: object) -> str:
+    """One spelling of an expected or actual value for every report (console, JUnit, HTML): `(absent)` for
+    nothing found (never Python's None in one place and JSON's null in another), other values as Python
+    literals ('AES256', 403, ['a', 'b'])."""
+    return ABSENT if value is None else repr(value)
+
+
+def describe(mismatch: Mismatch) -> str:
+    """`header x-amz-server-side-encryption: expected 'AES256', got (absent)`."""
+    return f"{mismatch.what}: expected {value_text(mismatch.expected)}, got {value_text(mismatch.actual)}"
 
 
 def s3_error(response: ResponseRecord) -> tuple[str | None, str | None]:
@@ -55,7 +68,7 @@ def step_lines(step: StepResult, limit: int | None = 3) -> list[str]:
         elif mismatch.what == "response" and response is None:
             lines.append(f"step {step.name}: no response: {mismatch.actual}")
         else:
-            lines.append(f"step {step.name}: {mismatch.describe()}")
+            lines.append(f"step {step.name}: {describe(mismatch)}")
     if limit and len(failures) > limit:
         lines.append(f"step {step.name}: ... {len(failures) - limit} more mismatches (-v shows all)")
     if not shown_answer and response is not None and response.status >= 300:

@@ -7,7 +7,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from . import RunInfo, jsonreport
+from . import RunInfo, explain, jsonreport
 
 OUTCOMES = ["passed", "failed", "warning", "deviation", "na", "error"]
 LABELS = {"passed": "passed", "failed": "failed", "warning": "warning", "deviation": "known deviation",
@@ -34,6 +34,7 @@ pre{background:#f6f8fa;border:1px solid #e1e5ea;border-radius:4px;padding:8px;ov
 table.coverage{font-size:12px;table-layout:fixed}table.coverage code{display:inline-block;overflow-wrap:anywhere;font-size:11px;margin:0 3px 2px 0;background:#eef1f4;padding:0 4px;border-radius:3px}
 table.coverage th:nth-child(1){width:15%}table.coverage th:nth-child(2){width:7%}table.coverage th:nth-child(3){width:14%}
 table.coverage th:nth-child(4),table.coverage th:nth-child(5){width:26%}table.coverage td{overflow-wrap:anywhere}table.coverage tr.gap td{background:#fde2e2}table.coverage tr.explained td:last-child{color:#6b7785}
+.interrupted{border-color:#ef6c00;background:#fff6ec}table.na td:nth-child(2){text-align:right}
 .quote{border-left:3px solid #90a4ae;padding-left:8px;color:#37474f;font-style:italic}.muted{color:#6b7785}.hidden{display:none}
 """
 
@@ -61,6 +62,13 @@ JS = """
 
 def _badge(outcome: str) -> str:
     return f'<span class="badge o-{outcome}">{escape(LABELS.get(outcome, outcome))}</span>'
+
+
+def _link(text: str) -> str:
+    """`text` escaped, as a link when it is an http(s) URL (source documents, evidence)."""
+    if text.startswith(("https://", "http://")):
+        return f'<a href="{escape(text, quote=True)}" rel="noreferrer">{escape(text)}</a>'
+    return escape(text)
 
 
 def _headers(headers: list[list[str]]) -> str:
@@ -97,9 +105,9 @@ def _evidence(entries: list[dict[str, Any]]) -> str:
             where = f's3-tests {s3tests.get("test", "")} ({s3tests.get("file", "")})'
         else:
             where = str(entry.get("document") or "")
-        label = escape(where)
+        label = _link(where)
         if entry.get("url"):
-            label = f'<a href="{escape(str(entry["url"]), quote=True)}" rel="noreferrer">{label}</a>'
+            label = f'<a href="{escape(str(entry["url"]), quote=True)}" rel="noreferrer">{escape(where)}</a>'
         text = f'<div><b>{escape(str(entry.get("id", "")))}</b> ({escape(str(entry.get("confidence", "")))}): {label}'
         for key in ("quote", "wire", "note"):
             if entry.get(key):
@@ -117,8 +125,8 @@ def _diff(mismatches: list[dict[str, Any]]) -> str:
     rows = "".join(
         f'<tr class="{"unproven" if m.get("unproven") else "proven"}"><td>{escape(str(m["what"]))}'
         f'{UNPROVEN_BADGE if m.get("unproven") else ""}</td>'
-        f'<td class="exp">{escape(json.dumps(m["expected"]))}</td>'
-        f'<td class="act">{escape(json.dumps(m["actual"]))}</td>'
+        f'<td class="exp">{escape(explain.value_text(m["expected"]))}</td>'
+        f'<td class="act">{escape(explain.value_text(m["actual"]))}</td>'
         f'<td class="conf">{escape(str(m.get("confidence") or ""))}</td>'
         f'<td class="ev">{_evidence(m.get("evidence") or [])}</td></tr>' for m in mismatches)
     return ('<table class="diff"><tr><th>check</th><th>expected</th><th>actual</th><th>confidence</th>'
@@ -136,8 +144,8 @@ def _warnings(cases: list[dict[str, Any]]) -> str:
             for m in step.get("mismatches") or []:
                 if m.get("unproven"):
                     rows.append(f'<tr><td class="cid">{escape(case["id"])}</td><td>{escape(step["name"])}</td>'
-                                f'<td>{escape(str(m["what"]))}</td><td>{escape(json.dumps(m["expected"]))}</td>'
-                                f'<td>{escape(json.dumps(m["actual"]))}</td><td>{_evidence(m.get("evidence") or [])}</td></tr>')
+                                f'<td>{escape(str(m["what"]))}</td><td>{escape(explain.value_text(m["expected"]))}</td>'
+                                f'<td>{escape(explain.value_text(m["actual"]))}</td><td>{_evidence(m.get("evidence") or [])}</td></tr>')
     return ('<section id="warnings"><h2>Warnings</h2><p class="muted">Expectations that rest on no evidence of '
             "AWS's behaviour (`unproven`) did not hold: reported, never failed.</p>"
             '<table class="diff"><tr><th>case</th><th>step</th><th>check</th><th>expected</th><th>actual</th>'
@@ -162,7 +170,7 @@ def _step(step: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _case(case: dict[str, Any]) -> str:
+def _case(case: dict[str, Any], lines: dict[str, str] | None = None) -> str:
     outcome = case["outcome"]
     search = " ".join([case["id"], case["title"], case["operation"], " ".join(case["tags"])]).lower()
     source = case.get("source") or {}
@@ -171,11 +179,12 @@ def _case(case: dict[str, Any]) -> str:
             f' · requires: {escape(", ".join(case["requires"]) or "-")} · {case["duration"]} s</p>')
     body = [f'<p>{escape(case["title"])}</p>', meta]
     if source:
-        body.append(f'<p class="muted">source: {escape(str(source.get("document", "")))}'
+        body.append(f'<p class="muted">source: {_link(str(source.get("document", "")))}'
                     f'{(" — " + escape(str(source["section"]))) if source.get("section") else ""}</p>'
                     f'<p class="quote">{escape(str(source.get("quote", "")))}</p>')
-    if case.get("reason"):
-        body.append(f'<p class="reason">{escape(case["reason"])}</p>')
+    reason = (lines or {}).get(case["id"]) or case.get("reason")
+    if reason:
+        body.append(f'<p class="reason">{escape(reason)}</p>')
     if setup:
         failed_setup = any(not s["ok"] for s in setup)
         body.append(f'<details{" open" if failed_setup else ""}><summary class="muted">setup ({len(setup)} requests'
@@ -200,6 +209,41 @@ def _matrix(cases: list[dict[str, Any]]) -> str:
             cells.append(f'<td class="{cls}" data-op="{escape(op)}" data-outcome="{outcome}">{n}</td>')
         rows.append(f"<tr><td>{escape(op)}</td>{''.join(cells)}</tr>")
     return f'<table class="matrix"><tr><th>operation</th>{head}</tr>{"".join(rows)}</table>'
+
+
+def _not_applicable(info: RunInfo, cases: list[dict[str, Any]]) -> str:
+    """The not-applicable cases grouped by the capability they miss: how many, why, and the flag or endpoint
+    feature that would make them run (a case missing two capabilities counts in both groups)."""
+    from ..capabilities import holds, na_reason
+
+    na_ids = [c["id"] for c in cases if c["outcome"] == "na"]
+    if not na_ids:
+        return ""
+    by_id = {case.id: case for case in info.cases}
+    present = set(info.capabilities)
+    groups: dict[str, list[str]] = {}
+    for case_id in na_ids:
+        case = by_id.get(case_id)
+        missing = [c for c in case.implied_requirements() if not holds(c, present)] if case is not None else []
+        if not missing:                  # a case unknown here (no case list): grouped by its reason
+            reason = next((c.get("reason") or "" for c in cases if c["id"] == case_id), "")
+            missing = [f"reason: {reason}"]
+        for name in missing:
+            groups.setdefault(name, []).append(case_id)
+    rows = []
+    for name, ids in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+        if name.startswith("reason: "):
+            label, why = "-", name[len("reason: "):]
+        else:
+            label, why = name, na_reason(info.profile, [name], info.unavailable)
+            why = why[len(name) + 2:] if why.startswith(f"{name}: ") else why
+        listed = "".join(f'<div class="cid">{escape(i)}</div>' for i in sorted(ids))
+        rows.append(f'<tr><td class="cid">{escape(label)}</td><td>{len(ids)}</td><td>{escape(why)}</td>'
+                    f'<td><details><summary class="muted">{len(ids)} cases</summary>{listed}</details></td></tr>')
+    return (f'<section id="not-applicable"><h2>Not applicable ({len(na_ids)})</h2><p class="muted">Grouped by the '
+            "capability the cases need; the reason names the flag or endpoint feature that would make them run.</p>"
+            '<table class="na"><tr><th>capability</th><th>cases</th><th>why, and what would make them run</th>'
+            f'<th>which</th></tr>{"".join(rows)}</table></section>')
 
 
 def coverage_section(cases: list[Any]) -> str:
@@ -233,21 +277,35 @@ def render(info: RunInfo) -> str:
                     + "".join(f'<div class="cid">newly passing: {escape(i)}</div>' for i in b["newly_passing"])
                     + "</section>")
     last_line = info.summary.last_line()
+    lines = {r.case_id: info.redactor.text("\n".join(explain.failure_lines(r, verbose=True)))
+             for r in info.results if r.failed}
+    interrupted = ""
+    if info.interrupted:
+        total = max(len(info.cases), len(info.results))
+        interrupted = (f'<section id="interrupted" class="interrupted"><h2>Interrupted</h2><p>The run was stopped '
+                       f"(Ctrl-C) after {len(info.results)} of {total} cases: this report holds only the cases that "
+                       "ran; the others were not started.</p></section>")
+    discovered = ""
+    if info.discovery:
+        discovered = (f'<details><summary class="muted">what the endpoint offers (discovery)</summary>'
+                      f'<pre>{escape(info.redactor.text(chr(10).join(info.discovery)))}</pre></details>')
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>s3-conformance: {escape(data['profile'])}</title><style>{CSS}</style></head>
 <body><header><h1>S3 SSE conformance — profile {escape(data['profile'])}</h1>
 <div class="meta">endpoint {escape(data['endpoint'])} · started {escape(data['started'])} · {data['duration']} s ·
-{escape(last_line)}</div></header><main>
+{escape(last_line)}{" · interrupted" if info.interrupted else ""}</div></header><main>
+{interrupted}
 <section><h2>Summary</h2><div class="cards">{cards}</div>
-<p class="muted">capabilities: {escape(', '.join(data['capabilities']))}</p></section>
+<p class="muted">capabilities: {escape(', '.join(data['capabilities']))}</p>{discovered}</section>
 {baseline}
 {_warnings(cases)}
+{_not_applicable(info, cases)}
 <section><h2>Operations × outcome</h2>{_matrix(cases)}</section>
 <section id="cases"><h2>Cases</h2><div class="toolbar">{buttons}
 <input id="search" type="search" placeholder="filter by id, title, tag…" aria-label="filter">
 <button id="expand">expand shown</button><button id="collapse">collapse all</button><span id="shown" class="muted"></span></div>
-{''.join(_case(c) for c in cases)}</section>
+{''.join(_case(c, lines) for c in cases)}</section>
 <section id="coverage"><h2>Coverage</h2>{coverage_section(info.cases)}</section>
 </main><script>{JS}</script></body></html>
 """

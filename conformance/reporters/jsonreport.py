@@ -12,7 +12,7 @@ def build(info: RunInfo) -> dict[str, Any]:
     data = {
         "tool": "s3-conformance", "profile": info.profile, "endpoint": info.endpoint,
         "capabilities": sorted(info.capabilities), "started": info.started, "duration": round(info.duration, 3),
-        "summary": info.summary.to_dict(), "interrupted": info.interrupted,
+        "summary": info.summary.to_dict(), "interrupted": info.interrupted, "discovery": info.discovery,
         "baseline": None if info.comparison is None else {
             "new_failures": info.comparison.new_failures, "known_failures": info.comparison.known_failures,
             "newly_passing": info.comparison.newly_passing},

@@ -9,7 +9,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..results import Outcome
-from . import RunInfo
+from . import RunInfo, explain
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -34,7 +34,10 @@ def render(info: RunInfo) -> bytes:
                                 file=_safe(result.file), line=str(result.line), time=f"{result.duration:.3f}")
         reason = _safe(info.redactor.text(result.reason))
         if result.outcome is Outcome.FAILED:
-            node = etree.SubElement(case, "failure", message=reason.splitlines()[0] if reason else "failed")
+            first = explain.failure_lines(result)[:1]
+            message = _safe(info.redactor.text(first[0])) if first and first[0] else reason.splitlines()[0] \
+                if reason else "failed"
+            node = etree.SubElement(case, "failure", message=message)
             node.text = _details(result, info)
         elif result.outcome is Outcome.ERROR:
             node = etree.SubElement(case, "error", message=reason.splitlines()[0] if reason else "error")
@@ -54,7 +57,7 @@ def _details(result, info: RunInfo) -> str:
     for step in result.setup + result.steps:
         for mismatch in step.mismatches:
             note = " (unproven: a warning only)" if mismatch.unproven else f" [confidence {mismatch.confidence}]"
-            lines.append(f"step {step.name}: {mismatch.describe()}{note}")
+            lines.append(f"step {step.name}: {explain.describe(mismatch)}{note}")
         if step.exchange is not None and step.mismatches:
             request = step.exchange.request
             lines.append(f"  request: {request.method} {request.url}")
@@ -66,7 +69,7 @@ def _details(result, info: RunInfo) -> str:
 def _warning_note(result, info: RunInfo) -> str:
     lines = ["WARNING: unproven expectations did not hold (not a failure: AWS's behaviour here is not proven)"]
     for step, mismatch in result.warnings():
-        lines.append(f"step {step.name}: {mismatch.describe()} [confidence {mismatch.confidence}"
+        lines.append(f"step {step.name}: {explain.describe(mismatch)} [confidence {mismatch.confidence}"
                      + (f"; evidence {', '.join(e['id'] for e in mismatch.evidence)}" if mismatch.evidence else "")
                      + "]")
     return _safe(info.redactor.text("\n".join(lines)))

@@ -5,7 +5,13 @@ from datetime import datetime, timedelta
 
 from mockserver.accounts import Accounts
 from mockserver.auth import errors
-from mockserver.auth.canonical import canonical_headers, canonical_query, fast_unquote, raw_query_params
+from mockserver.auth.canonical import (
+    canonical_headers,
+    canonical_query,
+    fast_unquote,
+    plus_as_space_query,
+    raw_query_params,
+)
 from mockserver.auth.credential import parse_credential
 from mockserver.auth.sigv4 import V4Check, require_signed
 from mockserver.auth.timestamps import MAX_SKEW, parse_amz_date
@@ -68,4 +74,4 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
     require_signed(headers, signed)
     return V4Check(method, raw_path, canonical_query(raw_query, exclude="X-Amz-Signature"),
                    canonical_headers(headers, signed), signed, account, credential, amz_date,
-                   params["X-Amz-Signature"])
+                   params["X-Amz-Signature"], alt_query=plus_as_space_query(raw_query, exclude="X-Amz-Signature"))

@@ -6,7 +6,13 @@ from datetime import datetime
 
 from mockserver.accounts import Account, Accounts
 from mockserver.auth import errors
-from mockserver.auth.canonical import canonical_headers, canonical_query, canonical_request, canonical_uris
+from mockserver.auth.canonical import (
+    canonical_headers,
+    canonical_query,
+    canonical_request,
+    canonical_uris,
+    plus_as_space_query,
+)
 from mockserver.auth.credential import Credential, parse_credential
 from mockserver.auth.signing import request_string_to_sign, sign, signatures_equal, signing_key
 from mockserver.auth.timestamps import format_amz_date, is_skewed, parse_amz_date, parse_http_date
@@ -30,6 +36,7 @@ class V4Check:
     amz_date: str
     provided: str
     key: bytes = b""
+    alt_query: str | None = None      # '+' read as a space (canonical.plus_as_space_query), tried second
 
     def __post_init__(self) -> None:
         c = self.credential
@@ -37,12 +44,14 @@ class V4Check:
 
     def verify(self, payload_hash: str) -> None:
         first: tuple[str, str] | None = None
-        for uri in canonical_uris(self.raw_path):
-            creq = canonical_request(self.method, uri, self.query, self.headers, self.signed, payload_hash)
-            sts = request_string_to_sign(self.amz_date, self.credential.scope, creq)
-            if signatures_equal(sign(self.key, sts), self.provided):
-                return
-            first = first or (sts, creq)
+        queries = [self.query] if self.alt_query is None else [self.query, self.alt_query]
+        for query in queries:
+            for uri in canonical_uris(self.raw_path):
+                creq = canonical_request(self.method, uri, query, self.headers, self.signed, payload_hash)
+                sts = request_string_to_sign(self.amz_date, self.credential.scope, creq)
+                if signatures_equal(sign(self.key, sts), self.provided):
+                    return
+                first = first or (sts, creq)
         assert first is not None
         raise errors.signature_does_not_match(self.account.access_key, first[0], self.provided, first[1])
 
@@ -108,4 +117,4 @@ def check_header_auth(method: str, raw_path: str, raw_query: str, headers: dict[
     signed = comps["SignedHeaders"].split(";")
     require_signed(headers, signed)
     return V4Check(method, raw_path, canonical_query(raw_query), canonical_headers(headers, signed), signed,
-                   account, credential, amz_date, comps["Signature"])
+                   account, credential, amz_date, comps["Signature"], alt_query=plus_as_space_query(raw_query))

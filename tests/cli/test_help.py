@@ -103,3 +103,29 @@ def test_readme_first_two_commands_unchanged() -> None:
     assert blocks[0].strip() == "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/s3-conformance run"
     assert blocks[1].strip() == ("python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && "
                                  ".venv/bin/python -m pytest -q -n 2")
+
+
+def test_readme_ci_recipe_uses_existing_flags() -> None:
+    """The GitHub Actions job in the README parses as YAML, uploads the reports it names, and every flag it
+    passes to `s3-conformance run` exists."""
+    import yaml
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Continuous integration"):]
+    block = section[section.index("```yaml\n") + 8:]
+    job = yaml.safe_load(block[:block.index("```")])
+    steps = job["jobs"]["conformance"]["steps"]
+    command = next(step["run"] for step in steps if "s3-conformance run" in step.get("run", ""))
+    argv = command.split()
+    assert argv[:2] == ["s3-conformance", "run"]
+    known = {flag for flag, _ in _flags(_subparsers()["run"])} | {"-n"}
+    used = [word for word in argv if word.startswith("-")]
+    assert used and [flag for flag in used if flag not in known] == []
+    assert {"--endpoint", "--baseline", "--report-dir", "--report-name"} <= set(used)
+    name = argv[argv.index("--report-name") + 1]
+    upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-artifact"))
+    for suffix in (".html", ".json", ".junit.xml"):
+        assert f"reports/{name}{suffix}" in upload["with"]["path"]
+    assert upload["if"] == "always()"
+    env = next(step for step in steps if "s3-conformance run" in step.get("run", ""))["env"]
+    assert set(env) == {"S3C_ACCESS_KEY", "S3C_SECRET_KEY", "S3C_ALT_ACCESS_KEY", "S3C_ALT_SECRET_KEY"}

@@ -46,8 +46,11 @@ def _wait_for_marks(proc: subprocess.Popen[bytes], count: int, deadline: float) 
         if not char:
             break
         seen += char
-        marks = seen.split(b"endpoint", 1)[-1].split(b"\n", 1)[-1]
-        if b"endpoint" in seen and sum(marks.count(m) for m in (b".", b"F", b"s", b"x", b"E")) >= count:
+        _head, started, rest = seen.partition(b" cases, profile ")   # the line before the progress marks
+        if not started or b"\n" not in rest:
+            continue
+        marks = rest.split(b"\n", 1)[1]
+        if sum(marks.count(m) for m in (b".", b"F", b"s", b"x", b"E")) >= count:
             return seen
     raise AssertionError(f"no {count} finished cases in time: {seen[-500:]!r}")
 

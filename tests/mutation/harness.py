@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
+from justifications import CASE_JUSTIFICATIONS, SURVIVOR_NOTES
 from mutants import MUTANTS, Mutant
 
 KILLING_OUTCOMES = ("failed", "error")
@@ -196,7 +197,9 @@ def write_report(results_dir: Path, out_dir: Path, command: str) -> dict:
     ]
     lines += [f"| {k} | {v[0]} | {v[1]} |" for k, v in sorted(areas.items())]
     lines += ["", "## Surviving mutants", ""]
-    lines += [f"- `{r['name']}` ({r['area']}): {_md_cell(r['description'])}" for r in survived] or ["none"]
+    lines += [f"- `{r['name']}` ({r['area']}): {_md_cell(r['description'])}"
+              + (f" -- why: {_md_cell(SURVIVOR_NOTES[r['name']])}" if r["name"] in SURVIVOR_NOTES else "")
+              for r in survived] or ["none"]
     if not_run:
         lines += ["", "## Not run", "",
                   (f"Partial run: {len(ordered)} of {len(MUTANTS)} mutants have a result; the score above is over "
@@ -217,6 +220,12 @@ def write_report(results_dir: Path, out_dir: Path, command: str) -> dict:
               ("Each is to be strengthened (a mutant it should catch) or justified (it guards something no mutant "
               "here seeds, e.g. robustness or a profile-specific path)."), ""]
     lines += [", ".join(f"`{c}`" for c in never) or "none"]
+    justified = [c for c in never if c in CASE_JUSTIFICATIONS]
+    unjustified = [c for c in never if c not in CASE_JUSTIFICATIONS]
+    lines += ["", (f"justification: ({len(justified)} justified, {len(unjustified)} not yet; "
+                   "`tests/mutation/justifications.py`)"), ""]
+    lines += [f"- `{c}`: {_md_cell(CASE_JUSTIFICATIONS[c])}" for c in justified]
+    lines += [f"- `{c}`: not justified yet" for c in unjustified]
     (out_dir / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return summary
 

@@ -517,6 +517,44 @@ m("checksums.trailer-2026-unverified", "checksums",
   "aws-chunked trailers of the 2026 algorithms not computed by the decoder (their trailer value trusted as sent)", CHUNKED,
   'CHECKSUM_LENGTHS.update({"sha512": 64, "md5": 16, "xxhash64": 8, "xxhash3": 8, "xxhash128": 16})', "")
 
+# --- sens-rest additions ---
+READ_SVC = SVC
+m("reads.sse-header-on-read-ignored", "reads", "x-amz-server-side-encryption / -aws-kms-key-id sent on GET or HEAD of an "
+  "SSE-S3/SSE-KMS object silently ignored (AWS: 400)", READ_SVC,
+  "        if not copy_source:\n            for name in (H.SSE, H.SSE_KMS_KEY):",
+  "        if False:\n            for name in (H.SSE, H.SSE_KMS_KEY):")
+m("context.copied-from-source", "context", "CopyObject without a context carries the source object's context pairs", COPY,
+  'plan = ctx.state.encryption.plan_write(operation="CopyObject", headers=ctx.headers,',
+  'plan = ctx.state.encryption.plan_write(operation="CopyObject", headers=(\n'
+  '        {**ctx.headers, "x-amz-server-side-encryption-context": __import__("mockserver.sse.headers", fromlist=["x"])'
+  '.encode_context({k: v for k, v in source.version.sse["ctx"].items() if k != "aws:s3:arn"})}\n'
+  '        if (source.version.sse or {}).get("ctx") and "x-amz-server-side-encryption-context" not in ctx.headers\n'
+  '        else ctx.headers),')
+m("errors.no-such-upload-400", "errors", "NoSuchUpload answered with status 400", ERR,
+  '    "NoSuchUpload": Catalogued(\n        404,', '    "NoSuchUpload": Catalogued(\n        400,')
+m("bucketcfg.put-merges", "bucket-config", "PutBucketEncryption merges into the previous configuration (an old "
+  "KMSMasterKeyID survives) instead of replacing it", ENC, "    bucket.encryption = config.to_json()\n",
+  "    bucket.encryption = {**(bucket.encryption or {}),\n"
+  "                         **{k: v for k, v in config.to_json().items() if v is not None}}\n")
+m("bucketcfg.delete-unconfigured-404", "bucket-config", "DeleteBucketEncryption of a bucket without an explicit "
+  "configuration (a repeated delete) answers 404", ENC,
+  "    require_sigv4(ctx)\n    default = default_bucket_encryption(ctx.state.dialect)",
+  '    require_sigv4(ctx)\n    if not (bucket.encryption or {}).get("explicit"):\n'
+  "        raise configuration_not_found(bucket.name)\n    default = default_bucket_encryption(ctx.state.dialect)")
+m("sse.unknown-algorithm-ignored", "defaults", "an unknown x-amz-server-side-encryption value ignored (the bucket "
+  "default applies)", SVC,
+  "        if sse is not None and sse not in d.object_algorithms:\n            raise invalid_argument(H.MSG_SSE_UNSUPPORTED",
+  "        if False:\n            raise invalid_argument(H.MSG_SSE_UNSUPPORTED")
+m("bucketcfg.get-bucket-key-numeric", "bucket-config", "GetBucketEncryption writes BucketKeyEnabled as 1/0 (the other "
+  "xs:boolean spelling) instead of true/false", BCFG,
+  '.text = "true" if cfg.bucket_key_enabled else "false"', '.text = "1" if cfg.bucket_key_enabled else "0"')
+m("kms.alias-arn-unresolved", "kms", "alias ARNs (arn:aws:kms:...:alias/x) not accepted as key ids (alias names are)", KMS,
+  '                return self._alias_target(owner, f"alias/{rest}")',
+  "                raise not_found(f\"Invalid keyId '{ref}'\")")
+m("bucketcfg.integrity-header-optional", "bucket-config", "PutBucketEncryption without Content-MD5 or any checksum "
+  "header accepted", ENC, "    body = await read_checked_body(ctx, required=True, md5_only=dialect.requires_content_md5)",
+  "    body = await read_checked_body(ctx, required=False, md5_only=dialect.requires_content_md5)")
+
 # --- uoe additions ---
 UOE = "mockserver/handlers/update_encryption.py"
 m("uoe.rewrite-changes-last-modified", "update-object-encryption",

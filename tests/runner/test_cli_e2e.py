@@ -89,8 +89,11 @@ def test_unreachable_endpoint_gives_failed_cases_not_a_crash(tmp_path, capsys):
                      "--report-dir", str(tmp_path), "--connect-timeout", "2", "--no-preflight"])
     out = capsys.readouterr().out
     assert code == 1
-    assert out.splitlines()[-2:] == ["1 known deviations", "0 passed, 4 failed, 2 not applicable, 0 warnings"]
+    # sample.kms-key is not applicable: discovery found no KMS API at the (unreachable) endpoint
+    assert out.splitlines()[-2:] == ["1 known deviations", "0 passed, 3 failed, 3 not applicable, 0 warnings"]
     report = json.loads((tmp_path / "runner-test.json").read_text())
+    na = {c["id"]: c["reason"] for c in report["cases"] if c["outcome"] == "na"}
+    assert na["sample.kms-key"].startswith(f"kms-admin: no KMS API found at {endpoint}")
     failed = [c for c in report["cases"] if c["outcome"] == "failed"]
     assert failed and all("connection failed" in c["reason"] for c in failed)
 

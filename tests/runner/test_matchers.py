@@ -156,3 +156,44 @@ def test_capture_header_xml_status():
     assert capture({"xml": "UploadId"}, ex.response) == "u-1"
     assert capture({"status": True}, ex.response) == "201"
     assert capture({"xml": "Nope"}, ex.response) is None
+
+
+def _ctx_header(pairs):
+    import base64
+    import json
+    return [("x-amz-server-side-encryption-context", base64.b64encode(json.dumps(pairs).encode()).decode())]
+
+
+def test_encryption_context_pairs_contains_equal_lacks():
+    ex = exchange(headers=_ctx_header({"project": "c", "aws:s3:arn": "arn:aws:s3:::b/k"}))
+    assert check({"encryption_context": {"contains": {"project": "c"}}}, ex) == []
+    assert check({"encryption_context": {"equal": {"project": "c", "aws:s3:arn": "arn:aws:s3:::b/k"}}}, ex) == []
+    assert check({"encryption_context": {"lacks": ["other"]}}, ex) == []
+    [m] = check({"encryption_context": {"contains": {"project": "d"}}}, ex)
+    assert (m.check, m.expected, m.actual) == ("encryption_context.project", "d", "c")
+    [m] = check({"encryption_context": {"contains": {"team": "x"}}}, ex)
+    assert (m.check, m.actual) == ("encryption_context.team", "no such pair")
+    [m] = check({"encryption_context": {"equal": {"project": "c"}}}, ex)   # an extra pair
+    assert m.check == "encryption_context"
+    [m] = check({"encryption_context": {"lacks": ["project"]}}, ex)
+    assert (m.check, m.expected) == ("encryption_context.project", "absent")
+
+
+def test_encryption_context_absent_or_undecodable():
+    assert check({"encryption_context": {"if_present": True, "contains": {"a": "b"}}}, exchange()) == []
+    [m] = check({"encryption_context": {"contains": {"a": "b"}}}, exchange())
+    assert (m.check, m.actual) == ("encryption_context", None)
+    bad = exchange(headers=[("x-amz-server-side-encryption-context", "{not base64}")])
+    [m] = check({"encryption_context": {"if_present": True, "lacks": ["a"]}}, bad)
+    assert m.check == "encryption_context" and "not base64" in m.actual
+    listed = exchange(headers=[("x-amz-server-side-encryption-context", "WzFd")])   # [1]
+    [m] = check({"encryption_context": {"lacks": ["a"]}}, listed)
+    assert "not an object" in m.actual
+
+
+def test_encryption_context_unproven_pair_is_a_warning():
+    ex = exchange(headers=_ctx_header({"project": "c"}))
+    expect = Expect.from_dict({"encryption_context": {"contains": {"project": "c", "aws:s3:arn": "x"}},
+                               "unproven": ["encryption_context.aws:s3:arn"]})
+    [m] = matchers.annotate(matchers.check(expect, ex, matchers.MatchContext()), expect)
+    assert m.unproven and m.check == "encryption_context.aws:s3:arn"

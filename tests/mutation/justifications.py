@@ -1,0 +1,107 @@
+"""Why a case kills no mutant, and why a mutant survives: one line each, rendered by harness.py into the report
+(`## Cases that kill no mutant` -> justification, `## Surviving mutants` -> why). A case or mutant listed here
+that starts killing / being killed simply stops being shown; one that kills nothing and is not listed is shown as
+unjustified."""
+from __future__ import annotations
+
+_CHECKSUMS = ("a checksum-algorithm case (the checksums helper's area): every algorithm goes through one verification "
+              "path, whose mutants (integrity.checksum-unchecked, ...) the CRC32 cases kill")
+_SSEC_SAME_PATH = ("CreateMultipartUpload runs the same SSE-C header validation as PutObject (mockserver/sse/headers.py), "
+                   "whose mutants the PutObject cases kill; kept for per-operation coverage (a vendor may validate "
+                   "per operation)")
+_POSITIVE = "a positive twin (an accepted form): it guards against false refusals, which no mutant seeds"
+_MALFORMED = ("MalformedXML for a body that is not an encryption configuration: parser robustness, no realistic mutant "
+              "makes the parser accept it")
+
+CASE_JUSTIFICATIONS: dict[str, str] = {
+    "bucket-keys.put-header-leaves-bucket-setting": "guards that an object-level header does not write the bucket's "
+    "configuration; the server has no code path a one-line edit could turn into a write-through",
+    "dialects.dsse-where-unsupported": "its rejection code is unproven outside QStorage; dialect.legacy-knows-dsse is "
+    "observably equivalent (see the surviving mutants)",
+    "dialects.qstorage-network-encryption-note": "a QStorage round trip (documented extra network layer): no mutant "
+    "corrupts data for one profile only",
+    "dialects.qstorage-unprefixed-key-id": "the rejection's error code is unproven (QStorage documents only the qkms: "
+    "form), so dialect.qstorage-prefix-optional only warns",
+    "dialects.verenc-algorithm": "profile-specific acceptance of verenc (QStorage) and rejection on AWS; no mutant "
+    "changes the verenc name",
+    "get-bucket-encryption.expected-bucket-owner-match": _POSITIVE,
+    "put-bucket-encryption.expected-bucket-owner-match": _POSITIVE,
+    "put-object.expected-bucket-owner-match": _POSITIVE,
+    "get-bucket-encryption.response-namespace": "the response's XML namespace; no mutant drops it",
+    "head-object.checksum-mode-kms": _CHECKSUMS,
+    "integrity.chunked-signed-trailer": _CHECKSUMS,
+    "integrity.put-crc32c": _CHECKSUMS,
+    "integrity.put-crc64nvme": _CHECKSUMS,
+    "integrity.put-sha1": _CHECKSUMS,
+    "integrity.put-sha256": _CHECKSUMS,
+    "multipart.complete-composite-checksum-header": _CHECKSUMS,
+    "multipart.complete-composite-missing-part-checksum": _CHECKSUMS,
+    "multipart.complete-repeated": _CHECKSUMS,
+    "multipart.upload-part-trailer-checksum": _CHECKSUMS,
+    "integrity.put-content-md5": _POSITIVE,
+    "integrity.put-content-md5-malformed": "a Content-MD5 that is not base64 at all: rejected by the base64 decode, a "
+    "path no realistic mutant removes (the wrong-length case kills integrity.bad-content-md5-accepted)",
+    "put-bucket-encryption.content-md5-malformed": "as integrity.put-content-md5-malformed, on PutBucketEncryption",
+    "multipart.create-ssec-algorithm-not-aes256": _SSEC_SAME_PATH,
+    "multipart.create-ssec-algorithm-without-key": _SSEC_SAME_PATH,
+    "multipart.create-ssec-key-without-algorithm": _SSEC_SAME_PATH,
+    "multipart.create-ssec-missing-key-md5": _SSEC_SAME_PATH,
+    "multipart.upload-part-copy-range": "byte-exact range copy of an SSE-KMS source: no mutant seeds a range "
+    "off-by-one (the data path is the perf helper's)",
+    "put-bucket-encryption.bad-signature": "authentication (the sens-auth helper's area)",
+    "put-bucket-encryption.blocked-type-invalid": "its error checks are unproven (no recording of an invalid "
+    "EncryptionType), so bucketcfg.blocked-type-unvalidated only warns",
+    "put-bucket-encryption.empty-algorithm": "an empty SSEAlgorithm; bucketcfg.unknown-algorithm-accepted keeps the "
+    "emptiness check, no mutant accepts an empty value",
+    "put-bucket-encryption.not-xml": _MALFORMED,
+    "put-bucket-encryption.seed-cors-example-malformed": _MALFORMED,
+    "put-bucket-encryption.well-formed-cors-body": _MALFORMED,
+    "put-bucket-encryption.sse-s3-seed-example": _POSITIVE,
+    "put-bucket-encryption.sse-s3-without-namespace": _POSITIVE,
+    "put-bucket-encryption.unsigned-payload": _POSITIVE,
+    "put-bucket-encryption.virtual-hosted": _POSITIVE,
+    "sse-c.key-not-base64": "AWS's answer is unrecorded (its checks are unproven), so ssec.key-not-base64-accepted "
+    "only warns",
+    "sse-c.missing-key-md5": "AWS's answer to a really missing key MD5 is unrecorded (reference Corrections), so "
+    "ssec.missing-md5-mismatch only warns",
+}
+
+_UNPROVEN_SCHEMA = ("AWS's answer to this configuration input is unrecorded; the corpus checks it as unproven "
+                    "(a warning, not a kill)")
+
+SURVIVOR_NOTES: dict[str, str] = {
+    "context.default-pair-missing": "the aws:s3:arn pair in a reported context is unproven (no recording, no "
+    "quotable sentence); the KMS-side context is not observable through the runner (the metrics hook counts calls)",
+    "context.bucket-key-object-arn": "as context.default-pair-missing: the bucket-ARN pair is checked as unproven",
+    "context.user-overrides-arn": "AWS's handling of a request context that names aws:s3:arn itself is unknown",
+    "context.never-echoed": "whether AWS echoes a sent context is unrecorded (documented as 'If present')",
+    "context.non-string-accepted": "AWS's answer to a non-string context value is unrecorded",
+    "bucketcfg.bucket-key-false-missing": "no recording of GetBucketEncryption after a PUT without BucketKeyEnabled",
+    "bucketcfg.boolean-TRUE-accepted": _UNPROVEN_SCHEMA,
+    "bucketcfg.unknown-elements-ignored": _UNPROVEN_SCHEMA,
+    "bucketcfg.foreign-namespace-accepted": _UNPROVEN_SCHEMA,
+    "bucketcfg.text-in-rule-accepted": _UNPROVEN_SCHEMA,
+    "bucketcfg.blocked-type-unvalidated": _UNPROVEN_SCHEMA,
+    "ssec.missing-md5-mismatch": "unrecorded (reference Corrections: the recording behind it sent an MD5)",
+    "ssec.key-not-base64-accepted": "AWS's answer to a non-base64 SSE-C key is unrecorded",
+    "kms.other-account-key-usable": "needs a KMS key owned by the second account: the kms_keys fixture has no "
+    "account (a runner feature)",
+    "kms.head-decrypts": "AWS's KMS use on HEAD, and HEAD on a disabled key, are unrecorded (LocalStack "
+    "test_s3_sse_validate_kms_key_state records GET and PUT only)",
+    "kms.access-denied-as-kms-code": "the code of a cross-account KMS denial is unrecorded",
+    "integrity.unsupported-trailer-accepted": "no recording of an unsupported x-amz-trailer found (checksums helper's "
+    "area)",
+    "etag.dsse-md5": "AWS documents non-MD5 ETags for SSE-C and SSE-KMS only; no DSSE recording",
+    "defaults.unreported-objects-report-aes256": "the aws-legacy era's object responses are unrecorded; those checks "
+    "are unproven",
+    "copy.bucket-key-change-ignored": "a copy in place that changes only the bucket key is unrecorded",
+    "dialect.qstorage-echo-qkms-arn": "QStorage's document shows no object response, so the key id form echoed is "
+    "undocumented",
+    "dialect.yandex-echo-arn": "Yandex's document shows no object response, so the key id form echoed is undocumented",
+    "dialect.qstorage-prefix-optional": "the rejection's error code is unproven (warning)",
+    "dialect.qstorage-aws-kms-accepted": "QStorage's answer to aws:kms on an object write is undocumented",
+    "dialect.yandex-bucket-key-accepted": "Yandex's schema lists no BucketKeyEnabled, but whether it rejects or "
+    "ignores one is undocumented",
+    "dialect.legacy-knows-dsse": "observably equivalent: the legacy dialect still refuses aws:kms:dsse (KMSMasterKeyID "
+    "check, object algorithms), every DSSE request stays 400",
+}
