@@ -33,6 +33,7 @@ VOCABULARY: dict[str, str] = {
     "content-md5-required": "operations that require Content-MD5 or a checksum",
     "checksums": "x-amz-checksum-* headers",
     "checksums-2026": "the checksum algorithms botocore 1.44 added in 2026: SHA512, MD5, XXHASH64, XXHASH3, XXHASH128",
+    "update-object-encryption": "UpdateObjectEncryption (PUT /{Bucket}/{Key+}?encryption; AWS since January 2026)",
     "presign": "presigned URLs",
     "sigv2-rejected": "Signature Version 2 is rejected",
     "plain-http": "a plain-HTTP URL of the same service is known",

@@ -8,5 +8,6 @@ from mockserver.handlers import (  # noqa: F401
     multipart,
     objects,
     post_object,
+    update_encryption,
     versioning,
 )

@@ -451,6 +451,22 @@ class Storage:
         crashpoints.crash_at("version.saved")
         self.free_blobs([p.blob for v in replaced for p in v.parts])
 
+    async def replace_version(self, bucket: str, version: ObjectVersion) -> None:
+        """Put `version` in the place of the stored version with its id (same blobs, new metadata: e.g.
+        UpdateObjectEncryption's re-wrapped key); the order of versions does not change."""
+        idx = self.index[bucket]
+        current = idx.versions.get(version.key, [])
+        versions = [version if v.version_id == version.version_id else v for v in current]
+        idx.set(version.key, versions)
+
+        def undo() -> None:
+            now = idx.versions.get(version.key, [])
+            if any(v is version for v in now):
+                idx.set(version.key, [next((o for o in current if o.version_id == v.version_id), v)
+                                      if v is version else v for v in now])
+
+        await self._persist("object", self.journal.save_key(bucket, version.key, versions), undo)
+
     async def _free_failed(self, blobs: list[str], rewrite: Callable[[], Awaitable[None]]) -> None:
         """Frees the blobs of a write whose metadata write failed. Unqueued journals (memory; disk without fsync:
         each write is done before the next starts) left the document as it was. A queued journal (fsync) may

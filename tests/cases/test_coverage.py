@@ -28,8 +28,11 @@ def model():
     ({"method": "POST", "bucket": "b", "form": {"fields": {"key": "k"}}}, "PostObject"),
     ({"method": "GET", "bucket": "b", "key": "k"}, "GetObject"),
     ({"method": "HEAD", "bucket": "b", "key": "k"}, "HeadObject"),
-    ({"method": "GET", "bucket": "b"}, None),
-    ({"method": "PUT", "bucket": "b", "query": {"versioning": ""}}, None),
+    ({"method": "PUT", "bucket": "b", "key": "k", "query": {"encryption": ""}}, "UpdateObjectEncryption"),
+    ({"method": "GET", "bucket": "b"}, "ListObjects"),                 # listings show checksum algorithms
+    ({"method": "PUT", "bucket": "b", "query": {"versioning": ""}}, "PutBucketVersioning"),   # Content-MD5
+    ({"method": "GET", "bucket": "b", "query": {"versioning": ""}}, None),
+    ({"method": "GET"}, None),
 ])
 def test_classify(request_, operation):
     assert coverage.classify(RequestSpec.from_dict(request_)) == operation
@@ -48,6 +51,84 @@ def test_model_rows_come_from_botocore(model):
     assert elements[:4] == ["ServerSideEncryptionConfiguration", "Rule", "ApplyServerSideEncryptionByDefault",
                             "SSEAlgorithm"]
     assert {"KMSMasterKeyID", "BucketKeyEnabled", "BlockedEncryptionTypes", "EncryptionType"} <= set(elements)
+
+
+def test_operations_come_from_the_model(model):
+    operations = coverage.model_operations(model)
+    # every operation with an SSE or checksum member, or "Encryption" in its name; none picked by hand
+    assert {"UpdateObjectEncryption", "PutBucketEncryption", "DeleteBucketEncryption", "GetObjectAttributes",
+            "ListParts", "SelectObjectContent", "PostObject"} <= set(operations)
+    assert operations.index("PostObject") == operations.index("PutObject") + 1
+    assert "GetBucketVersioning" not in operations and "ListBuckets" not in operations
+    assert coverage.model_elements(model, "UpdateObjectEncryption") == ["ObjectEncryption", "SSE-KMS", "KMSKeyArn",
+                                                                        "BucketKeyEnabled"]
+    assert "ChecksumCRC32" in coverage.model_elements(model, "CompleteMultipartUpload")
+    assert "x-amz-server-side-encryption-aws-kms-key-id" in coverage.model_response_headers(model, "GetObject")
+    assert "ChecksumCRC32" in coverage.model_elements(model, "GetObjectAttributes", output=True)
+    assert set(coverage.model_errors(model, "UpdateObjectEncryption")) == {"NoSuchKey", "InvalidRequest",
+                                                                          "AccessDenied"}
+    assert coverage.model_errors(model, "HeadObject") == ["HTTP 404"]       # HEAD answers have no body
+
+
+def test_a_model_update_shows_up_uncovered(model):
+    """An operation or member botocore adds appears as a row without a case and makes coverage fail."""
+    import copy
+
+    import botocore.model
+
+    raw = copy.deepcopy(model._service_description)
+    raw["operations"]["RotateObjectKey"] = {
+        "name": "RotateObjectKey", "http": {"method": "POST", "requestUri": "/{Bucket}/{Key+}?rotate"},
+        "input": {"shape": "RotateObjectKeyRequest"}}
+    raw["shapes"]["RotateObjectKeyRequest"] = {"type": "structure", "required": ["Bucket", "Key"], "members": {
+        "Bucket": {"shape": "BucketName", "location": "uri", "locationName": "Bucket"},
+        "Key": {"shape": "ObjectKey", "location": "uri", "locationName": "Key"},
+        "SSEKMSKeyId": {"shape": "SSEKMSKeyId", "location": "header",
+                        "locationName": "x-amz-server-side-encryption-aws-kms-key-id"}}}
+    raw["shapes"]["UpdateObjectEncryptionRequest"]["members"]["ChecksumFoo"] = {
+        "shape": "ChecksumCRC32", "location": "header", "locationName": "x-amz-checksum-foo"}
+    updated = botocore.model.ServiceModel(raw, "s3")
+    rows = coverage.build_rows([], DATA, model=updated)
+    missing = coverage.unexplained(rows, DATA)
+    assert "RotateObjectKey.x-amz-server-side-encryption-aws-kms-key-id" in missing
+    assert "UpdateObjectEncryption.x-amz-checksum-foo" in missing
+
+
+def test_response_rows_are_covered_by_assertions_and_captures(model):
+    cases = [_case("r", [
+        {"request": {"method": "HEAD", "bucket": "b", "key": "k"},
+         "expect": {"status": 200, "headers": {"equal": {"x-amz-server-side-encryption": "aws:kms"},
+                                                "absent": ["x-amz-server-side-encryption-bucket-key-enabled"]}},
+         "capture": {"sum": {"header": "x-amz-checksum-crc32"}}},
+        {"request": {"method": "GET", "bucket": "b", "key": "k", "query": {"attributes": ""},
+                     "headers": {"x-amz-object-attributes": "Checksum"}},
+         "expect": {"status": 200, "xml": [{"path": "Checksum/ChecksumSHA256", "present": True}]}},
+        {"request": {"method": "GET", "bucket": "b", "query": {"encryption": ""}},
+         "expect": {"status": 200, "xml": [{"path": "Rule/BucketKeyEnabled", "equal": "true"}]}}])]
+    rows = coverage.build_rows(cases, DATA, model=model)
+    for op, name in [("HeadObject", "x-amz-server-side-encryption"),
+                     ("HeadObject", "x-amz-server-side-encryption-bucket-key-enabled"),
+                     ("HeadObject", "x-amz-checksum-crc32"), ("GetObjectAttributes", "ChecksumSHA256"),
+                     ("GetObjectAttributes", "Checksum"), ("GetBucketEncryption", "BucketKeyEnabled"),
+                     ("GetBucketEncryption", "ServerSideEncryptionConfiguration")]:
+        row = next(r for r in rows if (r.operation, r.kind, r.name) == (op, "response", name))
+        assert row.valid == {"r"} and not row.gaps(), (op, name)
+    sha1 = next(r for r in rows if (r.operation, r.kind, r.name) == ("HeadObject", "response", "x-amz-checksum-sha1"))
+    assert sha1.gaps() == ["HeadObject.response.x-amz-checksum-sha1"]
+
+
+def test_pending_notes_explain_until_covered(model):
+    data = dict(DATA, pending={"HeadObject.response.x-amz-checksum-sha1": "branch x",
+                               "HeadObject.response.x-amz-checksum-crc32": "branch x"})
+    cases = [_case("c", [{"request": {"method": "HEAD", "bucket": "b", "key": "k"},
+                          "expect": {"status": 200, "headers": {"present": ["x-amz-checksum-crc32"]}}}])]
+    rows = coverage.build_rows(cases, data, model=model)
+    missing = coverage.unexplained(rows, data)
+    assert "HeadObject.response.x-amz-checksum-sha1" not in missing
+    assert coverage.pending(rows, data) == ["HeadObject.response.x-amz-checksum-sha1"]
+    assert coverage.stale_reasons(rows, data) == ["HeadObject.response.x-amz-checksum-crc32"]
+    text = coverage.render_text(rows, data, width=300)
+    assert "1 gaps pending" in text.splitlines()[-1]
 
 
 def _case(case_id, steps, fixtures=None):

@@ -554,3 +554,28 @@ m("kms.alias-arn-unresolved", "kms", "alias ARNs (arn:aws:kms:...:alias/x) not a
 m("bucketcfg.integrity-header-optional", "bucket-config", "PutBucketEncryption without Content-MD5 or any checksum "
   "header accepted", ENC, "    body = await read_checked_body(ctx, required=True, md5_only=dialect.requires_content_md5)",
   "    body = await read_checked_body(ctx, required=False, md5_only=dialect.requires_content_md5)")
+
+# --- uoe additions ---
+UOE = "mockserver/handlers/update_encryption.py"
+m("uoe.rewrite-changes-last-modified", "update-object-encryption",
+  "UpdateObjectEncryption implemented as a rewrite in place: the version gets a new Last-Modified", UOE,
+  "dataclasses.replace(version, sse=new_meta)",
+  "dataclasses.replace(version, sse=new_meta, last_modified=version.last_modified + 2.0)")
+m("uoe.bucket-key-ignored", "update-object-encryption", "BucketKeyEnabled true accepted but no bucket key applied",
+  UOE, '        bucket_key = bucket_key_text == "true"', "        bucket_key = False")
+m("uoe.foreign-key-kms-message", "update-object-encryption",
+  "another account's key not checked by S3: KMS's AccessDenied message instead of the documented one", UOE,
+  "    if match.group(2) != bucket.owner_id:\n", "    if False:\n")
+MUTANTS.append(Mutant(
+    "uoe.dsse-source-accepted", "update-object-encryption",
+    "a DSSE-KMS object accepted as a source (its outer layer silently dropped)",
+    (Edit(UOE, '    if mode in (DSSE_KMS, "sse-c"):', '    if mode == "sse-c":'),
+     Edit(UOE, "    if mode not in (SSE_S3, SSE_KMS) or not meta.get(\"alg\"):",
+          "    if mode not in (SSE_S3, SSE_KMS, DSSE_KMS) or not meta.get(\"alg\"):"))))
+m("uoe.key-not-rewrapped", "update-object-encryption",
+  "only the reported key changes: the data key stays wrapped under the old KMS key", UOE,
+  "dataclasses.replace(version, sse=new_meta)",
+  'dataclasses.replace(version, sse={**meta, **{k: new_meta[k] for k in ("alg", "kms_key", "kms_account")}})')
+m("uoe.version-id-ignored", "update-object-encryption", "versionId ignored: the latest version is updated", UOE,
+  "    version = resolve_version(ctx, bucket, ctx.key)       # NoSuchKey, NoSuchVersion, delete markers\n",
+  '    ctx.query.pop("versionId", None)\n    version = resolve_version(ctx, bucket, ctx.key)\n')
