@@ -142,9 +142,14 @@ m("auth.post-signature-unchecked", "auth", "POST policy SigV4 signature not veri
   "        if not signatures_equal(sign(key, policy), provided):\n", "        if False:\n")
 m("auth.post-dict-condition-ignored", "auth", "POST policy {field: value} conditions not enforced", POLICY,
   "            if value_of(lname) != str(expected):\n", "            if False:\n")
-m("auth.post-duplicate-field-case", "auth", "a POST field repeated with another case: the first one wins", POLICY,
+# Equivalent, so a control: mockserver/formdata.py (one_value_per_field) already merges field names case-insensitively
+# and refuses a field repeated with a different value before the policy check runs, so the policy never sees two
+# spellings of one name and the order of this comprehension cannot matter. A real "first one wins" deviation would
+# live in formdata.py, and a case for it would need evidence of AWS's answer to repeated fields (none found).
+m("auth.post-duplicate-field-case", "auth", "POST policy fields lowered in reverse order (equivalent: formdata "
+  "already made names unique)", POLICY,
   "    lowered = {k.lower(): v for k, v in fields.items()}",
-  "    lowered = {k.lower(): v for k, v in reversed(list(fields.items()))}")
+  "    lowered = {k.lower(): v for k, v in reversed(list(fields.items()))}", control=True)
 
 # ---------------------------------------------------------------------------------------- encryption context
 m("context.dropped", "context", "the request's encryption context dropped (only the default pair used)", SVC,
