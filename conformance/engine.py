@@ -88,12 +88,21 @@ class Engine:
         started = time.monotonic()
         result = CaseResult(case.id, case.title, case.operation, case.file, case.line, Outcome.PASSED,
                             tags=list(case.tags), requires=list(case.requires), source=dict(case.source))
-        missing = [c for c in case.implied_requirements() if not self.profile.has(c)]
+        try:
+            missing = [c for c in case.implied_requirements() if not self.profile.has(c)]
+            if missing:
+                na_reason = capabilities.na_reason(self.profile.name, missing, self.profile.unavailable)
+            else:
+                state = _CaseState(case, self._base_variables())
+        except Exception:  # noqa: BLE001 - a runner bug checking requirements is this case's `error`, not a traceback
+            result.outcome = Outcome.ERROR
+            result.reason = "runner error:\n" + traceback.format_exc(limit=8)
+            result.duration = time.monotonic() - started
+            return result
         if missing:
             result.outcome = Outcome.NA
-            result.reason = capabilities.na_reason(self.profile.name, missing, self.profile.unavailable)
+            result.reason = na_reason
             return result
-        state = _CaseState(case, self._base_variables())
         try:
             try:
                 self._setup(state)

@@ -319,3 +319,23 @@ def test_case_that_cannot_be_built_fails_naming_the_step(label, tmp_path):
     assert result.outcome.value == "failed"
     assert result.reason.startswith("step put: cannot build the request:") and fragment in result.reason, result.reason
     assert result.steps[0].exchange is None        # nothing was sent
+
+
+def test_runner_bug_while_checking_requirements_is_an_error_result(tmp_path, monkeypatch):
+    """A bug in the requirement check (profile, capabilities) becomes that case's `error` with the traceback in its
+    reason, like a bug in its steps: the run goes on, no traceback escapes to the CLI."""
+    path = tmp_path / "c.yaml"
+    path.write_text(BASE)
+    cases, problems = loader.load_cases([path])
+    assert not problems
+
+    class BrokenProfile(profiles.Profile):
+        def has(self, capability: str) -> bool:
+            raise RuntimeError("profile bug")
+
+    monkeypatch.setattr(type(cases[0]), "implied_requirements", lambda self: ["kms"])
+    broken = BrokenProfile(name="broken", region="us-east-1", capabilities=frozenset())
+    target = Target("http://127.0.0.1:9", "us-east-1", signing.Keys("AKIAX", "secretsecret"))
+    result = engine.Engine(target, broken).run_case(cases[0])
+    assert result.outcome.value == "error"
+    assert "runner error" in result.reason and "profile bug" in result.reason
