@@ -96,8 +96,7 @@ def sse_c(job: dict[str, Any]) -> dict[str, Any]:
 
 def presigned_get(job: dict[str, Any]) -> dict[str, Any]:
     link = aws(job, "s3", "presign", url(job)).strip()
-    status, body, _ = kit.http("GET", link, job.get("ca_file"))
-    return {"status": status, "sha256": kit.sha256(body), "size": len(body)}
+    return kit.presigned_download(link, job)
 
 
 def checksums(job: dict[str, Any]) -> dict[str, Any]:

@@ -94,16 +94,13 @@ def sse_c_key(job: dict[str, Any]) -> dict[str, Any]:
 def presigned_get(job: dict[str, Any]) -> dict[str, Any]:
     url = client(job).generate_presigned_url("get_object", Params={"Bucket": job["bucket"], "Key": job["key"]},
                                              ExpiresIn=600)
-    status, body, _ = kit.http("GET", url, job.get("ca_file"))
-    return {"status": status, "sha256": kit.sha256(body), "size": len(body)}
+    return kit.presigned_download(url, job)
 
 
 def presigned_put(job: dict[str, Any]) -> dict[str, Any]:
     url = client(job).generate_presigned_url("put_object", Params={"Bucket": job["bucket"], "Key": job["key"]},
                                              ExpiresIn=600)
-    with open(job["payload"], "rb") as handle:
-        status, _, _ = kit.http("PUT", url, job.get("ca_file"), data=handle.read())
-    return {"status": status}
+    return kit.presigned_upload(url, job)
 
 
 def checksums(job: dict[str, Any]) -> dict[str, Any]:

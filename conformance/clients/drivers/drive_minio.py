@@ -77,15 +77,12 @@ def sse_c(job: dict[str, Any]) -> dict[str, Any]:
 
 def presigned_get(job: dict[str, Any]) -> dict[str, Any]:
     link = client(job).presigned_get_object(job["bucket"], job["key"], expires=timedelta(minutes=10))
-    status, body, _ = kit.http("GET", link, job.get("ca_file"))
-    return {"status": status, "sha256": kit.sha256(body), "size": len(body)}
+    return kit.presigned_download(link, job)
 
 
 def presigned_put(job: dict[str, Any]) -> dict[str, Any]:
     link = client(job).presigned_put_object(job["bucket"], job["key"], expires=timedelta(minutes=10))
-    with open(job["payload"], "rb") as handle:
-        status, _, _ = kit.http("PUT", link, job.get("ca_file"), data=handle.read())
-    return {"status": status}
+    return kit.presigned_upload(link, job)
 
 
 def empty(job: dict[str, Any]) -> dict[str, Any]:

@@ -56,11 +56,8 @@ def presigned(method: str) -> Any:
     def run(job: dict[str, Any]) -> dict[str, Any]:
         link = obstore.sign(store(job), method, job["key"], timedelta(minutes=10))
         if method == "GET":
-            status, body, _ = kit.http("GET", link, job.get("ca_file"))
-            return {"status": status, "sha256": kit.sha256(body), "size": len(body)}
-        with open(job["payload"], "rb") as handle:
-            status, _, _ = kit.http("PUT", link, job.get("ca_file"), data=handle.read())
-        return {"status": status}
+            return kit.presigned_download(link, job)
+        return kit.presigned_upload(link, job)
     return run
 
 

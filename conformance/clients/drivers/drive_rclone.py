@@ -92,8 +92,7 @@ def listing(job: dict[str, Any]) -> dict[str, Any]:
 
 def presigned_get(job: dict[str, Any]) -> dict[str, Any]:
     link = rclone(job, "link", "--expire", "10m", remote(job)).strip()
-    status, body, _ = kit.http("GET", link, job.get("ca_file"))
-    return {"status": status, "sha256": kit.sha256(body), "size": len(body)}
+    return kit.presigned_download(link, job)
 
 
 def simple(*args: str) -> Any:

@@ -74,8 +74,7 @@ def listing(job: dict[str, Any]) -> dict[str, Any]:
 
 def presigned_get(job: dict[str, Any]) -> dict[str, Any]:
     link = s3cmd(job, "signurl", url(job), f"{int(time.time()) + 600}").strip()
-    status, body, _ = kit.http("GET", link, job.get("ca_file"))
-    return {"status": status, "sha256": kit.sha256(body), "size": len(body)}
+    return kit.presigned_download(link, job)
 
 
 def simple(*args: str) -> Any:

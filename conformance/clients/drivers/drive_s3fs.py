@@ -83,11 +83,8 @@ def presigned(method: str) -> Any:
         link = filesystem(job).url(path(job), expires=600,
                                    client_method="get_object" if method == "GET" else "put_object")
         if method == "GET":
-            status, body, _ = kit.http("GET", link, job.get("ca_file"))
-            return {"status": status, "sha256": kit.sha256(body), "size": len(body)}
-        with open(job["payload"], "rb") as handle:
-            status, _, _ = kit.http("PUT", link, job.get("ca_file"), data=handle.read())
-        return {"status": status}
+            return kit.presigned_download(link, job)
+        return kit.presigned_upload(link, job)
     return run
 
 

@@ -124,3 +124,16 @@ def checksums_from_headers(headers: Any) -> dict[str, str]:
     names = {"crc32": "ChecksumCRC32", "crc32c": "ChecksumCRC32C", "crc64nvme": "ChecksumCRC64NVME",
              "sha1": "ChecksumSHA1", "sha256": "ChecksumSHA256"}
     return {names[k[15:]]: v for k, v in lowered.items() if k.startswith("x-amz-checksum-") and k[15:] in names}
+
+
+def presigned_download(link: str, job: dict[str, Any]) -> dict[str, Any]:
+    """GET a presigned link the client made: status, SHA-256 and size of what came back (the presigned-get scenario)."""
+    status, body, _ = http("GET", link, job.get("ca_file"))
+    return {"status": status, "sha256": sha256(body), "size": len(body)}
+
+
+def presigned_upload(link: str, job: dict[str, Any]) -> dict[str, Any]:
+    """PUT the scenario's payload to a presigned link the client made: the status (the presigned-put scenario)."""
+    with open(job["payload"], "rb") as handle:
+        status, _, _ = http("PUT", link, job.get("ca_file"), data=handle.read())
+    return {"status": status}
