@@ -6,6 +6,8 @@ records which cases caught it. Not part of the default pytest run (the file name
     python tests/mutation/harness.py --jobs 2         # at most two at once
     python tests/mutation/harness.py --only 'auth.*'  # a subset (fnmatch patterns, comma separated)
     python tests/mutation/harness.py --report-only    # rebuild README/JSON from the stored per-mutant results
+    python tests/mutation/harness.py --recheck-never  # run the cases that kill no mutant against the killed
+                                                      # mutants whose stored run did not include them
 
 Each mutant's result is stored in reports/mutation/results/<name>.json as soon as it is known (a later run
 with --resume skips those), and reports/mutation/README.md + mutation.json are rebuilt from all of them.
@@ -14,6 +16,13 @@ The runner starts the reference server in-process (it imports `mockserver`), so 
 `python -m conformance.cli run` with the mutated copy as working directory and first on PYTHONPATH; the
 control mutant `control.put-always-500` (PutObject always answers 500) proves the copy is the code under test:
 if it survived, the installed package would have been tested instead.
+
+A case added after a mutant's run has not been tried against it, so "Cases that kill no mutant" could list a case
+that does kill one. `--recheck-never` closes that gap without a full re-run: for every killed mutant (or those
+--only selects) it runs, with --select, just the cases that kill no mutant and are missing from that mutant's stored
+`cases_run`, and merges what they catch into the stored result (a killed mutant stays killed; survivors are not
+touched: a survivor's result must come from a whole-corpus run). `--recheck-cases PATTERN` adds cases (fnmatch on
+the id) to re-run even if they were run before, e.g. cases that were strengthened since.
 """
 from __future__ import annotations
 
@@ -94,6 +103,51 @@ def run_mutant(mutant: Mutant, python: str, results_dir: Path, corpus_jobs: int 
         record.update(status="killed" if killed_by else "survived", killed_by=killed_by, warnings=warnings,
                       summary=data["summary"], cases_run=[c["id"] for c in cases])
     return _store(record, results_dir, started)
+
+
+def recheck_mutant(mutant: Mutant, python: str, results_dir: Path, case_ids: list[str],
+                   corpus_jobs: int = 4) -> dict | None:
+    """Runs only `case_ids` against a mutant that is already killed and merges the cases that catch it into its
+    stored result. Returns the updated record, or None when there is nothing to run."""
+    path = results_dir / f"{mutant.name}.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record["status"] != "killed" or not case_ids:
+        return None
+    started = time.monotonic()
+    expr = " or ".join(f"id:{case_id}" for case_id in case_ids)
+    with tempfile.TemporaryDirectory(prefix="s3c-mutant-") as tmp:
+        copy = Path(tmp) / "repo"
+        shutil.copytree(ROOT, copy, ignore=COPY_IGNORE)
+        apply(mutant, copy)
+        report_dir = Path(tmp) / "report"
+        env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+        cmd = [python, "-m", "conformance.cli", "run", "--report-dir", str(report_dir), "--profile", mutant.profile,
+               "--jobs", str(corpus_jobs), "--select", expr]
+        subprocess.run(cmd, check=False, cwd=copy, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        report = report_dir / f"{mutant.profile}.json"
+        if not report.is_file():
+            print(f"{mutant.name}: recheck produced no report, result left as it was", flush=True)
+            return None
+        cases = json.loads(report.read_text(encoding="utf-8"))["cases"]
+    ran = {c["id"] for c in cases}
+    caught = {c["id"] for c in cases if c["outcome"] in KILLING_OUTCOMES}
+    warned = {c["id"] for c in cases if c["outcome"] == "warning"}
+    record["killed_by"] = sorted((set(record["killed_by"]) - ran) | caught)
+    record["warnings"] = sorted((set(record["warnings"]) - ran) | warned)
+    record["cases_run"] = sorted(set(record.get("cases_run", [])) | ran)
+    record["rechecked"] = sorted(set(record.get("rechecked", [])) | ran)
+    path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    print(f"{mutant.name}: rechecked {len(ran)} cases, {len(caught)} catch it "
+          f"({round(time.monotonic() - started, 1)}s)", flush=True)
+    return record
+
+
+def corpus_case_ids(python: str) -> list[str]:
+    """The ids of the case corpus as the runner loads it (conformance.cases)."""
+    code = ("import json; from conformance.corpus import bundled_dir; from conformance.casefile.loader import load_cases; "
+            "print(json.dumps([c.id for c in load_cases([bundled_dir()])[0]]))")
+    out = subprocess.run([python, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True).stdout
+    return json.loads(out)
 
 
 def _store(record: dict, results_dir: Path, started: float) -> dict:
@@ -237,13 +291,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus-jobs", type=int, default=4, help="cases run at once within one corpus run (threads)")
     parser.add_argument("--resume", action="store_true", help="skip mutants that already have a result")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--recheck-never", action="store_true",
+                        help="run the cases that kill no mutant against the killed mutants that have not run them")
+    parser.add_argument("--recheck-cases", action="append", default=[], metavar="PATTERN",
+                        help="with --recheck-never: also re-run these cases (fnmatch on the id), e.g. strengthened ones")
     parser.add_argument("--python", default=sys.executable, help="interpreter with the project's dependencies")
     parser.add_argument("--out", default=str(ROOT / "reports" / "mutation"))
     args = parser.parse_args(argv)
     out = Path(args.out)
     results_dir = out / "results"
     command = "python tests/mutation/harness.py --jobs 2"
-    if not args.report_only:
+    if args.recheck_never:
+        if not 1 <= args.jobs <= 2:
+            parser.error("--jobs must be 1 or 2 (the machine is shared)")
+        never = set(write_report(results_dir, out, command)["cases_never_killing"])
+        corpus = set(corpus_case_ids(args.python))
+        never |= {c for c in corpus if any(fnmatch.fnmatchcase(c, p) for p in args.recheck_cases)}
+        never |= corpus - set().union(*(json.loads(f.read_text(encoding="utf-8")).get("cases_run", [])
+                                        for f in results_dir.glob("*.json")))   # cases no mutant ever ran
+        jobs = []
+        for mutant in selected(args.only):
+            path = results_dir / f"{mutant.name}.json"
+            if mutant.control or not path.is_file():
+                continue
+            rec = json.loads(path.read_text(encoding="utf-8"))
+            forced = {c for c in never if any(fnmatch.fnmatchcase(c, p) for p in args.recheck_cases)}
+            todo = sorted(((never & corpus) - set(rec.get("cases_run", []))) | forced)
+            if rec["status"] == "killed" and todo:
+                jobs.append((mutant, todo))
+        print(f"{len(jobs)} killed mutants to recheck, {args.jobs} at once", flush=True)
+        with ThreadPoolExecutor(args.jobs) as pool:
+            list(pool.map(lambda job: recheck_mutant(job[0], args.python, results_dir, job[1], args.corpus_jobs),
+                          jobs))
+    elif not args.report_only:
         if not 1 <= args.jobs <= 2:
             parser.error("--jobs must be 1 or 2 (the machine is shared)")
         todo = selected(args.only)

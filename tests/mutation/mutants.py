@@ -584,3 +584,178 @@ m("uoe.key-not-rewrapped", "update-object-encryption",
 m("uoe.version-id-ignored", "update-object-encryption", "versionId ignored: the latest version is updated", UOE,
   "    version = resolve_version(ctx, bucket, ctx.key)       # NoSuchKey, NoSuchVersion, delete markers\n",
   '    ctx.query.pop("versionId", None)\n    version = resolve_version(ctx, bucket, ctx.key)\n')
+
+# --- sens-cases additions ---
+# Deviations the cases that killed no mutant (reports/mutation/README.md, "Cases that kill no mutant") are there to
+# catch: UpdateObjectEncryption's documented errors, the multipart Complete rules, checksum algorithms and where each
+# is reported (CopyObject, UploadPartCopy, ListParts, listings, GetObjectAttributes, GET/HEAD), NoSuchKey,
+# PutBucketVersioning.
+ATTRS = "mockserver/handlers/attributes.py"
+LISTING = "mockserver/handlers/listing.py"
+VERSIONING = "mockserver/handlers/versioning.py"
+m("uoe.missing-arn-as-invalid-arn", "update-object-encryption",
+  "an SSE-KMS target without KMSKeyArn answered with the 'valid ARN' message instead of the 'ARN required' one", UOE,
+  "        raise invalid_request(MSG_NEED_ARN)", "        raise invalid_request(MSG_BAD_ARN)")
+MUTANTS.append(Mutant(
+    "uoe.key-id-accepted", "update-object-encryption",
+    "KMSKeyArn resolved like PutObject's key id (a bare key id or an alias accepted, not only a key ARN)",
+    (Edit(UOE, "    if not (20 <= len(arn) <= 2048) or KEY_ARN.fullmatch(arn) is None:",
+          "    if not (1 <= len(arn) <= 2048):"),
+     Edit(UOE, "    assert match is not None\n    if match.group(2) != bucket.owner_id:",
+          "    if match is not None and match.group(2) != bucket.owner_id:"))))
+m("uoe.alias-arn-accepted", "update-object-encryption",
+  "the KMSKeyArn pattern accepts any KMS ARN: an alias ARN is taken as the key", UOE,
+  'KEY_ARN = re.compile(r"arn:aws[a-zA-Z0-9-]*:kms:([a-z0-9-]+):([0-9]{12}):key/[a-zA-Z0-9-]+")',
+  'KEY_ARN = re.compile(r"arn:aws[a-zA-Z0-9-]*:kms:([a-z0-9-]+):([0-9]{12}):(?:key|alias)/[a-zA-Z0-9/_-]+")')
+m("uoe.bucket-key-lenient", "update-object-encryption",
+  "BucketKeyEnabled parsed leniently: any value other than true means false", UOE,
+  '    elif bucket_key_text in ("true", "false"):', "    elif True:")
+m("uoe.no-type-malformed-xml", "update-object-encryption",
+  "an ObjectEncryption without an encryption type answered MalformedXML (schema check) instead of the documented "
+  "InvalidRequest", UOE,
+  "    if names != [\"SSE-KMS\"]:          # none, SSE-S3, anything else, or more than one (a union: exactly one)\n"
+  "        raise invalid_request(MSG_NEED_TYPE)",
+  "    if names != [\"SSE-KMS\"]:\n        raise __import__(\"mockserver.errors\", fromlist=[\"x\"]).malformed_xml()")
+m("uoe.ssec-source-as-unencrypted", "update-object-encryption",
+  "an SSE-C source answered with the 'unencrypted source' message (SSE-C not known as an encryption type)", UOE,
+  '    if mode in (DSSE_KMS, "sse-c"):', "    if mode == DSSE_KMS:")
+mm("uoe.dsse-target-as-sse-kms", "update-object-encryption",
+   "a DSSE-KMS target element read as SSE-KMS: the object silently becomes SSE-KMS", [
+       (UOE, '_UNSUPPORTED_TARGETS = ("DSSE-KMS", "SSE-C")', '_UNSUPPORTED_TARGETS = ("SSE-C",)'),
+       (UOE, "    if names != [\"SSE-KMS\"]:          # none",
+        "    if names == [\"DSSE-KMS\"]:\n        names = [\"SSE-KMS\"]\n    if names != [\"SSE-KMS\"]:          # none")])
+m("uoe.sigv2-accepted", "update-object-encryption", "UpdateObjectEncryption signed with SigV2 accepted", UOE,
+  "    if signature_version(ctx) == 2:\n        raise invalid_request(MSG_SIGV4)",
+  "    if False:\n        raise invalid_request(MSG_SIGV4)")
+m("uoe.body-integrity-unchecked", "update-object-encryption",
+  "UpdateObjectEncryption reads its body without the integrity rules (no Content-MD5 / checksum required, "
+  "x-amz-sdk-checksum-algorithm alone accepted)", UOE,
+  "    body = await read_checked_body(ctx, required=True)    # requestChecksumRequired",
+  "    body = await ctx.read_body()    # requestChecksumRequired")
+
+m("mpu.complete-checksum-mode-unchecked", "multipart",
+  "CompleteMultipartUpload's x-amz-checksum-type not compared with the upload's mode", MPU,
+  '    sent = ctx.headers.get("x-amz-checksum-type")\n    if sent is None:\n        return',
+  '    sent = ctx.headers.get("x-amz-checksum-type")\n    if True:\n        return')
+m("mpu.complete-object-size-unchecked", "multipart", "x-amz-mp-object-size on CompleteMultipartUpload ignored", MPU,
+  "    if int(sent.strip()) != size:\n", "    if False:\n")
+m("mpu.complete-part-checksums-without-algorithm", "multipart",
+  "Complete naming part checksums accepted for an upload created without a checksum algorithm", MPU,
+  "        if sums and upload.checksum_algorithm is None:\n", "        if False:\n")
+m("mpu.complete-other-algorithm-invalid-part", "multipart",
+  "Complete of a COMPOSITE upload naming a part checksum of another algorithm answered InvalidPart, not BadDigest",
+  MPU, "            if (upload.checksum_type == \"COMPOSITE\" and algorithm != upload.checksum_algorithm\n",
+  "            if (False and algorithm != upload.checksum_algorithm\n")
+m("mpu.complete-part-checksums-optional", "multipart",
+  "Complete of a COMPOSITE upload accepted without each part's checksum", MPU,
+  '    if algorithm is None or upload.checksum_type != "COMPOSITE":\n        return\n    for number, _etag, sums',
+  "    if True:\n        return\n    for number, _etag, sums")
+m("mpu.complete-sent-checksum-unchecked", "multipart",
+  "the whole-object x-amz-checksum-* sent on CompleteMultipartUpload not compared", MPU,
+  '    if ctx.headers[names[0]].strip() != checksum["value"]:', "    if False:")
+m("mpu.complete-repeated-no-such-upload", "multipart",
+  "a repeated CompleteMultipartUpload of a completed upload answered NoSuchUpload", MPU,
+  "    again = _completed_again(ctx, bucket)\n", "    again = None\n")
+m("mpu.part-algorithm-mismatch-accepted", "multipart",
+  "UploadPart with a checksum of another algorithm than the upload's accepted", MPU,
+  "    if upload.checksum_algorithm and integrity.algorithm and integrity.algorithm != upload.checksum_algorithm:",
+  "    if False:")
+m("mpu.unsupported-algorithm-ignored", "multipart",
+  "CreateMultipartUpload with an unknown x-amz-checksum-algorithm ignores it (the upload gets none)", MPU,
+  '    algorithm = normalise_algorithm(ctx.headers.get("x-amz-checksum-algorithm"))\n    checksum_type =',
+  '    algorithm = (ctx.headers.get("x-amz-checksum-algorithm") or "").strip().lower() or None\n'
+  "    algorithm = algorithm if algorithm in MULTIPART_TYPES else None\n    checksum_type =")
+m("checksums.crc-default-full-object", "checksums",
+  "CreateMultipartUpload with CRC32 / CRC32C and no x-amz-checksum-type defaults to FULL_OBJECT, not COMPOSITE",
+  CKS, 'MULTIPART_TYPES = {"crc32": ("COMPOSITE", "FULL_OBJECT"), "crc32c": ("COMPOSITE", "FULL_OBJECT"),',
+  'MULTIPART_TYPES = {"crc32": ("FULL_OBJECT", "COMPOSITE"), "crc32c": ("FULL_OBJECT", "COMPOSITE"),')
+m("checksums.full-object-crc32-composite", "checksums",
+  "FULL_OBJECT CRC32 / CRC32C multipart uploads get a composite value (only CRC64NVME combined as a full-object CRC)",
+  MPU, '    if checksum_type == "COMPOSITE":\n        value = composite(algorithm, raws)',
+  '    if checksum_type == "COMPOSITE" or algorithm in ("crc32", "crc32c"):\n        value = composite(algorithm, raws)')
+m("checksums.crc32c-combined-as-crc32", "checksums",
+  "FULL_OBJECT CRC32C of a multipart object combined with the CRC32 polynomial", CKS,
+  '"crc32c": crt.combine_crc32c,', '"crc32c": crt.combine_crc32,')
+m("checksums.crc32c-is-crc32", "checksums", "CRC32C computed as CRC32 (the Castagnoli polynomial not implemented)",
+  CKS, '"crc32c": crt.crc32c,', '"crc32c": zlib.crc32,')
+m("checksums.copy-result-no-checksum", "checksums", "CopyObjectResult without the copy's checksum fields", COPY,
+  '        items.append((XML_NAMES[version.checksum["algorithm"]], version.checksum["value"]))\n'
+  '        items.append(("ChecksumType", version.checksum["type"]))',
+  "        pass")
+m("checksums.copy-part-result-no-checksum", "checksums", "CopyPartResult (UploadPartCopy) without the part's checksum",
+  MPU, "        items.append((XML_NAMES[upload.checksum_algorithm], part.checksums.get(upload.checksum_algorithm)))",
+  "        pass")
+m("checksums.list-parts-no-part-checksum", "checksums", "ListParts shows no per-part checksum", MPU,
+  "            entry.append((XML_NAMES[upload.checksum_algorithm], p.checksums[upload.checksum_algorithm]))",
+  "            pass")
+m("checksums.list-parts-no-algorithm", "checksums", "ListParts omits the upload's ChecksumAlgorithm and ChecksumType",
+  MPU, '    if upload.checksum_algorithm:\n        items += [("ChecksumAlgorithm", upload.checksum_algorithm.upper()), '
+  '("ChecksumType", upload.checksum_type)]',
+  '    if False:\n        items += [("ChecksumAlgorithm", upload.checksum_algorithm.upper()), '
+  '("ChecksumType", upload.checksum_type)]')
+m("checksums.listing-no-checksum-type", "checksums",
+  "ListObjects / ListObjectsV2 / ListObjectVersions show ChecksumAlgorithm but not ChecksumType (pre-2025 model)",
+  LISTING, '    return [("ChecksumAlgorithm", v.checksum["algorithm"].upper()), ("ChecksumType", v.checksum["type"])]',
+  '    return [("ChecksumAlgorithm", v.checksum["algorithm"].upper())]')
+m("checksums.list-uploads-no-checksum", "checksums", "ListMultipartUploads shows no ChecksumAlgorithm / ChecksumType",
+  MPU, "        if u.checksum_algorithm:\n            entry += [", "        if False:\n            entry += [")
+m("checksums.attributes-no-checksum-type", "checksums", "GetObjectAttributes' Checksum without ChecksumType", ATTRS,
+  '        items.append(("Checksum", [(XML_NAMES[version.checksum["algorithm"]], value),\n'
+  '                                   ("ChecksumType", version.checksum["type"])]))',
+  '        items.append(("Checksum", [(XML_NAMES[version.checksum["algorithm"]], value)]))')
+m("checksums.get-no-checksum-type", "checksums", "GET / HEAD with x-amz-checksum-mode omit x-amz-checksum-type", OBJ,
+  "        if whole and not _ssec_multipart_default_checksum(version):\n            headers.update(checksum_headers(version))",
+  "        if whole and not _ssec_multipart_default_checksum(version):\n"
+  '            headers.update({k: v for k, v in checksum_headers(version).items() if k != "x-amz-checksum-type"})')
+mm("checksums.trailer-checksum-not-echoed", "checksums",
+   "a checksum delivered in an aws-chunked trailer not echoed: PutObject and UploadPart answer without the "
+   "x-amz-checksum-* header (only checksums sent as headers are echoed)", [
+       (OBJ, "    headers.update(checksum_headers(version))\n    return Response(200, headers)",
+        ("    if integrity.trailer is None:\n        headers.update(checksum_headers(version))\n"
+         "    return Response(200, headers)")),
+       (MPU, "    headers.update(_part_checksum_headers(upload, part, integrity.algorithm))\n    return Response(200, headers)",
+        ("    if integrity.trailer is None:\n"
+         "        headers.update(_part_checksum_headers(upload, part, integrity.algorithm))\n"
+         "    return Response(200, headers)"))])
+m("errors.no-such-key-without-key", "errors", "NoSuchKey's error document names no Key", ERR,
+  '    return s3_error("NoSuchKey", fields={"Key": key})', '    return s3_error("NoSuchKey")')
+m("versioning.empty-configuration-accepted", "versioning",
+  "PutBucketVersioning with an empty VersioningConfiguration accepted as a no-op", VERSIONING,
+  "    if status is None and mfa is None:\n", "    if False:\n")
+m("auth.clock-skew-5min", "auth", "a 5-minute clock-skew window instead of AWS's 15 minutes", TS,
+  "MAX_SKEW = timedelta(minutes=15)", "MAX_SKEW = timedelta(minutes=5)")
+m("multipart.create-ssec-unvalidated", "multipart",
+  "CreateMultipartUpload leaves SSE-C header validation to UploadPart: an incomplete or invalid SSE-C triple on "
+  "Create is ignored (the upload is created without SSE-C)", SVC,
+  "        if H.has_ssec(headers):\n            if sse is not None:\n                raise invalid_argument(H.MSG_SSEC_WITH_SSE, H.SSE, sse)\n"
+  "            ck = self._customer_key(headers, secure)\n        if ck is not None:\n            blocked",
+  "        if H.has_ssec(headers):\n            if sse is not None:\n                raise invalid_argument(H.MSG_SSEC_WITH_SSE, H.SSE, sse)\n"
+  "            try:\n                ck = self._customer_key(headers, secure)\n            except Exception:\n"
+  "                if operation != \"CreateMultipartUpload\":\n                    raise\n"
+  "        if ck is not None:\n            blocked")
+m("mpu.copy-range-end-exclusive", "multipart",
+  "x-amz-copy-source-range's last byte treated as exclusive (one byte short, a slicing off-by-one)", MPU,
+  "    return start, end\n", "    return start, end - 1\n")
+m("mpu.full-object-part-checksums-refused", "multipart",
+  "Complete of a FULL_OBJECT upload naming part checksums refused (part checksums taken for COMPOSITE only)", MPU,
+  "        for algorithm, value in sums.items():\n",
+  "        for algorithm, value in sums.items():\n            if upload.checksum_type == \"FULL_OBJECT\":\n"
+  "                raise invalid_part(upload.upload_id, number, etag)\n")
+m("checksums.kms-object-checksum-hidden", "checksums",
+  "GET / HEAD with x-amz-checksum-mode return no checksum for SSE-KMS objects", OBJ,
+  "        if whole and not _ssec_multipart_default_checksum(version):\n",
+  '        if whole and not _ssec_multipart_default_checksum(version) and version.sse.get("mode") != "sse-kms":\n')
+m("checksums.crc64nvme-little-endian", "checksums",
+  "CRC64NVME values encoded little-endian (struct '<Q') instead of big-endian", CKS,
+  '        return self.value.to_bytes(self._size, "big")',
+  '        return self.value.to_bytes(self._size, "little" if self.algorithm == "crc64nvme" else "big")')
+m("echo.upload-part-copy-headers-missing", "echoes", "UploadPartCopy echoes no SSE headers", MPU,
+  "    headers = dict(plan.response_headers)               # echoes the request's SSE-C key MD5\n"
+  "    if source.bucket.versioning is not None:",
+  "    headers = {}\n    if source.bucket.versioning is not None:")
+mm("uoe.sse-s3-target-accepted", "update-object-encryption",
+   "an SSE-S3 target accepted: 200 and the object left as it was", [
+       (UOE, "    if names != [\"SSE-KMS\"]:          # none",
+        "    if names == [\"SSE-S3\"]:\n        return \"\", False\n    if names != [\"SSE-KMS\"]:          # none"),
+       (UOE, "    arn, bucket_key = parse_object_encryption(body)\n",
+        "    arn, bucket_key = parse_object_encryption(body)\n    if not arn:\n        return Response(200)\n")])
