@@ -21,8 +21,8 @@ A case added after a mutant's run has not been tried against it, so "Cases that 
 that does kill one. `--recheck-never` closes that gap without a full re-run: for every killed mutant (or those
 --only selects) it runs, with --select, just the cases that kill no mutant and are missing from that mutant's stored
 `cases_run`, and merges what they catch into the stored result (a killed mutant stays killed; survivors are not
-touched: a survivor's result must come from a whole-corpus run). `--recheck-cases PATTERN` adds cases (fnmatch on
-the id) to re-run even if they were run before, e.g. cases that were strengthened since.
+touched: a survivor's result must come from a whole-corpus run). `--recheck-cases PATTERN` (fnmatch on the id) adds
+cases that do kill some mutant, so that "killed by" is complete for mutants run before those cases existed.
 """
 from __future__ import annotations
 
@@ -280,7 +280,14 @@ def write_report(results_dir: Path, out_dir: Path, command: str) -> dict:
                    "`tests/mutation/justifications.py`)"), ""]
     lines += [f"- `{c}`: {_md_cell(CASE_JUSTIFICATIONS[c])}" for c in justified]
     lines += [f"- `{c}`: not justified yet" for c in unjustified]
-    (out_dir / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    readme = out_dir / "README.md"
+    notes = ""
+    if readme.is_file():
+        # A hand-written "## Run notes" section (what ran on which tree) survives the regeneration.
+        previous = readme.read_text(encoding="utf-8")
+        at = previous.find("\n## Run notes")
+        notes = previous[at:] if at >= 0 else ""
+    readme.write_text("\n".join(lines) + "\n" + notes, encoding="utf-8")
     return summary
 
 
@@ -294,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recheck-never", action="store_true",
                         help="run the cases that kill no mutant against the killed mutants that have not run them")
     parser.add_argument("--recheck-cases", action="append", default=[], metavar="PATTERN",
-                        help="with --recheck-never: also re-run these cases (fnmatch on the id), e.g. strengthened ones")
+                        help="with --recheck-never: also these cases (fnmatch on the id), where a mutant has not run them")
     parser.add_argument("--python", default=sys.executable, help="interpreter with the project's dependencies")
     parser.add_argument("--out", default=str(ROOT / "reports" / "mutation"))
     args = parser.parse_args(argv)
@@ -304,10 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.recheck_never:
         if not 1 <= args.jobs <= 2:
             parser.error("--jobs must be 1 or 2 (the machine is shared)")
-        never = set(write_report(results_dir, out, command)["cases_never_killing"])
+        candidates = set(write_report(results_dir, out, command)["cases_never_killing"])
         corpus = set(corpus_case_ids(args.python))
-        never |= {c for c in corpus if any(fnmatch.fnmatchcase(c, p) for p in args.recheck_cases)}
-        never |= corpus - set().union(*(json.loads(f.read_text(encoding="utf-8")).get("cases_run", [])
+        candidates |= {c for c in corpus if any(fnmatch.fnmatchcase(c, p) for p in args.recheck_cases)}
+        candidates |= corpus - set().union(*(json.loads(f.read_text(encoding="utf-8")).get("cases_run", [])
                                         for f in results_dir.glob("*.json")))   # cases no mutant ever ran
         jobs = []
         for mutant in selected(args.only):
@@ -315,8 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             if mutant.control or not path.is_file():
                 continue
             rec = json.loads(path.read_text(encoding="utf-8"))
-            forced = {c for c in never if any(fnmatch.fnmatchcase(c, p) for p in args.recheck_cases)}
-            todo = sorted(((never & corpus) - set(rec.get("cases_run", []))) | forced)
+            todo = sorted((candidates & corpus) - set(rec.get("cases_run", [])))
             if rec["status"] == "killed" and todo:
                 jobs.append((mutant, todo))
         print(f"{len(jobs)} killed mutants to recheck, {args.jobs} at once", flush=True)

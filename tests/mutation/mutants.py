@@ -759,3 +759,21 @@ mm("uoe.sse-s3-target-accepted", "update-object-encryption",
         "    if names == [\"SSE-S3\"]:\n        return \"\", False\n    if names != [\"SSE-KMS\"]:          # none"),
        (UOE, "    arn, bucket_key = parse_object_encryption(body)\n",
         "    arn, bucket_key = parse_object_encryption(body)\n    if not arn:\n        return Response(200)\n")])
+m("checksums.crc-only", "checksums",
+  "only the CRC checksums supported: x-amz-checksum-sha1/-sha256 (and the 2026 digests) headers silently ignored, "
+  "those algorithms refused by name", CKS,
+  'ALGORITHMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256", "sha512", "md5", "xxhash64", "xxhash3", "xxhash128")',
+  'ALGORITHMS = ("crc32", "crc32c", "crc64nvme")')
+m("ownership.expected-owner-is-access-key", "errors",
+  "x-amz-expected-bucket-owner compared with the requester's access key (a vendor without account ids), so the "
+  "owner's account id is refused", "mockserver/access.py",
+  "    if expected is not None and expected != bucket.owner_id:",
+  '    if expected is not None and expected != (ctx.account.access_key if ctx.account is not None else ""):')
+m("integrity.content-md5-against-etag", "integrity",
+  "Content-MD5 compared with the stored object's ETag, which is not the data's MD5 for SSE-KMS / SSE-C objects", OBJ,
+  '    headers = {"etag": quoted(version.etag)}\n    headers.update(version_header(bucket, version.version_id))\n'
+  "    headers.update(plan.response_headers)\n    headers.update(checksum_headers(version))",
+  "    if integrity.content_md5 is not None and bytes.fromhex(version.etag) != integrity.content_md5:\n"
+  '        raise __import__("mockserver.errors", fromlist=["x"]).bad_digest()\n'
+  '    headers = {"etag": quoted(version.etag)}\n    headers.update(version_header(bucket, version.version_id))\n'
+  "    headers.update(plan.response_headers)\n    headers.update(checksum_headers(version))")
