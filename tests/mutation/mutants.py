@@ -777,3 +777,17 @@ m("integrity.content-md5-against-etag", "integrity",
   '        raise __import__("mockserver.errors", fromlist=["x"]).bad_digest()\n'
   '    headers = {"etag": quoted(version.etag)}\n    headers.update(version_header(bucket, version.version_id))\n'
   "    headers.update(plan.response_headers)\n    headers.update(checksum_headers(version))")
+m("integrity.malformed-content-md5-ignored", "integrity",
+  "a Content-MD5 that is not base64 ignored (treated as absent) instead of refused", CKS,
+  "    except (binascii.Error, ValueError):\n        raise invalid_digest() from None\n    if len(raw) != 16:",
+  "    except (binascii.Error, ValueError):\n        return None\n    if len(raw) != 16:")
+m("checksums.attributes-pre-2026-only", "checksums",
+  "GetObjectAttributes shows no Checksum for the 2026 algorithms (its field list predates SHA512, MD5, xxHash)", ATTRS,
+  '    if "Checksum" in wanted and version.checksum:\n',
+  '    if "Checksum" in wanted and version.checksum and version.checksum["algorithm"] in (\n'
+  '            "crc32", "crc32c", "crc64nvme", "sha1", "sha256"):\n')
+m("checksums.listing-pre-2026-only", "checksums",
+  "listings show no ChecksumAlgorithm / ChecksumType for objects with a 2026 algorithm (SHA512, MD5, xxHash)", LISTING,
+  "def _checksum_fields(v: ObjectVersion) -> list[tuple[str, xmlio.Node]]:\n    if not v.checksum:\n",
+  "def _checksum_fields(v: ObjectVersion) -> list[tuple[str, xmlio.Node]]:\n"
+  '    if not v.checksum or v.checksum["algorithm"] not in ("crc32", "crc32c", "crc64nvme", "sha1", "sha256"):\n')
