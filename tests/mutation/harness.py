@@ -134,7 +134,8 @@ def recheck_mutant(mutant: Mutant, python: str, results_dir: Path, case_ids: lis
     warned = {c["id"] for c in cases if c["outcome"] == "warning"}
     record["killed_by"] = sorted((set(record["killed_by"]) - ran) | caught)
     record["warnings"] = sorted((set(record["warnings"]) - ran) | warned)
-    record["cases_run"] = sorted(set(record.get("cases_run", [])) | ran)
+    before = record.get("cases_run", [])
+    record["cases_run"] = before + sorted(ran - set(before))
     record["rechecked"] = sorted(set(record.get("rechecked", [])) | ran)
     path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     print(f"{mutant.name}: rechecked {len(ran)} cases, {len(caught)} catch it "
