@@ -10,7 +10,8 @@ The script
   5. runs s3-tests' pytest in that venv with the selection below, writes junit XML and a summary,
   6. stops the server by its PID.
 
-Selection: tests whose name or markers contain one of SELECT_KEYWORDS, minus those marked with one of
+Selection (s3tests/functional/test_s3.py and test_headers.py): tests whose name or markers contain one of the
+keywords of the chosen tier (--tier sse | auth | all, default all), minus those marked with one of
 EXCLUDE_MARKERS (fails_on_aws, and features the mock server does not implement: bucket policies, IAM, STS,
 lifecycle...) or whose name contains EXCLUDE_NAMES.
 
@@ -37,24 +38,37 @@ from mockserver.accounts import ALT, MAIN, Account
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_FILE = "s3tests/functional/test_s3.py"
+HEADERS_FILE = "s3tests/functional/test_headers.py"
+TEST_FILES = (TEST_FILE, HEADERS_FILE)
 
-# `-k` matches test names and marker names (substring); these select the SSE core and checksum tests: the
-# `encryption`, `sse_s3`, `bucket_encryption`, `checksum` markers and test_encryption_*, test_sse_*, *sse_c*,
-# *checksum*, test_copy_part_enc* (test_multipart_*checksum* is covered by "checksum").
-SELECT_KEYWORDS = ("encryption", "sse_s3", "bucket_encryption", "checksum", "test_encryption_", "test_sse_",
-                   "sse_c", "test_copy_part_enc")
+# `-k` matches test names and marker names (substring), across both files.
+# Tier "sse" (the original selection): the `encryption`, `sse_s3`, `bucket_encryption`, `checksum` markers and
+# test_encryption_*, test_sse_*, *sse_c*, *checksum*, test_copy_part_enc* (test_multipart_*checksum* is covered by
+# "checksum").
+SSE_KEYWORDS = ("encryption", "sse_s3", "bucket_encryption", "checksum", "test_encryption_", "test_sse_",
+                "sse_c", "test_copy_part_enc")
+# Tier "auth": what the corpus's auth, post-object and integrity (Content-MD5 / Content-Length, payload modes)
+# cases also check: POST Object and its policy (test_post_object_*), presigned URLs and their expiry
+# (x_amz_expires, authenticated_expired, presigned_put_object), anonymous and authenticated raw requests
+# (test_object_raw_*), chunked uploads (transfer encoding, aws-chunked), and test_headers.py's Content-MD5,
+# Content-Length, Authorization and Date checks (SigV4 and SigV2).
+AUTH_KEYWORDS = ("post_object", "x_amz_expires", "authenticated_expired", "presigned_put_object", "object_raw",
+                 "chunked", "bad_md5", "bad_contentlength", "contentlength_none", "bad_authorization",
+                 "date_and_amz_date", "amz_date_and_no_date", "bad_date")
+TIERS = {"sse": SSE_KEYWORDS, "auth": AUTH_KEYWORDS, "all": SSE_KEYWORDS + AUTH_KEYWORDS}
+SELECT_KEYWORDS = TIERS["all"]
 # Not about SSE, or a feature the reference server does not implement (answers 501 NotImplemented).
 EXCLUDE_MARKERS = ("fails_on_aws", "bucket_policy", "lifecycle", "lifecycle_expiration", "lifecycle_transition",
                    "cloud_transition", "cloud_restore", "iam_account", "iam_cross_account", "iam_role",
                    "iam_tenant", "iam_user", "user_policy", "role_policy", "group_policy", "session_policy",
                    "test_of_sts", "webidentity_test", "s3select", "s3website", "sns", "bucket_logging",
-                   "object_lock", "storage_class")
-# Tests that need a bucket policy but carry no bucket_policy marker.
-EXCLUDE_NAMES = ("with_bucket_policy",)
+                   "object_lock", "storage_class", "tagging")
+# Tests that need a bucket policy but carry no bucket_policy marker; CORS (presigned CORS requests).
+EXCLUDE_NAMES = ("with_bucket_policy", "cors")
 
 
-def k_expression() -> str:
-    wanted = " or ".join(SELECT_KEYWORDS)
+def k_expression(tier: str = "all") -> str:
+    wanted = " or ".join(TIERS[tier])
     unwanted = " or ".join(EXCLUDE_NAMES)
     return f"({wanted}) and not ({unwanted})"
 
@@ -227,6 +241,9 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--dialect", default="aws-2023",
                         help="mock server dialect (default aws-2023: SSE-C allowed on new buckets, as s3-tests "
                              "expects; `aws` blocks SSE-C writes on new buckets as AWS does since April 2026)")
+    parser.add_argument("--tier", choices=sorted(TIERS), default="all",
+                        help="sse: SSE and checksum tests (the original selection); auth: POST Object, presigned "
+                             "URLs, raw/anonymous requests, chunked uploads, test_headers.py; all: both (default)")
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for s3-tests' pytest (after --)")
     args = parser.parse_args(argv)
 
@@ -255,7 +272,7 @@ def run(argv: list[str] | None = None) -> int:
             if server.ca_file:  # some POST Object tests call requests.post() without verify=
                 env["REQUESTS_CA_BUNDLE"] = server.ca_file
             cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", "--tb=short",
-                   TEST_FILE, "-k", k_expression(), "-m", m_expression(), f"--junitxml={junit}", *args.pytest_args]
+                   *TEST_FILES, "-k", k_expression(args.tier), "-m", m_expression(), f"--junitxml={junit}", *args.pytest_args]
             print("s3tests_suite: server", server.endpoint, "pid", server.proc.pid if server.proc else "?")
             print("s3tests_suite:", " ".join(f"'{c}'" if " " in c else c for c in cmd), flush=True)
             code = subprocess.run(cmd, check=False, cwd=s3tests, env=env).returncode
@@ -273,7 +290,7 @@ def run(argv: list[str] | None = None) -> int:
                                                    capture_output=True, text=True).stdout.strip()
     result_doc = {"s3tests_commit": commit or None, "transport": "http" if args.plain else "https",
                   "dialect": args.dialect,
-                  "k": k_expression(), "m": m_expression(),
+                  "tier": args.tier, "k": k_expression(args.tier), "m": m_expression(),
                   "counts": {k: len(v) for k, v in result.items()}, **result}
     (report_dir / "summary.json").write_text(json.dumps(result_doc, indent=1) + "\n")
     failing = set(result["failed"]) | set(result["error"])
