@@ -9,6 +9,9 @@ from mockserver.objectmeta import object_attributes
 @pytest.mark.parametrize("sent, stored", [
     ("gzip", "gzip"),
     ("deflate, gzip", "deflate, gzip"),       # ceph/s3-tests test_object_content_encoding_aws_chunked
+    ("deflate, gzip,aws-chunked", "deflate, gzip"),     # what botocore sends for it with a trailer checksum
+    ("gzip, aws-chunked,aws-chunked", "gzip"),
+    ("br, aws-chunked, gzip", "br, gzip"),
     ("gzip, aws-chunked", "gzip"),
     ("aws-chunked, gzip", "gzip"),
     ("aws-chunked", None),
