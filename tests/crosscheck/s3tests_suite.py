@@ -107,10 +107,11 @@ def ensure_venv(venv: Path, s3tests: Path) -> Path:
 class MockServer:
     """`python -m mockserver serve` in a child process; stopped by its PID."""
 
-    def __init__(self, log_path: Path, plain: bool, dialect: str) -> None:
+    def __init__(self, log_path: Path, plain: bool, dialect: str, root: Path = REPO) -> None:
         self.log_path = log_path
         self.plain = plain
         self.dialect = dialect
+        self.root = root            # the tree whose mockserver runs (a mutated copy with --mutant)
         self.proc: subprocess.Popen[str] | None = None
         self.endpoint = ""
         self.ca_file: str | None = None
@@ -120,7 +121,9 @@ class MockServer:
         cmd = [sys.executable, "-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", "0",
                "--dialect", self.dialect]
         cmd += ["--allow-sse-c-over-http"] if self.plain else ["--tls"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        env = {**os.environ, "PYTHONPATH": str(self.root), "PYTHONDONTWRITEBYTECODE": "1"}
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=self.root,
+                                     env=env)
         log = self.log_path.open("w")
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
@@ -226,6 +229,27 @@ def known_failures(path: Path) -> set[str]:
     return {line for line in lines if line}
 
 
+def mutated_copy(name: str, tmp: Path) -> Path:
+    """A copy of the repository with the named mutant (tests/mutation/mutants.py) applied, as the mutation
+    harness makes it."""
+    sys.path.insert(0, str(REPO / "tests" / "mutation"))
+    import shutil
+
+    from harness import COPY_IGNORE, DoesNotApply, apply
+    from mutants import MUTANTS
+
+    mutant = next((m for m in MUTANTS if m.name == name), None)
+    if mutant is None:
+        raise RuntimeError(f"no mutant named {name!r} in tests/mutation/mutants.py")
+    copy = tmp / "repo"
+    shutil.copytree(REPO, copy, ignore=COPY_IGNORE)
+    try:
+        apply(mutant, copy)
+    except DoesNotApply as exc:
+        raise RuntimeError(str(exc)) from None
+    return copy
+
+
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--s3tests-dir", default=os.environ.get("S3TESTS_DIR"),
@@ -244,6 +268,9 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--tier", choices=sorted(TIERS), default="all",
                         help="sse: SSE and checksum tests (the original selection); auth: POST Object, presigned "
                              "URLs, raw/anonymous requests, chunked uploads, test_headers.py; all: both (default)")
+    parser.add_argument("--mutant", help="run against the server with this mutant (tests/mutation/mutants.py) "
+                                         "applied; failures not in known-failures.txt are tests that kill it. "
+                                         "Results go to <report-dir>/mutants/<name>.*")
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for s3-tests' pytest (after --)")
     args = parser.parse_args(argv)
 
@@ -254,18 +281,26 @@ def run(argv: list[str] | None = None) -> int:
                     f"{where}; s3-tests is not part of this repository")
     report_dir = Path(args.report_dir).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
+    known_path = report_dir / "known-failures.txt"
+    if args.mutant:
+        report_dir = report_dir / "mutants"
+        report_dir.mkdir(exist_ok=True)
     try:
         python = ensure_venv(Path(args.venv or s3tests / ".venv-s3-conformance").resolve(), s3tests)
     except subprocess.CalledProcessError as exc:
         return fail(f"could not make the s3-tests venv: {exc}")
 
     with tempfile.TemporaryDirectory(prefix="s3tests-conf-") as tmp:
-        server = MockServer(Path(tmp) / "mockserver.log", plain=args.plain, dialect=args.dialect)
+        try:
+            root = mutated_copy(args.mutant, Path(tmp)) if args.mutant else REPO
+        except (RuntimeError, OSError) as exc:      # unknown mutant, or its old text is not there exactly once
+            return fail(f"mutant {args.mutant}: {exc}")
+        server = MockServer(Path(tmp) / "mockserver.log", plain=args.plain, dialect=args.dialect, root=root)
         try:
             server.start()
             conf = Path(tmp) / "s3tests.conf"
             write_config(conf, server, create_kms_keys(server, MAIN))
-            junit = report_dir / "s3-tests.junit.xml"
+            junit = report_dir / (f"{args.mutant}.junit.xml" if args.mutant else "s3-tests.junit.xml")
             env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
             env.update(S3TEST_CONF=str(conf), AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
                        AWS_SHARED_CREDENTIALS_FILE=os.devnull, PYTHONDONTWRITEBYTECODE="1")
@@ -289,16 +324,21 @@ def run(argv: list[str] | None = None) -> int:
     commit = args.s3tests_commit or subprocess.run(["git", "-C", str(s3tests), "rev-parse", "HEAD"], check=False,
                                                    capture_output=True, text=True).stdout.strip()
     result_doc = {"s3tests_commit": commit or None, "transport": "http" if args.plain else "https",
-                  "dialect": args.dialect,
+                  "dialect": args.dialect, **({"mutant": args.mutant} if args.mutant else {}),
                   "tier": args.tier, "k": k_expression(args.tier), "m": m_expression(),
                   "counts": {k: len(v) for k, v in result.items()}, **result}
-    (report_dir / "summary.json").write_text(json.dumps(result_doc, indent=1) + "\n")
+    summary_path = report_dir / (f"{args.mutant}.json" if args.mutant else "summary.json")
     failing = set(result["failed"]) | set(result["error"])
-    known = known_failures(report_dir / "known-failures.txt")
+    known = known_failures(known_path)
+    if args.mutant:
+        result_doc["killed_by"] = sorted(failing - known)
+    summary_path.write_text(json.dumps(result_doc, indent=1) + "\n")
     new, fixed = sorted(failing - known), sorted(known & set(result["passed"]))
     counts = result_doc["counts"]
     print(f"s3tests_suite: selected {sum(counts.values())}, passed {counts['passed']}, failed {counts['failed']}, "
-          f"errors {counts['error']}, skipped {counts['skipped']}; summary in {report_dir / 'summary.json'}")
+          f"errors {counts['error']}, skipped {counts['skipped']}; summary in {summary_path}")
+    if args.mutant:
+        print(f"s3tests_suite: mutant {args.mutant} " + (f"killed by {len(new)} test(s)" if new else "survived"))
     for node in new:
         print(f"  NEW FAILURE (not in known-failures.txt): {node}")
     for node in fixed:
