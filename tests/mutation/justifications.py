@@ -76,7 +76,6 @@ SURVIVOR_NOTES: dict[str, str] = {
     "context.user-overrides-arn": "AWS's handling of a request context that names aws:s3:arn itself is unknown",
     "context.never-echoed": "whether AWS echoes a sent context is unrecorded (documented as 'If present')",
     "context.non-string-accepted": "AWS's answer to a non-string context value is unrecorded",
-    "bucketcfg.bucket-key-false-missing": "no recording of GetBucketEncryption after a PUT without BucketKeyEnabled",
     "bucketcfg.boolean-TRUE-accepted": _UNPROVEN_SCHEMA,
     "bucketcfg.unknown-elements-ignored": _UNPROVEN_SCHEMA,
     "bucketcfg.foreign-namespace-accepted": _UNPROVEN_SCHEMA,
@@ -89,8 +88,6 @@ SURVIVOR_NOTES: dict[str, str] = {
     "kms.head-decrypts": "AWS's KMS use on HEAD, and HEAD on a disabled key, are unrecorded (LocalStack "
     "test_s3_sse_validate_kms_key_state records GET and PUT only)",
     "kms.access-denied-as-kms-code": "the code of a cross-account KMS denial is unrecorded",
-    "integrity.unsupported-trailer-accepted": "no recording of an unsupported x-amz-trailer found (checksums helper's "
-    "area)",
     "etag.dsse-md5": "AWS documents non-MD5 ETags for SSE-C and SSE-KMS only; no DSSE recording",
     "defaults.unreported-objects-report-aes256": "the aws-legacy era's object responses are unrecorded; those checks "
     "are unproven",
