@@ -49,8 +49,6 @@ CASE_JUSTIFICATIONS: dict[str, str] = {
     "multipart.upload-part-copy-range": "byte-exact range copy of an SSE-KMS source: no mutant seeds a range "
     "off-by-one (the data path is the perf helper's)",
     "put-bucket-encryption.bad-signature": "authentication (the sens-auth helper's area)",
-    "put-bucket-encryption.blocked-type-invalid": "its error checks are unproven (no recording of an invalid "
-    "EncryptionType), so bucketcfg.blocked-type-unvalidated only warns",
     "put-bucket-encryption.empty-algorithm": "an empty SSEAlgorithm; bucketcfg.unknown-algorithm-accepted keeps the "
     "emptiness check, no mutant accepts an empty value",
     "put-bucket-encryption.not-xml": _MALFORMED,
@@ -80,7 +78,6 @@ SURVIVOR_NOTES: dict[str, str] = {
     "bucketcfg.unknown-elements-ignored": _UNPROVEN_SCHEMA,
     "bucketcfg.foreign-namespace-accepted": _UNPROVEN_SCHEMA,
     "bucketcfg.text-in-rule-accepted": _UNPROVEN_SCHEMA,
-    "bucketcfg.blocked-type-unvalidated": _UNPROVEN_SCHEMA,
     "ssec.missing-md5-mismatch": "unrecorded (reference Corrections: the recording behind it sent an MD5)",
     "ssec.key-not-base64-accepted": "AWS's answer to a non-base64 SSE-C key is unrecorded",
     "kms.other-account-key-usable": "needs a KMS key owned by the second account: the kms_keys fixture has no "
@@ -89,8 +86,6 @@ SURVIVOR_NOTES: dict[str, str] = {
     "test_s3_sse_validate_kms_key_state records GET and PUT only)",
     "kms.access-denied-as-kms-code": "the code of a cross-account KMS denial is unrecorded",
     "etag.dsse-md5": "AWS documents non-MD5 ETags for SSE-C and SSE-KMS only; no DSSE recording",
-    "defaults.unreported-objects-report-aes256": "the aws-legacy era's object responses are unrecorded; those checks "
-    "are unproven",
     "copy.bucket-key-change-ignored": "a copy in place that changes only the bucket key is unrecorded",
     "dialect.qstorage-echo-qkms-arn": "QStorage's document shows no object response, so the key id form echoed is "
     "undocumented",
