@@ -4,7 +4,8 @@ bodies (answering 200 with an ETag) and answers every GET with 1 GiB of zeros (o
 4 MiB views of one zero buffer. `python bench/nullapp.py PORT` serves until SIGTERM.
 
 A PUT with `?reference=seal` is the physical bound of a correct SSE PUT instead: the body is gathered into 4 MiB
-buffers (at most SEAL_BUFFERS in flight) that one worker thread CRC64NVME-checksums (awscrt, the default checksum
+buffers (the one copy fixed 256 KiB AES-GCM chunks need: received pieces do not fall on chunk boundaries; at most
+SEAL_BUFFERS in flight) that one worker thread CRC64NVME-checksums (awscrt, the default checksum
 AWS adds) and AES-256-GCM-encrypts (cryptography's AESGCM.encrypt_into, 256 KiB chunks as the mock stores them)
 while the event loop keeps receiving; `?reference=store` also writes the ciphertext to an unlinked file in /dev/shm
 (where the mock's memory mode spills large objects; the disk's page cache when there is no /dev/shm), which is
