@@ -1,5 +1,6 @@
 """Stored blobs back out as plaintext: a worker thread reads ~4 MiB of ciphertext into a reused buffer and decrypts
-it chunk by chunk into a pooled plaintext buffer, one batch ahead of the socket; each batch is sent as one view
+it chunk by chunk into a pooled plaintext buffer, one batch ahead of the socket, while a read-ahead thread
+(READ_POOL) already reads the next batch's ciphertext; each batch is sent as one view
 (no joins, no per-chunk allocations). Small ranges are decrypted inline."""
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 
 from mockserver.crypto import gcm_stream
 from mockserver.crypto.gcm_stream import BufferPool
-from mockserver.datapath.workers import BATCH, POOL
+from mockserver.datapath.workers import BATCH, POOL, READ_POOL
 from mockserver.sse.service import ObjectKeys
 from mockserver.storage.base import Part, Storage
 
@@ -57,7 +58,8 @@ def _batches(pieces: Iterator[bytes | memoryview]) -> Callable[[], list[bytes | 
 async def plaintext_stream(storage: Storage, keys: ObjectKeys, parts: list[Part], start: int, end: int
                            ) -> AsyncIterator[bytes | memoryview]:
     """Async plaintext of [start, end]; decrypts in a worker thread one batch ahead of the consumer."""
-    pieces = _plaintext_pieces(storage, keys, parts, start, end, BufferPool(PLAIN_BATCH, POOLED_BATCHES))
+    pool = BufferPool(PLAIN_BATCH, POOLED_BATCHES, read_ahead=READ_POOL)
+    pieces = _plaintext_pieces(storage, keys, parts, start, end, pool)
     next_batch = _batches(pieces)
     if end - start + 1 <= BATCH:
         batch = next_batch()
