@@ -282,8 +282,8 @@ mm("kms.other-account-arn-resolves", "kms", "a key ARN naming another account re
 m("kms.other-account-key-usable", "kms", "another account's key usable without a grant", KMS,
   "                if owner != account_id:\n                    raise access_denied(account_id, ref, action)\n", "")
 m("kms.head-decrypts", "kms", "HEAD of an SSE-KMS object calls KMS Decrypt", SVC,
-  '_DATA_OPERATIONS = ("GetObject", "CopyObject", "UploadPartCopy")',
-  '_DATA_OPERATIONS = ("GetObject", "HeadObject", "CopyObject", "UploadPartCopy")')
+  '_DATA_OPERATIONS = ("GetObject", "GetPart", "CopyObject", "UploadPartCopy")',
+  '_DATA_OPERATIONS = ("GetObject", "GetPart", "HeadObject", "CopyObject", "UploadPartCopy")')
 mm("kms.disabled-ignored-on-read", "kms", "a disabled key ignored on GET (the object still decrypts)",
    [(SVC, '            key = self.kms.resolve(meta["kms_account"], meta["kms_key"])\n            self.kms.check_usable(key)\n',
      '            key = self.kms.resolve(meta["kms_account"], meta["kms_key"])\n'),
