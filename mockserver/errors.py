@@ -52,6 +52,7 @@ CATALOGUE: dict[str, Catalogued] = {
     "InvalidPolicyDocument": Catalogued(400, None),
     # ----- the request itself -----
     "BadRequest": Catalogued(400, "An error occurred when parsing the HTTP request."),
+    "AccessForbidden": Catalogued(403, "CORSResponse: CORS is not enabled for this bucket."),
     "IncompleteBody": Catalogued(
         400, "You did not provide the number of bytes specified by the Content-Length HTTP header"),
     "InvalidArgument": Catalogued(400, None),
