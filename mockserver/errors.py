@@ -107,7 +107,10 @@ CATALOGUE: dict[str, Catalogued] = {
     "InvalidStorageClass": Catalogued(400, "The storage class you specified is not valid"),
     "KeyTooLongError": Catalogued(400, "Your key is too long"),
     "MetadataTooLarge": Catalogued(400, "Your metadata headers exceed the maximum allowed metadata size."),
+    "InvalidObjectState": Catalogued(403, None),
     "NoSuchKey": Catalogued(404, "The specified key does not exist."),
+    # GetPart (2026): the first sentence of the model's documentation of the error (AWS's wording is unrecorded).
+    "NoSuchPart": Catalogued(404, "The specified multipart upload part does not exist."),
     "NoSuchResource": Catalogued(404, "The specified resource does not exist."),
     "NoSuchUpload": Catalogued(
         404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "

@@ -34,7 +34,7 @@ META_VERSION = 1
 _KMS_MODES = (SSE_KMS, DSSE_KMS)
 # Operations that serve object bytes: KMS state is checked and keys fetched before the response starts.
 # Others (HeadObject, GetObjectAttributes...) make no KMS call unless bytes are asked for after all.
-_DATA_OPERATIONS = ("GetObject", "CopyObject", "UploadPartCopy")
+_DATA_OPERATIONS = ("GetObject", "GetPart", "CopyObject", "UploadPartCopy")
 
 
 class StreamEncryptor(Protocol):
