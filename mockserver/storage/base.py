@@ -132,11 +132,11 @@ class ObjectVersion:
             self.checksum = checksum = freeze(checksum) if checksum else None
         algorithm = checksum["algorithm"] if checksum and len(self.parts) == 1 else None
         for p in self.parts:       # equal values of the parts and the version: one object each
-            if p.etag == self.etag:
+            if p.etag is not self.etag and p.etag == self.etag:
                 p.etag = self.etag
-            if p.size == self.size:
+            if p.size is not self.size and p.size == self.size:
                 p.size = self.size
-            if p.last_modified == self.last_modified:
+            if p.last_modified is not self.last_modified and p.last_modified == self.last_modified:
                 p.last_modified = self.last_modified
             if algorithm is not None and checksum is not None:
                 value = p.checksums.get(algorithm)
@@ -158,7 +158,25 @@ class ObjectVersion:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ObjectVersion:
         data = dict(data)
-        data["parts"] = [Part.from_json(p) for p in data.get("parts", [])]
+        parts = data.get("parts", [])
+        checksum = data.get("checksum")
+        algorithm = checksum.get("algorithm") if checksum and len(parts) == 1 else None
+        etag, size, stamp = data.get("etag"), data.get("size"), data.get("last_modified")
+        built = []
+        for p in parts:          # the version's own objects for equal values (see __post_init__), before freezing
+            p = dict(p)
+            if p.get("etag") == etag:
+                p["etag"] = etag
+            if p.get("size") == size:
+                p["size"] = size
+            if p.get("last_modified") == stamp:
+                p["last_modified"] = stamp
+            if algorithm is not None and checksum is not None:
+                sums = p.get("checksums")
+                if sums and sums.get(algorithm) == checksum.get("value"):
+                    p["checksums"] = {**sums, algorithm: checksum["value"]}
+            built.append(Part.from_json(p))
+        data["parts"] = built
         return cls(**data)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -30,6 +31,7 @@ class Record(Mapping[str, Any]):
     __slots__ = ()
     _keys: ClassVar[tuple[str, ...]] = ()
     _slots: ClassVar[dict[str, str]] = {}
+    _values: ClassVar[Any]          # staticmethod: record -> its values in key order (one C call)
 
     def __getitem__(self, name: str) -> Any:
         slot = self._slots.get(name)
@@ -57,7 +59,7 @@ class Record(Mapping[str, Any]):
         return ValuesView(self)
 
     def items(self) -> ItemsView[str, Any]:
-        return ItemsView(self)
+        return _Items(self)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Mapping):
@@ -83,6 +85,17 @@ class Record(Mapping[str, Any]):
         return self
 
 
+class _Items(ItemsView[str, Any]):
+    """items() of a Record: iterates (key, value) pairs without a lookup per key."""
+
+    __slots__ = ()
+    _mapping: Record
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        record = self._mapping
+        return zip(record._keys, record._values(record))
+
+
 _layouts: dict[tuple[str, ...], type[Record]] = {}
 
 
@@ -93,7 +106,15 @@ def _layout(keys: tuple[str, ...]) -> type[Record] | None:
             return None
         slots = tuple(f"_{i}" for i in range(len(keys)))
         keys = tuple(sys.intern(k) for k in keys)
-        cls = type("Record", (Record,), {"__slots__": slots, "_keys": keys, "_slots": dict(zip(keys, slots))})
+        # A positional __init__ (compiled once per layout: slot names are _0, _1, ..., never the keys themselves)
+        # makes building a record one call; attrgetter returns all values in one C call.
+        namespace: dict[str, Any] = {}
+        source = f"def __init__(self, {', '.join(slots)}):\n" + "".join(f"    self.{n} = {n}\n" for n in slots)
+        exec(source, namespace)  # noqa: S102 (generated names only, as dataclasses does)
+        getter = attrgetter(*slots)
+        values = getter if len(slots) > 1 else (lambda record: (getter(record),))
+        cls = type("Record", (Record,), {"__slots__": slots, "_keys": keys, "_slots": dict(zip(keys, slots)),
+                                         "__init__": namespace["__init__"], "_values": staticmethod(values)})
         _layouts[keys] = cls
     return cls
 
@@ -131,16 +152,15 @@ def freeze(value: Any, same: str | None = None) -> Any:
     cls = _layout(tuple(value))
     if cls is None:
         return dict(zip(value, values))
-    record = object.__new__(cls)
-    for slot, v in zip(cls._slots.values(), values):
-        object.__setattr__(record, slot, v)
-    return record
+    return cls(*values)
 
 
 def thaw(value: Any) -> Any:
     """Plain dicts again (for JSON), nested too."""
+    if isinstance(value, Record):
+        return {k: thaw(v) if isinstance(v, Mapping) else v for k, v in zip(value._keys, value._values(value))}
     if isinstance(value, Mapping):
-        return {k: thaw(v) for k, v in value.items()}
+        return {k: thaw(v) if isinstance(v, Mapping) else v for k, v in value.items()}
     return value
 
 
