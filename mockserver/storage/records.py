@@ -144,8 +144,8 @@ def freeze(value: Any, same: str | None = None) -> Any:
         if type(v) is str:
             if v == same:
                 v = same
-            elif k in _SHARED_FIELDS:
-                v = share(v)
+            elif k in _SHARED_FIELDS and len(v) <= _INTERN_MAX:
+                v = sys.intern(v)
         elif type(v) is dict:
             v = freeze(v, same)
         values.append(v)
