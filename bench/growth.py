@@ -81,6 +81,17 @@ class GrowthServer:
     def rss_mib(self) -> float | None:
         return _status_field(self.process, "VmRSS:")
 
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds (user + system) the server process has used: on a shared machine the steadier figure."""
+        if self.process is None:
+            return None
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -289,6 +300,7 @@ def run_mode(mode: str, sizes: list[int], seconds: float, parts: int) -> dict:
         if data_dir:
             server.stop()
             result["restart_seconds"] = server.start()
+            result["restart_cpu_seconds"] = server.cpu_seconds()
             result["restart_objects"] = filled
             result["rss_after_restart_mib"] = server.rss_mib()
             check = asyncio.run(full_listing(server.port, presigner))
@@ -301,6 +313,7 @@ def run_mode(mode: str, sizes: list[int], seconds: float, parts: int) -> dict:
             server.process.kill()
             server.process.wait(timeout=60)
             result["restart_killed_seconds"] = server.start()
+            result["restart_killed_cpu_seconds"] = server.cpu_seconds()
             result["rss_after_killed_restart_mib"] = server.rss_mib()
             check = asyncio.run(full_listing(server.port, presigner))
             if check["keys"] != filled or not check["in_order"]:
@@ -317,6 +330,10 @@ def run_mode(mode: str, sizes: list[int], seconds: float, parts: int) -> dict:
 
 
 OPS = ["put", "get", "head", "list-first", "list-middle", "list-delimiter", "list-versions"]
+
+
+def _cpu(seconds: float | None) -> str:
+    return "server CPU unknown" if seconds is None else f"server CPU {seconds:.2f} s, start-up included"
 
 
 def render(results: list[dict], load: float) -> str:
@@ -355,13 +372,15 @@ def render(results: list[dict], load: float) -> str:
                           f"body) is 1024: overhead {per_object - 1024:.0f} bytes per object.")]
         if "restart_seconds" in result:
             lines += ["", (f"Restart with {result['restart_objects']:,} objects: {result['restart_seconds']:.2f} s "
-                          f"until the first request is answered; RSS after restart "
+                          f"until the first request is answered ({_cpu(result.get('restart_cpu_seconds'))}); "
+                          f"RSS after restart "
                           f"{result['rss_after_restart_mib']:.0f} MiB"
                           f"{'; ' + result['restart_error'] if 'restart_error' in result else ''}.")]
             if "restart_killed_seconds" in result:
                 lines[-1] = lines[-1].replace("Restart with", "Restart (clean shutdown: index cache) with")
                 lines += ["", (f"Restart after kill -9 (no index cache: every key document parsed): "
-                              f"{result['restart_killed_seconds']:.2f} s; RSS after it "
+                              f"{result['restart_killed_seconds']:.2f} s "
+                              f"({_cpu(result.get('restart_killed_cpu_seconds'))}); RSS after it "
                               f"{result['rss_after_killed_restart_mib']:.0f} MiB.")]
         mp = result.get("multipart")
         if mp:
