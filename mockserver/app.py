@@ -68,6 +68,7 @@ class S3App:
 
     async def shutdown(self) -> None:
         await self.state.storage.flush()
+        self.state.storage.close()       # --data-dir: the index cache, for a fast next start
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
