@@ -27,6 +27,8 @@ test of it, December 2026; the corpus marks these unproven):
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from mockserver.access import requester, require_bucket, signature_version
 from mockserver.datapath.plaintext import plaintext_stream, read_small
 from mockserver.datapath.write import DEFAULT_CHECKSUM
@@ -54,7 +56,7 @@ class _Source:
     """What the request names: the upload's encryption, storage class, the part, and (completed) the version id."""
     __slots__ = ("checksum_algorithm", "part", "sse", "status", "storage_class", "version_id")
 
-    def __init__(self, status: str, part: Part, sse: dict[str, object], storage_class: str,
+    def __init__(self, status: str, part: Part, sse: Mapping[str, object], storage_class: str,
                  checksum_algorithm: str, version_id: str | None) -> None:
         self.status = status
         self.part = part
