@@ -13,6 +13,13 @@ _CTX_UNPROVEN = ("AWS's answer to an encryption context that is not base64 JSON 
                  "the ev-ctx helper owns; evidence for the answer turns this case into its killer)")
 
 CASE_JUSTIFICATIONS: dict[str, str] = {
+    "get-part.non-consecutive-parts": "what GetPart answers for an upload completed with non-consecutive part "
+                                      "numbers is undocumented beyond 'not supported' (no status, no code) and "
+                                      "unrecorded: its refusal is checked as unproven, so no mutant can be caught",
+    "get-part.sse-c-not-supported": "'SSE-C is not supported for GetPart' gives no status or code and nothing records "
+                                    "the answer: its checks are unproven (warnings), so no mutant can be caught",
+    "get-part.upload-of-another-key": "NoSuchUpload for an upload id used with another key is a choice (undocumented, "
+                                      "unrecorded), checked as unproven: no mutant can be caught",
     "put-object.encryption-context-not-base64": _CTX_UNPROVEN,
     "put-object.encryption-context-not-json": _CTX_UNPROVEN,
     "copy-object.encryption-context-invalid": _CTX_UNPROVEN,

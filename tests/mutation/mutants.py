@@ -609,6 +609,23 @@ m("getpart.beyond-parts-invalid-part-number", "get-part",
   "instead of NoSuchPart", GETPART,
   "    if number > len(version.parts):\n        raise no_such_part(upload_id, number)",
   '    if number > len(version.parts):\n        raise s3_error("InvalidPartNumber")')
+m("getpart.in-progress-unsupported", "get-part",
+  "GetPart implemented for completed uploads only: an in-progress upload's part answered NoSuchUpload", GETPART,
+  "    if upload is not None and upload.bucket == bucket.name and upload.key == ctx.key:\n",
+  "    if False:  # in-progress uploads not looked up\n")
+m("getpart.range-ignored", "get-part", "a Range on GetPart ignored: the whole part answered 200", GETPART,
+  '    if "range" in ctx.headers:\n        wanted = parse_range(ctx.headers["range"], part.size)',
+  '    if False:\n        wanted = parse_range(ctx.headers["range"], part.size)')
+m("getpart.storage-class-omitted", "get-part", "x-amz-storage-class never sent on GetPart", GETPART,
+  '    if source.storage_class != "STANDARD":\n        headers["x-amz-storage-class"] = source.storage_class\n', "")
+m("getpart.archived-served", "get-part",
+  "a part of a completed GLACIER / DEEP_ARCHIVE / INTELLIGENT_TIERING object served (documented: InvalidObjectState)",
+  GETPART, '    if version.storage_class in ARCHIVED_CLASSES:\n        raise s3_error("InvalidObjectState", MSG_ARCHIVED)\n',
+  "")
+m("getpart.missing-part-no-such-upload", "get-part",
+  "a part number not uploaded to an in-progress upload answered NoSuchUpload instead of NoSuchPart", GETPART,
+  "        if part is None:\n            raise no_such_part(upload_id, number)",
+  "        if part is None:\n            raise no_such_upload(upload_id)")
 
 # --- sens-cases additions ---
 # Deviations the cases that killed no mutant (reports/mutation/README.md, "Cases that kill no mutant") are there to
