@@ -213,8 +213,11 @@ class KmsEngine:
         self._keys_by_id.pop(key.key_id, None)
 
     # ---- counters ----------------------------------------------------------------------------------
-    def _count(self, key: KmsKey, operation: str, context: Mapping[str, str] | None = None) -> None:
+    def _count(self, key: KmsKey, operation: str) -> None:
         self._calls[key.arn][operation] += 1
+
+    def _note_context(self, key: KmsKey, operation: str, context: Mapping[str, str] | None) -> None:
+        """The encryption context of the call just counted (numbered as its counter numbers it)."""
         self._contexts[key.arn][operation].append((self._calls[key.arn][operation], dict(context or {})))
 
     def metrics(self, account_id: str | None = None) -> dict[str, Any]:
@@ -421,7 +424,8 @@ class KmsEngine:
         """-> (key, plaintext data key, ciphertext blob)."""
         with self._lock:
             key = self.usable_key(account_id, ref, "GenerateDataKey")
-            self._count(key, "GenerateDataKey", context)
+            self._count(key, "GenerateDataKey")
+            self._note_context(key, "GenerateDataKey", context)
         plaintext = os.urandom(number_of_bytes)
         return key, plaintext, self._seal(key, plaintext, context)
 
@@ -429,7 +433,8 @@ class KmsEngine:
                 context: Mapping[str, str] | None = None) -> tuple[KmsKey, bytes]:
         with self._lock:
             key = self.usable_key(account_id, ref, "Encrypt")
-            self._count(key, "Encrypt", context)
+            self._count(key, "Encrypt")
+            self._note_context(key, "Encrypt", context)
         return key, self._seal(key, plaintext, context)
 
     def blob_key(self, blob: bytes) -> KmsKey:
@@ -457,7 +462,8 @@ class KmsEngine:
                                    "The key ID in the request does not identify a CMK that can perform this "
                                    "operation.")
             self.check_usable(key)
-            self._count(key, "Decrypt", context)
+            self._count(key, "Decrypt")
+            self._note_context(key, "Decrypt", context)
         start = len(_BLOB_MAGIC) + 1 + blob[len(_BLOB_MAGIC)]
         nonce, sealed = blob[start:start + 12], blob[start + 12:]
         try:
