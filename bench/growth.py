@@ -9,7 +9,8 @@ objects named `d<i%8>/k<i:07d>` (16 keep-alive connections, pre-signed requests)
 GET, HEAD, ListObjectsV2 first page, a page from the middle (start-after), a delimiter listing (8 common prefixes
 over the whole bucket), ListObjectVersions first page, and a full listing (every page), each timed sequentially on
 one connection (p50); the server's RSS. Figures are reported as ratios to the smallest size, measured in the same
-run. Then the --data-dir server is restarted on its data (time until the first object answers) and a multipart
+run. Then the --data-dir server is restarted on its data (time until the first object answers: after a clean
+shutdown, which writes the index cache, and again after a kill -9, which leaves none) and a multipart
 upload of --parts parts is measured (UploadPart p50 at the first and the last parts, ListParts, Complete, GET).
 
 The multipart phase needs parts smaller than S3's 5 MiB minimum (10,000 x 5 MiB would not fit this machine), so
@@ -79,6 +80,17 @@ class GrowthServer:
 
     def rss_mib(self) -> float | None:
         return _status_field(self.process, "VmRSS:")
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds (user + system) the server process has used: on a shared machine the steadier figure."""
+        if self.process is None:
+            return None
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -288,12 +300,25 @@ def run_mode(mode: str, sizes: list[int], seconds: float, parts: int) -> dict:
         if data_dir:
             server.stop()
             result["restart_seconds"] = server.start()
+            result["restart_cpu_seconds"] = server.cpu_seconds()
             result["restart_objects"] = filled
             result["rss_after_restart_mib"] = server.rss_mib()
             check = asyncio.run(full_listing(server.port, presigner))
             if check["keys"] != filled or not check["in_order"]:
                 result["restart_error"] = f"after restart {check['keys']} keys listed of {filled}"
             print(f"growth {mode} restart: {result['restart_seconds']:.2f} s for {filled} objects", flush=True)
+            # The start after a clean shutdown reads the index cache; after a kill -9 there is none (the start
+            # consumed it): every key document is parsed.
+            assert server.process is not None
+            server.process.kill()
+            server.process.wait(timeout=60)
+            result["restart_killed_seconds"] = server.start()
+            result["restart_killed_cpu_seconds"] = server.cpu_seconds()
+            result["rss_after_killed_restart_mib"] = server.rss_mib()
+            check = asyncio.run(full_listing(server.port, presigner))
+            if check["keys"] != filled or not check["in_order"]:
+                result["restart_error"] = f"after kill -9 and restart {check['keys']} keys listed of {filled}"
+            print(f"growth {mode} restart after kill -9: {result['restart_killed_seconds']:.2f} s", flush=True)
         if parts:
             result["multipart"] = asyncio.run(multipart(server.port, presigner, parts, seconds))
             print(f"growth {mode} multipart: " + json.dumps(result["multipart"]), flush=True)
@@ -305,6 +330,10 @@ def run_mode(mode: str, sizes: list[int], seconds: float, parts: int) -> dict:
 
 
 OPS = ["put", "get", "head", "list-first", "list-middle", "list-delimiter", "list-versions"]
+
+
+def _cpu(seconds: float | None) -> str:
+    return "server CPU unknown" if seconds is None else f"server CPU {seconds:.2f} s, start-up included"
 
 
 def render(results: list[dict], load: float) -> str:
@@ -343,9 +372,16 @@ def render(results: list[dict], load: float) -> str:
                           f"body) is 1024: overhead {per_object - 1024:.0f} bytes per object.")]
         if "restart_seconds" in result:
             lines += ["", (f"Restart with {result['restart_objects']:,} objects: {result['restart_seconds']:.2f} s "
-                          f"until the first request is answered; RSS after restart "
+                          f"until the first request is answered ({_cpu(result.get('restart_cpu_seconds'))}); "
+                          f"RSS after restart "
                           f"{result['rss_after_restart_mib']:.0f} MiB"
                           f"{'; ' + result['restart_error'] if 'restart_error' in result else ''}.")]
+            if "restart_killed_seconds" in result:
+                lines[-1] = lines[-1].replace("Restart with", "Restart (clean shutdown: index cache) with")
+                lines += ["", (f"Restart after kill -9 (no index cache: every key document parsed): "
+                              f"{result['restart_killed_seconds']:.2f} s "
+                              f"({_cpu(result.get('restart_killed_cpu_seconds'))}); RSS after it "
+                              f"{result['rss_after_killed_restart_mib']:.0f} MiB.")]
         mp = result.get("multipart")
         if mp:
             lines += ["", (f"Multipart upload of {mp['parts']:,} parts of 1 KiB: UploadPart p50 "

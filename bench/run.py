@@ -34,6 +34,9 @@ from bench.wrk_phase import phase_requests, run_load
 BUCKET = "bench"
 PHASES = ["put-1k-sse", "get-1k", "head", "bucket-encryption"]
 LARGE = ["multipart-64m", "put-1g", "put-1g-kms", "put-1g-ssec", "get-1g"]
+# The null app's reference PUTs (bench/nullapp.py): what any correct SSE PUT must do at least, without a server.
+BOUNDS = {"put-1g-seal": "null app + AES-256-GCM + CRC64NVME",
+          "put-1g-store": "null app + AES-256-GCM + CRC64NVME + tmpfs write"}
 STARTERS = {"mock": start_mock, "mock-disk": start_mock_disk, "moto": start_moto, "s3rver": start_s3rver,
             "null": start_null}
 MOCKS = ("mock", "mock-disk")
@@ -129,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
                 if md5.get("mb_per_s", 0) > large.get(("md5-1g", "-"), {}).get("mb_per_s", 0):
                     large[("md5-1g", "-")] = md5
                 print(f"{'md5-1g':18} round {round_number + 1}: {md5}", flush=True)
-                for mode in LARGE:
+                for mode in LARGE + list(BOUNDS):
                     for name, server in servers.items():
-                        if name == "null" and mode == "multipart-64m":
+                        if (name == "null" and mode == "multipart-64m") or (name != "null" and mode in BOUNDS):
                             continue
                         outcome = large_transfer(server, mode)
                         best = large.get((mode, name))
@@ -163,6 +166,39 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.path.join(HERE, "results", "latest.md"), "w") as handle:
         handle.write(report)
     return 0
+
+
+def _cpu_per_gib(result: dict) -> float | None:
+    """Server + client CPU seconds of one 1 GiB transfer (both run on this machine's cores)."""
+    server, client = result.get("server_cpu_s"), result.get("client_cpu_s")
+    if not result.get("mb_per_s") or server is None or client is None:
+        return None
+    return (server + client) * (1024 ** 3) / result["bytes"]
+
+
+def ceiling_note(large: dict, target: float = 0.7) -> str:
+    """How fast the physical bound could go at best on this machine, from CPU seconds (steadier than rates under
+    load): a transfer that needs C CPU seconds (server + client process) cannot finish in less than C / cores
+    seconds, whatever the scheduling. Compared with the null app PUT's rate measured in the same run."""
+    cores = os.cpu_count() or 1
+    null_rate = large.get(("put-1g", "null"), {}).get("mb_per_s")
+    null_cpu = _cpu_per_gib(large.get(("put-1g", "null"), {}))
+    parts = []
+    for bound, label in BOUNDS.items():
+        cpu = _cpu_per_gib(large.get((bound, "null"), {}))
+        if cpu is None or not null_rate:
+            continue
+        ceiling = 1024 ** 3 / 1e6 / (cpu / cores)
+        verdict = (f"below {target}: out of reach for any server doing this work here" if ceiling / null_rate < target
+                   else f"not below {target}: this run does not prove the target out of reach")
+        parts.append(f"- {label}: {cpu:.2f} CPU s per GiB (server + client; the null app PUT: "
+                     f"{null_cpu if null_cpu is not None else 0:.2f}), so at most {ceiling:.0f} MB/s on {cores} cores "
+                     f"with every core busy for it = {ceiling / null_rate:.2f} of the null app PUT measured in this run "
+                     f"({null_rate:.0f} MB/s), {verdict}")
+    if not parts:
+        return ""
+    return "Ceilings from CPU seconds (a transfer needing C CPU seconds takes at least C / cores seconds):\n" + \
+        "\n".join(parts)
 
 
 def render(names, small, large, rss, seconds, rounds, load, large_rounds=1, phases=("small", "large")) -> str:
@@ -225,6 +261,24 @@ def render(names, small, large, rss, seconds, rounds, load, large_rounds=1, phas
                 lines.append(f"| {mock} | {mode} | {rate or 0:.0f} | {reference} | {ref_rate or 0:.0f} | "
                              f"{ratio or 0:.2f} | >= {target} {verdict} | {cpu or '-'} | {ref_cpu or '-'} | "
                              f"{cpu_ratio} |")
+        bounds = {m: large.get((m, "null"), {}) for m in BOUNDS}
+        if any(b.get("mb_per_s") for b in bounds.values()):
+            lines += ["", ("### SSE-KMS / SSE-C PUT against the physical bound (the null app doing the work any correct "
+                           "server must do, bench/nullapp.py ?reference=, measured in this run)"), "",
+                      "| server | transfer | MB/s | bound | bound MB/s | ratio | CPU s (server) | bound CPU s | CPU ratio |",
+                      "|---|---|---|---|---|---|---|---|---|"]
+            for mock in mocks:
+                for mode in ("put-1g-kms", "put-1g-ssec"):
+                    rate = large.get((mode, mock), {}).get("mb_per_s")
+                    cpu = large.get((mode, mock), {}).get("server_cpu_s")
+                    for bound, label in BOUNDS.items():
+                        ref_rate = bounds[bound].get("mb_per_s")
+                        ref_cpu = bounds[bound].get("server_cpu_s")
+                        ratio = f"{rate / ref_rate:.2f}" if rate and ref_rate else "-"
+                        cpu_ratio = f"{ref_cpu / cpu:.2f}" if cpu and ref_cpu else "-"
+                        lines.append(f"| {mock} | {mode} | {rate or 0:.0f} | {label} | {ref_rate or 0:.0f} | {ratio} | "
+                                     f"{cpu or '-'} | {ref_cpu or '-'} | {cpu_ratio} |")
+            lines += ["", ceiling_note(large)]
         lines += ["", ("CPU ratio: the reference's CPU seconds for the same bytes over the server's (the MD5 reference: "
                       "the client process hashing 1 GiB); on a loaded machine the rates mostly measure the neighbours, "
                       "CPU seconds much less so.")]

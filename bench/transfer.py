@@ -1,7 +1,8 @@
 """Large transfers, run as a separate process: `python bench/transfer.py MODE ENDPOINT AK SK BUCKET`.
 MODE: multipart-64m (8 parts of 8 MiB), put-1g (the bucket default, SSE-S3), put-1g-kms (SSE-KMS, the AWS managed
 key), put-1g-ssec (SSE-C), get-1g, md5-1g (no server: single-core hashlib MD5 over 1 GiB in 4 MiB pieces, the bound
-of an SSE-S3 PUT whose ETag is the body's MD5). Bodies go over raw http.client with pre-signed URLs
+of an SSE-S3 PUT whose ETag is the body's MD5), put-1g-seal / put-1g-store (bench/nullapp.py only: its
+reference PUTs, which AES-GCM-encrypt and CRC64NVME-checksum the body, and also store it in tmpfs). Bodies go over raw http.client with pre-signed URLs
 (UNSIGNED-PAYLOAD; SSE headers signed), streamed from / into fixed buffers, no Content-MD5. Prints one JSON line."""
 from __future__ import annotations
 
@@ -129,6 +130,12 @@ def main(mode: str, endpoint: str, ak: str, sk: str, bucket: str) -> dict:
         url = endpoint + presigner.target("PUT", f"/{bucket}/object-1g-{mode}", None, SSE_HEADERS[mode])
         started = time.perf_counter()
         _put(url, size, SSE_HEADERS[mode])
+        seconds = time.perf_counter() - started
+    elif mode in ("put-1g-seal", "put-1g-store"):
+        size = 1024 * MIB
+        url = f"{endpoint}/{bucket}/object-1g-reference?reference={mode.rsplit('-', 1)[1]}"
+        started = time.perf_counter()
+        _put(url, size)
         seconds = time.perf_counter() - started
     elif mode == "md5-1g":
         size = 1024 * MIB

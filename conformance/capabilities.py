@@ -34,6 +34,8 @@ VOCABULARY: dict[str, str] = {
     "checksums": "x-amz-checksum-* headers",
     "checksums-2026": "the checksum algorithms botocore 1.44 added in 2026: SHA512, MD5, XXHASH64, XXHASH3, XXHASH128",
     "update-object-encryption": "UpdateObjectEncryption (PUT /{Bucket}/{Key+}?encryption; AWS since January 2026)",
+    "get-part": "GetPart (GET /{Bucket}/{Key+}?part&uploadId=&partNumber=; AWS for uploads initiated after "
+                "November 29, 2026)",
     "presign": "presigned URLs",
     "sigv2-rejected": "Signature Version 2 is rejected",
     "plain-http": "a plain-HTTP URL of the same service is known",

@@ -151,9 +151,14 @@ class _Runtime:
             raise _TargetUnavailable(f"--s3-profile: {exc}") from None
         options = run_options(lambda dest: config.getoption(f"s3_{dest}"), flag_prefix=f"--{PYTEST_PREFIX}")
         try:
-            self.engine = self.stack.enter_context(open_run(options, profile)).engine
+            run = self.stack.enter_context(open_run(options, profile))
         except TargetError as exc:
             raise _TargetUnavailable(str(exc)) from None
+        self.engine = run.engine
+        # What the run found and assumed about the endpoint (as `run` prints to stderr), shown in the summary.
+        self.summary = [f"profile {run.profile.name}, endpoint {run.target.endpoint}"]
+        if run.discovery is not None:
+            self.summary += run.discovery.lines()
 
     def close(self) -> None:
         self.stack.close()
@@ -171,6 +176,36 @@ def _runtime(config: pytest.Config) -> _Runtime:
             raise
         config.stash[_RUNTIME_KEY] = existing
     return existing
+
+
+_WORKER_SUMMARY = "s3_conformance_target"
+_SUMMARY_KEY = pytest.StashKey[list[str]]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its target summary to the controller, which prints it."""
+    runtime = session.config.stash.get(_RUNTIME_KEY, None)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if isinstance(runtime, _Runtime) and workeroutput is not None:
+        workeroutput[_WORKER_SUMMARY] = runtime.summary
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    lines = getattr(node, "workeroutput", {}).get(_WORKER_SUMMARY)
+    if lines:
+        collected = node.config.stash.setdefault(_SUMMARY_KEY, [])
+        collected += [line for line in lines if line not in collected]
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    runtime = config.stash.get(_RUNTIME_KEY, None)
+    lines = list(runtime.summary) if isinstance(runtime, _Runtime) else []
+    lines += [line for line in config.stash.get(_SUMMARY_KEY, []) if line not in lines]
+    if lines:
+        terminalreporter.section("s3-conformance target")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

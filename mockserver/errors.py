@@ -52,6 +52,7 @@ CATALOGUE: dict[str, Catalogued] = {
     "InvalidPolicyDocument": Catalogued(400, None),
     # ----- the request itself -----
     "BadRequest": Catalogued(400, "An error occurred when parsing the HTTP request."),
+    "AccessForbidden": Catalogued(403, "CORSResponse: CORS is not enabled for this bucket."),
     "IncompleteBody": Catalogued(
         400, "You did not provide the number of bytes specified by the Content-Length HTTP header"),
     "InvalidArgument": Catalogued(400, None),
@@ -106,7 +107,10 @@ CATALOGUE: dict[str, Catalogued] = {
     "InvalidStorageClass": Catalogued(400, "The storage class you specified is not valid"),
     "KeyTooLongError": Catalogued(400, "Your key is too long"),
     "MetadataTooLarge": Catalogued(400, "Your metadata headers exceed the maximum allowed metadata size."),
+    "InvalidObjectState": Catalogued(403, None),
     "NoSuchKey": Catalogued(404, "The specified key does not exist."),
+    # GetPart (2026): the first sentence of the model's documentation of the error (AWS's wording is unrecorded).
+    "NoSuchPart": Catalogued(404, "The specified multipart upload part does not exist."),
     "NoSuchResource": Catalogued(404, "The specified resource does not exist."),
     "NoSuchUpload": Catalogued(
         404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "

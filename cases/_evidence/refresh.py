@@ -22,8 +22,8 @@ HERE = Path(__file__).resolve().parent
 CASES = HERE.parent
 
 
-def _show(git_dir: str, path: str) -> str:
-    return subprocess.run(["git", "--git-dir", git_dir, "show", f"HEAD:{path}"], check=True,
+def _show(git_dir: str, path: str, commit: str = "HEAD") -> str:
+    return subprocess.run(["git", "--git-dir", git_dir, "show", f"{commit}:{path}"], check=True,
                           capture_output=True, text=True).stdout
 
 
@@ -49,7 +49,9 @@ def main() -> int:
     parser.add_argument("--localstack", default="/work/.mirror/localstack+localstack/repo")
     parser.add_argument("--s3-tests", default="/work/.mirror/ceph+s3-tests/repo")
     args = parser.parse_args()
-    recordings: dict[str, dict[str, dict[str, str]]] = {}
+    # (file, commit) -> test -> key -> citing case; a recording that names a commit is read at that commit (an
+    # older version of a snapshot file keeps recordings of tests since removed or rewritten), else at HEAD.
+    recordings: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
     tests: dict[str, str] = {}
     for path in sorted(CASES.rglob("*.yaml")):
         if path.name.startswith("_"):
@@ -58,12 +60,13 @@ def main() -> int:
             for entry in case.get("evidence") or []:
                 if entry.get("recording"):
                     r = entry["recording"]
-                    recordings.setdefault(r["file"], {}).setdefault(r["test"], {})[r["key"]] = case["id"]
+                    where = (r["file"], r.get("commit") or "HEAD")
+                    recordings.setdefault(where, {}).setdefault(r["test"], {})[r["key"]] = case["id"]
                 if entry.get("s3tests"):
                     tests[entry["s3tests"]["test"].split("[", 1)[0]] = entry["s3tests"]["file"]
     problems = []
-    for file, cited in recordings.items():
-        snapshot = json.loads(_show(args.localstack, file))
+    for (file, commit), cited in sorted(recordings.items()):
+        snapshot = json.loads(_show(args.localstack, file, commit))
         target = HERE / "localstack" / Path(file).name
         extract = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {}
         for test, keys in cited.items():
@@ -71,7 +74,7 @@ def main() -> int:
                 try:
                     extract.setdefault(test, {})[key] = snapshot[test]["recorded-content"][key]
                 except KeyError:
-                    problems.append(f"{case_id}: {file} has no {test} / {key}")
+                    problems.append(f"{case_id}: {file} at {commit} has no {test} / {key}")
         target.parent.mkdir(exist_ok=True)
         target.write_text(json.dumps(dict(sorted(extract.items())), indent=1) + "\n", encoding="utf-8")
     index_path = HERE / "s3-tests" / "tests.json"

@@ -13,6 +13,8 @@ GiB, while a small ranged GET decrypts at most 512 KiB.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import os
 import struct
 from collections.abc import Callable, Iterator
@@ -210,10 +212,13 @@ class BufferPool:
     resized while a memoryview of it is alive (BufferError), which tells, without knowing who holds the views
     (the transport may keep a sent view until the socket drains), when a buffer is free again."""
 
-    def __init__(self, size: int, limit: int = 4) -> None:
+    def __init__(self, size: int, limit: int = 4, read_ahead: concurrent.futures.Executor | None = None) -> None:
         self.size = size
         self._limit = limit
         self._buffers: list[bytearray] = []
+        # With an executor, decrypt_range_views reads the next batch's ciphertext in it while it decrypts the
+        # current one (reading from the page cache costs about as much as decrypting: the two overlap).
+        self.read_ahead = read_ahead
 
     @staticmethod
     def _unshared(buf: bytearray) -> bool:
@@ -263,42 +268,62 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
     stop = end // cs
     per_batch = max(1, min(_READ_BATCH // stride, stop - index + 1))
     if pool is None or pool.size < per_batch * cs:
-        pool = BufferPool(per_batch * cs)
-    cipher = bytearray(per_batch * stride)
-    cview = memoryview(cipher)
-    while index <= stop:
-        n = min(per_batch, stop - index + 1)
-        first_off = HEADER_SIZE + index * stride
-        span = min(HEADER_SIZE + (index + n) * stride, total_size) - first_off
-        if readinto(first_off, cview[:span]) != span:
+        pool = BufferPool(per_batch * cs, read_ahead=pool.read_ahead if pool is not None else None)
+    executor = pool.read_ahead if stop - index + 1 > per_batch else None
+    # With read-ahead, two ciphertext buffers: the next batch is read into one while the other is decrypted.
+    cviews = [memoryview(bytearray(per_batch * stride)) for _ in range(1 if executor is None else 2)]
+
+    def read_batch(first: int, view: memoryview) -> int:
+        first_off = HEADER_SIZE + first * stride
+        span = min(HEADER_SIZE + (first + min(per_batch, stop - first + 1)) * stride, total_size) - first_off
+        if readinto(first_off, view[:span]) != span:
             raise CorruptStream(f"short read at {first_off}: wanted {span}")
-        # A batch much smaller than the pool's buffers (a small part of a many-part object) gets a buffer of its
-        # own size: the views stay referenced until sent, so taking a pooled buffer for each would allocate (and
-        # zero) a whole batch-sized buffer per small part.
-        out = pool.take() if n * cs * 4 >= pool.size else bytearray(n * cs)
-        oview = memoryview(out)
-        pos = 0
-        filled = 0
-        lo = start - index * cs if index * cs < start else 0
-        for i in range(index, index + n):
-            piece_len = min(stride, span - pos)
-            plain_len = piece_len - TAG
-            if plain_len < 0 or (i != last_index and plain_len != cs):
-                raise CorruptStream(f"chunk {i} has the wrong size")
-            nonce = prefix + struct.pack(">I", i)
-            aad = header_bytes + _AAD_TAIL.pack(i, 1 if i == last_index else 0)
-            try:
-                aead.decrypt_into(nonce, cview[pos:pos + piece_len], aad, oview[filled:filled + plain_len])
-            except InvalidTag:
-                raise CorruptStream(f"chunk {i} does not authenticate") from None
-            pos += piece_len
-            filled += plain_len
-        hi = min(filled, end - index * cs + 1)
-        result = oview[lo:hi]
-        del oview, out
-        yield result
-        del result
-        index += n
+        return span
+
+    ahead: concurrent.futures.Future[int] | None = None
+    turn = 0
+    try:
+        while index <= stop:
+            n = min(per_batch, stop - index + 1)
+            cview = cviews[turn]
+            span = ahead.result() if ahead is not None else read_batch(index, cview)
+            ahead = None
+            if executor is not None and index + n <= stop:
+                turn ^= 1
+                ahead = executor.submit(read_batch, index + n, cviews[turn])
+            # A batch much smaller than the pool's buffers (a small part of a many-part object) gets a buffer of its
+            # own size: the views stay referenced until sent, so taking a pooled buffer for each would allocate (and
+            # zero) a whole batch-sized buffer per small part.
+            out = pool.take() if n * cs * 4 >= pool.size else bytearray(n * cs)
+            oview = memoryview(out)
+            pos = 0
+            filled = 0
+            lo = start - index * cs if index * cs < start else 0
+            for i in range(index, index + n):
+                piece_len = min(stride, span - pos)
+                plain_len = piece_len - TAG
+                if plain_len < 0 or (i != last_index and plain_len != cs):
+                    raise CorruptStream(f"chunk {i} has the wrong size")
+                nonce = prefix + struct.pack(">I", i)
+                aad = header_bytes + _AAD_TAIL.pack(i, 1 if i == last_index else 0)
+                try:
+                    aead.decrypt_into(nonce, cview[pos:pos + piece_len], aad, oview[filled:filled + plain_len])
+                except InvalidTag:
+                    raise CorruptStream(f"chunk {i} does not authenticate") from None
+                pos += piece_len
+                filled += plain_len
+            hi = min(filled, end - index * cs + 1)
+            result = oview[lo:hi]
+            del oview, out
+            yield result
+            del result
+            index += n
+    finally:
+        if ahead is not None:
+            # The consumer stopped early (or a batch failed): the read-ahead must not write into a buffer that is
+            # gone, nor read from a closed reader.
+            with contextlib.suppress(BaseException):
+                ahead.result()
 
 
 class LayeredEncryptor:

@@ -65,6 +65,9 @@ class _Lane:
         if self._task.done():
             self._task.result()          # re-raise the worker's error
             return
+        if not self._queue.full():
+            self._queue.put_nowait(data)     # the usual case: no future and no wait per batch
+            return
         put = asyncio.ensure_future(self._queue.put(data))
         done, _ = await asyncio.wait({put, self._task}, return_when=asyncio.FIRST_COMPLETED)
         if self._task in done and put not in done:
@@ -227,6 +230,11 @@ async def ingest(body: AsyncIterator[bytes | memoryview], writer: BlobWriter, en
                 held, pending = pending, []
                 for piece in held:
                     await copy_in(piece)
+                continue
+            n = len(chunk)
+            if view is not None and fill + n < BATCH:
+                view[fill:fill + n] = chunk     # the usual piece: no coroutine per piece
+                fill += n
                 continue
             await copy_in(chunk)
         if pool is not None:

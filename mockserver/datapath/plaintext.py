@@ -1,5 +1,6 @@
 """Stored blobs back out as plaintext: a worker thread reads ~4 MiB of ciphertext into a reused buffer and decrypts
-it chunk by chunk into a pooled plaintext buffer, one batch ahead of the socket; each batch is sent as one view
+it chunk by chunk into a pooled plaintext buffer, one batch ahead of the socket, while a read-ahead thread
+(READ_POOL) already reads the next batch's ciphertext; each batch is sent as one view
 (no joins, no per-chunk allocations). Small ranges are decrypted inline."""
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 
 from mockserver.crypto import gcm_stream
 from mockserver.crypto.gcm_stream import BufferPool
-from mockserver.datapath.workers import BATCH, POOL
+from mockserver.datapath.workers import BATCH, POOL, READ_POOL
 from mockserver.sse.service import ObjectKeys
 from mockserver.storage.base import Part, Storage
 
@@ -17,6 +18,12 @@ from mockserver.storage.base import Part, Storage
 # drains); a view of each is sent as one response body message.
 PLAIN_BATCH = gcm_stream.batch_plaintext_size()
 POOLED_BATCHES = 4
+# Many-part objects (issue 15: a GET of 10,000 parts of 1 KiB): a part of at most one chunk is decrypted into bytes
+# of its own size (a pooled view would allocate a chunk-sized buffer per part, held until sent: 256 KiB per 1 KiB
+# part), and runs of small pieces are joined into one body message of about COALESCE bytes (one send per piece
+# cost more than the decryption).
+SMALL_PART = gcm_stream.CHUNK_SIZE
+COALESCE = 256 * 1024
 
 
 def _plaintext_pieces(storage: Storage, keys: ObjectKeys, parts: list[Part], start: int, end: int,
@@ -32,7 +39,7 @@ def _plaintext_pieces(storage: Storage, keys: ObjectKeys, parts: list[Part], sta
         reader = storage.reader(part)
         lo, hi = max(start, part_start) - part_start, min(end, part_end) - part_start
         try:
-            if pool is None:
+            if pool is None or part.size <= SMALL_PART:
                 yield from keys.decrypt_range(reader.read, part.size, lo, hi)
             else:
                 yield from keys.decrypt_range_views(reader, part.size, lo, hi, pool)
@@ -41,15 +48,31 @@ def _plaintext_pieces(storage: Storage, keys: ObjectKeys, parts: list[Part], sta
 
 
 def _batches(pieces: Iterator[bytes | memoryview]) -> Callable[[], list[bytes | memoryview] | None]:
-    """Pulls about BATCH bytes of pieces per call (decrypted chunks are sent as they are: no joining copy)."""
+    """Pulls about BATCH bytes of pieces per call (decrypted chunks are sent as they are: no joining copy; only runs
+    of pieces under COALESCE bytes, the parts of a many-part object, are joined into messages of about COALESCE)."""
     def next_batch() -> list[bytes | memoryview] | None:
         out: list[bytes | memoryview] = []
         size = 0
+        run: list[bytes | memoryview] = []
+        run_size = 0
         for piece in pieces:
-            out.append(piece)
-            size += len(piece)
+            n = len(piece)
+            size += n
+            if n < COALESCE:
+                run.append(piece)
+                run_size += n
+                if run_size >= COALESCE:
+                    out.append(b"".join(run))
+                    run, run_size = [], 0
+            else:
+                if run:
+                    out.append(b"".join(run))
+                    run, run_size = [], 0
+                out.append(piece)
             if size >= PLAIN_BATCH:
                 break
+        if run:
+            out.append(run[0] if len(run) == 1 else b"".join(run))
         return out or None
     return next_batch
 
@@ -57,7 +80,8 @@ def _batches(pieces: Iterator[bytes | memoryview]) -> Callable[[], list[bytes | 
 async def plaintext_stream(storage: Storage, keys: ObjectKeys, parts: list[Part], start: int, end: int
                            ) -> AsyncIterator[bytes | memoryview]:
     """Async plaintext of [start, end]; decrypts in a worker thread one batch ahead of the consumer."""
-    pieces = _plaintext_pieces(storage, keys, parts, start, end, BufferPool(PLAIN_BATCH, POOLED_BATCHES))
+    pool = BufferPool(PLAIN_BATCH, POOLED_BATCHES, read_ahead=READ_POOL)
+    pieces = _plaintext_pieces(storage, keys, parts, start, end, pool)
     next_batch = _batches(pieces)
     if end - start + 1 <= BATCH:
         batch = next_batch()

@@ -74,12 +74,13 @@ async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: Asyn
     writer, got, etag = await store_blob(ctx, body, plan, md5_etag=state.encryption.etag_is_md5(plan.meta),
                                          algorithms={algorithm}, integrity=integrity, trailers=trailers, check=check)
     checksum_value = b64(got.digests[algorithm])
+    stamp = now()       # one time (one float) for the version and its part
     version = ObjectVersion(
-        key=key, version_id=next_version_id(bucket), last_modified=now(), owner_id=bucket.owner_id,
+        key=key, version_id=next_version_id(bucket), last_modified=stamp, owner_id=bucket.owner_id,
         size=got.size, etag=etag, content_type=attrs["content_type"], headers=attrs["headers"],
         metadata=attrs["metadata"], storage_class=attrs["storage_class"], tagging_count=attrs["tagging_count"],
         checksum={"algorithm": algorithm, "value": checksum_value, "type": "FULL_OBJECT"}, sse=plan.meta,
-        parts=[state.storage.stored_part(writer, 1, got.size, etag, {algorithm: checksum_value}, now())],
+        parts=[state.storage.stored_part(writer, 1, got.size, etag, {algorithm: checksum_value}, stamp)],
     )
     await state.storage.put_version(bucket.name, version)
     return version

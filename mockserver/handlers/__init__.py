@@ -4,6 +4,7 @@ from mockserver.handlers import (  # noqa: F401
     buckets,
     copy,
     encryption,
+    get_part,
     listing,
     multipart,
     objects,

@@ -34,7 +34,7 @@ META_VERSION = 1
 _KMS_MODES = (SSE_KMS, DSSE_KMS)
 # Operations that serve object bytes: KMS state is checked and keys fetched before the response starts.
 # Others (HeadObject, GetObjectAttributes...) make no KMS call unless bytes are asked for after all.
-_DATA_OPERATIONS = ("GetObject", "CopyObject", "UploadPartCopy")
+_DATA_OPERATIONS = ("GetObject", "GetPart", "CopyObject", "UploadPartCopy")
 
 
 class StreamEncryptor(Protocol):
@@ -155,7 +155,7 @@ class _Keys:
             raise _corrupt() from None
 
 
-def _size_only(meta: dict[str, Any]) -> Callable[[int], int]:
+def _size_only(meta: Mapping[str, Any]) -> Callable[[int], int]:
     if meta.get("outer"):
         return gcm_stream.layered_ciphertext_size
     return gcm_stream.ciphertext_size
@@ -188,7 +188,7 @@ class EncryptionService:
         # Keyed by the root key: the stored value is useless for guessing the customer key offline.
         return hmac.new(self._root, salt + ck.key, hashlib.sha256).digest()
 
-    def _ssec_matches(self, meta: dict[str, Any], ck: H.CustomerKey) -> bool:
+    def _ssec_matches(self, meta: Mapping[str, Any], ck: H.CustomerKey) -> bool:
         s = meta["ssec"]
         return hmac.compare_digest(self._ssec_hmac(_unb64(s["salt"]), ck), _unb64(s["hmac"]))
 
@@ -209,7 +209,7 @@ class EncryptionService:
         except KmsError as exc:
             raise kms_error(exc) from None
 
-    def _key_for_read(self, meta: dict[str, Any]) -> KmsKey:
+    def _key_for_read(self, meta: Mapping[str, Any]) -> KmsKey:
         try:
             key = self.kms.resolve(meta["kms_account"], meta["kms_key"])
             self.kms.check_usable(key)
@@ -328,7 +328,7 @@ class EncryptionService:
         return WritePlan(meta, self.response_headers(meta, include_context=echo_context, customer_key=customer_key),
                          keys.encryptor)
 
-    def plan_part(self, *, upload_meta: dict[str, Any], headers: Mapping[str, str], secure: bool) -> WritePlan:
+    def plan_part(self, *, upload_meta: Mapping[str, Any], headers: Mapping[str, str], secure: bool) -> WritePlan:
         """UploadPart / UploadPartCopy (destination side): checks the SSE-C parameters repeat the initiate's,
         returns a plan encrypting the part under the upload's data key."""
         if upload_meta.get("mode") == SSE_C:
@@ -351,7 +351,7 @@ class EncryptionService:
         return WritePlan({}, self.response_headers(upload_meta), keys.encryptor)
 
     # ---- read side ----------------------------------------------------------------------------------
-    def _keys(self, meta: dict[str, Any], ck: H.CustomerKey | None) -> _Keys:
+    def _keys(self, meta: Mapping[str, Any], ck: H.CustomerKey | None) -> _Keys:
         """Plaintext stream keys of a stored object (KMS Decrypt for KMS objects without a bucket key)."""
         mode, binding = meta["mode"], meta["bind"]
         try:
@@ -381,7 +381,7 @@ class EncryptionService:
         except KmsError as exc:
             raise kms_error(exc) from None
 
-    def open_read(self, *, operation: str, meta: dict[str, Any], headers: Mapping[str, str], account_id: str,
+    def open_read(self, *, operation: str, meta: Mapping[str, Any], headers: Mapping[str, str], account_id: str,
                   secure: bool, copy_source: bool = False, signature_version: int = 4) -> ObjectKeys:
         """GetObject, HeadObject, CopyObject/UploadPartCopy source (copy_source=True reads the
         x-amz-copy-source-server-side-encryption-customer-* headers). Raises S3Error (InvalidRequest,
@@ -419,7 +419,7 @@ class EncryptionService:
         return ObjectKeys(self.response_headers(meta, customer_key=ck), keys.decrypt, keys.ciphertext_size,
                           keys.decrypt_views)
 
-    def request_customer_key(self, meta: dict[str, Any], headers: Mapping[str, str],
+    def request_customer_key(self, meta: Mapping[str, Any], headers: Mapping[str, str],
                              secure: bool) -> H.CustomerKey | None:
         """The SSE-C key a request carries for an SSE-C object or upload, when it is that object's key (for
         echoing its MD5 where the operation does not itself check the key: CompleteMultipartUpload, ListParts).
@@ -432,7 +432,7 @@ class EncryptionService:
             return None
         return ck if ck is not None and self._ssec_matches(meta, ck) else None
 
-    def response_headers(self, meta: dict[str, Any], *, include_context: bool = False,
+    def response_headers(self, meta: Mapping[str, Any], *, include_context: bool = False,
                          customer_key: H.CustomerKey | None = None) -> dict[str, str]:
         """SSE response headers of a stored object (CompleteMultipartUpload, ListParts, etc.).
         include_context: also x-amz-server-side-encryption-context (PutObject, CopyObject, CreateMultipartUpload
@@ -456,7 +456,7 @@ class EncryptionService:
         return out
 
     # ---- UpdateObjectEncryption ---------------------------------------------------------------------
-    def update_encryption(self, *, meta: dict[str, Any], account_id: str, key_arn: str, bucket_key: bool,
+    def update_encryption(self, *, meta: Mapping[str, Any], account_id: str, key_arn: str, bucket_key: bool,
                           bucket: str, key: str) -> dict[str, Any]:
         """UpdateObjectEncryption: the stored object's metadata re-wrapped for SSE-KMS under `key_arn` (with a
         bucket key when `bucket_key`): its data key is unwrapped (root key, bucket key, or one KMS Decrypt of the
@@ -499,7 +499,7 @@ class EncryptionService:
 
     # ---- helpers for the core -----------------------------------------------------------------------
     @staticmethod
-    def encryption_changed(source_meta: dict[str, Any], dest_meta: dict[str, Any]) -> bool:
+    def encryption_changed(source_meta: Mapping[str, Any], dest_meta: Mapping[str, Any]) -> bool:
         """CopyObject onto itself is allowed when the encryption changes: mode, reported algorithm, KMS key,
         bucket key. SSE-C to SSE-C counts as a change (key rotation; the keys are not comparable here)."""
         if source_meta.get("mode") == SSE_C and dest_meta.get("mode") == SSE_C:
@@ -513,6 +513,6 @@ class EncryptionService:
         return H.SSE in headers or H.has_ssec(headers)
 
     @staticmethod
-    def etag_is_md5(meta: dict[str, Any]) -> bool:
+    def etag_is_md5(meta: Mapping[str, Any]) -> bool:
         """AWS: the ETag of SSE-KMS, DSSE-KMS and SSE-C objects is not the MD5 of the data."""
         return meta.get("mode") == SSE_S3

@@ -12,12 +12,13 @@ import errno
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, Self
 
 from mockserver.errors import S3Error, internal_error, no_such_bucket
 from mockserver.storage import crashpoints
+from mockserver.storage.records import EMPTY, compact_mapping, freeze, share, thaw
 
 log = logging.getLogger("mockserver")
 
@@ -46,6 +47,8 @@ def preadv_full(fd: int, view: memoryview, offset: int) -> int:
 class _Record:
     """JSON form of a flat dataclass: its fields as they are."""
 
+    __slots__ = ()        # slotted subclasses get no __dict__ / __weakref__ through this base
+
     def to_json(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
@@ -71,12 +74,16 @@ class Part(_Record):
     blob: str
     size: int
     etag: str                                       # hex, no quotes
-    checksums: dict[str, str] = field(default_factory=dict)   # algorithm -> base64
+    checksums: Mapping[str, str] = field(default_factory=lambda: EMPTY)   # algorithm -> base64 (records.Record)
     last_modified: float = 0.0
     inline: bytes | None = None      # small blobs: the stored bytes live in the metadata (base64 in JSON), blob == ""
 
+    def __post_init__(self) -> None:
+        self.checksums = freeze(self.checksums) if type(self.checksums) is dict else self.checksums or EMPTY
+
     def to_json(self) -> dict[str, Any]:
         data = _Record.to_json(self)
+        data["checksums"] = thaw(self.checksums)
         if self.inline is not None:
             data["inline"] = base64.b64encode(self.inline).decode()
         return data
@@ -91,6 +98,10 @@ class Part(_Record):
 
 @dataclass(slots=True)
 class ObjectVersion:
+    """One version of a key, as the index keeps it. Compact (memory per stored object): its SSE plan, checksum and
+    the parts' checksums are read-only records.Record mappings, empty headers / metadata the shared EMPTY, repeated
+    strings shared, a part's ETag, size and time the version's own objects when equal. Stored records are replaced
+    (dataclasses.replace), never edited; to_json() gives the same documents as plain dicts did."""
     key: str
     version_id: str
     last_modified: float
@@ -99,18 +110,46 @@ class ObjectVersion:
     size: int = 0
     etag: str = ""                                  # hex (or "<hex>-N"), no quotes
     content_type: str = "binary/octet-stream"
-    headers: dict[str, str] = field(default_factory=dict)    # stored entity headers (cache-control, ...)
-    metadata: dict[str, str] = field(default_factory=dict)   # x-amz-meta-<name> -> value
+    headers: Mapping[str, str] = field(default_factory=lambda: EMPTY)   # stored entity headers (cache-control, ...)
+    metadata: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # x-amz-meta-<name> -> value
     storage_class: str = "STANDARD"
-    checksum: dict[str, str] | None = None          # {"algorithm", "value", "type"}
-    sse: dict[str, Any] = field(default_factory=dict)         # EncryptionService plan.meta
+    checksum: Mapping[str, str] | None = None       # {"algorithm", "value", "type"}
+    sse: Mapping[str, Any] = field(default_factory=lambda: EMPTY)  # EncryptionService plan.meta
     parts: list[Part] = field(default_factory=list)          # blobs in order; len > 1 or multipart=True
     multipart: bool = False
     tagging_count: int = 0
     upload_id: str | None = None      # CompleteMultipartUpload: the upload this version completed
 
+    def __post_init__(self) -> None:
+        self.headers = compact_mapping(self.headers)
+        self.metadata = compact_mapping(self.metadata)
+        self.content_type = share(self.content_type)
+        self.storage_class = share(self.storage_class)
+        self.owner_id = share(self.owner_id)
+        self.sse = freeze(self.sse, self.key) if type(self.sse) is dict else self.sse or EMPTY
+        checksum = self.checksum
+        if type(checksum) is dict:
+            self.checksum = checksum = freeze(checksum) if checksum else None
+        algorithm = checksum["algorithm"] if checksum and len(self.parts) == 1 else None
+        for p in self.parts:       # equal values of the parts and the version: one object each
+            if p.etag is not self.etag and p.etag == self.etag:
+                p.etag = self.etag
+            if p.size is not self.size and p.size == self.size:
+                p.size = self.size
+            if p.last_modified is not self.last_modified and p.last_modified == self.last_modified:
+                p.last_modified = self.last_modified
+            if algorithm is not None and checksum is not None:
+                value = p.checksums.get(algorithm)
+                if value is not None and value is not checksum["value"] and value == checksum["value"]:
+                    p.checksums = freeze({k: checksum["value"] if k == algorithm else v
+                                          for k, v in p.checksums.items()})
+
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["headers"] = thaw(self.headers)
+        data["metadata"] = thaw(self.metadata)
+        data["checksum"] = thaw(self.checksum)
+        data["sse"] = thaw(self.sse)
         data["parts"] = [p.to_json() for p in self.parts]
         if data["upload_id"] is None:
             del data["upload_id"]
@@ -119,8 +158,32 @@ class ObjectVersion:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ObjectVersion:
         data = dict(data)
-        data["parts"] = [Part.from_json(p) for p in data.get("parts", [])]
+        data["parts"] = cls.shared_parts(data, data.get("parts", []), Part.from_json)
         return cls(**data)
+
+    @staticmethod
+    def shared_parts(data: dict[str, Any], parts: list[dict[str, Any]],
+                     make: Callable[[dict[str, Any]], Part]) -> list[Part]:
+        """Parts from their dicts, given the version's own objects for equal values (see __post_init__) before
+        they are frozen: loading a document costs no second pass."""
+        checksum = data.get("checksum")
+        algorithm = checksum.get("algorithm") if checksum and len(parts) == 1 else None
+        etag, size, stamp = data.get("etag"), data.get("size"), data.get("last_modified")
+        built = []
+        for p in parts:
+            p = dict(p)
+            if p.get("etag") == etag:
+                p["etag"] = etag
+            if p.get("size") == size:
+                p["size"] = size
+            if p.get("last_modified") == stamp:
+                p["last_modified"] = stamp
+            if algorithm is not None and checksum is not None:
+                sums = p.get("checksums")
+                if sums and sums.get(algorithm) == checksum.get("value"):
+                    p["checksums"] = {**sums, algorithm: checksum["value"]}
+            built.append(make(p))
+        return built
 
 
 @dataclass
@@ -131,17 +194,25 @@ class Upload:
     initiated: float
     owner_id: str
     content_type: str = "binary/octet-stream"
-    headers: dict[str, str] = field(default_factory=dict)
-    metadata: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    metadata: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     storage_class: str = "STANDARD"
     checksum_algorithm: str | None = None
     checksum_type: str | None = None
-    sse: dict[str, Any] = field(default_factory=dict)
+    sse: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     tagging_count: int = 0
     parts: dict[int, Part] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.headers = compact_mapping(self.headers)
+        self.metadata = compact_mapping(self.metadata)
+        self.sse = freeze(self.sse, self.key) if type(self.sse) is dict else self.sse or EMPTY
+
     def to_json(self) -> dict[str, Any]:
         data = dict(self.__dict__)
+        data["headers"] = thaw(self.headers)
+        data["metadata"] = thaw(self.metadata)
+        data["sse"] = thaw(self.sse)
         data["parts"] = [p.to_json() for p in self.parts.values()]
         return data
 
@@ -566,7 +637,7 @@ class Storage:
         return self.blobs.reader(part.blob)
 
     @staticmethod
-    def stored_part(writer: BlobWriter, number: int, size: int, etag: str, checksums: dict[str, str],
+    def stored_part(writer: BlobWriter, number: int, size: int, etag: str, checksums: Mapping[str, str],
                     last_modified: float) -> Part:
         """The Part record of a committed blob (inline or in the blob store)."""
         if writer.inline is not None:
@@ -603,6 +674,13 @@ class Storage:
 
     async def flush(self) -> None:
         await self.journal.flush()
+
+    def close(self) -> None:
+        """At a clean shutdown, after flush(): a disk journal writes its index cache (a faster next start)."""
+        write_cache = getattr(self.journal, "write_cache", None)
+        if write_cache is not None:
+            write_cache((bucket, key, versions) for bucket, idx in self.index.items()
+                        for key, versions in idx.versions.items())
 
 
 def now() -> float:

@@ -15,14 +15,16 @@ import contextlib
 import hashlib
 import json
 import logging
+import marshal
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mockserver.storage import crashpoints
 from mockserver.storage.base import Bucket, ObjectVersion, Part, Storage, Upload, new_blob_id, preadv_full
+from mockserver.storage.records import thaw
 
 log = logging.getLogger("mockserver")
 
@@ -201,10 +203,14 @@ class DiskJournal:
     keeps the highest generation of each digest (a kill -9 between the rename and the unlink leaves two).
     """
 
+    CACHE_MAGIC = b"mockserver-index-cache-1\n"
+    CACHE_BATCH = 1000              # key documents per marshal record of the index cache
+
     def __init__(self, root: str, fsync: bool = False) -> None:
         self.fsync = fsync
         self.queued = fsync         # writes wait for a thread in call order (see Storage._free_failed)
         self.meta = os.path.join(root, "meta")
+        self.cache_path = os.path.join(root, "index.cache")      # beside meta/, whose files are all documents
         self.tmp = os.path.join(root, "tmp")
         self.buckets_dir = os.path.join(self.meta, "buckets")
         self.keys_dir = os.path.join(self.meta, "keys")
@@ -324,10 +330,13 @@ class DiskJournal:
     def _documents(self, directory: str) -> Iterator[dict[str, Any]]:
         return (doc for _logical, doc in self._documents_at(directory))
 
-    def _documents_at(self, directory: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _documents_at(self, directory: str, cached: dict[str, tuple[int, Any]] | None = None
+                      ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Latest complete version of every document under `directory` with its logical path; older and broken
         ones are removed. One directory at a time (every generation of a document is in its directory), each
-        document handed over as soon as it is read: a restart with 100k objects never holds them all as JSON."""
+        document handed over as soon as it is read: a restart with 100k objects never holds them all as JSON.
+        `cached` (logical path relative to meta/ -> (generation, entry)): a document whose newest generation is
+        the cached one is not read; ("cached", entry) is handed over instead."""
         for dirpath, _dirs, files in os.walk(directory):
             found: dict[str, list[int]] = {}
             for name in files:
@@ -343,6 +352,16 @@ class DiskJournal:
                 logical = os.path.join(dirpath, digest)
                 generations.sort(reverse=True)
                 chosen = None
+                if cached:
+                    hit = cached.pop(logical[len(self.meta) + 1:], None)
+                    if hit is not None and hit[0] == generations[0]:
+                        chosen = {"cached": hit[1]}
+                        self._current[logical] = generations[0]
+                        self._generation = max(self._generation, generations[0])
+                        yield logical, chosen
+                        for generation in generations[1:]:
+                            os.unlink(f"{logical}.{generation:016x}.json")
+                        continue
                 for generation in generations:
                     path = f"{logical}.{generation:016x}.json"
                     if chosen is None:
@@ -360,8 +379,9 @@ class DiskJournal:
 
     def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]:
         buckets = [Bucket.from_json(d) for d in self._documents(self.buckets_dir)]
-        keys = [(d["bucket"], d["key"], [ObjectVersion.from_json(v) for v in d["versions"]])
-                for d in self._documents(self.keys_dir)]
+        cached = self._read_cache()
+        keys = [(d["bucket"], d["key"], [ObjectVersion.from_json(v) for v in d["versions"]]) if "cached" not in d
+                else d["cached"] for _logical, d in self._documents_at(self.keys_dir, cached)]
         uploads = [Upload.from_json(d) for d in self._documents(self.uploads_dir)]
         by_id = {u.upload_id: u for u in uploads}
         for logical, d in self._documents_at(self.parts_dir):
@@ -382,6 +402,101 @@ class DiskJournal:
         for lock in list(self._locks.values()):
             async with lock:
                 pass
+
+    # ----- index cache: a restart reads one file instead of parsing every key document -----
+    # <data dir>/index.cache holds, for every key document, its logical path, its generation and its versions in a
+    # compact form (marshal: built-in types only, inline blobs as bytes). Written at a clean shutdown (write_cache,
+    # after flush), read and removed at the next start: a key document whose newest generation on disk is the
+    # cached one is not read or parsed; any other (written later, e.g. by a run killed before its shutdown, or by
+    # a version that knows no cache) is parsed as before, and documents no longer on disk are not loaded. The
+    # documents stay the only record: the cache never decides what exists, only spares parsing what did not
+    # change. Unreadable or of another format: ignored (and removed).
+
+    def _read_cache(self) -> dict[str, tuple[int, Any]] | None:
+        cached: dict[str, tuple[int, Any]] | None
+        try:
+            with open(self.cache_path, "rb") as f:
+                if f.read(len(self.CACHE_MAGIC)) != self.CACHE_MAGIC:
+                    raise ValueError("another format")
+                cached = {}
+                while True:          # length-prefixed records: marshal.loads of bytes is ~10x marshal.load(file)
+                    length = int.from_bytes(f.read(8), "little")
+                    if not length:
+                        break
+                    payload = f.read(length)
+                    if len(payload) != length:
+                        raise EOFError("cut short")
+                    # Built batch by batch: the file's tuples never all live at once beside the records.
+                    for relative, generation, entry in marshal.loads(payload):
+                        cached[relative] = (generation, _from_cache(entry))
+        except FileNotFoundError:
+            return None
+        except (OSError, EOFError, ValueError, TypeError) as error:
+            log.warning("index cache not used (%s): reading every key document", error)
+            cached = None
+        with contextlib.suppress(OSError):
+            atomic_remove(self.cache_path, self.fsync)   # valid for this start only
+        return cached
+
+    def write_cache(self, entries: Iterable[tuple[str, str, list[ObjectVersion]]]) -> None:
+        """At a clean shutdown (every write done): the cache of the key documents' current state. `entries`:
+        (bucket, key, versions) of every key. Blocking; a failure is logged (the next start parses the documents)."""
+        tmp = os.path.join(self.tmp, "index.cache." + new_blob_id())
+        try:
+            with open(tmp, "wb") as f:
+                f.write(self.CACHE_MAGIC)
+
+                def record(batch: list[tuple[str, int, Any]]) -> None:
+                    payload = marshal.dumps(batch)
+                    f.write(len(payload).to_bytes(8, "little"))
+                    f.write(payload)
+
+                batch: list[tuple[str, int, Any]] = []
+                for bucket, key, versions in entries:
+                    logical = self._key_path(bucket, key)
+                    generation = self._current.get(logical)
+                    if generation is None or not versions:
+                        continue
+                    batch.append((logical[len(self.meta) + 1:], generation, _to_cache(bucket, key, versions)))
+                    if len(batch) >= self.CACHE_BATCH:
+                        record(batch)
+                        batch = []
+                if batch:
+                    record(batch)
+                f.write(bytes(8))            # length 0: the end (a file cut short has none and is not used)
+                if self.fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(tmp, self.cache_path)
+            _fsync_dir(os.path.dirname(self.cache_path), self.fsync)
+        except (OSError, ValueError, TypeError) as error:    # a cache: the shutdown goes on, the next start parses
+            log.error("could not write the index cache: %s", error)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+_VERSION_FIELDS = ("key", "version_id", "last_modified", "owner_id", "delete_marker", "size", "etag", "content_type",
+                   "headers", "metadata", "storage_class", "checksum", "sse", "multipart", "tagging_count",
+                   "upload_id")
+_PART_FIELDS = ("number", "blob", "size", "etag", "checksums", "last_modified", "inline")
+
+
+def _to_cache(bucket: str, key: str, versions: list[ObjectVersion]) -> tuple[Any, ...]:
+    """One key's versions for the index cache: plain values in field order, inline blobs as bytes."""
+    return (bucket, key, [(tuple(thaw(getattr(v, name)) for name in _VERSION_FIELDS),
+                           [tuple(thaw(getattr(p, name)) for name in _PART_FIELDS) for p in v.parts])
+                          for v in versions])
+
+
+def _from_cache(entry: tuple[Any, ...]) -> tuple[str, str, list[ObjectVersion]]:
+    bucket, key, cached = entry
+    versions = []
+    for fields, parts in cached:
+        data = dict(zip(_VERSION_FIELDS, fields))
+        data["parts"] = ObjectVersion.shared_parts(data, [dict(zip(_PART_FIELDS, p)) for p in parts],
+                                                   lambda p: Part(**p))
+        versions.append(ObjectVersion(**data))
+    return bucket, key, versions
 
 
 def disk_storage(data_dir: str, fsync: bool = False) -> Storage:

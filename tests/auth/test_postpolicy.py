@@ -134,3 +134,56 @@ def test_garbage_policy_is_invalid_policy_document():
     fields["policy"] = "bm90IGpzb24="   # "not json"
     # the signature no longer matches either; S3 checks the signature first
     assert failure(fields).code == "SignatureDoesNotMatch"
+
+
+@pytest.mark.parametrize("version, dropped, named", [
+    ("s3", "signature", "Signature"), ("s3", "AWSAccessKeyId", "AWSAccessKeyId"),
+    ("s3v4", "x-amz-signature", "X-Amz-Signature"), ("s3v4", "x-amz-algorithm", "X-Amz-Algorithm")])
+def test_missing_signing_field_is_named(version, dropped, named):
+    # recorded: LocalStack's AWS snapshots TestS3PresignedPost::test_post_request_missing_signature / _fields
+    fields = presigned_post(signature_version=version)
+    fields.pop(dropped)
+    if dropped == "x-amz-algorithm":
+        fields.pop("x-amz-credential")
+    error = failure(fields)
+    assert (error.status, error.code) == (400, "InvalidArgument")
+    assert error.message == (f"Bucket POST must contain a field named '{named}'.  If it is specified, please check "
+                             "the order of the fields.")
+    assert error.fields["ArgumentName"] == named
+
+
+def test_no_signing_fields_at_all_is_access_denied():
+    fields = {k: v for k, v in presigned_post().items() if k in ("key", "policy")}
+    error = failure(fields)
+    assert (error.status, error.code) == (403, "AccessDenied")
+
+
+@pytest.mark.parametrize("condition", [{}, {"bucket": "bucket", "key": "uploads/obj.txt"}], ids=["empty", "two"])
+def test_simple_condition_needs_exactly_one_property(condition):
+    import hashlib
+    import hmac
+    policy = base64.b64encode(json.dumps({"expiration": (now() + timedelta(hours=1)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"), "conditions": [condition]}).encode()).decode()
+    signature = base64.b64encode(hmac.digest(MAIN.secret_key.encode(), policy.encode(), hashlib.sha1)).decode()
+    error = failure({"key": "uploads/obj.txt", "AWSAccessKeyId": MAIN.access_key, "policy": policy,
+                     "signature": signature})
+    assert (error.status, error.code) == (400, "InvalidPolicyDocument")
+    assert error.message == ("Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one "
+                             "property specified.")
+
+
+@pytest.mark.parametrize("expiration, valid", [
+    ("2099-12-01T12:00:00.000Z", True), ("2099-12-01T12:00:00Z", True), ("2099-12-01T12:00:00+00:00", True),
+    ("2099-12-01 12:00:00.123456+00:00", False), ("2099-12-01", False)])
+def test_expiration_must_be_iso8601(expiration, valid):
+    import hashlib
+    import hmac
+    policy = base64.b64encode(json.dumps({"expiration": expiration, "conditions": [
+        {"bucket": "bucket"}, {"key": "k"}]}).encode()).decode()
+    signature = base64.b64encode(hmac.digest(MAIN.secret_key.encode(), policy.encode(), hashlib.sha1)).decode()
+    fields = {"key": "k", "AWSAccessKeyId": MAIN.access_key, "policy": policy, "signature": signature}
+    if valid:
+        assert verify(fields) == MAIN
+    else:
+        error = failure(fields)
+        assert (error.status, error.code) == (400, "InvalidPolicyDocument")

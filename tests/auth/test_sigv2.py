@@ -65,3 +65,30 @@ def test_sigv2_presigned_query_and_expiry():
     with pytest.raises(S3Error) as caught:
         authenticate(req, ACCOUNTS, REGION, now() + timedelta(seconds=120))
     assert (caught.value.code, caught.value.message) == ("AccessDenied", "Request has expired")
+
+
+@pytest.mark.parametrize("auth_path", [None, "/bucket/"], ids=["as-sent", "botocore-bucket-slash"])
+def test_sigv2_path_style_bucket_alone_accepts_both_resources(auth_path):
+    # botocore signs a path-style bucket request (/bucket) over /bucket/ (handlers.py: "the auth_path must be
+    # terminated with a '/' character to generate a signature that the server will accept")
+    req = sigv2_request("PUT", "http://127.0.0.1:9000/bucket", auth_path=auth_path)
+    assert authenticate(req, ACCOUNTS, REGION, now()).signature_version == 2
+
+
+def test_sigv2_bucket_slash_not_accepted_for_an_object():
+    req = sigv2_request("GET", "http://127.0.0.1:9000/bucket/key", auth_path="/bucket/key/")
+    with pytest.raises(S3Error) as caught:
+        authenticate(req, ACCOUNTS, REGION, now())
+    assert caught.value.code == "SignatureDoesNotMatch"
+
+
+def test_sigv2_date_before_the_epoch_is_access_denied():
+    # ceph/s3-tests test_object_create_bad_date_before_epoch_aws2 (not fails_on_aws): 403 AccessDenied, not skew
+    req = sigv2_request("PUT", URL, headers={"x-amz-date": "Tue, 07 Jul 1950 21:53:04 GMT"})
+    with pytest.raises(S3Error) as caught:
+        authenticate(req, ACCOUNTS, REGION, now())
+    assert (caught.value.status, caught.value.code) == (403, "AccessDenied")
+    req = sigv2_request("PUT", URL, headers={"x-amz-date": "Tue, 07 Jul 2010 21:53:04 GMT"})
+    with pytest.raises(S3Error) as caught:
+        authenticate(req, ACCOUNTS, REGION, now())
+    assert caught.value.code == "RequestTimeTooSkewed"

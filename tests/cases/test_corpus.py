@@ -17,12 +17,12 @@ CAPABILITIES = {
     "sse-c-blocked-by-default", "blocked-encryption-types", "bucket-keys", "post-object", "versioning",
     "multi-account", "default-encryption", "content-md5-required", "checksums", "checksums-2026", "presign",
     "sigv2-rejected",
-    "plain-http", "tls", "update-object-encryption",
+    "plain-http", "tls", "update-object-encryption", "get-part",
 }
 # The operations of the encryption data path: each has cases (coverage rows cover the rest of the model's surface).
 CORE_OPERATIONS = ("PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption", "PutObject", "CopyObject",
                    "PostObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
-                   "HeadObject", "GetObject", "UpdateObjectEncryption")
+                   "HeadObject", "GetObject", "UpdateObjectEncryption", "GetPart")
 BUILTIN_NAMES = re.compile(r"^(bucket\d*|region|account_id|alt_account_id|profile|endpoint|(kms|steps|objects|ssec|vars)\..+)$")
 
 
@@ -41,7 +41,8 @@ def test_every_family_and_operation_is_present(corpus):
     cases, _ = corpus
     families = {p.parent.name for p in case_file_paths()}
     assert {"bucket-encryption", "put-object", "copy-object", "post-object", "multipart", "get-head", "sse-c",
-            "kms-keys", "bucket-keys", "integrity", "auth", "dialects", "update-object-encryption"} <= families
+            "kms-keys", "bucket-keys", "integrity", "auth", "dialects", "update-object-encryption",
+            "get-part"} <= families
     operations = Counter(c.operation for c in cases)
     surface = coverage.model_operations(coverage.s3model.service())
     for op in CORE_OPERATIONS:

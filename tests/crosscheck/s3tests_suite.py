@@ -10,7 +10,8 @@ The script
   5. runs s3-tests' pytest in that venv with the selection below, writes junit XML and a summary,
   6. stops the server by its PID.
 
-Selection: tests whose name or markers contain one of SELECT_KEYWORDS, minus those marked with one of
+Selection (s3tests/functional/test_s3.py and test_headers.py): tests whose name or markers contain one of the
+keywords of the chosen tier (--tier sse | auth | all, default all), minus those marked with one of
 EXCLUDE_MARKERS (fails_on_aws, and features the mock server does not implement: bucket policies, IAM, STS,
 lifecycle...) or whose name contains EXCLUDE_NAMES.
 
@@ -37,24 +38,37 @@ from mockserver.accounts import ALT, MAIN, Account
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_FILE = "s3tests/functional/test_s3.py"
+HEADERS_FILE = "s3tests/functional/test_headers.py"
+TEST_FILES = (TEST_FILE, HEADERS_FILE)
 
-# `-k` matches test names and marker names (substring); these select the SSE core and checksum tests: the
-# `encryption`, `sse_s3`, `bucket_encryption`, `checksum` markers and test_encryption_*, test_sse_*, *sse_c*,
-# *checksum*, test_copy_part_enc* (test_multipart_*checksum* is covered by "checksum").
-SELECT_KEYWORDS = ("encryption", "sse_s3", "bucket_encryption", "checksum", "test_encryption_", "test_sse_",
-                   "sse_c", "test_copy_part_enc")
+# `-k` matches test names and marker names (substring), across both files.
+# Tier "sse" (the original selection): the `encryption`, `sse_s3`, `bucket_encryption`, `checksum` markers and
+# test_encryption_*, test_sse_*, *sse_c*, *checksum*, test_copy_part_enc* (test_multipart_*checksum* is covered by
+# "checksum").
+SSE_KEYWORDS = ("encryption", "sse_s3", "bucket_encryption", "checksum", "test_encryption_", "test_sse_",
+                "sse_c", "test_copy_part_enc")
+# Tier "auth": what the corpus's auth, post-object and integrity (Content-MD5 / Content-Length, payload modes)
+# cases also check: POST Object and its policy (test_post_object_*), presigned URLs and their expiry
+# (x_amz_expires, authenticated_expired, presigned_put_object), anonymous and authenticated raw requests
+# (test_object_raw_*), chunked uploads (transfer encoding, aws-chunked), and test_headers.py's Content-MD5,
+# Content-Length, Authorization and Date checks (SigV4 and SigV2).
+AUTH_KEYWORDS = ("post_object", "x_amz_expires", "authenticated_expired", "presigned_put_object", "object_raw",
+                 "chunked", "bad_md5", "bad_contentlength", "contentlength_none", "bad_authorization",
+                 "date_and_amz_date", "amz_date_and_no_date", "bad_date")
+TIERS = {"sse": SSE_KEYWORDS, "auth": AUTH_KEYWORDS, "all": SSE_KEYWORDS + AUTH_KEYWORDS}
+SELECT_KEYWORDS = TIERS["all"]
 # Not about SSE, or a feature the reference server does not implement (answers 501 NotImplemented).
 EXCLUDE_MARKERS = ("fails_on_aws", "bucket_policy", "lifecycle", "lifecycle_expiration", "lifecycle_transition",
                    "cloud_transition", "cloud_restore", "iam_account", "iam_cross_account", "iam_role",
                    "iam_tenant", "iam_user", "user_policy", "role_policy", "group_policy", "session_policy",
                    "test_of_sts", "webidentity_test", "s3select", "s3website", "sns", "bucket_logging",
-                   "object_lock", "storage_class")
-# Tests that need a bucket policy but carry no bucket_policy marker.
-EXCLUDE_NAMES = ("with_bucket_policy",)
+                   "object_lock", "storage_class", "tagging")
+# Tests that need a bucket policy but carry no bucket_policy marker; CORS (presigned CORS requests).
+EXCLUDE_NAMES = ("with_bucket_policy", "cors")
 
 
-def k_expression() -> str:
-    wanted = " or ".join(SELECT_KEYWORDS)
+def k_expression(tier: str = "all") -> str:
+    wanted = " or ".join(TIERS[tier])
     unwanted = " or ".join(EXCLUDE_NAMES)
     return f"({wanted}) and not ({unwanted})"
 
@@ -93,10 +107,11 @@ def ensure_venv(venv: Path, s3tests: Path) -> Path:
 class MockServer:
     """`python -m mockserver serve` in a child process; stopped by its PID."""
 
-    def __init__(self, log_path: Path, plain: bool, dialect: str) -> None:
+    def __init__(self, log_path: Path, plain: bool, dialect: str, root: Path = REPO) -> None:
         self.log_path = log_path
         self.plain = plain
         self.dialect = dialect
+        self.root = root            # the tree whose mockserver runs (a mutated copy with --mutant)
         self.proc: subprocess.Popen[str] | None = None
         self.endpoint = ""
         self.ca_file: str | None = None
@@ -106,7 +121,9 @@ class MockServer:
         cmd = [sys.executable, "-m", "mockserver", "serve", "--host", "127.0.0.1", "--port", "0",
                "--dialect", self.dialect]
         cmd += ["--allow-sse-c-over-http"] if self.plain else ["--tls"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        env = {**os.environ, "PYTHONPATH": str(self.root), "PYTHONDONTWRITEBYTECODE": "1"}
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=self.root,
+                                     env=env)
         log = self.log_path.open("w")
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None
@@ -212,6 +229,27 @@ def known_failures(path: Path) -> set[str]:
     return {line for line in lines if line}
 
 
+def mutated_copy(name: str, tmp: Path) -> Path:
+    """A copy of the repository with the named mutant (tests/mutation/mutants.py) applied, as the mutation
+    harness makes it."""
+    sys.path.insert(0, str(REPO / "tests" / "mutation"))
+    import shutil
+
+    from harness import COPY_IGNORE, DoesNotApply, apply
+    from mutants import MUTANTS
+
+    mutant = next((m for m in MUTANTS if m.name == name), None)
+    if mutant is None:
+        raise RuntimeError(f"no mutant named {name!r} in tests/mutation/mutants.py")
+    copy = tmp / "repo"
+    shutil.copytree(REPO, copy, ignore=COPY_IGNORE)
+    try:
+        apply(mutant, copy)
+    except DoesNotApply as exc:
+        raise RuntimeError(str(exc)) from None
+    return copy
+
+
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--s3tests-dir", default=os.environ.get("S3TESTS_DIR"),
@@ -227,6 +265,12 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--dialect", default="aws-2023",
                         help="mock server dialect (default aws-2023: SSE-C allowed on new buckets, as s3-tests "
                              "expects; `aws` blocks SSE-C writes on new buckets as AWS does since April 2026)")
+    parser.add_argument("--tier", choices=sorted(TIERS), default="all",
+                        help="sse: SSE and checksum tests (the original selection); auth: POST Object, presigned "
+                             "URLs, raw/anonymous requests, chunked uploads, test_headers.py; all: both (default)")
+    parser.add_argument("--mutant", help="run against the server with this mutant (tests/mutation/mutants.py) "
+                                         "applied; failures not in known-failures.txt are tests that kill it. "
+                                         "Results go to <report-dir>/mutants/<name>.*")
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for s3-tests' pytest (after --)")
     args = parser.parse_args(argv)
 
@@ -237,25 +281,33 @@ def run(argv: list[str] | None = None) -> int:
                     f"{where}; s3-tests is not part of this repository")
     report_dir = Path(args.report_dir).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
+    known_path = report_dir / "known-failures.txt"
+    if args.mutant:
+        report_dir = report_dir / "mutants"
+        report_dir.mkdir(exist_ok=True)
     try:
         python = ensure_venv(Path(args.venv or s3tests / ".venv-s3-conformance").resolve(), s3tests)
     except subprocess.CalledProcessError as exc:
         return fail(f"could not make the s3-tests venv: {exc}")
 
     with tempfile.TemporaryDirectory(prefix="s3tests-conf-") as tmp:
-        server = MockServer(Path(tmp) / "mockserver.log", plain=args.plain, dialect=args.dialect)
+        try:
+            root = mutated_copy(args.mutant, Path(tmp)) if args.mutant else REPO
+        except (RuntimeError, OSError) as exc:      # unknown mutant, or its old text is not there exactly once
+            return fail(f"mutant {args.mutant}: {exc}")
+        server = MockServer(Path(tmp) / "mockserver.log", plain=args.plain, dialect=args.dialect, root=root)
         try:
             server.start()
             conf = Path(tmp) / "s3tests.conf"
             write_config(conf, server, create_kms_keys(server, MAIN))
-            junit = report_dir / "s3-tests.junit.xml"
+            junit = report_dir / (f"{args.mutant}.junit.xml" if args.mutant else "s3-tests.junit.xml")
             env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
             env.update(S3TEST_CONF=str(conf), AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
                        AWS_SHARED_CREDENTIALS_FILE=os.devnull, PYTHONDONTWRITEBYTECODE="1")
             if server.ca_file:  # some POST Object tests call requests.post() without verify=
                 env["REQUESTS_CA_BUNDLE"] = server.ca_file
             cmd = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", "--tb=short",
-                   TEST_FILE, "-k", k_expression(), "-m", m_expression(), f"--junitxml={junit}", *args.pytest_args]
+                   *TEST_FILES, "-k", k_expression(args.tier), "-m", m_expression(), f"--junitxml={junit}", *args.pytest_args]
             print("s3tests_suite: server", server.endpoint, "pid", server.proc.pid if server.proc else "?")
             print("s3tests_suite:", " ".join(f"'{c}'" if " " in c else c for c in cmd), flush=True)
             code = subprocess.run(cmd, check=False, cwd=s3tests, env=env).returncode
@@ -272,16 +324,21 @@ def run(argv: list[str] | None = None) -> int:
     commit = args.s3tests_commit or subprocess.run(["git", "-C", str(s3tests), "rev-parse", "HEAD"], check=False,
                                                    capture_output=True, text=True).stdout.strip()
     result_doc = {"s3tests_commit": commit or None, "transport": "http" if args.plain else "https",
-                  "dialect": args.dialect,
-                  "k": k_expression(), "m": m_expression(),
+                  "dialect": args.dialect, **({"mutant": args.mutant} if args.mutant else {}),
+                  "tier": args.tier, "k": k_expression(args.tier), "m": m_expression(),
                   "counts": {k: len(v) for k, v in result.items()}, **result}
-    (report_dir / "summary.json").write_text(json.dumps(result_doc, indent=1) + "\n")
+    summary_path = report_dir / (f"{args.mutant}.json" if args.mutant else "summary.json")
     failing = set(result["failed"]) | set(result["error"])
-    known = known_failures(report_dir / "known-failures.txt")
+    known = known_failures(known_path)
+    if args.mutant:
+        result_doc["killed_by"] = sorted(failing - known)
+    summary_path.write_text(json.dumps(result_doc, indent=1) + "\n")
     new, fixed = sorted(failing - known), sorted(known & set(result["passed"]))
     counts = result_doc["counts"]
     print(f"s3tests_suite: selected {sum(counts.values())}, passed {counts['passed']}, failed {counts['failed']}, "
-          f"errors {counts['error']}, skipped {counts['skipped']}; summary in {report_dir / 'summary.json'}")
+          f"errors {counts['error']}, skipped {counts['skipped']}; summary in {summary_path}")
+    if args.mutant:
+        print(f"s3tests_suite: mutant {args.mutant} " + (f"killed by {len(new)} test(s)" if new else "survived"))
     for node in new:
         print(f"  NEW FAILURE (not in known-failures.txt): {node}")
     for node in fixed:

@@ -65,6 +65,18 @@ def test_odd_paths(raw, path):
 
 
 def test_unsupported_methods(raw, bucket):
-    for method in ("PATCH", "OPTIONS"):
+    for method in ("PATCH",):
         r = raw(method, f"/{bucket}/k")
         assert r.status_code in (405, 501), (method, r.status_code)
+
+
+def test_options_is_a_refused_cors_preflight(raw, bucket):
+    # recorded (LocalStack's AWS snapshot test_s3_cors.py::TestS3Cors::test_cors_http_options_no_config): no
+    # authentication; without Origin 400 BadRequest, with it (no CORS configuration) 403 AccessForbidden
+    for path in (f"/{bucket}/k", f"/{bucket}", "/no-such-bucket-s3t/k"):
+        r = raw("OPTIONS", path)
+        assert r.status_code == 400 and "<Code>BadRequest</Code>" in r.text, (path, r.status_code, r.text)
+        assert "Insufficient information. Origin request header needed." in r.text
+    r = raw("OPTIONS", f"/{bucket}/k", headers={"Origin": "https://example.com", "Access-Control-Request-Method": "PUT"})
+    assert r.status_code == 403 and "<Code>AccessForbidden</Code>" in r.text and "<Method>PUT</Method>" in r.text
+    assert "<ResourceType>BUCKET</ResourceType>" in r.text

@@ -277,7 +277,13 @@ def test_complete_with_full_object_checksum_header(raw, s3, bucket):
     r = raw("POST", f"/{bucket}/fo", query=f"uploadId={uid}", body=body, headers={"x-amz-checksum-crc32": wrong})
     assert r.status_code == 400 and error_of(r)["Code"] == "BadDigest"
     right = base64.b64encode(zlib.crc32(b"".join(parts)).to_bytes(4, "big")).decode()
+    # the right value without x-amz-checksum-type is refused too (recorded: LocalStack
+    # test_multipart_parts_checksum_exceptions_full_object, complete-part-only-checksum-algo; complete-success)
     r = raw("POST", f"/{bucket}/fo", query=f"uploadId={uid}", body=body, headers={"x-amz-checksum-crc32": right})
+    assert r.status_code == 400 and error_of(r)["Code"] == "BadDigest"
+    assert error_of(r)["Message"] == "The crc32 you specified did not match the calculated checksum."
+    r = raw("POST", f"/{bucket}/fo", query=f"uploadId={uid}", body=body,
+            headers={"x-amz-checksum-crc32": right, "x-amz-checksum-type": "FULL_OBJECT"})
     assert r.status_code == 200, r.text
     assert f"<ChecksumCRC32>{right}</ChecksumCRC32>".encode() in r.content
 

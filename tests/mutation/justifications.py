@@ -50,8 +50,8 @@ CASE_JUSTIFICATIONS: dict[str, str] = {
     "multipart.upload-part-copy-range": "byte-exact range copy of an SSE-KMS source: no mutant seeds a range "
     "off-by-one (the data path is the perf helper's)",
     "put-bucket-encryption.bad-signature": "authentication (the sens-auth helper's area)",
-    "put-bucket-encryption.blocked-type-invalid": "its error checks are unproven (no recording of an invalid "
-    "EncryptionType), so bucketcfg.blocked-type-unvalidated only warns",
+    "put-bucket-encryption.unknown-element": "wholly unproven (AWS's answer to an unknown element is unrecorded): "
+    "bucketcfg.unknown-elements-ignored makes it warn, not fail",
     "put-bucket-encryption.empty-algorithm": "an empty SSEAlgorithm; bucketcfg.unknown-algorithm-accepted keeps the "
     "emptiness check, no mutant accepts an empty value",
     "put-bucket-encryption.not-xml": _MALFORMED,
@@ -67,8 +67,7 @@ CASE_JUSTIFICATIONS: dict[str, str] = {
     "ssec.missing-md5-mismatch only warns",
 }
 
-_UNPROVEN_SCHEMA = ("AWS's answer to this configuration input is unrecorded; the corpus checks it as unproven "
-                    "(a warning, not a kill)")
+_SEARCHED = "(searched: LocalStack S3, S3 Control and KMS snapshots at HEAD and the S3 snapshots in every historical version, ceph/s3-tests, GitHub issues, AWS docs)"
 
 SURVIVOR_NOTES: dict[str, str] = {
     "context.user-overrides-arn": "AWS's handling of a request context whose aws:s3:arn names another resource is "
@@ -77,27 +76,29 @@ SURVIVOR_NOTES: dict[str, str] = {
     "object's own name; no LocalStack S3/KMS snapshot (HEAD and git history of tests/aws/services/s3, "
     "tests/integration/s3) or ceph/s3-tests test sends a context at all; issues/pages searches for a rejected or "
     "overridden aws:s3:arn found nothing",
-    "context.bad-json-ignored": "AWS's answer to a context that is not base64 or not JSON is unrecorded: the one "
-    "recorded refusal (minio/minio-go#2235, message 'shall be Base64-encoded UTF-8 string holding JSON which "
-    "represents a string-string map') is for valid base64 JSON with a non-string value; LocalStack snapshots (HEAD "
-    "and history), ceph/s3-tests, issues and pages searches show no answer to undecodable values, so "
-    "put-object.encryption-context-not-base64/-not-json check them as unproven",
-    "bucketcfg.bucket-key-false-missing": "no recording of GetBucketEncryption after a PUT without BucketKeyEnabled",
-    "bucketcfg.boolean-TRUE-accepted": _UNPROVEN_SCHEMA,
-    "bucketcfg.unknown-elements-ignored": _UNPROVEN_SCHEMA,
-    "bucketcfg.foreign-namespace-accepted": _UNPROVEN_SCHEMA,
-    "bucketcfg.text-in-rule-accepted": _UNPROVEN_SCHEMA,
-    "bucketcfg.blocked-type-unvalidated": _UNPROVEN_SCHEMA,
-    "ssec.missing-md5-mismatch": "unrecorded (reference Corrections: the recording behind it sent an MD5)",
-    "ssec.key-not-base64-accepted": "AWS's answer to a non-base64 SSE-C key is unrecorded",
+    "bucketcfg.boolean-TRUE-accepted": "maybe AWS's own behaviour: no recording of TRUE/True in a configuration body "
+    f"{_SEARCHED}, and a MinIO maintainer reports that <Quiet>True</Quiet> (not an xs:boolean) works with AWS "
+    "DeleteObjects (minio/minio-py#1185); so no case asserts a rejection",
+    "bucketcfg.unknown-elements-ignored": f"AWS's answer to an unknown element is unrecorded {_SEARCHED}; "
+    "put-bucket-encryption.unknown-element checks it as unproven (a warning, not a kill)",
+    "bucketcfg.foreign-namespace-accepted": f"no recording of a configuration body in a foreign namespace {_SEARCHED}; "
+    "no case asserts it",
+    "bucketcfg.text-in-rule-accepted": f"no recording of stray text inside a configuration element {_SEARCHED}; "
+    "no case asserts it",
+    "ssec.missing-md5-mismatch": "the mutant changes only the message, and AWS's message for a really missing key MD5 "
+    "is unrecorded: s3-tests test_encryption_sse_c_no_md5 asserts only a failure; every LocalStack no-md5 recording "
+    "(HEAD and history) went through boto3, which re-encodes the key and adds its MD5; the only texts found are other "
+    "vendors' (MinIO, IBM COS docs: '...must provide the client calculated MD5 of the secret key.')",
+    "ssec.key-not-base64-accepted": "observable only with a key holding characters outside the base64 alphabet that "
+    "still decodes leniently to 32 bytes matching its MD5 (sse-c.key-not-base64's key fails lenient decoding too, so "
+    f"the mutant answers the same 400); AWS's answer to such a key is unrecorded {_SEARCHED}",
     "kms.head-decrypts": "AWS's KMS use on HEAD, and HEAD on a disabled key, are unrecorded (LocalStack "
     "test_s3_sse_validate_kms_key_state records GET and PUT only)",
-    "integrity.unsupported-trailer-accepted": "no recording of an unsupported x-amz-trailer found (checksums helper's "
-    "area)",
-    "etag.dsse-md5": "AWS documents non-MD5 ETags for SSE-C and SSE-KMS only; no DSSE recording",
-    "defaults.unreported-objects-report-aes256": "the aws-legacy era's object responses are unrecorded; those checks "
-    "are unproven",
-    "copy.bucket-key-change-ignored": "a copy in place that changes only the bucket key is unrecorded",
+    "etag.dsse-md5": "AWS documents non-MD5 ETags for SSE-C and SSE-KMS only (API Object, ETag); no DSSE-KMS "
+    f"recording {_SEARCHED}",
+    "copy.bucket-key-change-ignored": "a copy in place that changes only the bucket key is unrecorded (LocalStack's "
+    "recorded in-place copies change the key and the bucket key together); AWS documents that COPY can enable or "
+    "disable a bucket key, not that this alone makes a copy in place legal",
     "dialect.qstorage-echo-qkms-arn": "QStorage's only document (seeds/qstorage-put-bucket-encryption.mdx) shows no "
     "object response, so the key id form an object answers is undocumented; docs/pages searches for QStorage object "
     "SSE responses (qkms, verenc, x-amz-server-side-encryption-aws-kms-key-id) found nothing else",
@@ -106,6 +107,11 @@ SURVIVOR_NOTES: dict[str, str] = {
     "valid' row, not that an unprefixed id hits it); no other QStorage material found",
     "dialect.qstorage-aws-kms-accepted": "QStorage's answer to aws:kms on an object write is undocumented (its document "
     "covers PutBucketEncryption only; no other QStorage material found)",
+    "context.bad-json-ignored": "AWS's answer to a context that is not base64 or not JSON is unrecorded: the one "
+    "recorded refusal (minio/minio-go#2235, message 'shall be Base64-encoded UTF-8 string holding JSON which "
+    "represents a string-string map') is for valid base64 JSON with a non-string value; LocalStack snapshots (HEAD "
+    "and history), ceph/s3-tests, issues and pages searches show no answer to undecodable values, so "
+    "put-object.encryption-context-not-base64/-not-json check them as unproven",
     "dialect.yandex-bucket-key-accepted": "Yandex's schema lists no BucketKeyEnabled, but whether it rejects or "
     "ignores one is undocumented (yandex-cloud/docs en/storage/s3/api-ref/bucket/putbucketencryption.md: the schema "
     "only; response-codes.md: 'MalformedXML | The provided XML document is malformed or does not match the schema', "

@@ -282,8 +282,8 @@ mm("kms.other-account-arn-resolves", "kms", "a key ARN naming another account re
 m("kms.other-account-key-usable", "kms", "another account's key usable without a grant", KMS,
   "                if owner != account_id:\n                    raise access_denied(account_id, ref, action)\n", "")
 m("kms.head-decrypts", "kms", "HEAD of an SSE-KMS object calls KMS Decrypt", SVC,
-  '_DATA_OPERATIONS = ("GetObject", "CopyObject", "UploadPartCopy")',
-  '_DATA_OPERATIONS = ("GetObject", "HeadObject", "CopyObject", "UploadPartCopy")')
+  '_DATA_OPERATIONS = ("GetObject", "GetPart", "CopyObject", "UploadPartCopy")',
+  '_DATA_OPERATIONS = ("GetObject", "GetPart", "HeadObject", "CopyObject", "UploadPartCopy")')
 mm("kms.disabled-ignored-on-read", "kms", "a disabled key ignored on GET (the object still decrypts)",
    [(SVC, '            key = self.kms.resolve(meta["kms_account"], meta["kms_key"])\n            self.kms.check_usable(key)\n',
      '            key = self.kms.resolve(meta["kms_account"], meta["kms_key"])\n'),
@@ -584,3 +584,28 @@ m("uoe.key-not-rewrapped", "update-object-encryption",
 m("uoe.version-id-ignored", "update-object-encryption", "versionId ignored: the latest version is updated", UOE,
   "    version = resolve_version(ctx, bucket, ctx.key)       # NoSuchKey, NoSuchVersion, delete markers\n",
   '    ctx.query.pop("versionId", None)\n    version = resolve_version(ctx, bucket, ctx.key)\n')
+
+# --- getpart additions ---
+GETPART = "mockserver/handlers/get_part.py"
+m("getpart.completed-first-part", "get-part",
+  "GetPart of a completed upload serves its first part whatever the part number", GETPART,
+  "    return _Source(COMPLETED, version.parts[number - 1],", "    return _Source(COMPLETED, version.parts[0],")
+m("getpart.status-always-in-progress", "get-part",
+  "x-amz-multipart-upload-status IN_PROGRESS also for a completed upload", GETPART,
+  "    return _Source(COMPLETED, version.parts[number - 1],", "    return _Source(IN_PROGRESS, version.parts[number - 1],")
+m("getpart.sse-header-ignored", "get-part",
+  "x-amz-server-side-encryption / -aws-kms-key-id sent on GetPart of SSE-S3/SSE-KMS data silently ignored "
+  "(documented: 400)", GETPART,
+  'keys = state.encryption.open_read(operation="GetPart", meta=source.sse, headers=ctx.headers,',
+  'keys = state.encryption.open_read(operation="GetPart", meta=source.sse, headers={\n'
+  '        k: v for k, v in ctx.headers.items()\n'
+  '        if k not in ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id")},')
+m("getpart.checksum-without-mode", "get-part",
+  "the part's checksum answered without x-amz-checksum-mode ENABLED", GETPART,
+  '    if (status == 200 and ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"\n',
+  "    if (status == 200\n")
+m("getpart.beyond-parts-invalid-part-number", "get-part",
+  "a part number beyond a completed object's parts answered as GetObject?partNumber does (416 InvalidPartNumber) "
+  "instead of NoSuchPart", GETPART,
+  "    if number > len(version.parts):\n        raise no_such_part(upload_id, number)",
+  '    if number > len(version.parts):\n        raise s3_error("InvalidPartNumber")')

@@ -3,6 +3,7 @@ and against moto's server, where moto's deviations must come out as failed cases
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import botocore.session
@@ -81,3 +82,6 @@ def test_pytest_plugin_with_the_built_in_server_per_worker(tmp_path):
     last = run.stdout.strip().splitlines()[-1]
     skipped = len(selected) - len(applicable)
     assert last.startswith(f"{len(applicable)} passed" + (f", {skipped} skipped" if skipped else "")), last
+    # Each worker's target (its own built-in server) reaches the controller's summary.
+    summary = run.stdout.split("s3-conformance target", 1)[1]
+    assert len(re.findall(r"profile aws-2023, endpoint https?://127\.0\.0\.1:", summary)) == 2, summary

@@ -1,0 +1,169 @@
+"""Compact read-only mappings for the per-object records the index keeps in memory (memory per stored object).
+
+A stored object's SSE plan (`ObjectVersion.sse`), checksum and per-part checksums were small dicts: 184 bytes each
+in CPython 3.11, the SSE plan holding a second one (its key binding). `freeze()` turns such a dict into a
+`Record`: an instance of a slots class made once per key layout (the keys are the class's, shared by every object
+with that layout), 16 + 8 bytes per value plus the GC header: 40 bytes for one entry, 72 for five. Records are
+Mappings (`[]`, `get`, `in`, `items()`, `dict(r)`, `{**r}`, `==` against dicts) and read-only: a stored object's
+record is replaced, never edited. `thaw()` gives the plain dicts back for JSON, so documents on disk are as before.
+
+Layouts are bounded (`MAX_LAYOUTS`): keys that come from requests (a user's encryption context) could otherwise
+make classes without end; past the bound a dict is kept as it is (correct, only larger). Short constant strings
+(mode, algorithm names, checksum types, KMS key ARNs) are interned so objects share them.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from operator import attrgetter
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+MAX_LAYOUTS = 512
+_INTERN_MAX = 40          # values up to this length are interned (shared): modes, algorithms, account ids, ARNs
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})     # the one empty headers / metadata / checksums mapping
+
+
+class Record(Mapping[str, Any]):
+    """A read-only mapping whose keys are its class's `_keys`; values in slots `_0`, `_1`, ..."""
+
+    __slots__ = ()
+    _keys: ClassVar[tuple[str, ...]] = ()
+    _slots: ClassVar[dict[str, str]] = {}
+    _values: ClassVar[Any]          # staticmethod: record -> its values in key order (one C call)
+
+    def __getitem__(self, name: str) -> Any:
+        slot = self._slots.get(name)
+        if slot is None:
+            raise KeyError(name)
+        return getattr(self, slot)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        slot = self._slots.get(name)
+        return default if slot is None else getattr(self, slot)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._slots
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def keys(self) -> KeysView[str]:
+        return KeysView(self)
+
+    def values(self) -> ValuesView[Any]:
+        return ValuesView(self)
+
+    def items(self) -> ItemsView[str, Any]:
+        return _Items(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]    # unhashable, as the dict it stands for
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (freeze, (thaw(self),))
+
+    def __copy__(self) -> Record:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Record:
+        return self
+
+
+class _Items(ItemsView[str, Any]):
+    """items() of a Record: iterates (key, value) pairs without a lookup per key."""
+
+    __slots__ = ()
+    _mapping: Record
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        record = self._mapping
+        return zip(record._keys, record._values(record))
+
+
+_layouts: dict[tuple[str, ...], type[Record]] = {}
+
+
+def _layout(keys: tuple[str, ...]) -> type[Record] | None:
+    cls = _layouts.get(keys)
+    if cls is None:
+        if len(_layouts) >= MAX_LAYOUTS or not all(type(k) is str for k in keys):
+            return None
+        slots = tuple(f"_{i}" for i in range(len(keys)))
+        keys = tuple(sys.intern(k) for k in keys)
+        # A positional __init__ (compiled once per layout: slot names are _0, _1, ..., never the keys themselves)
+        # makes building a record one call; attrgetter returns all values in one C call.
+        namespace: dict[str, Any] = {}
+        source = f"def __init__(self, {', '.join(slots)}):\n" + "".join(f"    self.{n} = {n}\n" for n in slots)
+        exec(source, namespace)  # noqa: S102 (generated names only, as dataclasses does)
+        getter = attrgetter(*slots)
+        values = getter if len(slots) > 1 else (lambda record: (getter(record),))
+        cls = type("Record", (Record,), {"__slots__": slots, "_keys": keys, "_slots": dict(zip(keys, slots)),
+                                         "__init__": namespace["__init__"], "_values": staticmethod(values)})
+        _layouts[keys] = cls
+    return cls
+
+
+# Values of these keys repeat across objects (a mode, an algorithm, a KMS key, the bucket): one copy for all.
+_SHARED_FIELDS = frozenset({"mode", "alg", "algorithm", "type", "kms_key", "kms_account", "bucket"})
+
+
+def share(value: Any) -> Any:
+    """A short string interned (one copy for every object that stores it); anything else as it is. For values
+    that repeat across objects only: interning unique values would grow the interpreter's table instead."""
+    if type(value) is str and len(value) <= _INTERN_MAX:
+        return sys.intern(value)
+    return value
+
+
+def freeze(value: Any, same: str | None = None) -> Any:
+    """`value` with its dicts (nested too) as Records, constant-like strings shared, and strings equal to `same`
+    replaced by `same` itself (the object's own key, which the SSE binding repeats). Records, and anything that
+    is not a dict, come back as they are."""
+    if type(value) is not dict:
+        return value
+    if not value:
+        return EMPTY
+    values = []
+    for k, v in value.items():
+        if type(v) is str:
+            if v == same:
+                v = same
+            elif k in _SHARED_FIELDS and len(v) <= _INTERN_MAX:
+                v = sys.intern(v)
+        elif type(v) is dict:
+            v = freeze(v, same)
+        values.append(v)
+    cls = _layout(tuple(value))
+    if cls is None:
+        return dict(zip(value, values))
+    return cls(*values)
+
+
+def thaw(value: Any) -> Any:
+    """Plain dicts again (for JSON), nested too."""
+    if isinstance(value, Record):
+        return {k: thaw(v) if isinstance(v, Mapping) else v for k, v in zip(value._keys, value._values(value))}
+    if isinstance(value, Mapping):
+        return {k: thaw(v) if isinstance(v, Mapping) else v for k, v in value.items()}
+    return value
+
+
+def compact_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    """Headers / metadata as stored: the shared EMPTY when empty (no dict per object), else as given."""
+    return value if value else EMPTY

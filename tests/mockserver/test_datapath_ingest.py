@@ -1,0 +1,87 @@
+"""datapath.ingest with bodies above one batch: any split of the body into pieces (views or bytes, pieces that end
+exactly on a batch boundary, pieces larger than a batch) gives the same ciphertext plaintext and the same digests
+as hashing the whole body at once; a blob store failure mid-body aborts the writer and raises."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+
+import pytest
+from awscrt import checksums as crt
+
+from mockserver.crypto import gcm_stream, keywrap
+from mockserver.datapath import ingest as ingest_module
+from mockserver.datapath.workers import BATCH
+
+
+class _Writer:
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.blob_id = "blob"
+        self.data = bytearray()
+        self.aborted = False
+        self._fail_after = fail_after
+
+    def write(self, data) -> None:
+        if self._fail_after is not None and len(self.data) + len(data) > self._fail_after:
+            raise OSError(28, "No space left on device")
+        self.data += data
+
+    def commit(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def _splits(size: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    cuts, pos = [], 0
+    while pos < size:
+        n = rng.choice([1, 4096, 65536, 262144, 262143, BATCH - 1, BATCH, BATCH + 1, 3 * BATCH])
+        if rng.random() < 0.2:
+            n = BATCH - pos % BATCH or BATCH       # end exactly on a batch boundary
+        n = min(n, size - pos)
+        cuts.append(n)
+        pos += n
+    return cuts
+
+
+async def _body(data: bytes, cuts: list[int], views: bool):
+    pos = 0
+    for i, n in enumerate(cuts):
+        piece = data[pos:pos + n]
+        pos += n
+        yield memoryview(bytearray(piece)) if views and i % 2 else piece
+        if i % 7 == 0:
+            await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("md5", [True, False])
+def test_any_split_gives_the_same_blob_and_digests(seed: int, md5: bool) -> None:
+    data = os.urandom(3 * BATCH + 54321)
+    key = keywrap.new_key()
+    writer = _Writer()
+    got = asyncio.run(ingest_module.ingest(_body(data, _splits(len(data), seed), views=bool(seed % 2)), writer,
+                                           gcm_stream.ChunkedEncryptor(key), md5=md5,
+                                           algorithms={"crc64nvme", "sha256"}))
+    assert got.size == len(data)
+    assert got.md5 == (hashlib.md5(data).digest() if md5 else None)
+    assert got.digests["sha256"] == hashlib.sha256(data).digest()
+    assert got.digests["crc64nvme"] == crt.crc64nvme(data).to_bytes(8, "big")
+    blob = bytes(writer.data)
+    assert len(blob) == gcm_stream.ciphertext_size(len(data))
+    plain = b"".join(gcm_stream.decrypt_range(key, lambda o, n: blob[o:o + n], len(data), 0, len(data) - 1))
+    assert plain == data
+
+
+def test_a_store_failure_mid_body_aborts_the_writer() -> None:
+    data = os.urandom(6 * BATCH)
+    writer = _Writer(fail_after=2 * BATCH)
+    with pytest.raises((OSError, RuntimeError)):
+        asyncio.run(ingest_module.ingest(_body(data, [65536] * (len(data) // 65536), views=False), writer,
+                                         gcm_stream.ChunkedEncryptor(keywrap.new_key()), md5=True,
+                                         algorithms={"crc64nvme"}))
+    assert writer.aborted
