@@ -282,16 +282,19 @@ class Engine:
                            _Raw(exchange.response.body))
 
     def _create_kms_keys(self, state: _CaseState, specs: tuple[KmsKeyFixture, ...]) -> None:
-        try:
-            kms = self._kms()
-        except _KMS_CLIENT_FAILURES as exc:          # e.g. an unusable --kms-endpoint URL
-            raise FixtureError(f"KMS client: {type(exc).__name__}: {exc}") from None
+        """Each key is created (and owned) by its fixture's account, main or alt (the second account), through
+        that account's KMS client; its alias lives in that account too."""
         base = state.variables.get("bucket") or bucket_name(self.target.bucket_prefix)
         for spec in specs:
             name = spec.name
             try:
+                kms = self._kms(spec.account)
+            except _KMS_CLIENT_FAILURES as exc:          # e.g. an unusable --kms-endpoint URL, no alt keys
+                raise FixtureError(f"KMS client: {type(exc).__name__}: {exc}") from None
+            try:
                 key = _key_metadata(kms.create_key(Description=f"s3-conformance {state.case.id} {name}"))
-                record = {"id": key["KeyId"], "arn": key["Arn"], "alias": f"alias/{base}-{name}", "name": name}
+                record = {"id": key["KeyId"], "arn": key["Arn"], "alias": f"alias/{base}-{name}", "name": name,
+                          "account": spec.account}
                 state.kms_keys.append(record)
                 kms.create_alias(AliasName=record["alias"], TargetKeyId=key["KeyId"])
                 record["alias_arn"] = key["Arn"].split(":key/")[0] + ":" + record["alias"]
@@ -305,9 +308,9 @@ class Engine:
                 raise FixtureError(f"KMS key {name}: {exc}") from None
             except _KMS_FAILURES as exc:
                 raise FixtureError(f"KMS key {name}: {type(exc).__name__}: {exc}") from None
-            state.variables["kms"][name] = {k: v for k, v in record.items() if k not in ("pending", "name")}
+            state.variables["kms"][name] = {k: v for k, v in record.items() if k not in ("pending", "name", "account")}
 
-    def _kms_metrics(self) -> dict[str, dict[str, int]] | None:
+    def _metrics_document(self) -> dict[str, Any] | None:
         if not self.target.metrics_url:
             return None
         exchange = self.transport.send("GET", self.target.metrics_url, [], b"")
@@ -315,9 +318,37 @@ class Engine:
             return None
         try:
             data = json.loads(exchange.response.body)
-            return data.get("kms", {}) if isinstance(data, dict) else None
         except ValueError:
             return None
+        return data if isinstance(data, dict) else None
+
+    def _kms_metrics(self) -> dict[str, dict[str, int]] | None:
+        data = self._metrics_document()
+        if data is None:
+            return None
+        counts = data.get("kms", {})
+        return counts if isinstance(counts, dict) else None
+
+    def _kms_contexts_fn(self, state: _CaseState) -> Any:
+        """(key, operation) -> the encryption contexts of that key's `operation` calls made since the case began
+        (the hook numbers each call as its counter does; those after the baseline count are the case's), or why
+        they cannot be known."""
+        def contexts(key: str, operation: str) -> list[Any] | str:
+            data = self._metrics_document()
+            if data is None or state.kms_baseline is None:
+                return "the KMS call metrics could not be read"
+            seen = data.get("kms_contexts")
+            if not isinstance(seen, dict):
+                return "the KMS call metrics report no encryption contexts (no kms_contexts)"
+            arn = _metrics_key(seen, key)
+            if arn is None:
+                return []
+            before = _metrics_key(state.kms_baseline, key)
+            start = int(state.kms_baseline.get(before, {}).get(operation, 0)) if before else 0
+            calls = (seen.get(arn) or {}).get(operation) or []
+            return [call.get("context") for call in calls if isinstance(call, dict)
+                    and isinstance(call.get("call"), int) and call["call"] > start]
+        return contexts
 
     def _kms_delta_fn(self, state: _CaseState) -> Any:
         def delta(key: str, operation: str) -> int | None:
@@ -355,7 +386,8 @@ class Engine:
         case = state.case
         if case.uses_kms_calls():
             state.kms_baseline = self._kms_metrics()
-        ctx = matchers.MatchContext(state.objects, state.step_payloads, self._kms_delta_fn(state))
+        ctx = matchers.MatchContext(state.objects, state.step_payloads, self._kms_delta_fn(state),
+                                    self._kms_contexts_fn(state))
         warned: StepResult | None = None
         for step in case.steps:
             name = step.name
@@ -451,14 +483,15 @@ class Engine:
         for bucket in reversed(state.buckets):
             problems += self._empty_and_delete(state, bucket)
         if state.kms_keys:
-            kms = self._kms()
             calls: list[tuple[str, Any]] = []
             for key in state.kms_keys:
+                kms = self._kms(key.get("account", "main"))      # its owner's client (created it before)
                 calls.append((f"delete alias {key['alias']}",
-                              lambda key=key: kms.delete_alias(AliasName=key["alias"])))
+                              lambda key=key, kms=kms: kms.delete_alias(AliasName=key["alias"])))
                 if not key.get("pending"):
                     calls.append((f"schedule deletion of KMS key {key['id']}",
-                                  lambda key=key: kms.schedule_key_deletion(KeyId=key["id"], PendingWindowInDays=7)))
+                                  lambda key=key, kms=kms: kms.schedule_key_deletion(KeyId=key["id"],
+                                                                                     PendingWindowInDays=7)))
             for index, (what, call) in enumerate(calls):
                 try:
                     call()

@@ -19,6 +19,7 @@ from .casefile.model import (
     Expect,
     HeadersExpect,
     KmsCalls,
+    KmsContextExpect,
     XmlExpect,
 )
 from .results import Exchange, Mismatch, ResponseRecord
@@ -30,6 +31,9 @@ class MatchContext:
     objects: dict[str, bytes] = field(default_factory=dict)
     step_payloads: dict[str, bytes] = field(default_factory=dict)
     kms_delta: Callable[[str, str], int | None] | None = None   # (key, operation) -> calls made by the steps
+    # (key, operation) -> the encryption contexts of the calls made since the case began, or a string saying why
+    # they cannot be known (no metrics hook, a hook without contexts)
+    kms_contexts: Callable[[str, str], list[Any] | str] | None = None
 
 
 def _scalar(value: Any) -> str:
@@ -65,6 +69,8 @@ def check(expect: Expect, exchange: Exchange, ctx: MatchContext, json_errors: bo
         out += [replace(m, check="kms_calls") for m in check_kms_calls(expect.kms_calls, ctx)]
     if expect.encryption_context is not None:
         out += check_encryption_context(expect.encryption_context, response)
+    if expect.kms_context is not None:
+        out += check_kms_context(expect.kms_context, ctx)
     return out
 
 
@@ -269,6 +275,37 @@ def check_kms_calls(expected: KmsCalls, ctx: MatchContext) -> list[Mismatch]:
             out.append(Mismatch(f"kms {operation} calls", f">= {rules['min']}", actual))
         if "max" in rules and actual > rules["max"]:
             out.append(Mismatch(f"kms {operation} calls", f"<= {rules['max']}", actual))
+    return out
+
+
+def check_kms_context(expected: KmsContextExpect, ctx: MatchContext) -> list[Mismatch]:
+    """Every `operation` call on the key since the case began (at least one) had a context with these pairs;
+    each pair is its own check (`kms_context.<key>`), as with `encryption_context`."""
+    what = f"encryption context of KMS {expected.operation} on {expected.key}"
+    contexts = ctx.kms_contexts(expected.key, expected.operation) if ctx.kms_contexts is not None else \
+        "the KMS call metrics are not available"
+    if isinstance(contexts, str):
+        return [Mismatch(what, "the contexts the KMS call metrics report", contexts, check="kms_context")]
+    if not contexts:
+        return [Mismatch(what, f"at least one {expected.operation} call since the case began", "none",
+                         check="kms_context")]
+    out: list[Mismatch] = []
+    for index, pairs in enumerate(contexts, 1):
+        label = f"{what} (call {index} of {len(contexts)})"
+        if not isinstance(pairs, dict):
+            out.append(Mismatch(label, "a JSON object", pairs, check="kms_context"))
+            continue
+        for key, want in {**(expected.contains or {}), **(expected.equal or {})}.items():
+            if pairs.get(key) != want:
+                out.append(Mismatch(f"{label}: pair {key!r}", want, pairs.get(key), check=f"kms_context.{key}"))
+        if expected.equal is not None:
+            extra = sorted(set(pairs) - set(expected.equal))
+            if extra:
+                out.append(Mismatch(f"{label}: pairs", f"only {sorted(expected.equal)}", f"also {extra}",
+                                    check="kms_context"))
+        for key in expected.lacks or ():
+            if key in pairs:
+                out.append(Mismatch(f"{label}: pair {key!r}", "absent", pairs[key], check=f"kms_context.{key}"))
     return out
 
 

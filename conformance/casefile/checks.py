@@ -232,6 +232,11 @@ def asserted_checks(expect: dict[str, Any]) -> set[str]:
         names.add("encryption_context")
         for section in ("equal", "contains", "lacks"):
             names |= {f"encryption_context.{k}" for k in context.get(section) or ()}
+    kms_context = expect.get("kms_context")
+    if kms_context is not None:
+        names.add("kms_context")
+        for section in ("equal", "contains", "lacks"):
+            names |= {f"kms_context.{k}" for k in kms_context.get(section) or ()}
     return names
 
 

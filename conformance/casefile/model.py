@@ -197,6 +197,31 @@ class ContextExpect:
 
 
 @dataclass(frozen=True)
+class KmsContextExpect:
+    """`kms_context:` the encryption contexts of the endpoint's KMS calls on a key since the case began (the KMS
+    call metrics hook), compared pair by pair like `encryption_context`; at least one such call must exist."""
+    key: str
+    operation: str = "GenerateDataKey"
+    equal: Mapping[str, str] | None = None
+    contains: Mapping[str, str] | None = None
+    lacks: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> KmsContextExpect:
+        return cls(raw["key"], raw.get("operation", "GenerateDataKey"),
+                   dict(raw["equal"]) if "equal" in raw else None,
+                   dict(raw["contains"]) if "contains" in raw else None,
+                   tuple(raw["lacks"]) if "lacks" in raw else None)
+
+    def check_names(self) -> set[str]:
+        """`kms_context` (such calls were made, the metrics show them) and `kms_context.<key>` per pair."""
+        names = {"kms_context"}
+        for section in (self.equal, self.contains, self.lacks):
+            names |= {f"kms_context.{key}" for key in section or ()}
+        return names
+
+
+@dataclass(frozen=True)
 class Expect:
     """An `expect:`. Absent parts are None. `evidence`, `confidence` and `unproven` are carried for the
     evidence rules (see the case schema); the matchers do not read them."""
@@ -207,6 +232,7 @@ class Expect:
     body: BodyExpect | None = None
     kms_calls: KmsCalls | None = None
     encryption_context: ContextExpect | None = None
+    kms_context: KmsContextExpect | None = None
     evidence: tuple[str, ...] = field(default=(), metadata=TEMPLATE_OFF)
     confidence: str | None = field(default=None, metadata=TEMPLATE_OFF)
     unproven: tuple[str, ...] = field(default=(), metadata=TEMPLATE_OFF)
@@ -221,6 +247,7 @@ class Expect:
         body = raw.get("body")
         kms = raw.get("kms_calls")
         context = raw.get("encryption_context")
+        kms_context = raw.get("kms_context")
         same = (body or {}).get("same_as")
         return cls(
             status=tuple(status) if isinstance(status, list) else status,
@@ -238,6 +265,7 @@ class Expect:
                             body.get("empty"), body.get("text")) if body is not None else None,
             kms_calls=KmsCalls(kms["key"], {k: v for k, v in kms.items() if k != "key"}) if kms is not None else None,
             encryption_context=ContextExpect.from_dict(context) if context is not None else None,
+            kms_context=KmsContextExpect.from_dict(kms_context) if kms_context is not None else None,
             evidence=tuple(raw.get("evidence") or ()), confidence=raw.get("confidence"),
             unproven=tuple(raw.get("unproven") or ()), line=line)
 
@@ -260,6 +288,8 @@ class Expect:
         names |= {f"xml.{item.path}" for item in self.xml or ()}
         if self.encryption_context is not None:
             names |= self.encryption_context.check_names()
+        if self.kms_context is not None:
+            names |= self.kms_context.check_names()
         return names
 
     def unproven_names(self) -> set[str]:
@@ -364,6 +394,7 @@ class KmsKeyFixture:
     name: str
     state: str = "enabled"                  # enabled | disabled | pending-deletion
     line: int = _line()
+    account: str = "main"                   # main | alt: the account that creates (owns) the key
 
 
 @dataclass(frozen=True)
@@ -467,6 +498,8 @@ class Case:
         needs.update(name.replace("_", "-") for name in self.account_refs)   # account-id, alt-account-id
         if self.fixtures.kms_keys:
             needs.add("kms-admin")
+            if any(key.account == "alt" for key in self.fixtures.kms_keys):
+                needs.add("multi-account")
         if self.fixtures.versioning:
             needs.add("versioning")
         for step in self.steps:
@@ -478,7 +511,7 @@ class Case:
                 needs.add("plain-http")
             if step.request is not None and step.request.auth == "alt":
                 needs.add("multi-account")
-            if any(expect.kms_calls is not None for expect in step.expectations()):
+            if any(expect.kms_calls is not None or expect.kms_context is not None for expect in step.expectations()):
                 needs.add("kms-metrics")
         if self.sends_sse_c_keys():
             needs.add("sse-c-transport")
@@ -501,7 +534,9 @@ class Case:
         return False
 
     def uses_kms_calls(self) -> bool:
-        return any(expect.kms_calls is not None for step in self.steps for expect in step.expectations())
+        """Whether an expect reads the KMS call metrics (kms_calls or kms_context): the runner takes a baseline."""
+        return any(expect.kms_calls is not None or expect.kms_context is not None
+                   for step in self.steps for expect in step.expectations())
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], file: str = "", line_of: LineOf = _no_lines,
@@ -537,7 +572,7 @@ class Case:
                 bucket=fixtures.get("bucket", True), extra_buckets=int(fixtures.get("extra_buckets", 0)),
                 sse_c=fixtures.get("sse_c"), versioning=fixtures.get("versioning"),
                 kms_keys=tuple(KmsKeyFixture(k["name"], k.get("state", "enabled"),
-                                             line_of(fx_at + ("kms_keys", i)))
+                                             line_of(fx_at + ("kms_keys", i)), k.get("account", "main"))
                                for i, k in enumerate(fixtures.get("kms_keys") or [])),
                 encryption=fixtures.get("encryption"),
                 objects=tuple(ObjectFixture(o["name"], o["key"], o["body"], o.get("bucket"), dict(o.get("headers") or {}),

@@ -15,7 +15,7 @@ import struct
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +31,7 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _ARN = re.compile(r"^arn:aws:kms:([^:]*):([^:]*):(key|alias)/(.+)$")
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}$")
 _BLOB_MAGIC = b"MKMS\x01"
+CONTEXTS_KEPT = 32                      # recent calls per key and operation whose encryption context metrics show
 MANAGED_S3_ALIAS = "alias/aws/s3"
 _MANAGED_DESCRIPTIONS = {
     "alias/aws/s3": "Default key that protects my S3 objects when no other key is defined",
@@ -123,6 +124,10 @@ class KmsEngine:
         self._keys_by_id: dict[str, KmsKey] = {}                 # key id -> key (ids are unique uuids)
         self._aliases: dict[tuple[str, str], KmsAlias] = {}      # (account, alias name) -> alias
         self._calls: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        # the encryption context of each recent call, numbered as the counter numbers it (what CloudTrail's
+        # requestParameters.encryptionContext shows on AWS); bounded per key and operation
+        self._contexts: dict[str, dict[str, deque[tuple[int, dict[str, str]]]]] = defaultdict(
+            lambda: defaultdict(lambda: deque(maxlen=CONTEXTS_KEPT)))
 
     # ---- identifiers -------------------------------------------------------------------------------
     def key_arn(self, account_id: str, key_id: str) -> str:
@@ -211,11 +216,21 @@ class KmsEngine:
     def _count(self, key: KmsKey, operation: str) -> None:
         self._calls[key.arn][operation] += 1
 
+    def _note_context(self, key: KmsKey, operation: str, context: Mapping[str, str] | None) -> None:
+        """The encryption context of the call just counted (numbered as its counter numbers it)."""
+        self._contexts[key.arn][operation].append((self._calls[key.arn][operation], dict(context or {})))
+
     def metrics(self, account_id: str | None = None) -> dict[str, Any]:
-        """{"kms": {key ARN: {operation: count}}}: one account's keys, or (None) every account's."""
+        """{"kms": {key ARN: {operation: count}}, "kms_contexts": {key ARN: {operation: [{"call": n,
+        "context": {...}}]}}}: one account's keys, or (None) every account's. `call` numbers the call as the
+        counter does (the n-th GenerateDataKey on that key); the last CONTEXTS_KEPT calls are kept."""
+        def mine(arn: str) -> bool:
+            return account_id is None or arn.split(":", 5)[4] == account_id
         with self._lock:
-            return {"kms": {arn: dict(ops) for arn, ops in self._calls.items()
-                            if account_id is None or arn.split(":", 5)[4] == account_id}}
+            return {"kms": {arn: dict(ops) for arn, ops in self._calls.items() if mine(arn)},
+                    "kms_contexts": {arn: {op: [{"call": n, "context": dict(ctx)} for n, ctx in calls]
+                                           for op, calls in ops.items()}
+                                     for arn, ops in self._contexts.items() if mine(arn)}}
 
     def call_count(self, key_arn: str, operation: str) -> int:
         with self._lock:
@@ -410,6 +425,7 @@ class KmsEngine:
         with self._lock:
             key = self.usable_key(account_id, ref, "GenerateDataKey")
             self._count(key, "GenerateDataKey")
+            self._note_context(key, "GenerateDataKey", context)
         plaintext = os.urandom(number_of_bytes)
         return key, plaintext, self._seal(key, plaintext, context)
 
@@ -418,6 +434,7 @@ class KmsEngine:
         with self._lock:
             key = self.usable_key(account_id, ref, "Encrypt")
             self._count(key, "Encrypt")
+            self._note_context(key, "Encrypt", context)
         return key, self._seal(key, plaintext, context)
 
     def blob_key(self, blob: bytes) -> KmsKey:
@@ -446,6 +463,7 @@ class KmsEngine:
                                    "operation.")
             self.check_usable(key)
             self._count(key, "Decrypt")
+            self._note_context(key, "Decrypt", context)
         start = len(_BLOB_MAGIC) + 1 + blob[len(_BLOB_MAGIC)]
         nonce, sealed = blob[start:start + 12], blob[start + 12:]
         try:

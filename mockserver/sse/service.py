@@ -91,6 +91,17 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text)
 
 
+def _reported_context(ctx: Mapping[str, str]) -> dict[str, str]:
+    """The context a write response reports: the pairs the request sent, without the aws:s3:arn pair S3 adds for
+    KMS (minio/minio#11415, a MinIO maintainer's account of AWS tested: "If the user specifies a SSE-KMS context
+    without the bucket/object name then AWS stores the exact context the client provided but adds the bucket/object
+    name internally. The response contains the KMS context without the bucket/object name."). A context of S3's pair
+    alone (nothing sent: only a deviating echo reaches here) is reported whole. Not told apart: a request that names
+    aws:s3:arn itself, which the same account says AWS reports back (no case checks it; the record keeps no flag)."""
+    sent = {k: v for k, v in ctx.items() if k != "aws:s3:arn"}
+    return sent or dict(ctx)
+
+
 def kms_error(exc: KmsError) -> S3Error:
     """KMS failures as S3 reports them: code KMS.<Exception>, KMS's message, status 400. KMS's access denial
     (another account's key) is S3's 403 AccessDenied carrying KMS's message: recorded in public reports of S3
@@ -434,7 +445,7 @@ class EncryptionService:
         if meta.get("kms_key"):
             out[H.SSE_KMS_KEY] = self._format_key_id(meta["kms_key"])
             if include_context and meta.get("ctx"):
-                out[H.SSE_CONTEXT] = H.encode_context(meta["ctx"])
+                out[H.SSE_CONTEXT] = H.encode_context(_reported_context(meta["ctx"]))
             if meta.get("bk"):
                 out[H.SSE_BUCKET_KEY] = "true"
         if meta.get("mode") == SSE_C:

@@ -29,8 +29,9 @@ CASE_JUSTIFICATIONS: dict[str, str] = {
     "its three siblings kill) and ssec.missing-md5-mismatch only warn",
     "bucket-keys.put-header-leaves-bucket-setting": "guards that an object-level header does not write the bucket's "
     "configuration; the server has no code path a one-line edit could turn into a write-through",
-    "dialects.dsse-where-unsupported": "its rejection code is unproven outside QStorage; dialect.legacy-knows-dsse is "
-    "observably equivalent (see the surviving mutants)",
+    "dialects.dsse-where-unsupported": "its rejection code is unproven outside QStorage; with a KMSMasterKeyID the "
+    "key check refuses aws:kms:dsse even where a mutant knows it (dialect.legacy-knows-dsse is killed by the key-less "
+    "object write of dialects.object-dsse-where-unsupported)",
     "dialects.qstorage-network-encryption-note": "a QStorage round trip (documented extra network layer): no mutant "
     "corrupts data for one profile only",
     "dialects.qstorage-unprefixed-key-id": "the rejection's error code is unproven (QStorage documents only the qkms: "
@@ -62,12 +63,12 @@ CASE_JUSTIFICATIONS: dict[str, str] = {
 _SEARCHED = "(searched: LocalStack S3, S3 Control and KMS snapshots at HEAD and the S3 snapshots in every historical version, ceph/s3-tests, GitHub issues, AWS docs)"
 
 SURVIVOR_NOTES: dict[str, str] = {
-    "context.default-pair-missing": "the aws:s3:arn pair in a reported context is unproven (no recording, no "
-    "quotable sentence); the KMS-side context is not observable through the runner (the metrics hook counts calls)",
-    "context.bucket-key-object-arn": "as context.default-pair-missing: the bucket-ARN pair is checked as unproven",
-    "context.user-overrides-arn": "AWS's handling of a request context that names aws:s3:arn itself is unknown",
-    "context.never-echoed": "whether AWS echoes a sent context is unrecorded (documented as 'If present')",
-    "context.non-string-accepted": "AWS's answer to a non-string context value is unrecorded",
+    "context.user-overrides-arn": "AWS's handling of a request context whose aws:s3:arn names another resource is "
+    "unknown: the S3 User Guide (UsingKMSEncryption) says only that S3 'appends the default encryption context of "
+    "aws:s3:arn to the one that you provide'; minio/minio#11415 reports AWS keeping a sent aws:s3:arn equal to the "
+    "object's own name; no LocalStack S3/KMS snapshot (HEAD and git history of tests/aws/services/s3, "
+    "tests/integration/s3) or ceph/s3-tests test sends a context at all; issues/pages searches for a rejected or "
+    "overridden aws:s3:arn found nothing",
     "bucketcfg.boolean-TRUE-accepted": "maybe AWS's own behaviour: no recording of TRUE/True in a configuration body "
     f"{_SEARCHED}, and a MinIO maintainer reports that <Quiet>True</Quiet> (not an xs:boolean) works with AWS "
     "DeleteObjects (minio/minio-py#1185); so no case asserts a rejection",
@@ -84,23 +85,29 @@ SURVIVOR_NOTES: dict[str, str] = {
     "ssec.key-not-base64-accepted": "observable only with a key holding characters outside the base64 alphabet that "
     "still decodes leniently to 32 bytes matching its MD5 (sse-c.key-not-base64's key fails lenient decoding too, so "
     f"the mutant answers the same 400); AWS's answer to such a key is unrecorded {_SEARCHED}",
-    "kms.other-account-key-usable": "needs a KMS key owned by the second account: the kms_keys fixture has no "
-    "account (a runner feature)",
     "kms.head-decrypts": "AWS's KMS use on HEAD, and HEAD on a disabled key, are unrecorded (LocalStack "
     "test_s3_sse_validate_kms_key_state records GET and PUT only)",
-    "kms.access-denied-as-kms-code": "the code of a cross-account KMS denial is unrecorded",
     "etag.dsse-md5": "AWS documents non-MD5 ETags for SSE-C and SSE-KMS only (API Object, ETag); no DSSE-KMS "
     f"recording {_SEARCHED}",
     "copy.bucket-key-change-ignored": "a copy in place that changes only the bucket key is unrecorded (LocalStack's "
     "recorded in-place copies change the key and the bucket key together); AWS documents that COPY can enable or "
     "disable a bucket key, not that this alone makes a copy in place legal",
-    "dialect.qstorage-echo-qkms-arn": "QStorage's document shows no object response, so the key id form echoed is "
-    "undocumented",
-    "dialect.yandex-echo-arn": "Yandex's document shows no object response, so the key id form echoed is undocumented",
-    "dialect.qstorage-prefix-optional": "the rejection's error code is unproven (warning)",
-    "dialect.qstorage-aws-kms-accepted": "QStorage's answer to aws:kms on an object write is undocumented",
+    "dialect.qstorage-echo-qkms-arn": "QStorage's only document (seeds/qstorage-put-bucket-encryption.mdx) shows no "
+    "object response, so the key id form an object answers is undocumented; docs/pages searches for QStorage object "
+    "SSE responses (qkms, verenc, x-amz-server-side-encryption-aws-kms-key-id) found nothing else",
+    "dialect.qstorage-prefix-optional": "the rejection's status and code are unproven (confidence unproven: QStorage "
+    "documents KMSMasterKeyID only as qkms:key-id and an 'InvalidArgument | The encryption configuration is not "
+    "valid' row, not that an unprefixed id hits it); no other QStorage material found",
+    "dialect.qstorage-aws-kms-accepted": "QStorage's answer to aws:kms on an object write is undocumented (its document "
+    "covers PutBucketEncryption only; no other QStorage material found)",
+    "context.bad-json-ignored": "AWS's answer to a context that is not base64 or not JSON is unrecorded: the one "
+    "recorded refusal (minio/minio-go#2235, message 'shall be Base64-encoded UTF-8 string holding JSON which "
+    "represents a string-string map') is for valid base64 JSON with a non-string value; LocalStack snapshots (HEAD "
+    "and history), ceph/s3-tests, issues and pages searches show no answer to undecodable values, so "
+    "put-object.encryption-context-not-base64/-not-json check them as unproven",
     "dialect.yandex-bucket-key-accepted": "Yandex's schema lists no BucketKeyEnabled, but whether it rejects or "
-    "ignores one is undocumented",
-    "dialect.legacy-knows-dsse": "observably equivalent: the legacy dialect still refuses aws:kms:dsse (KMSMasterKeyID "
-    "check, object algorithms), every DSSE request stays 400",
+    "ignores one is undocumented (yandex-cloud/docs en/storage/s3/api-ref/bucket/putbucketencryption.md: the schema "
+    "only; response-codes.md: 'MalformedXML | The provided XML document is malformed or does not match the schema', "
+    "which does not say an extra element fails the match; AWS's own unknown-element answer is unproven as well, "
+    "bucketcfg.unknown-elements-ignored)",
 }

@@ -58,6 +58,18 @@ cases:
     steps:
       - kms: {{operation: DescribeKey, key: k1, account: alt}}
         expect: {{error: {{code: NotFoundException}}}}
+  - id: t.alt-owned-key
+    title: a fixture key of the second account is created (and deleted) by that account; the main one does not see it
+    operation: GetObject
+    source: {SOURCE}
+    fixtures:
+      bucket: false
+      kms_keys: [{{name: k1, account: alt}}]
+    steps:
+      - kms: {{operation: DescribeKey, key: k1, account: alt}}
+        expect: {{status: 200}}
+      - kms: {{operation: DescribeKey, key: k1}}
+        expect: {{error: {{code: NotFoundException}}}}
 """
 
 
@@ -100,17 +112,29 @@ def test_kms_steps_need_kms_admin_and_alt_needs_multi_account(tmp_path):
     needs = {c.id: c.implied_requirements() for c in cases}
     assert "kms-admin" in needs["t.schedule-and-cancel"]
     assert {"kms-admin", "multi-account"} <= set(needs["t.alt-account"])
+    assert {"kms-admin", "multi-account"} <= set(needs["t.alt-owned-key"])   # a key fixture of the alt account
+    assert "multi-account" not in needs["t.schedule-and-cancel"]
 
 
 def test_kms_step_is_not_applicable_without_kms_admin(tmp_path, capsys):
     path = _write(tmp_path, KMS_CASES)
     code = cli.main(["run", "--cases", str(path), "--without", "kms-admin", "--report-dir", str(tmp_path / "r")])
-    assert code == 0 and capsys.readouterr().out.splitlines()[-1] == "0 passed, 0 failed, 3 not applicable, 0 warnings"
+    assert code == 0 and capsys.readouterr().out.splitlines()[-1] == "0 passed, 0 failed, 4 not applicable, 0 warnings"
 
 
 def _problems(tmp_path, text):
     _, problems = loader.load_cases([str(_write(tmp_path, text, "bad.yaml"))])
     return [str(p) for p in problems]
+
+
+def test_alt_key_fixture_is_not_applicable_without_the_second_account(tmp_path, capsys):
+    path = _write(tmp_path, KMS_CASES)
+    code = cli.main(["run", "--cases", str(path), "--without", "multi-account", "--select", "id:t.alt-owned-key",
+                     "--report-dir", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 0 and out.splitlines()[-1] == "0 passed, 0 failed, 1 not applicable, 0 warnings", out
+    report = json.loads((tmp_path / "r" / "aws.json").read_text())
+    assert "multi-account" in report["cases"][0]["reason"]            # the NA reason names the capability
 
 
 def test_kms_step_validation(tmp_path):

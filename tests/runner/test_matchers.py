@@ -138,6 +138,26 @@ def test_kms_calls_bounds():
     assert m.actual == "metrics endpoint not available"
 
 
+def test_kms_context_every_call_since_the_case_began():
+    seen = {("k", "GenerateDataKey"): [{"aws:s3:arn": "arn:aws:s3:::b/o", "p": "x"}, {"aws:s3:arn": "arn:aws:s3:::b/o"}],
+            ("k", "Decrypt"): []}
+    ctx = matchers.MatchContext(kms_contexts=lambda key, op: seen.get((key, op), "no metrics for that key"))
+    assert check({"kms_context": {"key": "k", "contains": {"aws:s3:arn": "arn:aws:s3:::b/o"}, "lacks": ["q"]}},
+                 exchange(), ctx) == []
+    [m] = check({"kms_context": {"key": "k", "contains": {"p": "x"}}}, exchange(), ctx)        # the 2nd call lacks it
+    assert (m.check, m.expected, m.actual) == ("kms_context.p", "x", None) and "call 2 of 2" in m.what
+    [m] = check({"kms_context": {"key": "k", "equal": {"aws:s3:arn": "arn:aws:s3:::b/o"}}}, exchange(), ctx)
+    assert m.check == "kms_context" and "also ['p']" in m.actual                                 # an extra pair
+    [m] = check({"kms_context": {"key": "k", "operation": "Decrypt", "contains": {"a": "b"}}}, exchange(), ctx)
+    assert (m.check, m.actual) == ("kms_context", "none")                                      # no call at all
+    [m] = check({"kms_context": {"key": "other", "contains": {"a": "b"}}}, exchange(), ctx)
+    assert (m.check, m.actual) == ("kms_context", "no metrics for that key")
+    [m] = check({"kms_context": {"key": "k", "contains": {"a": "b"}}}, exchange())               # no metrics hook
+    assert m.check == "kms_context" and "not available" in m.actual
+    expect = Expect.from_dict({"kms_context": {"key": "k", "contains": {"p": "x"}}, "unproven": ["kms_context.p"]})
+    assert expect.check_names() == {"kms_context", "kms_context.p"}
+
+
 def test_no_response_is_a_mismatch_with_the_reason():
     ex = Exchange(RequestRecord("GET", "https://h/", []), None, error="connection failed: refused")
     [m] = check({"status": 200}, ex)

@@ -113,9 +113,10 @@ def test_metrics_answer_only_the_callers_account() -> None:
         unsigned = requests.get(url, timeout=10)
         assert unsigned.status_code == 403 and main_arn not in unsigned.text and alt_arn not in unsigned.text
         as_main = _signed_get(url, srv.credentials["main"], srv.region)
-        assert as_main.status_code == 200 and as_main.json() == {"kms": {main_arn: {"Encrypt": 1}}}
+        assert as_main.status_code == 200 and as_main.json()["kms"] == {main_arn: {"Encrypt": 1}}
+        assert list(as_main.json()["kms_contexts"]) == [main_arn]
         as_alt = _signed_get(url, srv.credentials["alt"], srv.region)
-        assert as_alt.json() == {"kms": {alt_arn: {"Encrypt": 1}}}
+        assert as_alt.json()["kms"] == {alt_arn: {"Encrypt": 1}} and list(as_alt.json()["kms_contexts"]) == [alt_arn]
 
 
 def test_harness_metrics_stay_open_for_the_runner(server: Any, kms: Any, kms_alt: Any) -> None:

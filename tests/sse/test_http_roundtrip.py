@@ -207,20 +207,25 @@ def test_upload_part_copy_from_ssec_source(s3, bucket: str, cmk: dict) -> None:
     assert got["Body"].read() == data and got["SSEKMSKeyId"] == cmk["Arn"]
 
 
-def test_kms_context_names_the_object_or_bucket(s3, bucket: str, cmk: dict) -> None:
+def test_kms_context_names_the_object_or_bucket(server, s3, bucket: str, cmk: dict) -> None:
     # Not echoed when the request sent no context (AWS recordings: LocalStack test_s3_sse_default_kms_key,
-    # test_s3_sse_bucket_key_default); echoed, with the aws:s3:arn S3 adds, when it sent one.
+    # test_s3_sse_bucket_key_default); echoed as sent, without the aws:s3:arn S3 adds, when it sent one
+    # (minio/minio#11415). KMS sees the request's pairs plus aws:s3:arn, the object ARN, or the bucket ARN with a
+    # bucket key (S3 User Guide, UsingKMSEncryption, with its CloudTrail records): the metrics hook shows it.
     put = s3.put_object(Bucket=bucket, Key="ctx/none", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=cmk["Arn"])
     assert "SSEKMSEncryptionContext" not in put
     sent = base64.b64encode(json.dumps({"team": "a"}).encode()).decode()
     put = s3.put_object(Bucket=bucket, Key="ctx/obj", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=cmk["Arn"],
                         SSEKMSEncryptionContext=sent)
-    assert json.loads(base64.b64decode(put["SSEKMSEncryptionContext"])) == {
-        "team": "a", "aws:s3:arn": f"arn:aws:s3:::{bucket}/ctx/obj"}
+    assert json.loads(base64.b64decode(put["SSEKMSEncryptionContext"])) == {"team": "a"}
     put = s3.put_object(Bucket=bucket, Key="ctx/bk", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=cmk["Arn"],
                         BucketKeyEnabled=True, SSEKMSEncryptionContext=sent)
-    assert json.loads(base64.b64decode(put["SSEKMSEncryptionContext"])) == {
-        "team": "a", "aws:s3:arn": f"arn:aws:s3:::{bucket}"}
+    assert json.loads(base64.b64decode(put["SSEKMSEncryptionContext"])) == {"team": "a"}
+    seen = [call["context"] for call in requests.get(f"{server.endpoint}/_mockserver/metrics", verify=server.ca_file,
+                                                     timeout=10).json()["kms_contexts"][cmk["Arn"]]["GenerateDataKey"]]
+    assert {"aws:s3:arn": f"arn:aws:s3:::{bucket}/ctx/none"} in seen
+    assert {"team": "a", "aws:s3:arn": f"arn:aws:s3:::{bucket}/ctx/obj"} in seen
+    assert {"aws:s3:arn": f"arn:aws:s3:::{bucket}"} in seen                  # the bucket key's data key
     put = s3.put_object(Bucket=bucket, Key="ctx/bk-none", Body=b"x", ServerSideEncryption="aws:kms",
                         SSEKMSKeyId=cmk["Arn"], BucketKeyEnabled=True)
     assert "SSEKMSEncryptionContext" not in put

@@ -10,7 +10,7 @@ import pytest
 
 from mockserver.crypto import keywrap
 from mockserver.kms import api
-from mockserver.kms.engine import KmsEngine, KmsError
+from mockserver.kms.engine import CONTEXTS_KEPT, KmsEngine, KmsError
 
 ACCT, OTHER = "111122223333", "444455556666"
 REGION = "us-east-1"
@@ -120,7 +120,24 @@ def test_metrics_count_per_key(kms: KmsEngine) -> None:
         kms.generate_data_key(ACCT, k1.key_id)
     _, blob = kms.encrypt(ACCT, k2.key_id, b"x")
     kms.decrypt(ACCT, blob)
-    assert kms.metrics() == {"kms": {k1.arn: {"GenerateDataKey": 3}, k2.arn: {"Encrypt": 1, "Decrypt": 1}}}
+    metrics = kms.metrics()
+    assert metrics["kms"] == {k1.arn: {"GenerateDataKey": 3}, k2.arn: {"Encrypt": 1, "Decrypt": 1}}
+    assert metrics["kms_contexts"][k1.arn]["GenerateDataKey"] == [{"call": n, "context": {}} for n in (1, 2, 3)]
+
+
+def test_metrics_show_each_calls_encryption_context(kms: KmsEngine) -> None:
+    # what CloudTrail shows of S3's KMS calls on AWS: the encryption context of each call, numbered like the counter
+    key = kms.create_key(ACCT)
+    ctx = {"aws:s3:arn": "arn:aws:s3:::b/k", "project": "x"}
+    _, _, blob = kms.generate_data_key(ACCT, key.key_id, ctx)
+    kms.decrypt(ACCT, blob, ctx)
+    seen = kms.metrics(ACCT)["kms_contexts"][key.arn]
+    assert seen == {"GenerateDataKey": [{"call": 1, "context": ctx}], "Decrypt": [{"call": 1, "context": ctx}]}
+    for _ in range(CONTEXTS_KEPT + 5):                   # bounded: the most recent calls only
+        kms.generate_data_key(ACCT, key.key_id, {"n": "x"})
+    kept = kms.metrics()["kms_contexts"][key.arn]["GenerateDataKey"]
+    assert len(kept) == CONTEXTS_KEPT and kept[-1]["call"] == CONTEXTS_KEPT + 6
+    assert kms.metrics("999999999999") == {"kms": {}, "kms_contexts": {}}
 
 
 def test_snapshot_restore_wraps_material() -> None:

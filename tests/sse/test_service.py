@@ -198,7 +198,8 @@ def test_encryption_context_header() -> None:
     user = base64.b64encode(json.dumps({"team": "a"}).encode()).decode()
     plan, blob = put(svc, {"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-context": user})
     ctx = json.loads(base64.b64decode(plan.response_headers["x-amz-server-side-encryption-context"]))
-    assert ctx == {"team": "a", "aws:s3:arn": "arn:aws:s3:::b/k"}
+    assert ctx == {"team": "a"}                   # as sent; S3's aws:s3:arn pair is not reported (minio/minio#11415)
+    assert plan.meta["ctx"] == {"team": "a", "aws:s3:arn": "arn:aws:s3:::b/k"}    # what KMS is given
     assert get(svc, plan, blob)[1] == DATA
     e = s3err(put, svc, {"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-context": "%%"})
     assert e.code == "InvalidArgument"
