@@ -66,6 +66,7 @@ class _CaseState:
     case: Case
     variables: dict[str, Any]
     buckets: list[str] = field(default_factory=list)
+    alt_buckets: list[str] = field(default_factory=list)     # owned (created, deleted) by the second account
     kms_keys: list[dict[str, str]] = field(default_factory=list)
     objects: dict[str, bytes] = field(default_factory=dict)
     step_payloads: dict[str, bytes] = field(default_factory=dict)
@@ -182,14 +183,20 @@ class Engine:
                 names.append(f"{names[0][:60]}-{index + 2}")
         elif fixtures.extra_buckets:
             raise FixtureError("extra_buckets needs bucket: true")
+        body = "" if self.target.region == "us-east-1" else (
+            f'<CreateBucketConfiguration xmlns="{S3_NS}"><LocationConstraint>{self.target.region}'
+            "</LocationConstraint></CreateBucketConfiguration>")
         for index, name in enumerate(names):
             state.variables["bucket" if index == 0 else f"bucket{index + 1}"] = name
-            body = "" if self.target.region == "us-east-1" else (
-                f'<CreateBucketConfiguration xmlns="{S3_NS}"><LocationConstraint>{self.target.region}'
-                "</LocationConstraint></CreateBucketConfiguration>")
             self._fixture_call(state, f"create bucket {name}",
                                RequestSpec("PUT", bucket=name, body={"xml": body} if body else None))
             state.buckets.append(name)
+        if fixtures.alt_bucket:
+            name = f"{bucket_name(self.target.bucket_prefix)[:59]}-alt"
+            state.variables["alt_bucket"] = name
+            self._fixture_call(state, f"create bucket {name} as the second account",
+                               RequestSpec("PUT", bucket=name, body={"xml": body} if body else None, auth="alt"))
+            state.alt_buckets.append(name)
         bucket = state.variables.get("bucket")
         if fixtures.kms_keys:
             self._create_kms_keys(state, fixtures.kms_keys)
@@ -482,6 +489,8 @@ class Engine:
         problems: list[str] = []
         for bucket in reversed(state.buckets):
             problems += self._empty_and_delete(state, bucket)
+        for bucket in state.alt_buckets:
+            problems += self._empty_and_delete(state, bucket, auth="alt")
         if state.kms_keys:
             calls: list[tuple[str, Any]] = []
             for key in state.kms_keys:
@@ -509,37 +518,38 @@ class Engine:
         exchange, _ = self._send(spec, state)
         return exchange
 
-    def _empty_and_delete(self, state: _CaseState, bucket: str) -> list[str]:
+    def _empty_and_delete(self, state: _CaseState, bucket: str, auth: str = "main") -> list[str]:
+        """Every upload, version and delete marker, then the bucket, as the account that owns it (`auth`)."""
         problems: list[str] = []
         # multipart uploads
         for _ in range(MAX_LIST_PAGES):
-            listing = self._call(state, RequestSpec("GET", bucket=bucket, query={"uploads": ""}))
+            listing = self._call(state, RequestSpec("GET", bucket=bucket, query={"uploads": ""}, auth=auth))
             root = _xml(listing)
             uploads = [] if root is None else [
                 (_child(u, "Key"), _child(u, "UploadId"))
                 for u in xmlpath.find_all(root, "Upload")]
             for key, upload_id in uploads:
-                self._call(state, RequestSpec("DELETE", bucket=bucket, key=key, query={"uploadId": upload_id}))
+                self._call(state, RequestSpec("DELETE", bucket=bucket, key=key, query={"uploadId": upload_id}, auth=auth))
             if root is None or _child(root, "IsTruncated") != "true" or not uploads:
                 break
         # every version and delete marker (falls back to plain listing when versions are unsupported)
         for _ in range(MAX_LIST_PAGES):
-            listing = self._call(state, RequestSpec("GET", bucket=bucket, query={"versions": ""}))
+            listing = self._call(state, RequestSpec("GET", bucket=bucket, query={"versions": ""}, auth=auth))
             root = _xml(listing)
             entries: list[tuple[str, str | None]] = []
             if root is not None and xmlpath.local(root.tag) == "ListVersionsResult":
                 for node in xmlpath.find_all(root, "Version") + xmlpath.find_all(root, "DeleteMarker"):
                     entries.append((_child(node, "Key"), _child(node, "VersionId")))
             else:
-                plain = self._call(state, RequestSpec("GET", bucket=bucket, query={"list-type": "2"}))
+                plain = self._call(state, RequestSpec("GET", bucket=bucket, query={"list-type": "2"}, auth=auth))
                 proot = _xml(plain)
                 entries = [] if proot is None else [(_child(c, "Key"), None) for c in xmlpath.find_all(proot, "Contents")]
             for key, version in entries:
                 query = {"versionId": version} if version and version != "null" else {}
-                self._call(state, RequestSpec("DELETE", bucket=bucket, key=key, query=query))
+                self._call(state, RequestSpec("DELETE", bucket=bucket, key=key, query=query, auth=auth))
             if not entries:
                 break
-        deleted = self._call(state, RequestSpec("DELETE", bucket=bucket))
+        deleted = self._call(state, RequestSpec("DELETE", bucket=bucket, auth=auth))
         if deleted.response is None:
             problems.append(f"delete bucket {bucket}: {deleted.error}")
         elif deleted.response.status not in (200, 204, 404):

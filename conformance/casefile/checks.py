@@ -64,6 +64,10 @@ def check_name(name: str, scope: Scope) -> str | None | VarRef:
     """None when the name will resolve, a VarRef for a profile variable, else what is wrong."""
     parts = name.split(".")
     root = parts[0]
+    if root == "alt_bucket":
+        if len(parts) > 1:
+            return f"${{{name}}}: {root} has no fields"
+        return None if root in scope.buckets else f"${{{name}}} needs fixtures.alt_bucket: true"
     if re.fullmatch(r"bucket\d*", root):
         if len(parts) > 1:
             return f"${{{name}}}: {root} has no fields"
@@ -346,6 +350,8 @@ def check_case(raw: dict[str, Any], at: tuple[Any, ...], report: Report) -> list
     buckets: set[str] = set()
     if fixtures.get("bucket", True):
         buckets = {"bucket"} | {f"bucket{i + 2}" for i in range(int(fixtures.get("extra_buckets", 0)))}
+    if fixtures.get("alt_bucket"):
+        buckets.add("alt_bucket")
     scope = Scope(buckets, {k["name"] for k in fixtures.get("kms_keys") or []}, set(), {})
     case_id = raw["id"]
     if "encryption" in fixtures:

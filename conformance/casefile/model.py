@@ -411,6 +411,7 @@ class ObjectFixture:
 class Fixtures:
     bucket: bool = True
     extra_buckets: int = 0
+    alt_bucket: bool = False                # ${alt_bucket}: a bucket the second account owns
     sse_c: str | None = None                # "allow": unblock SSE-C where a profile blocks it by default
     versioning: str | None = None           # Enabled | Suspended
     kms_keys: tuple[KmsKeyFixture, ...] = ()
@@ -502,6 +503,8 @@ class Case:
                 needs.add("multi-account")
         if self.fixtures.versioning:
             needs.add("versioning")
+        if self.fixtures.alt_bucket:
+            needs.add("multi-account")
         for step in self.steps:
             if step.kms is not None:
                 needs.add("kms-admin")
@@ -570,6 +573,7 @@ class Case:
             tags=tuple(raw.get("tags") or ()), requires=tuple(raw.get("requires") or ()),
             fixtures=Fixtures(
                 bucket=fixtures.get("bucket", True), extra_buckets=int(fixtures.get("extra_buckets", 0)),
+                alt_bucket=bool(fixtures.get("alt_bucket", False)),
                 sse_c=fixtures.get("sse_c"), versioning=fixtures.get("versioning"),
                 kms_keys=tuple(KmsKeyFixture(k["name"], k.get("state", "enabled"),
                                              line_of(fx_at + ("kms_keys", i)), k.get("account", "main"))

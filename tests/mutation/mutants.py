@@ -833,3 +833,10 @@ m("checksums.listing-pre-2026-only", "checksums",
   "def _checksum_fields(v: ObjectVersion) -> list[tuple[str, xmlio.Node]]:\n    if not v.checksum:\n",
   "def _checksum_fields(v: ObjectVersion) -> list[tuple[str, xmlio.Node]]:\n"
   '    if not v.checksum or v.checksum["algorithm"] not in ("crc32", "crc32c", "crc64nvme", "sha1", "sha256"):\n')
+
+# --- lead additions ---
+COPYSOURCE = "mockserver/copysource.py"
+m("copy.source-read-unchecked", "copy",
+  "CopyObject checks only the destination: any account may copy another account's object into a bucket it owns",
+  COPYSOURCE,
+  "    if ctx.account is None or ctx.account.account_id != bucket.owner_id:\n        raise access_denied()\n", "")
