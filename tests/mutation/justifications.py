@@ -12,7 +12,21 @@ _CTX_UNPROVEN = ("AWS's answer to an encryption context that is not base64 JSON 
                  "case's status and error checks are unproven, so context.bad-json-ignored only warns (a survivor "
                  "the ev-ctx helper owns; evidence for the answer turns this case into its killer)")
 
+_POST_CHECKSUM = ("a POST Object checksum form field: the POST page does not list the checksum fields and nothing "
+                  "records AWS's answer, so every check in the case is unproven (warnings only): no mutant can be "
+                  "caught until AWS's answer is known")
+
 CASE_JUSTIFICATIONS: dict[str, str] = {
+    "integrity.checksum-crc32-post": _POST_CHECKSUM,
+    "integrity.checksum-crc32c-post": _POST_CHECKSUM,
+    "integrity.checksum-crc64nvme-post": _POST_CHECKSUM,
+    "integrity.checksum-md5-post": _POST_CHECKSUM,
+    "integrity.checksum-sha1-post": _POST_CHECKSUM,
+    "integrity.checksum-sha256-post": _POST_CHECKSUM,
+    "integrity.checksum-sha512-post": _POST_CHECKSUM,
+    "integrity.checksum-xxhash128-post": _POST_CHECKSUM,
+    "integrity.checksum-xxhash3-post": _POST_CHECKSUM,
+    "integrity.checksum-xxhash64-post": _POST_CHECKSUM,
     "get-part.non-consecutive-parts": "what GetPart answers for an upload completed with non-consecutive part "
                                       "numbers is undocumented beyond 'not supported' (no status, no code) and "
                                       "unrecorded: its refusal is checked as unproven, so no mutant can be caught",
