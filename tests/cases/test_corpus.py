@@ -23,7 +23,7 @@ CAPABILITIES = {
 CORE_OPERATIONS = ("PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption", "PutObject", "CopyObject",
                    "PostObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
                    "HeadObject", "GetObject", "UpdateObjectEncryption", "GetPart")
-BUILTIN_NAMES = re.compile(r"^(bucket\d*|region|account_id|alt_account_id|profile|endpoint|(kms|steps|objects|ssec|vars)\..+)$")
+BUILTIN_NAMES = re.compile(r"^(bucket\d*|alt_bucket|region|account_id|alt_account_id|profile|endpoint|(kms|steps|objects|ssec|vars)\..+)$")
 
 
 def _normalize(text: str) -> str:
