@@ -2,7 +2,8 @@
 (max-keys, max-uploads, max-parts...)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from urllib.parse import quote
 
 from mockserver.auth.canonical import fast_unquote
 from mockserver.errors import invalid_argument
@@ -38,3 +39,14 @@ def parse_max(query: Mapping[str, str], name: str, default: int, upper: int) -> 
     if value < 0:
         raise invalid_argument(f"Argument {name} must be an integer between 0 and 2147483647", name, raw)
     return min(value, upper)
+
+
+def key_encoder(query: Mapping[str, str]) -> Callable[[str], str]:
+    """`encoding-type` of the listings (objects, versions, multipart uploads): "url" percent-encodes keys, prefixes,
+    delimiters and markers (slashes kept); absent, they go as they are; any other value is InvalidArgument."""
+    encoding = query.get("encoding-type")
+    if encoding is None:
+        return lambda s: s
+    if encoding != "url":
+        raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
+    return lambda s: quote(s, safe="/")

@@ -28,6 +28,7 @@ test of it, December 2026; the corpus marks these unproven):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from mockserver.access import requester, require_bucket, signature_version
 from mockserver.datapath.plaintext import plaintext_stream, read_small
@@ -52,18 +53,15 @@ MSG_NON_CONSECUTIVE = ("The GetPart operation does not support multipart uploads
 MSG_ARCHIVED = "The operation is not valid for the object's storage class"
 
 
+@dataclass(frozen=True, slots=True)
 class _Source:
     """What the request names: the upload's encryption, storage class, the part, and (completed) the version id."""
-    __slots__ = ("checksum_algorithm", "part", "sse", "status", "storage_class", "version_id")
-
-    def __init__(self, status: str, part: Part, sse: Mapping[str, object], storage_class: str,
-                 checksum_algorithm: str, version_id: str | None) -> None:
-        self.status = status
-        self.part = part
-        self.sse = sse
-        self.storage_class = storage_class
-        self.checksum_algorithm = checksum_algorithm
-        self.version_id = version_id
+    status: str
+    part: Part
+    sse: Mapping[str, object]
+    storage_class: str
+    checksum_algorithm: str
+    version_id: str | None
 
 
 def _part_number(ctx: RequestContext) -> int:

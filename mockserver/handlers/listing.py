@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from urllib.parse import quote
 
 from mockserver import xmlio
 from mockserver.access import require_bucket
@@ -12,20 +11,11 @@ from mockserver.errors import invalid_argument
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.httpdates import iso8601
 from mockserver.objectmeta import quoted
-from mockserver.queryparams import parse_max
+from mockserver.queryparams import key_encoder, parse_max
 from mockserver.routing import route
 from mockserver.storage.base import BucketIndex, ObjectVersion, Storage
 
 MAX_KEYS = 1000
-
-
-def _encoder(ctx: RequestContext) -> Callable[[str], str]:
-    encoding = ctx.query.get("encoding-type")
-    if encoding is None:
-        return lambda s: s
-    if encoding != "url":
-        raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
-    return lambda s: quote(s, safe="/")
 
 
 def _owner(owner_id: str) -> list[tuple[str, xmlio.Node]]:
@@ -116,7 +106,7 @@ async def list_objects(ctx: RequestContext) -> Response:
         return await list_objects_v2(ctx)
     bucket = require_bucket(ctx)
     q = ctx.query
-    enc = _encoder(ctx)
+    enc = key_encoder(ctx.query)
     prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
     max_keys = parse_max(ctx.query, "max-keys", MAX_KEYS, MAX_KEYS)
     out, truncated = walk(ctx.state.storage, bucket.name, prefix, delimiter, marker or None, max_keys)
@@ -147,7 +137,7 @@ def _untoken(token: str) -> str:
 async def list_objects_v2(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
     q = ctx.query
-    enc = _encoder(ctx)
+    enc = key_encoder(ctx.query)
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     start_after = q.get("start-after")
     token = q.get("continuation-token")
@@ -225,7 +215,7 @@ def walk_versions(index: BucketIndex, prefix: str, delimiter: str, key_marker: s
 async def list_object_versions(ctx: RequestContext) -> Response:
     bucket = require_bucket(ctx)
     q = ctx.query
-    enc = _encoder(ctx)
+    enc = key_encoder(ctx.query)
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     key_marker, version_marker = q.get("key-marker", ""), q.get("version-id-marker", "")
     if version_marker and not key_marker:

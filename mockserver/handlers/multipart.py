@@ -6,7 +6,6 @@ import base64
 import hashlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
-from urllib.parse import quote
 
 from mockserver import dialects, xmlio
 from mockserver.access import requester, require_bucket, signature_version
@@ -39,7 +38,7 @@ from mockserver.http import RequestContext, Response, xml_response
 from mockserver.httpdates import iso8601
 from mockserver.numbers import INT32_MAX, parse_digits, parse_saturated
 from mockserver.objectmeta import check_key, object_attributes, quoted, require_content_length
-from mockserver.queryparams import parse_max
+from mockserver.queryparams import key_encoder, parse_max
 from mockserver.routing import route
 from mockserver.sse import headers as sse_headers
 from mockserver.sse.bucket_config import bucket_encryption
@@ -472,13 +471,7 @@ async def list_multipart_uploads(ctx: RequestContext) -> Response:
     q = ctx.query
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
-    encoding = q.get("encoding-type")
-    if encoding is not None and encoding != "url":
-        raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
-
-    def enc(s: str) -> str:
-        return quote(s, safe="/") if encoding else s
-
+    enc = key_encoder(q)
     max_uploads = parse_max(ctx.query, "max-uploads", 1000, 1000)
     uploads = sorted((u for u in ctx.state.storage.uploads.values()
                       if u.bucket == bucket.name and u.key.startswith(prefix)),
@@ -529,6 +522,6 @@ async def list_multipart_uploads(ctx: RequestContext) -> Response:
         items.append(("Delimiter", enc(delimiter)))
     items += entries
     items += [("CommonPrefixes", [("Prefix", enc(p))]) for p in prefixes]
-    if encoding:
+    if "encoding-type" in q:
         items.append(("EncodingType", "url"))
     return xml_response(xmlio.render("ListMultipartUploadsResult", items))
