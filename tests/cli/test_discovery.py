@@ -194,14 +194,17 @@ def test_serve_rejects_bad_machine_options(tmp_path: Path, argv: list[str], mess
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_serve_request_timeout_flag_is_applied() -> None:
+def test_serve_request_timeout_flag_is_applied(tmp_path) -> None:
     """`serve --request-timeout 1`: a header section that stops arriving gets RequestTimeout after ~1 s (the
     default is 20 s)."""
     import socket
 
+    # The server's stderr is kept, with faulthandler on: if it ever fails to stop on SIGTERM (seen once under the
+    # full suite at -n 2, not reproduced since), SIGABRT makes it print every thread's stack into the failure.
+    errors = (tmp_path / "serve.err").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "conformance.cli", "serve", "--port", "0", "--print-json",
                              "--request-timeout", "1", "--body-min-rate", "100", "--body-rate-grace", "5"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=errors, text=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     try:
         assert proc.stdout is not None
         host, port = json.loads(proc.stdout.readline())["endpoint"].rsplit("//", 1)[1].rsplit(":", 1)
@@ -215,8 +218,17 @@ def test_serve_request_timeout_flag_is_applied() -> None:
         assert data.startswith(b"HTTP/1.1 400 ") and b"<Code>RequestTimeout</Code>" in data
         assert 0.5 < waited < 8
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(timeout=30)
+            errors.flush()
+            pytest.fail("serve did not stop within 30 s of SIGTERM; its threads:\n"
+                        + (tmp_path / "serve.err").read_text()[-6000:])
+        assert code == 0
     finally:
+        errors.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
