@@ -18,6 +18,7 @@ import contextlib
 import os
 import struct
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -242,16 +243,29 @@ class BufferPool:
 ReadInto = Callable[[int, memoryview], int]
 
 
+class Mapped(Protocol):
+    """Stored bytes mapped into memory (see decrypt_range_views' `window`): `view` until release()."""
+
+    view: memoryview
+
+    def release(self) -> None: ...
+
+
+# window(offset, length): the stored bytes [offset, offset + length) mapped read-only, or None (then read instead)
+Window = Callable[[int, int], "Mapped | None"]
+
+
 def batch_plaintext_size(chunk_size: int = CHUNK_SIZE) -> int:
     """Plaintext bytes decrypted per batch by decrypt_range_views (the size of its pooled buffers)."""
     return max(1, _READ_BATCH // (chunk_size + TAG)) * chunk_size
 
 
 def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, start: int, end: int,
-                        pool: BufferPool | None = None) -> Iterator[memoryview]:
+                        pool: BufferPool | None = None, window: Window | None = None) -> Iterator[memoryview]:
     """decrypt_range() without per-chunk allocations: about _READ_BATCH bytes of ciphertext are read into one
-    reused buffer and decrypted chunk by chunk (AESGCM.decrypt_into) into a pooled output buffer; each yielded
-    view covers a whole batch. Raises CorruptStream."""
+    reused buffer (or, with `window`, mapped where they are stored: no copy) and decrypted chunk by chunk
+    (AESGCM.decrypt_into) into a pooled output buffer; each yielded view covers a whole batch. Raises
+    CorruptStream."""
     header = bytearray(HEADER_SIZE)
     if readinto(0, memoryview(header)) != HEADER_SIZE:
         raise CorruptStream("short read at 0")
@@ -270,27 +284,37 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
     if pool is None or pool.size < per_batch * cs:
         pool = BufferPool(per_batch * cs, read_ahead=pool.read_ahead if pool is not None else None)
     executor = pool.read_ahead if stop - index + 1 > per_batch else None
-    # With read-ahead, two ciphertext buffers: the next batch is read into one while the other is decrypted.
-    cviews = [memoryview(bytearray(per_batch * stride)) for _ in range(1 if executor is None else 2)]
+    # Read (not mapped) batches go into reused ciphertext buffers; with read-ahead two: the next batch is read
+    # into one while the other is decrypted. Allocated when first needed.
+    cviews: list[memoryview | None] = [None, None]
 
-    def read_batch(first: int, view: memoryview) -> int:
+    def read_batch(first: int, slot: int) -> tuple[memoryview, int, Mapped | None]:
         first_off = HEADER_SIZE + first * stride
         span = min(HEADER_SIZE + (first + min(per_batch, stop - first + 1)) * stride, total_size) - first_off
+        mapped = window(first_off, span) if window is not None else None
+        if mapped is not None:
+            if len(mapped.view) == span:
+                return mapped.view, span, mapped
+            mapped.release()
+            raise CorruptStream(f"short read at {first_off}: wanted {span}")
+        view = cviews[slot]
+        if view is None:
+            view = cviews[slot] = memoryview(bytearray(per_batch * stride))
         if readinto(first_off, view[:span]) != span:
             raise CorruptStream(f"short read at {first_off}: wanted {span}")
-        return span
+        return view, span, None
 
-    ahead: concurrent.futures.Future[int] | None = None
+    ahead: concurrent.futures.Future[tuple[memoryview, int, Mapped | None]] | None = None
+    mapped: Mapped | None = None
     turn = 0
     try:
         while index <= stop:
             n = min(per_batch, stop - index + 1)
-            cview = cviews[turn]
-            span = ahead.result() if ahead is not None else read_batch(index, cview)
+            cview, span, mapped = ahead.result() if ahead is not None else read_batch(index, turn)
             ahead = None
             if executor is not None and index + n <= stop:
                 turn ^= 1
-                ahead = executor.submit(read_batch, index + n, cviews[turn])
+                ahead = executor.submit(read_batch, index + n, turn)
             # A batch much smaller than the pool's buffers (a small part of a many-part object) gets a buffer of its
             # own size: the views stay referenced until sent, so taking a pooled buffer for each would allocate (and
             # zero) a whole batch-sized buffer per small part.
@@ -312,6 +336,10 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
                     raise CorruptStream(f"chunk {i} does not authenticate") from None
                 pos += piece_len
                 filled += plain_len
+            del cview
+            if mapped is not None:
+                mapped.release()
+                mapped = None
             hi = min(filled, end - index * cs + 1)
             result = oview[lo:hi]
             del oview, out
@@ -319,11 +347,15 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
             del result
             index += n
     finally:
+        if mapped is not None:
+            mapped.release()
         if ahead is not None:
             # The consumer stopped early (or a batch failed): the read-ahead must not write into a buffer that is
-            # gone, nor read from a closed reader.
+            # gone, nor read from a closed reader; a window it mapped is let go.
             with contextlib.suppress(BaseException):
-                ahead.result()
+                ahead_mapped = ahead.result()[2]
+                if ahead_mapped is not None:
+                    ahead_mapped.release()
 
 
 class LayeredEncryptor:

@@ -7,6 +7,8 @@ import asyncio
 import hashlib
 import os
 import random
+import threading
+import time
 
 import pytest
 from awscrt import checksums as crt
@@ -85,3 +87,65 @@ def test_a_store_failure_mid_body_aborts_the_writer() -> None:
                                          gcm_stream.ChunkedEncryptor(keywrap.new_key()), md5=True,
                                          algorithms={"crc64nvme"}))
     assert writer.aborted
+
+
+def _lane_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "mock-lane")
+
+
+def _wait_no_lane_threads() -> None:
+    """A lane's thread has let go of the batch and the writer when the lane reports it; it ends right after."""
+    deadline = time.monotonic() + 5
+    while _lane_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _lane_threads() == 0
+
+
+def test_a_failing_digest_lane_aborts_the_writer_and_its_threads_end() -> None:
+    class _Broken:
+        def update(self, data) -> None:
+            raise ValueError("digest failed")
+
+    data = os.urandom(6 * BATCH)
+    writer = _Writer()
+    real = ingest_module.new_digest
+    try:
+        ingest_module.new_digest = lambda a: _Broken() if a == "md5" else real(a)
+        with pytest.raises((ValueError, RuntimeError)):
+            asyncio.run(ingest_module.ingest(_body(data, [65536] * (len(data) // 65536), views=False), writer,
+                                             gcm_stream.ChunkedEncryptor(keywrap.new_key()), md5=True,
+                                             algorithms={"crc64nvme"}))
+    finally:
+        ingest_module.new_digest = real
+    assert writer.aborted
+    _wait_no_lane_threads()
+
+
+def test_a_body_cancelled_midway_stops_the_lanes_before_the_writer_is_aborted() -> None:
+    """A client gone mid-body cancels the request: no lane thread may still write once the writer is aborted."""
+    data = os.urandom(8 * BATCH)
+    writes_after_abort: list[int] = []
+
+    class _Watching(_Writer):
+        def write(self, data) -> None:
+            if self.aborted:
+                writes_after_abort.append(len(data))
+            time.sleep(0.002)
+            super().write(data)
+
+    writer = _Watching()
+
+    async def main() -> None:
+        task = asyncio.ensure_future(ingest_module.ingest(_body(data, [65536] * (len(data) // 65536), views=False),
+                                                          writer, gcm_stream.ChunkedEncryptor(keywrap.new_key()),
+                                                          md5=True, algorithms={"crc64nvme"}))
+        while len(writer.data) < 2 * BATCH:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert writer.aborted
+    assert writes_after_abort == []
+    _wait_no_lane_threads()
