@@ -13,6 +13,7 @@ GiB, while a small ranged GET decrypts at most 512 KiB.
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import os
@@ -31,6 +32,7 @@ _HEADER = struct.Struct(">4sBxxxI8s")
 HEADER_SIZE = _HEADER.size
 _AAD_TAIL = struct.Struct(">QB")
 _READ_BATCH = 4 * 1024 * 1024          # ciphertext bytes fetched per read() call on long ranges
+MAPPED_DEPTH = 2                        # mapped batches decrypted at once (decrypt_range_views with a window)
 
 Reader = Callable[[int, int], bytes]
 
@@ -284,13 +286,93 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
     if pool is None or pool.size < per_batch * cs:
         pool = BufferPool(per_batch * cs, read_ahead=pool.read_ahead if pool is not None else None)
     executor = pool.read_ahead if stop - index + 1 > per_batch else None
-    # Read (not mapped) batches go into reused ciphertext buffers; with read-ahead two: the next batch is read
-    # into one while the other is decrypted. Allocated when first needed.
+
+    def where(first: int) -> tuple[int, int]:
+        """Offset and length of the stored batch starting at chunk `first`."""
+        first_off = HEADER_SIZE + first * stride
+        return first_off, min(HEADER_SIZE + (first + min(per_batch, stop - first + 1)) * stride,
+                              total_size) - first_off
+
+    def decrypt_batch(first: int, n: int, cview: memoryview, span: int, oview: memoryview) -> int:
+        """Decrypts the n chunks from `first` in `cview` (`span` stored bytes) into `oview`: plaintext bytes."""
+        pos = 0
+        filled = 0
+        for i in range(first, first + n):
+            piece_len = min(stride, span - pos)
+            plain_len = piece_len - TAG
+            if plain_len < 0 or (i != last_index and plain_len != cs):
+                raise CorruptStream(f"chunk {i} has the wrong size")
+            nonce = prefix + struct.pack(">I", i)
+            aad = header_bytes + _AAD_TAIL.pack(i, 1 if i == last_index else 0)
+            try:
+                aead.decrypt_into(nonce, cview[pos:pos + piece_len], aad, oview[filled:filled + plain_len])
+            except InvalidTag:
+                raise CorruptStream(f"chunk {i} does not authenticate") from None
+            pos += piece_len
+            filled += plain_len
+        return filled
+
+    def take(n: int) -> memoryview:
+        # A batch much smaller than the pool's buffers (a small part of a many-part object) gets a buffer of its
+        # own size: the views stay referenced until sent, so taking a pooled buffer for each would allocate (and
+        # zero) a whole batch-sized buffer per small part. The view keeps the buffer marked in use in the pool.
+        return memoryview(pool.take() if n * cs * 4 >= pool.size else bytearray(n * cs))  # type: ignore[union-attr]
+
+    def view_of(first: int, oview: memoryview, filled: int) -> memoryview:
+        lo = start - first * cs if first * cs < start else 0
+        return oview[lo:min(filled, end - first * cs + 1)]
+
+    if window is not None and executor is not None:
+        # Mapped batches: decrypting straight from the mapping reads the stored bytes from memory, which makes the
+        # decryption the longest step of a GET, so MAPPED_DEPTH batches are decrypted at once in the read-ahead
+        # executor (each job maps, decrypts into its own output buffer and lets the mapping go).
+        def job(first: int, n: int, oview: memoryview) -> int:
+            first_off, span = where(first)
+            mapped = window(first_off, span)
+            try:
+                if mapped is not None:
+                    if len(mapped.view) != span:
+                        raise CorruptStream(f"short read at {first_off}: wanted {span}")
+                    return decrypt_batch(first, n, mapped.view, span, oview)
+                cview = memoryview(bytearray(span))
+                if readinto(first_off, cview) != span:
+                    raise CorruptStream(f"short read at {first_off}: wanted {span}")
+                return decrypt_batch(first, n, cview, span, oview)
+            finally:
+                if mapped is not None:
+                    mapped.release()
+
+        inflight: collections.deque[tuple[int, memoryview, concurrent.futures.Future[int]]] = collections.deque()
+        following = index
+        try:
+            while inflight or following <= stop:
+                while len(inflight) < MAPPED_DEPTH and following <= stop:
+                    n = min(per_batch, stop - following + 1)
+                    oview = take(n)
+                    inflight.append((following, oview, executor.submit(job, following, n, oview)))
+                    following += n
+                    del oview
+                first, oview, done = inflight[0]
+                filled = done.result()
+                inflight.popleft()
+                result = view_of(first, oview, filled)
+                del oview, done
+                yield result
+                del result
+        finally:
+            # The consumer stopped early (or a batch failed): no job may still write into a buffer or map a blob
+            # whose reader is about to close.
+            for _, _, pending in inflight:
+                with contextlib.suppress(BaseException):
+                    pending.result()
+        return
+
+    # Read batches go into reused ciphertext buffers; with read-ahead two: the next batch is read into one while
+    # the other is decrypted. Allocated when first needed.
     cviews: list[memoryview | None] = [None, None]
 
     def read_batch(first: int, slot: int) -> tuple[memoryview, int, Mapped | None]:
-        first_off = HEADER_SIZE + first * stride
-        span = min(HEADER_SIZE + (first + min(per_batch, stop - first + 1)) * stride, total_size) - first_off
+        first_off, span = where(first)
         mapped = window(first_off, span) if window is not None else None
         if mapped is not None:
             if len(mapped.view) == span:
@@ -315,34 +397,14 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
             if executor is not None and index + n <= stop:
                 turn ^= 1
                 ahead = executor.submit(read_batch, index + n, turn)
-            # A batch much smaller than the pool's buffers (a small part of a many-part object) gets a buffer of its
-            # own size: the views stay referenced until sent, so taking a pooled buffer for each would allocate (and
-            # zero) a whole batch-sized buffer per small part.
-            out = pool.take() if n * cs * 4 >= pool.size else bytearray(n * cs)
-            oview = memoryview(out)
-            pos = 0
-            filled = 0
-            lo = start - index * cs if index * cs < start else 0
-            for i in range(index, index + n):
-                piece_len = min(stride, span - pos)
-                plain_len = piece_len - TAG
-                if plain_len < 0 or (i != last_index and plain_len != cs):
-                    raise CorruptStream(f"chunk {i} has the wrong size")
-                nonce = prefix + struct.pack(">I", i)
-                aad = header_bytes + _AAD_TAIL.pack(i, 1 if i == last_index else 0)
-                try:
-                    aead.decrypt_into(nonce, cview[pos:pos + piece_len], aad, oview[filled:filled + plain_len])
-                except InvalidTag:
-                    raise CorruptStream(f"chunk {i} does not authenticate") from None
-                pos += piece_len
-                filled += plain_len
+            oview = take(n)
+            filled = decrypt_batch(index, n, cview, span, oview)
             del cview
             if mapped is not None:
                 mapped.release()
                 mapped = None
-            hi = min(filled, end - index * cs + 1)
-            result = oview[lo:hi]
-            del oview, out
+            result = view_of(index, oview, filled)
+            del oview
             yield result
             del result
             index += n

@@ -102,7 +102,7 @@ def test_a_stream_closed_early_releases_its_mappings(sealed, executor) -> None:
     first = next(stream)
     assert bytes(first) == data[:len(first)]
     stream.close()
-    assert window.made == window.released == 2     # the batch sent and the one mapped ahead
+    assert window.made == window.released >= 2     # the batch sent and those decrypted ahead
     store.delete(blob_id)
 
 
