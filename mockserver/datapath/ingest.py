@@ -9,9 +9,9 @@ PUT uses both cores while the loop keeps receiving. Nothing is committed until t
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import queue
-import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,11 @@ from mockserver.sse.service import StreamEncryptor
 from mockserver.storage.base import BlobWriter
 
 BUFFERED_BATCHES = 5        # batch buffers in flight (being filled, queued, hashed, encrypted)
+# The lanes' threads: one per lane for the whole body, so not datapath.workers.POOL (a few slow uploads would hold
+# every worker the rest of the server needs). Persistent rather than a thread per body: a thread per body made
+# glibc hand each new thread a malloc arena and the server's RSS crept up by ~15 MiB over a few 1 GiB PUTs. When
+# all are busy, a new body's lanes wait for one (its reader stops after BUFFERED_BATCHES batches meanwhile).
+LANE_THREADS = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="mock-lane")
 
 
 @dataclass
@@ -33,9 +38,9 @@ class Ingested:
 
 
 class _Lane:
-    """Applies `fn` to batches in order in a thread of its own, which takes each batch straight from a queue: no
-    event-loop round trip and no executor hand-off between batches (the MD5 lane runs back to back while batches
-    are queued, the loop only hears of each finished batch). `done(batch)` runs on the event loop after each;
+    """Applies `fn` to batches in order in a thread of its own (a LANE_THREADS worker for the whole body), which
+    takes each batch straight from a queue: no event-loop round trip and no executor hand-off between batches (the
+    MD5 lane runs back to back while batches are queued, the loop only hears of each finished batch). `done(batch)` runs on the event loop after each;
     `failed()` on the loop when `fn` raises. The queue holds at most the batches in flight (_Batches' limit)."""
 
     def __init__(self, fn: Callable[[Any], None], done: Callable[[Any], None], failed: Callable[[], None]) -> None:
@@ -47,7 +52,7 @@ class _Lane:
         self._finished: asyncio.Future[None] = self._loop.create_future()
         self._error: BaseException | None = None
         self._stopping = False
-        threading.Thread(target=self._work, name="mock-lane", daemon=True).start()
+        LANE_THREADS.submit(self._work)
 
     def _work(self) -> None:
         error: BaseException | None = None
