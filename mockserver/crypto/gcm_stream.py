@@ -293,7 +293,8 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
         return first_off, min(HEADER_SIZE + (first + min(per_batch, stop - first + 1)) * stride,
                               total_size) - first_off
 
-    def decrypt_batch(first: int, n: int, cview: memoryview, span: int, oview: memoryview) -> int:
+    def decrypt_batch(first: int, n: int, cview: memoryview, span: int, oview: memoryview,
+                      aead: AESGCM = aead) -> int:
         """Decrypts the n chunks from `first` in `cview` (`span` stored bytes) into `oview`: plaintext bytes."""
         pos = 0
         filled = 0
@@ -325,7 +326,8 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
     if window is not None and executor is not None:
         # Mapped batches: decrypting straight from the mapping reads the stored bytes from memory, which makes the
         # decryption the longest step of a GET, so MAPPED_DEPTH batches are decrypted at once in the read-ahead
-        # executor (each job maps, decrypts into its own output buffer and lets the mapping go).
+        # executor (each job maps, decrypts with an AESGCM of its own into its own output buffer and lets the
+        # mapping go).
         def job(first: int, n: int, oview: memoryview) -> int:
             first_off, span = where(first)
             mapped = window(first_off, span)
@@ -333,11 +335,11 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
                 if mapped is not None:
                     if len(mapped.view) != span:
                         raise CorruptStream(f"short read at {first_off}: wanted {span}")
-                    return decrypt_batch(first, n, mapped.view, span, oview)
+                    return decrypt_batch(first, n, mapped.view, span, oview, AESGCM(key))
                 cview = memoryview(bytearray(span))
                 if readinto(first_off, cview) != span:
                     raise CorruptStream(f"short read at {first_off}: wanted {span}")
-                return decrypt_batch(first, n, cview, span, oview)
+                return decrypt_batch(first, n, cview, span, oview, AESGCM(key))
             finally:
                 if mapped is not None:
                     mapped.release()
