@@ -262,6 +262,15 @@ def batch_plaintext_size(chunk_size: int = CHUNK_SIZE) -> int:
     return max(1, _READ_BATCH // (chunk_size + TAG)) * chunk_size
 
 
+def _mappable(window: Window) -> bool:
+    """Whether `window` maps this blob at all (a reader may map only some of its blobs: memory mode's spill files)."""
+    probe = window(HEADER_SIZE, 1)
+    if probe is None:
+        return False
+    probe.release()
+    return True
+
+
 def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, start: int, end: int,
                         pool: BufferPool | None = None, window: Window | None = None) -> Iterator[memoryview]:
     """decrypt_range() without per-chunk allocations: about _READ_BATCH bytes of ciphertext are read into one
@@ -323,7 +332,7 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
         lo = start - first * cs if first * cs < start else 0
         return oview[lo:min(filled, end - first * cs + 1)]
 
-    if window is not None and executor is not None:
+    if window is not None and executor is not None and _mappable(window):
         # Mapped batches: decrypting straight from the mapping reads the stored bytes from memory, which makes the
         # decryption the longest step of a GET, so MAPPED_DEPTH batches are decrypted at once in the read-ahead
         # executor (each job maps, decrypts with an AESGCM of its own into its own output buffer and lets the

@@ -152,3 +152,19 @@ def test_deleting_a_spilled_blob_frees_its_file(sealed) -> None:
     assert blob_id not in store.blobs
     memory._CLOSER.submit(lambda: None).result(timeout=10)     # the close queued before it has run
     assert file.closed
+
+
+def test_a_reader_whose_blob_is_not_mapped_reads_it(executor) -> None:
+    """A multi-batch blob held as bytes (under the spill threshold) through the same call: read, not mapped."""
+    key = keywrap.new_key()
+    data = os.urandom(memory.SPILL_THRESHOLD - 2 * CHUNK_SIZE)
+    enc = gcm_stream.ChunkedEncryptor(key)
+    blob = bytes(enc.update_view(data)) + enc.finalize()
+    store = memory.MemoryBlobStore()
+    writer = store.writer()
+    writer.write(blob)
+    writer.commit()
+    reader = store.reader(writer.blob_id)
+    assert reader.window(0, 4096) is None
+    pool = gcm_stream.BufferPool(gcm_stream.batch_plaintext_size(), read_ahead=executor)
+    assert _plaintext(key, reader, len(data), 5, len(data) - 1, pool, reader.window) == data[5:]
