@@ -93,6 +93,9 @@ class _CoalescingTransport:
         self._flush()
         self._transport.close()
 
+    def is_closing(self) -> bool:          # called on every request: defined, not found through __getattr__
+        return bool(self._transport.is_closing())
+
     def get_write_buffer_size(self) -> int:
         return self._transport.get_write_buffer_size() + (len(self._pending) if self._pending else 0)
 
@@ -152,7 +155,10 @@ def coalescing_protocol() -> type:
 
     class FastStartCycle(RequestResponseCycle):  # type: ignore[misc, valid-type]
         """uvicorn's RequestResponseCycle whose send() checks the response headers with two regex scans in all
-        instead of two per header (copied from uvicorn's; the only change is marked). Set as each cycle's class."""
+        instead of two per header (copied from uvicorn's; the only change is marked). Set as each cycle's class.
+        mock_pieces: None, or the body pieces of a large body (on_headers_complete sets it per request)."""
+
+        mock_pieces: deque[bytes] | None = None
 
         async def send(self, message: Any) -> None:  # type: ignore[override]
             if self.flow.write_paused and not self.disconnected:
@@ -285,7 +291,7 @@ def coalescing_protocol() -> type:
             if (self.parser.should_upgrade() and self._should_upgrade()) or self.cycle.response_complete:
                 return
             cycle: Any = self.cycle
-            if not hasattr(cycle, "mock_pieces"):
+            if getattr(cycle, "mock_pieces", None) is None:     # (a class attribute: no failed lookup)
                 self._on_small_body(body)
                 return
             cycle.mock_pieces.append(body)

@@ -79,6 +79,13 @@ class _LingeringTransport:
             return
         self._transport.close()
 
+    # The calls made on every request, defined so they skip __getattr__ (a failed lookup first: ~1 us each).
+    def write(self, data: bytes) -> None:
+        self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        return bool(self._transport.is_closing())
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
