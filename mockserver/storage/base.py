@@ -44,13 +44,24 @@ def preadv_full(fd: int, view: memoryview, offset: int) -> int:
     return done
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names (dataclasses.fields() rebuilds its tuple on every call: twice per journal write)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return names
+
+
 class _Record:
     """JSON form of a flat dataclass: its fields as they are."""
 
     __slots__ = ()        # slotted subclasses get no __dict__ / __weakref__ through this base
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        return {name: getattr(self, name) for name in _field_names(type(self))}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Self:
@@ -145,7 +156,7 @@ class ObjectVersion:
                                           for k, v in p.checksums.items()})
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {name: getattr(self, name) for name in _field_names(type(self))}
         data["headers"] = thaw(self.headers)
         data["metadata"] = thaw(self.metadata)
         data["checksum"] = thaw(self.checksum)

@@ -85,6 +85,10 @@ def atomic_remove(path: str, fsync: bool = True) -> None:
     _fsync_dir(os.path.dirname(path), fsync)
 
 
+# One encoder for every document (json.dumps with separators builds a JSONEncoder per call); same output.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -99,7 +103,8 @@ class _DiskWriter:
         self.blob_id = new_blob_id()
         self.inline: bytes | None = None
         self._fsync = store.fsync
-        self._path = store.path(self.blob_id)
+        self._store = store
+        self._path = ""                 # the blob file's, once the blob outgrows INLINE_LIMIT
         self._fd: int | None = None
         self._held: list[bytes] | None = []
         self._held_size = 0
@@ -116,6 +121,7 @@ class _DiskWriter:
             self._held_size += len(data)
             if self._held_size <= self.INLINE_LIMIT:
                 return
+            self._path = self._store.path(self.blob_id)
             self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             held, self._held = self._held, None
             for piece in held:
@@ -259,7 +265,7 @@ class DiskJournal:
 
     async def _write(self, kind: str, logical: str, document: dict[str, Any] | None) -> None:
         # Serialised now (the state this request acknowledges); written in call order per document.
-        data = None if document is None else json.dumps(document, separators=(",", ":")).encode()
+        data = None if document is None else _ENCODE(document).encode()
         generation = self._next_generation()
         if not self.fsync:
             # A few syscalls into the page cache: cheaper inline than a thread hop, and trivially in order.

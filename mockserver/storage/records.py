@@ -155,12 +155,16 @@ def freeze(value: Any, same: str | None = None) -> Any:
     return cls(*values)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+
+
 def thaw(value: Any) -> Any:
-    """Plain dicts again (for JSON), nested too."""
+    """Plain dicts again (for JSON), nested too. Scalars skip the Mapping test (an ABC check per value)."""
     if isinstance(value, Record):
-        return {k: thaw(v) if isinstance(v, Mapping) else v for k, v in zip(value._keys, value._values(value))}
+        return {k: v if type(v) in _SCALARS or not isinstance(v, Mapping) else thaw(v)
+                for k, v in zip(value._keys, value._values(value))}
     if isinstance(value, Mapping):
-        return {k: thaw(v) if isinstance(v, Mapping) else v for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS or not isinstance(v, Mapping) else thaw(v) for k, v in value.items()}
     return value
 
 
