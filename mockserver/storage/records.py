@@ -7,12 +7,19 @@ with that layout), 16 + 8 bytes per value plus the GC header: 40 bytes for one e
 Mappings (`[]`, `get`, `in`, `items()`, `dict(r)`, `{**r}`, `==` against dicts) and read-only: a stored object's
 record is replaced, never edited. `thaw()` gives the plain dicts back for JSON, so documents on disk are as before.
 
+Binary values are kept as bytes: a value under one of `BINARY_KEYS` (a wrapped data key, a binding id, a checksum,
+a KMS ciphertext blob) that is canonical base64 text is stored decoded (a 60-byte wrapped key: 93 bytes instead of
+129 as text) and given back as the same text on every read (`[]`, `get`, `items()`, `thaw`). Any other value,
+including text that is not canonical base64, is kept as it is.
+
 Layouts are bounded (`MAX_LAYOUTS`): keys that come from requests (a user's encryption context) could otherwise
 make classes without end; past the bound a dict is kept as it is (correct, only larger). Short constant strings
 (mode, algorithm names, checksum types, KMS key ARNs) are interned so objects share them.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import sys
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from operator import attrgetter
@@ -23,6 +30,29 @@ MAX_LAYOUTS = 512
 _INTERN_MAX = 40          # values up to this length are interned (shared): modes, algorithms, account ids, ARNs
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})     # the one empty headers / metadata / checksums mapping
+
+# Keys whose base64 text values are stored as bytes (see the module's docstring): SSE plans ("wrapped", "outer",
+# "kms_blob", the binding's "id", SSE-C's "salt" / "hmac"), checksum records ("value") and per-part checksums
+# (algorithm names).
+BINARY_KEYS = frozenset({"wrapped", "outer", "kms_blob", "id", "salt", "hmac", "value",
+                         "crc32", "crc32c", "crc64nvme", "sha1", "sha256", "sha512", "md5", "xxhash64", "xxhash3",
+                         "xxhash128"})
+
+
+def to_binary(text: str) -> str | bytes:
+    """`text` decoded when it is canonical base64 (encoding the bytes gives `text` back), else `text` itself."""
+    if not text or len(text) % 4:
+        return text
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return text
+    return raw if base64.b64encode(raw).decode() == text else text
+
+
+def to_text(value: Any) -> Any:
+    """A stored binary value as its base64 text again; anything else as it is."""
+    return base64.b64encode(value).decode() if type(value) is bytes else value
 
 
 class Record(Mapping[str, Any]):
@@ -37,11 +67,15 @@ class Record(Mapping[str, Any]):
         slot = self._slots.get(name)
         if slot is None:
             raise KeyError(name)
-        return getattr(self, slot)
+        value = getattr(self, slot)
+        return to_text(value) if type(value) is bytes and name in BINARY_KEYS else value
 
     def get(self, name: str, default: Any = None) -> Any:
         slot = self._slots.get(name)
-        return default if slot is None else getattr(self, slot)
+        if slot is None:
+            return default
+        value = getattr(self, slot)
+        return to_text(value) if type(value) is bytes and name in BINARY_KEYS else value
 
     def __contains__(self, name: object) -> bool:
         return name in self._slots
@@ -113,6 +147,16 @@ def _layout(keys: tuple[str, ...]) -> type[Record] | None:
         exec(source, namespace)  # noqa: S102 (generated names only, as dataclasses does)
         getter = attrgetter(*slots)
         values = getter if len(slots) > 1 else (lambda record: (getter(record),))
+        binary = [i for i, k in enumerate(keys) if k in BINARY_KEYS]
+        if binary:
+            raw_values = values
+
+            def values(record: Record, raw_values: Any = raw_values, binary: list[int] = binary) -> tuple[Any, ...]:
+                got = list(raw_values(record))
+                for i in binary:
+                    if type(got[i]) is bytes:
+                        got[i] = to_text(got[i])
+                return tuple(got)
         cls = type("Record", (Record,), {"__slots__": slots, "_keys": keys, "_slots": dict(zip(keys, slots)),
                                          "__init__": namespace["__init__"], "_values": staticmethod(values)})
         _layouts[keys] = cls
@@ -139,6 +183,7 @@ def freeze(value: Any, same: str | None = None) -> Any:
         return value
     if not value:
         return EMPTY
+    cls = _layout(tuple(value))
     values = []
     for k, v in value.items():
         if type(v) is str:
@@ -146,10 +191,11 @@ def freeze(value: Any, same: str | None = None) -> Any:
                 v = same
             elif k in _SHARED_FIELDS and len(v) <= _INTERN_MAX:
                 v = sys.intern(v)
+            elif cls is not None and k in BINARY_KEYS:
+                v = to_binary(v)
         elif type(v) is dict:
             v = freeze(v, same)
         values.append(v)
-    cls = _layout(tuple(value))
     if cls is None:
         return dict(zip(value, values))
     return cls(*values)
