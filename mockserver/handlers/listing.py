@@ -66,9 +66,9 @@ def walk(storage: Storage, bucket: str, prefix: str, delimiter: str, after: str 
         key = keys[i]
         if not key.startswith(prefix):
             break
-        latest = entries[key]
-        if type(latest) is list:        # a key with several versions (one version is held as itself)
-            latest = latest[0]
+        entry = entries[key]
+        # a key with several versions holds their list; a key with one version holds it itself
+        latest: ObjectVersion = entry[0] if type(entry) is list else entry  # type: ignore[assignment]
         if latest.delete_marker:
             i += 1
             continue
