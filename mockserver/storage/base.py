@@ -18,7 +18,7 @@ from typing import Any, Protocol, Self
 
 from mockserver.errors import S3Error, internal_error, no_such_bucket
 from mockserver.storage import crashpoints
-from mockserver.storage.records import EMPTY, compact_mapping, freeze, share, thaw
+from mockserver.storage.records import EMPTY, Template, compact_mapping, freeze, pack, share, thaw, unpack
 
 log = logging.getLogger("mockserver")
 
@@ -124,6 +124,12 @@ def _attrs(owner_id: str, delete_marker: bool, content_type: str, headers: Mappi
             tagging_count, upload_id)
 
 
+# The last version whose packed SSE plan / checksum was unpacked, and the Record: a request reads its version's
+# plan a few times, unpacked once.
+_last_sse: tuple[Any, Any] = (None, None)
+_last_checksum: tuple[Any, Any] = (None, None)
+
+
 def _compact_etag(etag: str) -> str | bytes:
     """A plain MD5-shaped ETag (32 lowercase hex digits) as its 16 bytes; any other ETag (multipart "<hex>-N") as
     it is."""
@@ -149,14 +155,13 @@ class ObjectVersion:
       its blob id), and `parts` builds the one-item list on access. Other versions keep their list of Parts.
     Stored versions are replaced (`replace()`), never edited."""
 
-    __slots__ = ("_attrs", "_etag", "_parts", "checksum", "key", "last_modified", "size", "sse", "version_id")
+    __slots__ = ("_attrs", "_bin", "_checksum", "_etag", "_parts", "_sse", "key", "last_modified", "size",
+                 "version_id")
 
     key: str
     version_id: str
     last_modified: float
     size: int
-    sse: Mapping[str, Any]
-    checksum: Mapping[str, str] | None       # {"algorithm", "value", "type"}
 
     def __init__(self, key: str, version_id: str, last_modified: float, owner_id: str, delete_marker: bool = False,
                  size: int = 0, etag: str = "", content_type: str = "binary/octet-stream",
@@ -168,14 +173,67 @@ class ObjectVersion:
         self.version_id = NULL_VERSION if version_id == NULL_VERSION else version_id
         self.last_modified = last_modified
         self.size = size
-        self._etag = _compact_etag(etag)
         self._attrs = _attrs(owner_id, delete_marker, content_type, headers, metadata, storage_class, multipart,
                              tagging_count, upload_id)
-        self.sse = freeze(sse, key) if type(sse) is dict else sse or EMPTY
-        if type(checksum) is dict:
-            checksum = freeze(checksum) if checksum else None
-        self.checksum = checksum
+        self._pack(etag, sse, checksum)
         self._parts = self._compact_parts(parts or [], etag)
+
+    def _pack(self, etag: str, sse: Mapping[str, Any], checksum: Mapping[str, str] | None) -> None:
+        """The ETag, SSE plan and checksum: their binary values in one bytes (`_bin`: the ETag's 16 bytes first
+        when it is a plain MD5-shaped one, `_etag` None), the plans as shared records.pack() templates; what
+        cannot be packed as a Record (and the ETag as text)."""
+        out = bytearray()
+        compact = _compact_etag(etag)
+        if type(compact) is bytes:
+            out += compact
+            self._etag: str | None = None
+        else:
+            self._etag = etag
+        self._sse: Mapping[str, Any] | Template = EMPTY
+        if sse:
+            size = len(out)
+            template = pack(sse, self.key, out)
+            if template is None:
+                del out[size:]
+                self._sse = freeze(sse, self.key) if type(sse) is dict else sse
+            else:
+                self._sse = template
+        self._checksum: Mapping[str, str] | Template | None = None
+        if checksum:
+            size = len(out)
+            template = pack(checksum, None, out)
+            if template is None:
+                del out[size:]
+                self._checksum = freeze(checksum) if type(checksum) is dict else checksum
+            else:
+                self._checksum = template
+        self._bin = bytes(out) if out else None
+
+    @property
+    def sse(self) -> Mapping[str, Any]:                     # EncryptionService plan.meta
+        sse = self._sse
+        if type(sse) is not tuple:
+            return sse  # type: ignore[return-value]
+        global _last_sse
+        last = _last_sse
+        if last[0] is self:
+            return last[1]
+        record = unpack(sse, self._bin, self.key)  # type: ignore[arg-type]
+        _last_sse = (self, record)
+        return record
+
+    @property
+    def checksum(self) -> Mapping[str, str] | None:         # {"algorithm", "value", "type"}
+        checksum = self._checksum
+        if type(checksum) is not tuple:
+            return checksum  # type: ignore[return-value]
+        global _last_checksum
+        last = _last_checksum
+        if last[0] is self:
+            return last[1]
+        record = unpack(checksum, self._bin, None)  # type: ignore[arg-type]
+        _last_checksum = (self, record)
+        return record
 
     def _compact_parts(self, parts: list[Part], etag: str) -> list[Part] | bytes | str | None:
         if not parts:
@@ -206,7 +264,7 @@ class ObjectVersion:
     @property
     def etag(self) -> str:                  # hex (or "<hex>-N"), no quotes
         etag = self._etag
-        return etag.hex() if type(etag) is bytes else etag  # type: ignore[return-value]
+        return self._bin[:16].hex() if etag is None else etag  # type: ignore[index]
 
     @property
     def parts(self) -> list[Part]:

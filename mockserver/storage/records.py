@@ -213,3 +213,81 @@ def thaw(value: Any) -> Any:
 def compact_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
     """Headers / metadata as stored: the shared EMPTY when empty (no dict per object), else as given."""
     return value if value else EMPTY
+
+
+# ----- packed records: one shared template per layout, an object's own values in one bytes -----
+# A stored object's SSE plan and checksum mostly repeat across objects (mode, algorithm, bucket, checksum type) but
+# for a few binary values (wrapped data key, binding id, checksum value) and the object's own key. `pack()` gives
+# such a mapping as a Template (shared by every object whose mapping has the same layout, constants and binary
+# value lengths) plus the binary values appended to a bytearray; `unpack()` builds the Record again. A mapping
+# with any other value (a string that is neither a shared constant nor base64 nor the key: an encryption context
+# naming the object, say) is not packed: it stays a Record.
+
+Template = tuple[Any, ...]    # (layout class, ((kind, a, b), ...)): kind "c" constant a, "k" the key, "b" bytes a:b,
+#                               "n" a nested Template a
+MAX_TEMPLATES = 1024
+_templates: dict[Template, Template] = {}
+
+
+def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template | None:
+    """The template of `value` (its binary values appended to `out`), or None when it cannot be packed (`out`
+    then holds a partial write the caller drops)."""
+    cls = _layout(tuple(value))
+    if cls is None:
+        return None
+    spec: list[tuple[str, Any, Any]] = []
+    for k, v in (value.items() if type(value) is dict else zip(cls._keys, _raw_values(value))):
+        if type(v) is str:
+            if v == same:
+                spec.append(("k", None, None))
+                continue
+            if k in _SHARED_FIELDS and len(v) <= _INTERN_MAX:
+                spec.append(("c", sys.intern(v), None))
+                continue
+            if k not in BINARY_KEYS:
+                return None
+            v = to_binary(v)
+            if type(v) is not bytes:
+                return None
+        if type(v) is bytes and k in BINARY_KEYS:
+            spec.append(("b", len(out), len(out) + len(v)))
+            out += v
+        elif v is None or type(v) in (int, bool, float):
+            spec.append(("c", v, None))
+        elif isinstance(v, Mapping):
+            nested = pack(v, same, out)
+            if nested is None:
+                return None
+            spec.append(("n", nested, None))
+        else:
+            return None
+    template = (cls, tuple(spec))
+    shared = _templates.get(template)
+    if shared is None:
+        if len(_templates) >= MAX_TEMPLATES:
+            return None
+        _templates[template] = shared = template
+    return shared
+
+
+def _raw_values(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A Record's stored values (binary ones as bytes), or a mapping's values."""
+    if isinstance(record, Record):
+        return tuple(getattr(record, f"_{i}") for i in range(len(record._keys)))
+    return tuple(record.values())
+
+
+def unpack(template: Template, data: bytes, same: str | None) -> Record:
+    """The Record `pack()` described."""
+    cls, spec = template
+    values = []
+    for kind, a, b in spec:
+        if kind == "c":
+            values.append(a)
+        elif kind == "b":
+            values.append(data[a:b])
+        elif kind == "k":
+            values.append(same)
+        else:
+            values.append(unpack(a, data, same))
+    return cls(*values)  # type: ignore[no-any-return]
