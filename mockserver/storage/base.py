@@ -18,7 +18,7 @@ from typing import Any, Protocol, Self
 
 from mockserver.errors import S3Error, internal_error, no_such_bucket
 from mockserver.storage import crashpoints
-from mockserver.storage.records import EMPTY, Template, compact_mapping, freeze, pack, share, thaw, unpack
+from mockserver.storage.records import EMPTY, Template, compact_mapping, freeze, pack, share, thaw
 
 log = logging.getLogger("mockserver")
 
@@ -124,10 +124,28 @@ def _attrs(owner_id: str, delete_marker: bool, content_type: str, headers: Mappi
             tagging_count, upload_id)
 
 
-# The last version whose packed SSE plan / checksum was unpacked, and the Record: a request reads its version's
-# plan a few times, unpacked once.
+# The last version whose packed SSE plan / checksum was unpacked, and the Record: a request (or a listing entry)
+# reads its version's plan and checksum a few times, unpacked once.
 _last_sse: tuple[Any, Any] = (None, None)
 _last_checksum: tuple[Any, Any] = (None, None)
+_part_sums: dict[Template, Callable[[bytes], Mapping[str, str]] | None] = {}
+
+
+def _part_sums_maker(checksum: Template) -> Callable[[bytes], Mapping[str, str]] | None:
+    """For a packed checksum: a function making its single part's checksums ({algorithm: value}) from the
+    version's bytes, without a base64 round trip; None if the template has no constant algorithm."""
+    bounds = checksum.value_bounds("value")
+    try:
+        algorithm = checksum.constant("algorithm")
+    except (KeyError, ValueError):
+        return None
+    if bounds is None or type(algorithm) is not str:
+        return None
+    cls = freeze({algorithm: "x"}).__class__
+    if cls is dict:
+        return None
+    start, end = bounds
+    return lambda data: cls(data[start:end])  # type: ignore[no-any-return]
 
 
 def _compact_etag(etag: str) -> str | bytes:
@@ -212,28 +230,28 @@ class ObjectVersion:
     @property
     def sse(self) -> Mapping[str, Any]:                     # EncryptionService plan.meta
         sse = self._sse
-        if type(sse) is not tuple:
+        if type(sse) is not Template:
             return sse  # type: ignore[return-value]
         global _last_sse
         last = _last_sse
         if last[0] is self:
-            return last[1]
-        record = unpack(sse, self._bin, self.key)  # type: ignore[arg-type]
+            return last[1]  # type: ignore[no-any-return]
+        record = sse.build(self._bin, self.key)
         _last_sse = (self, record)
-        return record
+        return record  # type: ignore[no-any-return]
 
     @property
     def checksum(self) -> Mapping[str, str] | None:         # {"algorithm", "value", "type"}
         checksum = self._checksum
-        if type(checksum) is not tuple:
+        if type(checksum) is not Template:
             return checksum  # type: ignore[return-value]
         global _last_checksum
         last = _last_checksum
         if last[0] is self:
-            return last[1]
-        record = unpack(checksum, self._bin, None)  # type: ignore[arg-type]
+            return last[1]  # type: ignore[no-any-return]
+        record = checksum.build(self._bin, None)
         _last_checksum = (self, record)
-        return record
+        return record  # type: ignore[no-any-return]
 
     def _compact_parts(self, parts: list[Part], etag: str) -> list[Part] | bytes | str | None:
         if not parts:
@@ -258,6 +276,13 @@ class ObjectVersion:
 
     def _part_checksums(self) -> Mapping[str, str]:
         """The checksums of a single part that repeats the version: its algorithm and value."""
+        checksum = self._checksum
+        if type(checksum) is Template:
+            make = _part_sums.get(checksum)
+            if make is None:
+                make = _part_sums[checksum] = _part_sums_maker(checksum)
+            if make is not None:
+                return make(self._bin)  # type: ignore[arg-type]
         checksum = self.checksum
         return freeze({checksum["algorithm"]: checksum["value"]}) if checksum else EMPTY
 
@@ -275,9 +300,17 @@ class ObjectVersion:
             return parts
         if parts is None:
             return []
+        part = object.__new__(Part)         # the fields as Part() would set them, without its checks (known good)
+        part.number = 1
+        part.size = self.size
+        part.etag = self.etag
+        part.checksums = self._part_checksums()
+        part.last_modified = self.last_modified
         if type(parts) is bytes:
-            return [Part(1, "", self.size, self.etag, self._part_checksums(), self.last_modified, parts)]
-        return [Part(1, parts, self.size, self.etag, self._part_checksums(), self.last_modified)]  # type: ignore[arg-type]
+            part.blob, part.inline = "", parts
+        else:
+            part.blob, part.inline = parts, None  # type: ignore[assignment]
+        return [part]
 
     def blob_ids(self) -> list[str]:
         """Ids of the blobs in the blob store this version uses (not its inline ones)."""

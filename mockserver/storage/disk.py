@@ -226,8 +226,25 @@ class DiskJournal:
         os.makedirs(self.tmp)
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
-        self._current: dict[str, int] = {}      # logical path -> generation of its latest version
+        # Document -> generation of its latest version. Key documents (one per stored key: memory per stored object)
+        # are named by their digest's 32 bytes, not their path (~120 characters); other documents by their path.
+        self._current: dict[str | bytes, int] = {}
+        self._keys_prefix = os.path.join(self.keys_dir, "")
         self._generation = 0
+
+    def _name(self, logical: str) -> str | bytes:
+        """The key of a document in `_current`: a key document's digest as bytes, any other's logical path."""
+        if logical.startswith(self._keys_prefix):
+            digest = logical[len(self._keys_prefix) + 3:]
+            if len(digest) == 64:
+                try:
+                    raw = bytes.fromhex(digest)
+                except ValueError:
+                    raw = b""
+                if raw.hex() == digest:
+                    return raw
+                # not a digest as this journal names them (a stray file): named by its path, as any other
+        return logical
 
     def _next_generation(self) -> int:
         self._generation = max(self._generation + 1, time.time_ns())
@@ -237,7 +254,8 @@ class DiskJournal:
         """Raises OSError (full disk) only while the new generation is not complete: the document is then as it
         was. Once the new generation is down, failing to remove the previous one is logged (a restart keeps the
         highest generation) and the write counts as done."""
-        old_generation = self._current.get(logical)
+        name = self._name(logical)
+        old_generation = self._current.get(name)
         old = None if old_generation is None else f"{logical}.{old_generation:016x}.json"
         if data is not None:
             path = f"{logical}.{generation:016x}.json"
@@ -245,10 +263,10 @@ class DiskJournal:
                 _create_file(path, data[:len(data) // 2], False)
                 crashpoints.crash_at(f"meta.{kind}.partial")
             write_new(path, data, self.fsync)
-            self._current[logical] = generation
+            self._current[name] = generation
             crashpoints.crash_at(f"meta.{kind}.written")
         else:
-            self._current.pop(logical, None)
+            self._current.pop(name, None)
         if old is not None:
             try:
                 atomic_remove(old, self.fsync)
@@ -356,7 +374,7 @@ class DiskJournal:
                     hit = cached.pop(logical[len(self.meta) + 1:], None)
                     if hit is not None and hit[0] == generations[0]:
                         chosen = {"cached": hit[1]}
-                        self._current[logical] = generations[0]
+                        self._current[self._name(logical)] = generations[0]
                         self._generation = max(self._generation, generations[0])
                         yield logical, chosen
                         for generation in generations[1:]:
@@ -371,7 +389,7 @@ class DiskJournal:
                         except ValueError:           # cut short by a kill -9 while being written
                             chosen = None
                         if chosen is not None:
-                            self._current[logical] = generation
+                            self._current[self._name(logical)] = generation
                             self._generation = max(self._generation, generation)
                             yield logical, chosen
                             continue
@@ -454,7 +472,7 @@ class DiskJournal:
                 batch: list[tuple[str, int, Any]] = []
                 for bucket, key, versions in entries:
                     logical = self._key_path(bucket, key)
-                    generation = self._current.get(logical)
+                    generation = self._current.get(self._name(logical))
                     if generation is None or not versions:
                         continue
                     batch.append((logical[len(self.meta) + 1:], generation, _to_cache(bucket, key, versions)))

@@ -223,10 +223,60 @@ def compact_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
 # with any other value (a string that is neither a shared constant nor base64 nor the key: an encryption context
 # naming the object, say) is not packed: it stays a Record.
 
-Template = tuple[Any, ...]    # (layout class, ((kind, a, b), ...)): kind "c" constant a, "k" the key, "b" bytes a:b,
-#                               "n" a nested Template a
+class Template:
+    """A packed mapping's shared part: its layout, constants and where its binary values lie in the object's
+    bytes. `build(data, same)` makes the Record (compiled once per template: one call, no loop per value)."""
+
+    __slots__ = ("build", "spec")
+
+    def __init__(self, spec: tuple[Any, ...]) -> None:
+        self.spec = spec            # (layout class, ((kind, a, b), ...)): kind "c" constant a, "k" the object's key,
+        #                             "b" bytes a:b of the object's data, "n" a nested Template a
+        namespace: dict[str, Any] = {}
+        source = f"def build(data, same):\n    return {_expression(spec, namespace)}\n"
+        exec(source, namespace)  # noqa: S102 (generated from slice bounds and namespace names only)
+        self.build: Any = namespace["build"]
+
+    def unpack(self, data: bytes | None, same: str | None) -> Record:
+        return self.build(data, same)  # type: ignore[no-any-return]
+
+    def value_bounds(self, name: str) -> tuple[int, int] | None:
+        """Where the binary value of top-level `name` lies in the object's bytes (None: not a binary value)."""
+        cls, spec = self.spec
+        slot = cls._keys.index(name) if name in cls._keys else -1
+        if slot < 0 or spec[slot][0] != "b":
+            return None
+        return spec[slot][1], spec[slot][2]
+
+    def constant(self, name: str) -> Any:
+        cls, spec = self.spec
+        kind, value, _ = spec[cls._keys.index(name)]
+        if kind != "c":
+            raise KeyError(name)
+        return value
+
+
+def _expression(spec: tuple[Any, ...], namespace: dict[str, Any]) -> str:
+    cls, items = spec
+    name = f"c{len(namespace)}"
+    namespace[name] = cls
+    args = []
+    for kind, a, b in items:
+        if kind == "c":
+            constant = f"c{len(namespace)}"
+            namespace[constant] = a
+            args.append(constant)
+        elif kind == "b":
+            args.append(f"data[{int(a)}:{int(b)}]")
+        elif kind == "k":
+            args.append("same")
+        else:
+            args.append(_expression(a.spec, namespace))
+    return f"{name}({', '.join(args)})"
+
+
 MAX_TEMPLATES = 1024
-_templates: dict[Template, Template] = {}
+_templates: dict[tuple[Any, ...], Template] = {}
 
 
 def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template | None:
@@ -252,7 +302,7 @@ def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template
         if type(v) is bytes and k in BINARY_KEYS:
             spec.append(("b", len(out), len(out) + len(v)))
             out += v
-        elif v is None or type(v) in (int, bool, float):
+        elif v is None or type(v) in (int, bool):
             spec.append(("c", v, None))
         elif isinstance(v, Mapping):
             nested = pack(v, same, out)
@@ -261,12 +311,13 @@ def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template
             spec.append(("n", nested, None))
         else:
             return None
-    template = (cls, tuple(spec))
-    shared = _templates.get(template)
+    # The shared key: constants by value and type (True and 1 are equal, not the same constant).
+    key = (cls, tuple((kind, type(a), a if kind != "n" else id(a), b) for kind, a, b in spec))
+    shared = _templates.get(key)
     if shared is None:
         if len(_templates) >= MAX_TEMPLATES:
             return None
-        _templates[template] = shared = template
+        _templates[key] = shared = Template((cls, tuple(spec)))
     return shared
 
 
@@ -277,17 +328,6 @@ def _raw_values(record: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(record.values())
 
 
-def unpack(template: Template, data: bytes, same: str | None) -> Record:
+def unpack(template: Template, data: bytes | None, same: str | None) -> Record:
     """The Record `pack()` described."""
-    cls, spec = template
-    values = []
-    for kind, a, b in spec:
-        if kind == "c":
-            values.append(a)
-        elif kind == "b":
-            values.append(data[a:b])
-        elif kind == "k":
-            values.append(same)
-        else:
-            values.append(unpack(a, data, same))
-    return cls(*values)  # type: ignore[no-any-return]
+    return template.unpack(data, same)

@@ -117,8 +117,8 @@ def test_stored_object_is_compact() -> None:
     assert v.parts[0].checksums == {"crc64nvme": v.checksum["value"]}  # type: ignore[index]
     assert type(v._parts) is bytes and v._parts is v.parts[0].inline          # the single part kept as its bytes
     assert v._etag is None and v.etag == v._bin[:16].hex()                    # the ETag's 16 bytes in _bin
-    assert type(v._sse) is tuple and v._sse is kept[1]._sse                    # one shared template
-    assert type(v._checksum) is tuple and v._checksum is kept[1]._checksum
+    assert type(v._sse) is records.Template and v._sse is kept[1]._sse                    # one shared template
+    assert type(v._checksum) is records.Template and v._checksum is kept[1]._checksum
     assert v._attrs is kept[1]._attrs                                          # one shared tuple
     assert len(v._bin) == 16 + 12 + 60 + 8        # ETag, binding id, wrapped key, CRC64NVME: all the rest is shared
     assert max(sizes) < 400, sizes
@@ -197,7 +197,7 @@ def test_packed_plans_read_as_the_dicts_they_were() -> None:
     packed = {"sse-c": True, "kms": False, "odd": False}
     for name, plan in plans.items():
         v = ObjectVersion("k", "null", 1.0, "o", size=1, etag=os.urandom(16).hex(), checksum=checksum, sse=plan)
-        assert (type(v._sse) is tuple) is packed[name], name
+        assert (type(v._sse) is records.Template) is packed[name], name
         assert v.sse == plan and thaw(v.sse) == plan and v.checksum == checksum and v.to_json()["sse"] == plan
         assert ObjectVersion.from_json(json.loads(json.dumps(v.to_json()))) == v
         assert v.replace(sse=v.sse) == v and v.replace(checksum=None).checksum is None
