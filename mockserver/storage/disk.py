@@ -398,8 +398,8 @@ class DiskJournal:
     def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]:
         buckets = [Bucket.from_json(d) for d in self._documents(self.buckets_dir)]
         cached = self._read_cache()
-        keys = [(d["bucket"], d["key"], [ObjectVersion.from_json(v) for v in d["versions"]]) if "cached" not in d
-                else d["cached"] for _logical, d in self._documents_at(self.keys_dir, cached)]
+        keys = [_parsed_key(d) if "cached" not in d else d["cached"]
+                for _logical, d in self._documents_at(self.keys_dir, cached)]
         uploads = [Upload.from_json(d) for d in self._documents(self.uploads_dir)]
         by_id = {u.upload_id: u for u in uploads}
         for logical, d in self._documents_at(self.parts_dir):
@@ -515,6 +515,14 @@ def _from_cache(entry: tuple[Any, ...]) -> tuple[str, str, list[ObjectVersion]]:
                                                    lambda p: Part(**p))
         versions.append(ObjectVersion(**data))
     return bucket, key, versions
+
+
+def _parsed_key(document: dict[str, Any]) -> tuple[str, str, list[ObjectVersion]]:
+    """A key document's versions; the key's text is one object for the index and every version (JSON parsing
+    makes one per occurrence)."""
+    key = document["key"]
+    return (document["bucket"], key, [ObjectVersion.from_json({**v, "key": key} if v.get("key") == key else v)
+                                      for v in document["versions"]])
 
 
 def disk_storage(data_dir: str, fsync: bool = False) -> Storage:
