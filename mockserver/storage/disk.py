@@ -348,13 +348,13 @@ class DiskJournal:
     def _documents(self, directory: str) -> Iterator[dict[str, Any]]:
         return (doc for _logical, doc in self._documents_at(directory))
 
-    def _documents_at(self, directory: str, cached: dict[str, tuple[int, Any]] | None = None
+    def _documents_at(self, directory: str, cached: dict[str | bytes, tuple[Any, ...]] | None = None
                       ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Latest complete version of every document under `directory` with its logical path; older and broken
         ones are removed. One directory at a time (every generation of a document is in its directory), each
         document handed over as soon as it is read: a restart with 100k objects never holds them all as JSON.
-        `cached` (logical path relative to meta/ -> (generation, entry)): a document whose newest generation is
-        the cached one is not read; ("cached", entry) is handed over instead."""
+        `cached` (document name, as `_name` gives it -> (generation, bucket, key, versions)): a document whose newest
+        generation is the cached one is not read; {"cached": (bucket, key, versions)} is handed over instead."""
         for dirpath, _dirs, files in os.walk(directory):
             found: dict[str, list[int]] = {}
             for name in files:
@@ -370,11 +370,13 @@ class DiskJournal:
                 logical = os.path.join(dirpath, digest)
                 generations.sort(reverse=True)
                 chosen = None
+                doc_name = self._name(logical)
                 if cached:
-                    hit = cached.pop(logical[len(self.meta) + 1:], None)
+                    hit = cached.pop(doc_name, None)
                     if hit is not None and hit[0] == generations[0]:
-                        chosen = {"cached": hit[1]}
-                        self._current[self._name(logical)] = generations[0]
+                        generation, bucket, key, versions, cached_name = hit
+                        chosen = {"cached": (bucket, key, versions if type(versions) is list else [versions])}
+                        self._current[cached_name] = generation     # objects made with the versions: kept
                         self._generation = max(self._generation, generations[0])
                         yield logical, chosen
                         for generation in generations[1:]:
@@ -389,7 +391,7 @@ class DiskJournal:
                         except ValueError:           # cut short by a kill -9 while being written
                             chosen = None
                         if chosen is not None:
-                            self._current[self._name(logical)] = generation
+                            self._current[doc_name] = generation
                             self._generation = max(self._generation, generation)
                             yield logical, chosen
                             continue
@@ -430,8 +432,12 @@ class DiskJournal:
     # documents stay the only record: the cache never decides what exists, only spares parsing what did not
     # change. Unreadable or of another format: ignored (and removed).
 
-    def _read_cache(self) -> dict[str, tuple[int, Any]] | None:
-        cached: dict[str, tuple[int, Any]] | None
+    def _read_cache(self) -> dict[str | bytes, tuple[Any, ...]] | None:
+        """Document name (`_name`) -> (generation, bucket, key, versions (the version itself when only one), the
+        name). Flat, keyed by the 32-byte digest, the name and generation then kept in `_current`: these entries
+        live while the versions are built, and what is freed then is memory the restarted server keeps
+        (fragmented) as its RSS."""
+        cached: dict[str | bytes, tuple[Any, ...]] | None
         try:
             with open(self.cache_path, "rb") as f:
                 if f.read(len(self.CACHE_MAGIC)) != self.CACHE_MAGIC:
@@ -446,7 +452,10 @@ class DiskJournal:
                         raise EOFError("cut short")
                     # Built batch by batch: the file's tuples never all live at once beside the records.
                     for relative, generation, entry in marshal.loads(payload):
-                        cached[relative] = (generation, _from_cache(entry))
+                        bucket, key, versions = _from_cache(entry)
+                        name = self._name(os.path.join(self.meta, relative))
+                        cached[name] = (generation, bucket, key, versions[0] if len(versions) == 1 else versions,
+                                        name)
         except FileNotFoundError:
             return None
         except (OSError, EOFError, ValueError, TypeError) as error:
