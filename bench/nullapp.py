@@ -22,6 +22,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -165,13 +166,13 @@ async def null_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def main(port: int) -> int:
     from mockserver.server import running_server
 
-    stop = threading.Event()
+    stop_requested: list[int] = []      # lock-free, as mockserver.server.main (Event.set in a handler can deadlock)
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: stop_requested.append(signum))
     with running_server(port=port, app=null_app) as server:
         print(f"null app on {server.endpoint}", flush=True)
-        while not stop.wait(0.5):
-            pass
+        while not stop_requested:
+            time.sleep(0.1)
     return 0
 
 

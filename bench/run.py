@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from bench import growth, suite
 from bench.servers import WORK, start_mock, start_mock_disk, start_moto, start_null, start_s3rver
-from bench.wrk_phase import phase_requests, run_load
+from bench.wrk_phase import NULL_PHASES, phase_requests, run_load
 
 BUCKET = "bench"
 PHASES = ["put-1k-sse", "get-1k", "head", "bucket-encryption"]
@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(WORK, exist_ok=True)
     load_at_start = os.getloadavg()[0]
     names = [n for n in args.only.split(",") if n]
-    if "large" in phases and "null" not in names:
-        names.append("null")
+    if ("large" in phases or "small" in phases) and "null" not in names:
+        names.append("null")        # the framework ceiling (small phase) and the transfer references (large)
     servers = {}
     small: dict[tuple[str, str, int], object] = {}
     large: dict[tuple[str, str], dict] = {}
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 # so a single round mostly measures who else was busy at that moment).
                 for round_number in range(args.rounds):
                     for name, server in servers.items():
-                        if name == "null":
+                        if name == "null" and phase not in NULL_PHASES:
                             continue
                         requests = phase_requests(server, phase, BUCKET)
                         result = run_load(requests, connections, args.seconds, WORK,
@@ -160,12 +160,50 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(suite.render(rows))
     report = render([n for n in names if n != "null"], small, large, rss, args.seconds, args.rounds, load_at_start,
                     args.large_rounds, phases)
+    if "small" in phases:
+        report += "\n" + render_ceiling([n for n in names if n in MOCKS], small, load_at_start)
     report += "".join("\n" + section for section in sections)
     print(report)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "latest.md"), "w") as handle:
         handle.write(report)
     return 0
+
+
+def render_ceiling(mocks: list[str], small: dict, load: float, peer: str = "s3rver", target: float = 3.0) -> str:
+    """The framework ceiling of the small phases: the null app (bench/nullapp.py, the mock's own uvicorn set-up,
+    no S3 work at all) driven by the same wrk streams. mock/null is how much of that ceiling the mock reaches;
+    `target` x the peer's rate as a fraction of the null app's is the share of the ceiling the target demands (at
+    or above 1.0 no server on this framework could meet it here)."""
+    header = (["phase", "conc.", "null req/s (p50/p99 ms)"] + [f"{m}/null" for m in mocks]
+              + [f"{target:g} x {peer} / null"])
+    lines = ["### Framework ceiling: the null app on the same uvicorn, same wrk streams (issue 15, small requests)", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    notes = []
+    for phase in NULL_PHASES:
+        for connections in (1, 16):
+            null = small.get((phase, "null", connections))
+            if null is None:
+                continue
+            null_rate = null.rps if not null.non_2xx and not null.errors else None
+            cells = [phase, str(connections), f"{null.rps:.0f} ({null.p50_ms:.2f}/{null.p99_ms:.2f})"]
+            for mock in mocks:
+                r = small.get((phase, mock, connections))
+                cells.append(fmt_ratio(r.rps if r is not None and not r.non_2xx and not r.errors else None,
+                                       null_rate))
+            p = small.get((phase, peer, connections))
+            needed = target * p.rps / null_rate if p is not None and not p.non_2xx and not p.errors and null_rate \
+                else None
+            cells.append(f"{needed:.2f}" if needed is not None else "-")
+            if needed is not None and needed >= 1.0:
+                notes.append(f"{phase} c={connections}: the null app itself answers {null_rate:.0f} req/s, "
+                             f"{null_rate / p.rps:.2f}x {peer} (< {target:g}x): no server on this framework can "
+                             f"reach {target:g}x here")
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", (f"mock/null: the share of the framework's own ceiling the mock reaches; {target:g} x {peer} / null: "
+                   f"the share the target demands (load average {load:.1f} at start; wrk shares the cores).")]
+    lines += [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
 
 
 def _cpu_per_gib(result: dict) -> float | None:

@@ -244,7 +244,9 @@ class S3App:
         if isinstance(body, (bytes, bytearray)) and "content-length" not in headers:
             headers["content-length"] = str(len(body)) if method != "HEAD" or response.status < 300 else "0"
         for name, value in headers.items():
-            if _HEADER_CONTROL.search(value):
+            # A printable value holds no control character: the regex runs only on the rest (str.isprintable is
+            # a C scan, the search a regex call per header per response).
+            if not value.isprintable() and _HEADER_CONTROL.search(value):
                 value = _HEADER_CONTROL.sub(" ", value)
             raw.append((name.encode("latin-1", "replace"), value.encode("latin-1", "replace")))
         try:

@@ -16,6 +16,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -351,9 +352,12 @@ def main(argv: list[str] | None = None) -> int:
     alt_account = Account("alt", args.alt_access_key, args.alt_secret_key, ALT.account_id)
     if main_account.access_key == alt_account.access_key:
         parser.error("the main and alt accounts need different access keys")
-    stop = threading.Event()
+    # The handler only appends to a list. It used to call threading.Event.set(), which takes the Event's lock: a
+    # signal handled while the main thread held that same lock (inside Event.wait, between its checks) waited
+    # for it forever, and serve ignored SIGTERM (seen once under a loaded test run). The main loop polls instead.
+    stop_requested: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: stop_requested.append(signum))
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         server_cm = running_server(dialect=args.dialect, host=args.host, port=args.port,
@@ -374,8 +378,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.print_json:
                 print(document, flush=True)
             try:
-                while not stop.wait(0.5):
-                    pass
+                while not stop_requested:
+                    time.sleep(0.1)      # a signal's handler runs during the sleep; the loop sees it within 0.1 s
             finally:
                 if args.write_json:
                     with contextlib.suppress(OSError):

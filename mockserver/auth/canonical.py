@@ -20,14 +20,28 @@ _CANONICAL = re.compile(r"(?:[A-Za-z0-9\-_.~]+|%(?:" + _ESCAPES + r"))*+\Z")
 _CANONICAL_QUERY = re.compile(r"(?:[A-Za-z0-9\-_.~=&]+|%(?:" + _ESCAPES + r"))*+\Z")
 
 
+# fast_unquote's results for short texts: the escaped values every presigned request carries (X-Amz-Credential,
+# X-Amz-SignedHeaders) repeat from request to request. A pure function's results, so a hit returns exactly what
+# unquoting would; bounded (cleared when full), and only texts up to _UNQUOTED_TEXT characters are kept.
+_UNQUOTED: dict[str, str] = {}
+_UNQUOTED_MAX = 1024
+_UNQUOTED_TEXT = 256
+
+
 def fast_unquote(text: str) -> str:
     """urllib.parse.unquote with the same result; ASCII text (every query string as received) takes
     unquote_to_bytes, about twice as fast as unquote's generic path (presigned URLs carry two escaped values)."""
     if "%" not in text:
         return text
-    if text.isascii():
-        return unquote_to_bytes(text).decode("utf-8", "replace")
-    return unquote(text)
+    done = _UNQUOTED.get(text)
+    if done is not None:
+        return done
+    done = unquote_to_bytes(text).decode("utf-8", "replace") if text.isascii() else unquote(text)
+    if len(text) <= _UNQUOTED_TEXT:
+        if len(_UNQUOTED) >= _UNQUOTED_MAX:
+            _UNQUOTED.clear()
+        _UNQUOTED[text] = done
+    return done
 
 
 def raw_query_params(raw_query: str) -> dict[str, str]:

@@ -36,9 +36,26 @@ def kms_scope_error(cred_region: str, region: str, service: str) -> S3Error | No
     return s3_error("InvalidSignatureException", message) if message else None
 
 
+# Credentials parsed without error, by (value, region, expected service): every request of a client carries the
+# same scope all day. A hit is exactly what parsing returns (a frozen value; failures are never kept). Bounded.
+_PARSED: dict[tuple[str, str, str], Credential] = {}
+_PARSED_MAX = 1024
+
+
 def parse_credential(value: str, region: str, error: MalformedError, expected_service: str = "s3") -> Credential:
     """`error(detail, region_field)` builds the header- or query-flavoured AWS error. The scope's service must be
     the endpoint's: S3 refuses a credential scoped to `kms` and KMS one scoped to `s3` (each its own way)."""
+    cache_key = (value, region, expected_service)
+    credential = _PARSED.get(cache_key)
+    if credential is None:
+        credential = _parse_credential(value, region, error, expected_service)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[cache_key] = credential
+    return credential
+
+
+def _parse_credential(value: str, region: str, error: MalformedError, expected_service: str) -> Credential:
     parts = value.split("/")
     if len(parts) != 5 or not all(parts[1:]) or len(parts[1]) != 8 or not parts[1].isdigit():
         if len(parts) == 5 and not parts[0]:

@@ -7,8 +7,26 @@ from email.utils import parsedate_to_datetime
 MAX_SKEW = timedelta(minutes=15)
 
 
+# parse_amz_date's results: concurrent requests carry the same second (an immutable datetime, so a hit returns
+# what parsing would). Bounded: cleared when full.
+_PARSED: dict[str, datetime] = {}
+_PARSED_MAX = 256
+
+
 def parse_amz_date(value: str) -> datetime | None:
     """'20130524T000000Z' -> aware UTC datetime; None when malformed. Sliced by hand: strptime is slow."""
+    moment = _PARSED.get(value)
+    if moment is not None:
+        return moment
+    moment = _parse_amz_date(value)
+    if moment is not None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[value] = moment
+    return moment
+
+
+def _parse_amz_date(value: str) -> datetime | None:
     if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (value[:8] + value[9:15]).isdigit():
         return None
     try:

@@ -57,7 +57,7 @@ def walk(storage: Storage, bucket: str, prefix: str, delimiter: str, after: str 
     Cost: a bisect to the start, one step per entry returned (plus delete markers passed over), and a bisect over
     each common prefix's keys; never a scan of the bucket."""
     index = storage.index[bucket]
-    keys, versions = index.sorted_keys, index.versions
+    keys, entries = index.sorted_keys, index.entries
     out: list[ObjectVersion | str] = []
     i = index.position(prefix, after)
     if delimiter and after and after.endswith(delimiter) and after.startswith(prefix):
@@ -66,7 +66,9 @@ def walk(storage: Storage, bucket: str, prefix: str, delimiter: str, after: str 
         key = keys[i]
         if not key.startswith(prefix):
             break
-        latest = versions[key][0]
+        entry = entries[key]
+        # a key with several versions holds their list; a key with one version holds it itself
+        latest: ObjectVersion = entry[0] if type(entry) is list else entry  # type: ignore[assignment]
         if latest.delete_marker:
             i += 1
             continue

@@ -13,7 +13,6 @@ a DSSE-KMS or SSE-C target (`DSSE-KMS`, `SSE-C`) are not in the model: the mock 
 reason, any other element as "a valid new encryption type" (unproven)."""
 from __future__ import annotations
 
-import dataclasses
 import re
 
 from mockserver import xmlio
@@ -98,5 +97,5 @@ async def update_object_encryption(ctx: RequestContext) -> Response:
         raise access_denied(MSG_KEY_ACCOUNT)
     new_meta = ctx.state.encryption.update_encryption(meta=meta, account_id=account_id, key_arn=arn,
                                                       bucket_key=bucket_key, bucket=bucket.name, key=ctx.key)
-    await ctx.state.storage.replace_version(bucket.name, dataclasses.replace(version, sse=new_meta))
+    await ctx.state.storage.replace_version(bucket.name, version.replace(sse=new_meta))
     return Response(200)

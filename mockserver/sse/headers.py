@@ -70,8 +70,14 @@ class CustomerKey:
         return f"CustomerKey(md5={self.md5_b64})"
 
 
+_SSEC_NAMES: dict[str, tuple[str, str, str]] = {}
+
+
 def has_ssec(headers: Mapping[str, str], prefix: str = SSEC_PREFIX) -> bool:
-    return any(h in headers for h in (prefix + "algorithm", prefix + "key", prefix + "key-md5"))
+    names = _SSEC_NAMES.get(prefix)
+    if names is None:        # the two prefixes, each built once (this runs on every PUT, GET and HEAD)
+        names = _SSEC_NAMES[prefix] = (prefix + "algorithm", prefix + "key", prefix + "key-md5")
+    return names[0] in headers or names[1] in headers or names[2] in headers
 
 
 def parse_customer_key(headers: Mapping[str, str], prefix: str = SSEC_PREFIX, *,

@@ -18,7 +18,7 @@ from typing import Any, Protocol, Self
 
 from mockserver.errors import S3Error, internal_error, no_such_bucket
 from mockserver.storage import crashpoints
-from mockserver.storage.records import EMPTY, compact_mapping, freeze, share, thaw
+from mockserver.storage.records import EMPTY, Template, compact_mapping, freeze, pack, share, thaw
 
 log = logging.getLogger("mockserver")
 
@@ -44,13 +44,24 @@ def preadv_full(fd: int, view: memoryview, offset: int) -> int:
     return done
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names (dataclasses.fields() rebuilds its tuple on every call: twice per journal write)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return names
+
+
 class _Record:
     """JSON form of a flat dataclass: its fields as they are."""
 
     __slots__ = ()        # slotted subclasses get no __dict__ / __weakref__ through this base
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        return {name: getattr(self, name) for name in _field_names(type(self))}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Self:
@@ -96,56 +107,290 @@ class Part(_Record):
         return cls(**data)
 
 
-@dataclass(slots=True)
+_ATTRS = ("owner_id", "delete_marker", "content_type", "headers", "metadata", "storage_class", "multipart",
+          "tagging_count", "upload_id")
+_SHARED_ATTRS_MAX = 4096
+_shared_attrs: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _attrs(owner_id: str, delete_marker: bool, content_type: str, headers: Mapping[str, str],
+           metadata: Mapping[str, str], storage_class: str, multipart: bool, tagging_count: int,
+           upload_id: str | None) -> tuple[Any, ...]:
+    """The fields objects mostly have in common, as one tuple: one shared tuple for every object without headers,
+    metadata or upload id that has the same owner, content type, storage class, tag count and flags (bounded:
+    past _SHARED_ATTRS_MAX combinations each object gets its own tuple, correct, only larger)."""
+    headers = compact_mapping(headers)
+    metadata = compact_mapping(metadata)
+    if headers is EMPTY and metadata is EMPTY and upload_id is None:
+        shared_key = (owner_id, delete_marker, content_type, storage_class, multipart, tagging_count)
+        found = _shared_attrs.get(shared_key)
+        if found is not None:
+            return found
+        made = (share(owner_id), delete_marker, share(content_type), EMPTY, EMPTY, share(storage_class), multipart,
+                tagging_count, None)
+        if len(_shared_attrs) < _SHARED_ATTRS_MAX:
+            _shared_attrs[shared_key] = made
+        return made
+    return (share(owner_id), delete_marker, share(content_type), headers, metadata, share(storage_class), multipart,
+            tagging_count, upload_id)
+
+
+# The last version whose packed SSE plan / checksum was unpacked, and the Record: a request (or a listing entry)
+# reads its version's plan and checksum a few times, unpacked once.
+_last_sse: tuple[Any, Any] = (None, None)
+_last_checksum: tuple[Any, Any] = (None, None)
+_part_sums: dict[Template, Callable[[bytes], Mapping[str, str]] | None] = {}
+
+
+def _part_sums_maker(checksum: Template) -> Callable[[bytes], Mapping[str, str]] | None:
+    """For a packed checksum: a function making its single part's checksums ({algorithm: value}) from the
+    version's bytes, without a base64 round trip; None if the template has no constant algorithm."""
+    bounds = checksum.value_bounds("value")
+    try:
+        algorithm = checksum.constant("algorithm")
+    except (KeyError, ValueError):
+        return None
+    if bounds is None or type(algorithm) is not str:
+        return None
+    cls = freeze({algorithm: "x"}).__class__
+    if cls is dict:
+        return None
+    start, end = bounds
+    return lambda data: cls(data[start:end])  # type: ignore[no-any-return]
+
+
+def _compact_etag(etag: str) -> str | bytes:
+    """A plain MD5-shaped ETag (32 lowercase hex digits) as its 16 bytes; any other ETag (multipart "<hex>-N") as
+    it is."""
+    if len(etag) == 32:
+        try:
+            raw = bytes.fromhex(etag)
+        except ValueError:
+            return etag
+        if raw.hex() == etag:
+            return raw
+    return etag
+
+
 class ObjectVersion:
-    """One version of a key, as the index keeps it. Compact (memory per stored object): its SSE plan, checksum and
-    the parts' checksums are read-only records.Record mappings, empty headers / metadata the shared EMPTY, repeated
-    strings shared, a part's ETag, size and time the version's own objects when equal. Stored records are replaced
-    (dataclasses.replace), never edited; to_json() gives the same documents as plain dicts did."""
+    """One version of a key, as the index keeps it (memory per stored object). The fields are those of the
+    dataclass it was (same constructor, attributes, equality and JSON documents), stored compactly:
+    - owner, delete marker flag, content type, headers, metadata, storage class, multipart flag, tag count and
+      upload id live in one tuple that objects with the same values share (`_attrs`);
+    - a plain ETag is kept as its 16 bytes (`etag` gives the hex text);
+    - the SSE plan and checksum are read-only records.Record mappings (binary values stored as bytes);
+    - a single part that only repeats the version (part 1, the version's size, ETag, time and checksum: every
+      PutObject / CopyObject / POST object) is not kept as a Part in a list: `_parts` holds its inline bytes (or
+      its blob id), and `parts` builds the one-item list on access. Other versions keep their list of Parts.
+    Stored versions are replaced (`replace()`), never edited."""
+
+    __slots__ = ("_attrs", "_bin", "_checksum", "_etag", "_parts", "_sse", "key", "last_modified", "size",
+                 "version_id")
+
     key: str
     version_id: str
     last_modified: float
-    owner_id: str
-    delete_marker: bool = False
-    size: int = 0
-    etag: str = ""                                  # hex (or "<hex>-N"), no quotes
-    content_type: str = "binary/octet-stream"
-    headers: Mapping[str, str] = field(default_factory=lambda: EMPTY)   # stored entity headers (cache-control, ...)
-    metadata: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # x-amz-meta-<name> -> value
-    storage_class: str = "STANDARD"
-    checksum: Mapping[str, str] | None = None       # {"algorithm", "value", "type"}
-    sse: Mapping[str, Any] = field(default_factory=lambda: EMPTY)  # EncryptionService plan.meta
-    parts: list[Part] = field(default_factory=list)          # blobs in order; len > 1 or multipart=True
-    multipart: bool = False
-    tagging_count: int = 0
-    upload_id: str | None = None      # CompleteMultipartUpload: the upload this version completed
+    size: int
 
-    def __post_init__(self) -> None:
-        self.headers = compact_mapping(self.headers)
-        self.metadata = compact_mapping(self.metadata)
-        self.content_type = share(self.content_type)
-        self.storage_class = share(self.storage_class)
-        self.owner_id = share(self.owner_id)
-        self.sse = freeze(self.sse, self.key) if type(self.sse) is dict else self.sse or EMPTY
-        checksum = self.checksum
-        if type(checksum) is dict:
-            self.checksum = checksum = freeze(checksum) if checksum else None
-        algorithm = checksum["algorithm"] if checksum and len(self.parts) == 1 else None
-        for p in self.parts:       # equal values of the parts and the version: one object each
-            if p.etag is not self.etag and p.etag == self.etag:
-                p.etag = self.etag
+    def __init__(self, key: str, version_id: str, last_modified: float, owner_id: str, delete_marker: bool = False,
+                 size: int = 0, etag: str = "", content_type: str = "binary/octet-stream",
+                 headers: Mapping[str, str] = EMPTY, metadata: Mapping[str, str] = EMPTY,
+                 storage_class: str = "STANDARD", checksum: Mapping[str, str] | None = None,
+                 sse: Mapping[str, Any] = EMPTY, parts: list[Part] | None = None, multipart: bool = False,
+                 tagging_count: int = 0, upload_id: str | None = None) -> None:
+        self.key = key
+        self.version_id = NULL_VERSION if version_id == NULL_VERSION else version_id
+        self.last_modified = last_modified
+        self.size = size
+        self._attrs = _attrs(owner_id, delete_marker, content_type, headers, metadata, storage_class, multipart,
+                             tagging_count, upload_id)
+        self._pack(etag, sse, checksum)
+        self._parts = self._compact_parts(parts or [], etag)
+
+    def _pack(self, etag: str, sse: Mapping[str, Any], checksum: Mapping[str, str] | None) -> None:
+        """The ETag, SSE plan and checksum: their binary values in one bytes (`_bin`: the ETag's 16 bytes first
+        when it is a plain MD5-shaped one, `_etag` None), the plans as shared records.pack() templates; what
+        cannot be packed as a Record (and the ETag as text)."""
+        out = bytearray()
+        compact = _compact_etag(etag)
+        if type(compact) is bytes:
+            out += compact
+            self._etag: str | None = None
+        else:
+            self._etag = etag
+        self._sse: Mapping[str, Any] | Template = EMPTY
+        if sse:
+            size = len(out)
+            template = pack(sse, self.key, out)
+            if template is None:
+                del out[size:]
+                self._sse = freeze(sse, self.key) if type(sse) is dict else sse
+            else:
+                self._sse = template
+        self._checksum: Mapping[str, str] | Template | None = None
+        if checksum:
+            size = len(out)
+            template = pack(checksum, None, out)
+            if template is None:
+                del out[size:]
+                self._checksum = freeze(checksum) if type(checksum) is dict else checksum
+            else:
+                self._checksum = template
+        self._bin = bytes(out) if out else None
+
+    @property
+    def sse(self) -> Mapping[str, Any]:                     # EncryptionService plan.meta
+        sse = self._sse
+        if type(sse) is not Template:
+            return sse  # type: ignore[return-value]
+        global _last_sse
+        last = _last_sse
+        if last[0] is self:
+            return last[1]  # type: ignore[no-any-return]
+        record = sse.build(self._bin, self.key)
+        _last_sse = (self, record)
+        return record  # type: ignore[no-any-return]
+
+    @property
+    def checksum(self) -> Mapping[str, str] | None:         # {"algorithm", "value", "type"}
+        checksum = self._checksum
+        if type(checksum) is not Template:
+            return checksum  # type: ignore[return-value]
+        global _last_checksum
+        last = _last_checksum
+        if last[0] is self:
+            return last[1]  # type: ignore[no-any-return]
+        record = checksum.build(self._bin, None)
+        _last_checksum = (self, record)
+        return record  # type: ignore[no-any-return]
+
+    def _compact_parts(self, parts: list[Part], etag: str) -> list[Part] | bytes | str | None:
+        if not parts:
+            return None
+        if len(parts) == 1 and not self._attrs[6]:
+            p = parts[0]
+            if (p.number == 1 and p.size == self.size and p.etag == etag
+                    and p.last_modified == self.last_modified and p.checksums == self._part_checksums()):
+                if p.inline is not None:
+                    if not p.blob:
+                        return p.inline
+                elif p.blob:
+                    return p.blob
+        for p in parts:       # equal values of the parts and the version: one object each
+            if p.etag is not etag and p.etag == etag:
+                p.etag = etag
             if p.size is not self.size and p.size == self.size:
                 p.size = self.size
             if p.last_modified is not self.last_modified and p.last_modified == self.last_modified:
                 p.last_modified = self.last_modified
-            if algorithm is not None and checksum is not None:
-                value = p.checksums.get(algorithm)
-                if value is not None and value is not checksum["value"] and value == checksum["value"]:
-                    p.checksums = freeze({k: checksum["value"] if k == algorithm else v
-                                          for k, v in p.checksums.items()})
+        return list(parts)
+
+    def _part_checksums(self) -> Mapping[str, str]:
+        """The checksums of a single part that repeats the version: its algorithm and value."""
+        checksum = self._checksum
+        if type(checksum) is Template:
+            make = _part_sums.get(checksum)
+            if make is None:
+                make = _part_sums[checksum] = _part_sums_maker(checksum)
+            if make is not None:
+                return make(self._bin)  # type: ignore[arg-type]
+        checksum = self.checksum
+        return freeze({checksum["algorithm"]: checksum["value"]}) if checksum else EMPTY
+
+    @property
+    def etag(self) -> str:                  # hex (or "<hex>-N"), no quotes
+        etag = self._etag
+        return self._bin[:16].hex() if etag is None else etag  # type: ignore[index]
+
+    @property
+    def parts(self) -> list[Part]:
+        """Blobs in order; len > 1 or multipart=True for multipart objects. A fresh list for a single part kept
+        compactly (the list is not the version's: editing it changes nothing)."""
+        parts = self._parts
+        if type(parts) is list:
+            return parts
+        if parts is None:
+            return []
+        part = object.__new__(Part)         # the fields as Part() would set them, without its checks (known good)
+        part.number = 1
+        part.size = self.size
+        part.etag = self.etag
+        part.checksums = self._part_checksums()
+        part.last_modified = self.last_modified
+        if type(parts) is bytes:
+            part.blob, part.inline = "", parts
+        else:
+            part.blob, part.inline = parts, None  # type: ignore[assignment]
+        return [part]
+
+    def blob_ids(self) -> list[str]:
+        """Ids of the blobs in the blob store this version uses (not its inline ones)."""
+        parts = self._parts
+        if type(parts) is list:
+            return [p.blob for p in parts if p.blob]
+        return [parts] if type(parts) is str else []
+
+    @property
+    def owner_id(self) -> str:
+        return self._attrs[0]  # type: ignore[no-any-return]
+
+    @property
+    def delete_marker(self) -> bool:
+        return self._attrs[1]  # type: ignore[no-any-return]
+
+    @property
+    def content_type(self) -> str:
+        return self._attrs[2]  # type: ignore[no-any-return]
+
+    @property
+    def headers(self) -> Mapping[str, str]:        # stored entity headers (cache-control, ...)
+        return self._attrs[3]  # type: ignore[no-any-return]
+
+    @property
+    def metadata(self) -> Mapping[str, str]:       # x-amz-meta-<name> -> value
+        return self._attrs[4]  # type: ignore[no-any-return]
+
+    @property
+    def storage_class(self) -> str:
+        return self._attrs[5]  # type: ignore[no-any-return]
+
+    @property
+    def multipart(self) -> bool:
+        return self._attrs[6]  # type: ignore[no-any-return]
+
+    @property
+    def tagging_count(self) -> int:
+        return self._attrs[7]  # type: ignore[no-any-return]
+
+    @property
+    def upload_id(self) -> str | None:             # CompleteMultipartUpload: the upload this version completed
+        return self._attrs[8]  # type: ignore[no-any-return]
+
+    def _fields(self) -> dict[str, Any]:
+        """The fields in the dataclass's order (parts as Parts)."""
+        return {"key": self.key, "version_id": self.version_id, "last_modified": self.last_modified,
+                "owner_id": self.owner_id, "delete_marker": self.delete_marker, "size": self.size,
+                "etag": self.etag, "content_type": self.content_type, "headers": self.headers,
+                "metadata": self.metadata, "storage_class": self.storage_class, "checksum": self.checksum,
+                "sse": self.sse, "parts": self.parts, "multipart": self.multipart,
+                "tagging_count": self.tagging_count, "upload_id": self.upload_id}
+
+    def replace(self, **changes: Any) -> ObjectVersion:
+        """A copy with `changes` (as dataclasses.replace)."""
+        return ObjectVersion(**{**self._fields(), **changes})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ObjectVersion):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]    # unhashable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return "ObjectVersion(" + ", ".join(f"{k}={v!r}" for k, v in self._fields().items()) + ")"
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = self._fields()
         data["headers"] = thaw(self.headers)
         data["metadata"] = thaw(self.metadata)
         data["checksum"] = thaw(self.checksum)
@@ -164,7 +409,7 @@ class ObjectVersion:
     @staticmethod
     def shared_parts(data: dict[str, Any], parts: list[dict[str, Any]],
                      make: Callable[[dict[str, Any]], Part]) -> list[Part]:
-        """Parts from their dicts, given the version's own objects for equal values (see __post_init__) before
+        """Parts from their dicts, given the version's own objects for equal values (see _compact_parts) before
         they are frozen: loading a document costs no second pass."""
         checksum = data.get("checksum")
         algorithm = checksum.get("algorithm") if checksum and len(parts) == 1 else None
@@ -321,27 +566,73 @@ def prefix_end(prefix: str) -> str | None:
     return None
 
 
+class Versions(Mapping[str, list["ObjectVersion"]]):
+    """A bucket's keys -> their versions, newest first (BucketIndex.versions): a read-only view of the index's
+    entries, where a key with one version holds that version itself, not a one-item list (memory per stored
+    object); its list is made on access."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: dict[str, ObjectVersion | list[ObjectVersion]]) -> None:
+        self._entries = entries
+
+    def __getitem__(self, key: str) -> list[ObjectVersion]:
+        entry = self._entries[key]
+        return entry if type(entry) is list else [entry]  # type: ignore[list-item]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        entry = self._entries.get(key)
+        if entry is None:
+            return default
+        return entry if type(entry) is list else [entry]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class BucketIndex:
     """Keys of one bucket: versions newest first, plus a sorted key list for listings (kept sorted by bisect:
-    a listing page seeks in O(log n) and never scans or sorts the bucket)."""
+    a listing page seeks in O(log n) and never scans or sorts the bucket). `entries` maps a key to its only
+    version, or to the list of its versions when it has more than one; `versions` is the view that always gives
+    lists."""
 
-    __slots__ = ("sorted_keys", "versions")
+    __slots__ = ("entries", "sorted_keys", "versions")
 
     def __init__(self) -> None:
-        self.versions: dict[str, list[ObjectVersion]] = {}
+        self.entries: dict[str, ObjectVersion | list[ObjectVersion]] = {}
+        self.versions = Versions(self.entries)
         self.sorted_keys: list[str] = []
+
+    def latest(self, key: str) -> ObjectVersion | None:
+        entry = self.entries.get(key)
+        if type(entry) is list:
+            return entry[0]
+        return entry  # type: ignore[return-value]
+
+    def all_versions(self) -> Iterator[ObjectVersion]:
+        for entry in self.entries.values():
+            if type(entry) is list:
+                yield from entry
+            else:
+                yield entry  # type: ignore[misc]
 
     def set(self, key: str, versions: list[ObjectVersion]) -> None:
         if versions:
-            if key not in self.versions:
+            if key not in self.entries:
                 keys = self.sorted_keys
                 if not keys or keys[-1] < key:
                     keys.append(key)          # ascending writes (and loading) append without a search
                 else:
                     bisect.insort(keys, key)
-            self.versions[key] = versions
-        elif key in self.versions:
-            del self.versions[key]
+            self.entries[key] = versions[0] if len(versions) == 1 else list(versions)
+        elif key in self.entries:
+            del self.entries[key]
             i = bisect.bisect_left(self.sorted_keys, key)
             if i < len(self.sorted_keys) and self.sorted_keys[i] == key:
                 del self.sorted_keys[i]
@@ -350,8 +641,8 @@ class BucketIndex:
         """Bulk insert at start-up: one sort instead of an insort per key."""
         for key, versions in entries:
             if versions:
-                self.versions[key] = versions
-        self.sorted_keys = sorted(self.versions)
+                self.entries[key] = versions[0] if len(versions) == 1 else versions
+        self.sorted_keys = sorted(self.entries)
 
     def position(self, prefix: str, after: str | None) -> int:
         """Index in sorted_keys of the first key >= prefix and > after."""
@@ -407,8 +698,7 @@ class Storage:
                 self.uploads[u.upload_id] = u
         self._settle_completions()
         # Blobs no metadata refers to are leftovers of writes interrupted before their commit.
-        referenced = {p.blob for idx in self.index.values() for vs in idx.versions.values() for v in vs
-                      for p in v.parts}
+        referenced = {b for idx in self.index.values() for v in idx.all_versions() for b in v.blob_ids()}
         referenced |= {p.blob for u in self.uploads.values() for p in u.parts.values()}
         for blob in self.blobs.existing() - referenced:
             self.blobs.delete(blob)
@@ -420,13 +710,12 @@ class Storage:
         answered as the first was, across restarts too."""
         stale = []
         for bucket, idx in self.index.items():
-            for versions in idx.versions.values():
-                for v in versions:
-                    if v.upload_id is None:
-                        continue
-                    self.completed_uploads[v.upload_id] = (bucket, v.key, v.version_id, v.etag)
-                    if v.upload_id in self.uploads:
-                        stale.append(v.upload_id)
+            for v in idx.all_versions():
+                if v.upload_id is None:
+                    continue
+                self.completed_uploads[v.upload_id] = (bucket, v.key, v.version_id, v.etag)
+                if v.upload_id in self.uploads:
+                    stale.append(v.upload_id)
         for upload_id in stale:
             del self.uploads[upload_id]
         if stale:
@@ -457,14 +746,14 @@ class Storage:
                 return
             if previous is not None:
                 self.buckets[bucket.name] = previous
-            elif not self.index[bucket.name].versions:
+            elif not self.index[bucket.name].entries:
                 del self.buckets[bucket.name]
                 del self.index[bucket.name]
 
         await self._persist("bucket", self.journal.save_bucket(bucket), undo)
 
     def bucket_is_empty(self, name: str) -> bool:
-        return not self.index[name].versions
+        return not self.index[name].entries
 
     async def delete_bucket(self, name: str) -> None:
         for upload in [u for u in self.uploads.values() if u.bucket == name]:
@@ -484,8 +773,7 @@ class Storage:
         return self.index[bucket].versions.get(key, [])
 
     def latest(self, bucket: str, key: str) -> ObjectVersion | None:
-        versions = self.index[bucket].versions.get(key)
-        return versions[0] if versions else None
+        return self.index[bucket].latest(key)
 
     def get_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
         for v in self.index[bucket].versions.get(key, ()):
@@ -500,7 +788,7 @@ class Storage:
         idx = self.index.get(bucket)
         if idx is None:      # the bucket was deleted while this write streamed its body
             if owns_blobs:
-                self.free_blobs([p.blob for p in version.parts])
+                self.free_blobs(version.blob_ids())
             raise no_such_bucket(bucket)
         current = idx.versions.get(version.key, [])
         replaced = [v for v in current if v.version_id == version.version_id]
@@ -516,11 +804,11 @@ class Storage:
         try:
             await self._persist("object", self.journal.save_key(bucket, version.key, versions), undo)
         except S3Error:
-            await self._free_failed([p.blob for p in version.parts] if owns_blobs else [],
+            await self._free_failed(version.blob_ids() if owns_blobs else [],
                                     lambda: self.journal.save_key(bucket, version.key, idx.versions.get(version.key, [])))
             raise
         crashpoints.crash_at("version.saved")
-        self.free_blobs([p.blob for v in replaced for p in v.parts])
+        self.free_blobs([b for v in replaced for b in v.blob_ids()])
 
     async def replace_version(self, bucket: str, version: ObjectVersion) -> None:
         """Put `version` in the place of the stored version with its id (same blobs, new metadata: e.g.
@@ -567,7 +855,7 @@ class Storage:
                 idx.set(key, now_versions[:position] + [removed] + now_versions[position:])
 
         await self._persist("object", self.journal.save_key(bucket, key, versions), undo)
-        self.free_blobs([p.blob for p in removed.parts])
+        self.free_blobs(removed.blob_ids())
         return removed
 
     def keys_from(self, bucket: str, prefix: str, after: str | None) -> Iterator[str]:
@@ -624,7 +912,7 @@ class Storage:
         if upload is not None and free_parts:
             # Never a blob an object version uses (completion hands an upload's parts to its object).
             idx = self.index.get(upload.bucket)
-            owned = {p.blob for v in (idx.versions.get(upload.key, []) if idx is not None else []) for p in v.parts}
+            owned = {b for v in (idx.versions.get(upload.key, []) if idx is not None else []) for b in v.blob_ids()}
             self.free_blobs([p.blob for p in upload.parts.values() if p.blob not in owned])
 
     # ----- blobs -----

@@ -85,6 +85,10 @@ def atomic_remove(path: str, fsync: bool = True) -> None:
     _fsync_dir(os.path.dirname(path), fsync)
 
 
+# One encoder for every document (json.dumps with separators builds a JSONEncoder per call); same output.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -99,7 +103,8 @@ class _DiskWriter:
         self.blob_id = new_blob_id()
         self.inline: bytes | None = None
         self._fsync = store.fsync
-        self._path = store.path(self.blob_id)
+        self._store = store
+        self._path = ""                 # the blob file's, once the blob outgrows INLINE_LIMIT
         self._fd: int | None = None
         self._held: list[bytes] | None = []
         self._held_size = 0
@@ -116,6 +121,7 @@ class _DiskWriter:
             self._held_size += len(data)
             if self._held_size <= self.INLINE_LIMIT:
                 return
+            self._path = self._store.path(self.blob_id)
             self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             held, self._held = self._held, None
             for piece in held:
@@ -226,8 +232,25 @@ class DiskJournal:
         os.makedirs(self.tmp)
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
-        self._current: dict[str, int] = {}      # logical path -> generation of its latest version
+        # Document -> generation of its latest version. Key documents (one per stored key: memory per stored object)
+        # are named by their digest's 32 bytes, not their path (~120 characters); other documents by their path.
+        self._current: dict[str | bytes, int] = {}
+        self._keys_prefix = os.path.join(self.keys_dir, "")
         self._generation = 0
+
+    def _name(self, logical: str) -> str | bytes:
+        """The key of a document in `_current`: a key document's digest as bytes, any other's logical path."""
+        if logical.startswith(self._keys_prefix):
+            digest = logical[len(self._keys_prefix) + 3:]
+            if len(digest) == 64:
+                try:
+                    raw = bytes.fromhex(digest)
+                except ValueError:
+                    raw = b""
+                if raw.hex() == digest:
+                    return raw
+                # not a digest as this journal names them (a stray file): named by its path, as any other
+        return logical
 
     def _next_generation(self) -> int:
         self._generation = max(self._generation + 1, time.time_ns())
@@ -237,7 +260,8 @@ class DiskJournal:
         """Raises OSError (full disk) only while the new generation is not complete: the document is then as it
         was. Once the new generation is down, failing to remove the previous one is logged (a restart keeps the
         highest generation) and the write counts as done."""
-        old_generation = self._current.get(logical)
+        name = self._name(logical)
+        old_generation = self._current.get(name)
         old = None if old_generation is None else f"{logical}.{old_generation:016x}.json"
         if data is not None:
             path = f"{logical}.{generation:016x}.json"
@@ -245,10 +269,10 @@ class DiskJournal:
                 _create_file(path, data[:len(data) // 2], False)
                 crashpoints.crash_at(f"meta.{kind}.partial")
             write_new(path, data, self.fsync)
-            self._current[logical] = generation
+            self._current[name] = generation
             crashpoints.crash_at(f"meta.{kind}.written")
         else:
-            self._current.pop(logical, None)
+            self._current.pop(name, None)
         if old is not None:
             try:
                 atomic_remove(old, self.fsync)
@@ -259,7 +283,7 @@ class DiskJournal:
 
     async def _write(self, kind: str, logical: str, document: dict[str, Any] | None) -> None:
         # Serialised now (the state this request acknowledges); written in call order per document.
-        data = None if document is None else json.dumps(document, separators=(",", ":")).encode()
+        data = None if document is None else _ENCODE(document).encode()
         generation = self._next_generation()
         if not self.fsync:
             # A few syscalls into the page cache: cheaper inline than a thread hop, and trivially in order.
@@ -330,13 +354,13 @@ class DiskJournal:
     def _documents(self, directory: str) -> Iterator[dict[str, Any]]:
         return (doc for _logical, doc in self._documents_at(directory))
 
-    def _documents_at(self, directory: str, cached: dict[str, tuple[int, Any]] | None = None
+    def _documents_at(self, directory: str, cached: dict[str | bytes, tuple[Any, ...]] | None = None
                       ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Latest complete version of every document under `directory` with its logical path; older and broken
         ones are removed. One directory at a time (every generation of a document is in its directory), each
         document handed over as soon as it is read: a restart with 100k objects never holds them all as JSON.
-        `cached` (logical path relative to meta/ -> (generation, entry)): a document whose newest generation is
-        the cached one is not read; ("cached", entry) is handed over instead."""
+        `cached` (document name, as `_name` gives it -> (generation, bucket, key, versions)): a document whose newest
+        generation is the cached one is not read; {"cached": (bucket, key, versions)} is handed over instead."""
         for dirpath, _dirs, files in os.walk(directory):
             found: dict[str, list[int]] = {}
             for name in files:
@@ -352,11 +376,13 @@ class DiskJournal:
                 logical = os.path.join(dirpath, digest)
                 generations.sort(reverse=True)
                 chosen = None
+                doc_name = self._name(logical)
                 if cached:
-                    hit = cached.pop(logical[len(self.meta) + 1:], None)
+                    hit = cached.pop(doc_name, None)
                     if hit is not None and hit[0] == generations[0]:
-                        chosen = {"cached": hit[1]}
-                        self._current[logical] = generations[0]
+                        generation, bucket, key, versions, cached_name = hit
+                        chosen = {"cached": (bucket, key, versions if type(versions) is list else [versions])}
+                        self._current[cached_name] = generation     # objects made with the versions: kept
                         self._generation = max(self._generation, generations[0])
                         yield logical, chosen
                         for generation in generations[1:]:
@@ -371,7 +397,7 @@ class DiskJournal:
                         except ValueError:           # cut short by a kill -9 while being written
                             chosen = None
                         if chosen is not None:
-                            self._current[logical] = generation
+                            self._current[doc_name] = generation
                             self._generation = max(self._generation, generation)
                             yield logical, chosen
                             continue
@@ -380,8 +406,8 @@ class DiskJournal:
     def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]:
         buckets = [Bucket.from_json(d) for d in self._documents(self.buckets_dir)]
         cached = self._read_cache()
-        keys = [(d["bucket"], d["key"], [ObjectVersion.from_json(v) for v in d["versions"]]) if "cached" not in d
-                else d["cached"] for _logical, d in self._documents_at(self.keys_dir, cached)]
+        keys = [_parsed_key(d) if "cached" not in d else d["cached"]
+                for _logical, d in self._documents_at(self.keys_dir, cached)]
         uploads = [Upload.from_json(d) for d in self._documents(self.uploads_dir)]
         by_id = {u.upload_id: u for u in uploads}
         for logical, d in self._documents_at(self.parts_dir):
@@ -412,8 +438,12 @@ class DiskJournal:
     # documents stay the only record: the cache never decides what exists, only spares parsing what did not
     # change. Unreadable or of another format: ignored (and removed).
 
-    def _read_cache(self) -> dict[str, tuple[int, Any]] | None:
-        cached: dict[str, tuple[int, Any]] | None
+    def _read_cache(self) -> dict[str | bytes, tuple[Any, ...]] | None:
+        """Document name (`_name`) -> (generation, bucket, key, versions (the version itself when only one), the
+        name). Flat, keyed by the 32-byte digest, the name and generation then kept in `_current`: these entries
+        live while the versions are built, and what is freed then is memory the restarted server keeps
+        (fragmented) as its RSS."""
+        cached: dict[str | bytes, tuple[Any, ...]] | None
         try:
             with open(self.cache_path, "rb") as f:
                 if f.read(len(self.CACHE_MAGIC)) != self.CACHE_MAGIC:
@@ -428,7 +458,10 @@ class DiskJournal:
                         raise EOFError("cut short")
                     # Built batch by batch: the file's tuples never all live at once beside the records.
                     for relative, generation, entry in marshal.loads(payload):
-                        cached[relative] = (generation, _from_cache(entry))
+                        bucket, key, versions = _from_cache(entry)
+                        name = self._name(os.path.join(self.meta, relative))
+                        cached[name] = (generation, bucket, key, versions[0] if len(versions) == 1 else versions,
+                                        name)
         except FileNotFoundError:
             return None
         except (OSError, EOFError, ValueError, TypeError) as error:
@@ -454,7 +487,7 @@ class DiskJournal:
                 batch: list[tuple[str, int, Any]] = []
                 for bucket, key, versions in entries:
                     logical = self._key_path(bucket, key)
-                    generation = self._current.get(logical)
+                    generation = self._current.get(self._name(logical))
                     if generation is None or not versions:
                         continue
                     batch.append((logical[len(self.meta) + 1:], generation, _to_cache(bucket, key, versions)))
@@ -497,6 +530,14 @@ def _from_cache(entry: tuple[Any, ...]) -> tuple[str, str, list[ObjectVersion]]:
                                                    lambda p: Part(**p))
         versions.append(ObjectVersion(**data))
     return bucket, key, versions
+
+
+def _parsed_key(document: dict[str, Any]) -> tuple[str, str, list[ObjectVersion]]:
+    """A key document's versions; the key's text is one object for the index and every version (JSON parsing
+    makes one per occurrence)."""
+    key = document["key"]
+    return (document["bucket"], key, [ObjectVersion.from_json({**v, "key": key} if v.get("key") == key else v)
+                                      for v in document["versions"]])
 
 
 def disk_storage(data_dir: str, fsync: bool = False) -> Storage:

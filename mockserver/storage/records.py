@@ -7,12 +7,19 @@ with that layout), 16 + 8 bytes per value plus the GC header: 40 bytes for one e
 Mappings (`[]`, `get`, `in`, `items()`, `dict(r)`, `{**r}`, `==` against dicts) and read-only: a stored object's
 record is replaced, never edited. `thaw()` gives the plain dicts back for JSON, so documents on disk are as before.
 
+Binary values are kept as bytes: a value under one of `BINARY_KEYS` (a wrapped data key, a binding id, a checksum,
+a KMS ciphertext blob) that is canonical base64 text is stored decoded (a 60-byte wrapped key: 93 bytes instead of
+129 as text) and given back as the same text on every read (`[]`, `get`, `items()`, `thaw`). Any other value,
+including text that is not canonical base64, is kept as it is.
+
 Layouts are bounded (`MAX_LAYOUTS`): keys that come from requests (a user's encryption context) could otherwise
 make classes without end; past the bound a dict is kept as it is (correct, only larger). Short constant strings
 (mode, algorithm names, checksum types, KMS key ARNs) are interned so objects share them.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import sys
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from operator import attrgetter
@@ -23,6 +30,29 @@ MAX_LAYOUTS = 512
 _INTERN_MAX = 40          # values up to this length are interned (shared): modes, algorithms, account ids, ARNs
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})     # the one empty headers / metadata / checksums mapping
+
+# Keys whose base64 text values are stored as bytes (see the module's docstring): SSE plans ("wrapped", "outer",
+# "kms_blob", the binding's "id", SSE-C's "salt" / "hmac"), checksum records ("value") and per-part checksums
+# (algorithm names).
+BINARY_KEYS = frozenset({"wrapped", "outer", "kms_blob", "id", "salt", "hmac", "value",
+                         "crc32", "crc32c", "crc64nvme", "sha1", "sha256", "sha512", "md5", "xxhash64", "xxhash3",
+                         "xxhash128"})
+
+
+def to_binary(text: str) -> str | bytes:
+    """`text` decoded when it is canonical base64 (encoding the bytes gives `text` back), else `text` itself."""
+    if not text or len(text) % 4:
+        return text
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return text
+    return raw if base64.b64encode(raw).decode() == text else text
+
+
+def to_text(value: Any) -> Any:
+    """A stored binary value as its base64 text again; anything else as it is."""
+    return base64.b64encode(value).decode() if type(value) is bytes else value
 
 
 class Record(Mapping[str, Any]):
@@ -37,11 +67,15 @@ class Record(Mapping[str, Any]):
         slot = self._slots.get(name)
         if slot is None:
             raise KeyError(name)
-        return getattr(self, slot)
+        value = getattr(self, slot)
+        return to_text(value) if type(value) is bytes and name in BINARY_KEYS else value
 
     def get(self, name: str, default: Any = None) -> Any:
         slot = self._slots.get(name)
-        return default if slot is None else getattr(self, slot)
+        if slot is None:
+            return default
+        value = getattr(self, slot)
+        return to_text(value) if type(value) is bytes and name in BINARY_KEYS else value
 
     def __contains__(self, name: object) -> bool:
         return name in self._slots
@@ -113,6 +147,16 @@ def _layout(keys: tuple[str, ...]) -> type[Record] | None:
         exec(source, namespace)  # noqa: S102 (generated names only, as dataclasses does)
         getter = attrgetter(*slots)
         values = getter if len(slots) > 1 else (lambda record: (getter(record),))
+        binary = [i for i, k in enumerate(keys) if k in BINARY_KEYS]
+        if binary:
+            raw_values = values
+
+            def values(record: Record, raw_values: Any = raw_values, binary: list[int] = binary) -> tuple[Any, ...]:
+                got = list(raw_values(record))
+                for i in binary:
+                    if type(got[i]) is bytes:
+                        got[i] = to_text(got[i])
+                return tuple(got)
         cls = type("Record", (Record,), {"__slots__": slots, "_keys": keys, "_slots": dict(zip(keys, slots)),
                                          "__init__": namespace["__init__"], "_values": staticmethod(values)})
         _layouts[keys] = cls
@@ -139,6 +183,7 @@ def freeze(value: Any, same: str | None = None) -> Any:
         return value
     if not value:
         return EMPTY
+    cls = _layout(tuple(value))
     values = []
     for k, v in value.items():
         if type(v) is str:
@@ -146,24 +191,147 @@ def freeze(value: Any, same: str | None = None) -> Any:
                 v = same
             elif k in _SHARED_FIELDS and len(v) <= _INTERN_MAX:
                 v = sys.intern(v)
+            elif cls is not None and k in BINARY_KEYS:
+                v = to_binary(v)
         elif type(v) is dict:
             v = freeze(v, same)
         values.append(v)
-    cls = _layout(tuple(value))
     if cls is None:
         return dict(zip(value, values))
     return cls(*values)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+
+
 def thaw(value: Any) -> Any:
-    """Plain dicts again (for JSON), nested too."""
+    """Plain dicts again (for JSON), nested too. Scalars skip the Mapping test (an ABC check per value)."""
     if isinstance(value, Record):
-        return {k: thaw(v) if isinstance(v, Mapping) else v for k, v in zip(value._keys, value._values(value))}
+        return {k: v if type(v) in _SCALARS or not isinstance(v, Mapping) else thaw(v)
+                for k, v in zip(value._keys, value._values(value))}
     if isinstance(value, Mapping):
-        return {k: thaw(v) if isinstance(v, Mapping) else v for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS or not isinstance(v, Mapping) else thaw(v) for k, v in value.items()}
     return value
 
 
 def compact_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
     """Headers / metadata as stored: the shared EMPTY when empty (no dict per object), else as given."""
     return value if value else EMPTY
+
+
+# ----- packed records: one shared template per layout, an object's own values in one bytes -----
+# A stored object's SSE plan and checksum mostly repeat across objects (mode, algorithm, bucket, checksum type) but
+# for a few binary values (wrapped data key, binding id, checksum value) and the object's own key. `pack()` gives
+# such a mapping as a Template (shared by every object whose mapping has the same layout, constants and binary
+# value lengths) plus the binary values appended to a bytearray; `unpack()` builds the Record again. A mapping
+# with any other value (a string that is neither a shared constant nor base64 nor the key: an encryption context
+# naming the object, say) is not packed: it stays a Record.
+
+class Template:
+    """A packed mapping's shared part: its layout, constants and where its binary values lie in the object's
+    bytes. `build(data, same)` makes the Record (compiled once per template: one call, no loop per value)."""
+
+    __slots__ = ("build", "spec")
+
+    def __init__(self, spec: tuple[Any, ...]) -> None:
+        self.spec = spec            # (layout class, ((kind, a, b), ...)): kind "c" constant a, "k" the object's key,
+        #                             "b" bytes a:b of the object's data, "n" a nested Template a
+        namespace: dict[str, Any] = {}
+        source = f"def build(data, same):\n    return {_expression(spec, namespace)}\n"
+        exec(source, namespace)  # noqa: S102 (generated from slice bounds and namespace names only)
+        self.build: Any = namespace["build"]
+
+    def unpack(self, data: bytes | None, same: str | None) -> Record:
+        return self.build(data, same)  # type: ignore[no-any-return]
+
+    def value_bounds(self, name: str) -> tuple[int, int] | None:
+        """Where the binary value of top-level `name` lies in the object's bytes (None: not a binary value)."""
+        cls, spec = self.spec
+        slot = cls._keys.index(name) if name in cls._keys else -1
+        if slot < 0 or spec[slot][0] != "b":
+            return None
+        return spec[slot][1], spec[slot][2]
+
+    def constant(self, name: str) -> Any:
+        cls, spec = self.spec
+        kind, value, _ = spec[cls._keys.index(name)]
+        if kind != "c":
+            raise KeyError(name)
+        return value
+
+
+def _expression(spec: tuple[Any, ...], namespace: dict[str, Any]) -> str:
+    cls, items = spec
+    name = f"c{len(namespace)}"
+    namespace[name] = cls
+    args = []
+    for kind, a, b in items:
+        if kind == "c":
+            constant = f"c{len(namespace)}"
+            namespace[constant] = a
+            args.append(constant)
+        elif kind == "b":
+            args.append(f"data[{int(a)}:{int(b)}]")
+        elif kind == "k":
+            args.append("same")
+        else:
+            args.append(_expression(a.spec, namespace))
+    return f"{name}({', '.join(args)})"
+
+
+MAX_TEMPLATES = 1024
+_templates: dict[tuple[Any, ...], Template] = {}
+
+
+def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template | None:
+    """The template of `value` (its binary values appended to `out`), or None when it cannot be packed (`out`
+    then holds a partial write the caller drops)."""
+    cls = _layout(tuple(value))
+    if cls is None:
+        return None
+    spec: list[tuple[str, Any, Any]] = []
+    for k, v in (value.items() if type(value) is dict else zip(cls._keys, _raw_values(value))):
+        if type(v) is str:
+            if v == same:
+                spec.append(("k", None, None))
+                continue
+            if k in _SHARED_FIELDS and len(v) <= _INTERN_MAX:
+                spec.append(("c", sys.intern(v), None))
+                continue
+            if k not in BINARY_KEYS:
+                return None
+            v = to_binary(v)
+            if type(v) is not bytes:
+                return None
+        if type(v) is bytes and k in BINARY_KEYS:
+            spec.append(("b", len(out), len(out) + len(v)))
+            out += v
+        elif v is None or type(v) in (int, bool):
+            spec.append(("c", v, None))
+        elif isinstance(v, Mapping):
+            nested = pack(v, same, out)
+            if nested is None:
+                return None
+            spec.append(("n", nested, None))
+        else:
+            return None
+    # The shared key: constants by value and type (True and 1 are equal, not the same constant).
+    key = (cls, tuple((kind, type(a), a if kind != "n" else id(a), b) for kind, a, b in spec))
+    shared = _templates.get(key)
+    if shared is None:
+        if len(_templates) >= MAX_TEMPLATES:
+            return None
+        _templates[key] = shared = Template((cls, tuple(spec)))
+    return shared
+
+
+def _raw_values(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A Record's stored values (binary ones as bytes), or a mapping's values."""
+    if isinstance(record, Record):
+        return tuple(getattr(record, f"_{i}") for i in range(len(record._keys)))
+    return tuple(record.values())
+
+
+def unpack(template: Template, data: bytes | None, same: str | None) -> Record:
+    """The Record `pack()` described."""
+    return template.unpack(data, same)

@@ -50,3 +50,25 @@ def test_fast_unquote_equals_unquote() -> None:
     for _ in range(20_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 10)))
         assert fast_unquote(text) == unquote(text), text
+
+
+def test_fast_unquote_cache_is_bounded_and_exact() -> None:
+    from mockserver.auth import canonical
+
+    for i in range(canonical._UNQUOTED_MAX * 2):
+        text = f"a%2F{i}%C3%A9"
+        assert canonical.fast_unquote(text) == unquote(text)
+        assert canonical.fast_unquote(text) == unquote(text)        # the cached answer
+    assert len(canonical._UNQUOTED) <= canonical._UNQUOTED_MAX
+    long = "%41" * 200
+    assert canonical.fast_unquote(long) == "A" * 200 and long not in canonical._UNQUOTED
+
+
+def test_parse_amz_date_cache_returns_what_parsing_does() -> None:
+    from mockserver.auth import timestamps
+
+    for value in ("20130524T000000Z", "20130524T000000Z", "20130231T000000Z", "2013-05-24T00:00:00Z", ""):
+        assert timestamps.parse_amz_date(value) == timestamps._parse_amz_date(value)
+    for i in range(timestamps._PARSED_MAX * 2):     # bounded
+        timestamps.parse_amz_date(f"2013{1 + i % 12:02d}{1 + i % 28:02d}T{i % 24:02d}{i % 60:02d}00Z")
+    assert len(timestamps._PARSED) <= timestamps._PARSED_MAX

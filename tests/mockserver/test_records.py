@@ -102,7 +102,8 @@ def _deep_size(obj: Any, seen: set[int]) -> int:
 
 def test_stored_object_is_compact() -> None:
     """Bytes one more stored SSE-S3 object costs beyond its stored data (the deep size with what it shares with the
-    objects before it counted once). Plain dicts cost 2,201 here; the records 986 (CPython 3.11)."""
+    objects before it counted once). Plain dicts cost 2,201 here; the records 986; the compact ObjectVersion (shared
+    attributes tuple, no Part and list for a single part, binary values packed in one bytes) 347 (CPython 3.11)."""
     seen: set[int] = set()
     kept = [_stored("key-0", 0)]       # alive: ids in `seen` are not reused
     _deep_size(kept[0], seen)
@@ -113,13 +114,50 @@ def test_stored_object_is_compact() -> None:
     v = _stored("key-9", 9)
     assert v.sse["bind"]["key"] is v.key and v.headers is EMPTY and v.metadata is EMPTY
     assert v.parts[0].last_modified is v.last_modified and v.parts[0].size is v.size
-    assert v.parts[0].checksums["crc64nvme"] is v.checksum["value"]  # type: ignore[index]
-    assert max(sizes) < 1100, sizes
+    assert v.parts[0].checksums == {"crc64nvme": v.checksum["value"]}  # type: ignore[index]
+    assert type(v._parts) is bytes and v._parts is v.parts[0].inline          # the single part kept as its bytes
+    assert v._etag is None and v.etag == v._bin[:16].hex()                    # the ETag's 16 bytes in _bin
+    assert type(v._sse) is records.Template and v._sse is kept[1]._sse                    # one shared template
+    assert type(v._checksum) is records.Template and v._checksum is kept[1]._checksum
+    assert v._attrs is kept[1]._attrs                                          # one shared tuple
+    assert len(v._bin) == 16 + 12 + 60 + 8        # ETag, binding id, wrapped key, CRC64NVME: all the rest is shared
+    assert max(sizes) < 400, sizes
+
+
+def test_binary_values_read_as_their_text() -> None:
+    """Base64 values are stored as bytes and read back as the same text; text that is not canonical base64 stays
+    text (a lossless round trip either way)."""
+    wrapped = base64.b64encode(os.urandom(60)).decode()
+    r = freeze({"v": 1, "wrapped": wrapped, "id": "not base64!", "value": "QQ", "kms_blob": "QUFB", "other": "QUFB"})
+    assert r._0 == 1 and type(r._1) is bytes and r._2 == "not base64!" and r._3 == "QQ" and type(r._4) is bytes
+    assert r._5 == "QUFB"                                     # not a binary key: kept as text
+    assert r["wrapped"] == wrapped and r.get("wrapped") == wrapped and r["kms_blob"] == "QUFB"
+    assert dict(r.items())["wrapped"] == wrapped and list(r.values())[1] == wrapped
+    assert thaw(r) == {"v": 1, "wrapped": wrapped, "id": "not base64!", "value": "QQ", "kms_blob": "QUFB",
+                       "other": "QUFB"}
+    assert json.loads(json.dumps(thaw(r)))["wrapped"] == wrapped and r == thaw(r)
+
+
+def test_single_part_kept_compactly_only_when_it_repeats_the_version() -> None:
+    etag = os.urandom(16).hex()
+    checksum = {"algorithm": "crc32", "value": "AAAAAA==", "type": "FULL_OBJECT"}
+    same = ObjectVersion("k", "null", 2.0, "o", size=3, etag=etag, checksum=checksum,
+                         parts=[Part(1, "blobid", 3, etag, {"crc32": "AAAAAA=="}, 2.0)])
+    assert same._parts == "blobid" and same.blob_ids() == ["blobid"]
+    assert same.parts == [Part(1, "blobid", 3, etag, {"crc32": "AAAAAA=="}, 2.0)]
+    for other in (Part(2, "blobid", 3, etag, {"crc32": "AAAAAA=="}, 2.0), Part(1, "blobid", 4, etag, {}, 2.0),
+                  Part(1, "blobid", 3, etag, {"crc32": "AAAAAA==", "crc64nvme": "AAAAAAAAAAA="}, 2.0),
+                  Part(1, "blobid", 3, etag, {"crc32": "AAAAAA=="}, 1.0)):
+        kept = ObjectVersion("k", "null", 2.0, "o", size=3, etag=etag, checksum=checksum, parts=[other])
+        assert type(kept._parts) is list and kept.parts == [other] and kept.blob_ids() == ["blobid"]
+    multipart = ObjectVersion("k", "null", 2.0, "o", size=3, etag=etag + "-1", checksum=checksum, multipart=True,
+                              parts=[Part(1, "", 3, etag + "-1", {"crc32": "AAAAAA=="}, 2.0, b"abc")])
+    assert type(multipart._parts) is list and multipart.blob_ids() == []
+    marker = ObjectVersion("k", "v1", 2.0, "o", delete_marker=True)
+    assert marker.parts == [] and marker.blob_ids() == [] and marker.etag == ""
 
 
 def test_version_json_is_unchanged_and_replace_refreezes() -> None:
-    import dataclasses
-
     v = _stored("k", 1)
     doc = v.to_json()
     assert type(doc["sse"]) is dict and type(doc["sse"]["bind"]) is dict and doc["headers"] == {}
@@ -127,9 +165,9 @@ def test_version_json_is_unchanged_and_replace_refreezes() -> None:
     again = ObjectVersion.from_json(json.loads(json.dumps(doc | {"parts": [
         p | {"inline": base64.b64encode(v.parts[0].inline).decode()} for p in doc["parts"]]})))
     assert again == v
-    changed = dataclasses.replace(v, sse={"v": 1, "mode": "aws:kms", "ctx": {"a": "b"}})
+    changed = v.replace(sse={"v": 1, "mode": "aws:kms", "ctx": {"a": "b"}})
     assert isinstance(changed.sse, Record) and changed.sse["ctx"] == {"a": "b"}
-    assert v.sse["mode"] == "sse-s3"
+    assert v.sse["mode"] == "sse-s3" and changed.parts == v.parts and changed.etag == v.etag
 
 
 def test_part_keeps_every_checksum() -> None:
@@ -139,3 +177,36 @@ def test_part_keeps_every_checksum() -> None:
     v = ObjectVersion(key="k", version_id="null", last_modified=1.0, owner_id="o", size=10, etag="e-1",
                       checksum={"algorithm": "crc64nvme", "value": "b", "type": "FULL_OBJECT"}, parts=[part])
     assert dict(v.parts[0].checksums) == {"crc32": "a", "crc64nvme": "b"}
+
+
+def test_packed_plans_read_as_the_dicts_they_were() -> None:
+    """SSE plans and checksums whose values are shared constants, base64 or the object's key are packed (a shared
+    template, their bytes in the version's one bytes); any other plan stays a Record. Either way the version reads,
+    compares and serialises as the dicts it was given."""
+    b64 = lambda n: base64.b64encode(os.urandom(n)).decode()
+    bind = {"id": b64(12), "bucket": "bkt", "key": "k"}
+    checksum = {"algorithm": "crc32", "value": b64(4), "type": "FULL_OBJECT"}
+    plans = {
+        "sse-c": {"v": 1, "mode": "sse-c", "alg": None, "bind": bind, "ssec": {"salt": b64(16), "hmac": b64(32)},
+                  "wrapped": b64(60)},
+        "kms": {"v": 1, "mode": "aws:kms", "alg": "aws:kms", "bind": bind, "kms_key": "arn:aws:kms:r:1:key/x",
+                "kms_account": "1", "bk": False, "ctx": {"aws:s3:arn": "arn:aws:s3:::bkt/k"}, "kms_blob": b64(100),
+                "wrapped": b64(60)},
+        "odd": {"v": 1, "mode": "sse-s3", "alg": "AES256", "bind": bind, "wrapped": "not base64"},
+    }
+    packed = {"sse-c": True, "kms": False, "odd": False}
+    for name, plan in plans.items():
+        v = ObjectVersion("k", "null", 1.0, "o", size=1, etag=os.urandom(16).hex(), checksum=checksum, sse=plan)
+        assert (type(v._sse) is records.Template) is packed[name], name
+        assert v.sse == plan and thaw(v.sse) == plan and v.checksum == checksum and v.to_json()["sse"] == plan
+        assert ObjectVersion.from_json(json.loads(json.dumps(v.to_json()))) == v
+        assert v.replace(sse=v.sse) == v and v.replace(checksum=None).checksum is None
+    multipart = ObjectVersion("k", "null", 1.0, "o", etag="abc-2", checksum=checksum, sse=plans["sse-c"])
+    assert multipart.etag == "abc-2" and multipart.sse == plans["sse-c"] and multipart.checksum == checksum
+
+
+def test_templates_are_bounded(monkeypatch: Any) -> None:
+    monkeypatch.setattr(records, "MAX_TEMPLATES", len(records._templates))
+    plan = {"v": 987654321, "mode": "sse-s3", "alg": "AES256", "wrapped": "QUFB"}     # a layout never seen before
+    v = ObjectVersion("k", "null", 1.0, "o", sse=plan)
+    assert isinstance(v._sse, Record) and v.sse == plan

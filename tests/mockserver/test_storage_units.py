@@ -51,3 +51,32 @@ def test_bucket_index_listing_order():
     assert list(index.keys_from("a/", None)) == ["a/1", "a/2"]
     index.set("a/1", [])
     assert list(index.keys_from("", None)) == ["a/2", "ab", "b", "c"]
+
+
+def test_journal_names_key_documents_by_digest_bytes(tmp_path):
+    """Key documents are tracked by their digest's 32 bytes (memory per stored object); anything else, and a file
+    in meta/keys that is not named by a lowercase digest, by its path."""
+    journal = DiskJournal(str(tmp_path))
+    digest = "ab" * 32
+    assert journal._name(os.path.join(journal.keys_dir, "ab", digest)) == bytes.fromhex(digest)
+    for odd in (digest.upper(), digest[:-2], "zz" * 32, ("ab " * 22)[:64]):
+        path = os.path.join(journal.keys_dir, "ab", odd)
+        assert journal._name(path) == path
+    upload = os.path.join(journal.uploads_dir, digest)
+    assert journal._name(upload) == upload
+    asyncio.run(journal.save_key("b", "k", [_version("k", "first")]))
+    asyncio.run(journal.save_key("b", "k", [_version("k", "second")]))     # the first generation is unlinked
+    files = [f for _, _, fs in os.walk(tmp_path / "meta" / "keys") for f in fs]
+    assert len(files) == 1 and list(journal._current) == [bytes.fromhex(files[0].split(".")[0])]
+
+
+def test_index_keeps_one_version_itself_and_lists_on_access():
+    index = BucketIndex()
+    a, b = _version("k", "a"), _version("k", "b")
+    index.set("k", [a])
+    assert index.entries["k"] is a and index.versions["k"] == [a] and index.latest("k") is a
+    index.set("k", [b, a])
+    assert index.entries["k"] == [b, a] and index.versions.get("k") == [b, a] and index.latest("k") is b
+    assert list(index.all_versions()) == [b, a] and "k" in index.versions and len(index.versions) == 1
+    index.set("k", [])
+    assert index.latest("k") is None and index.versions.get("k") is None and index.sorted_keys == []

@@ -564,8 +564,8 @@ m("bucketcfg.integrity-header-optional", "bucket-config", "PutBucketEncryption w
 UOE = "mockserver/handlers/update_encryption.py"
 m("uoe.rewrite-changes-last-modified", "update-object-encryption",
   "UpdateObjectEncryption implemented as a rewrite in place: the version gets a new Last-Modified", UOE,
-  "dataclasses.replace(version, sse=new_meta)",
-  "dataclasses.replace(version, sse=new_meta, last_modified=version.last_modified + 2.0)")
+  "version.replace(sse=new_meta)",
+  "version.replace(sse=new_meta, last_modified=version.last_modified + 2.0)")
 m("uoe.bucket-key-ignored", "update-object-encryption", "BucketKeyEnabled true accepted but no bucket key applied",
   UOE, '        bucket_key = bucket_key_text == "true"', "        bucket_key = False")
 m("uoe.foreign-key-kms-message", "update-object-encryption",
@@ -579,8 +579,8 @@ MUTANTS.append(Mutant(
           "    if mode not in (SSE_S3, SSE_KMS, DSSE_KMS) or not meta.get(\"alg\"):"))))
 m("uoe.key-not-rewrapped", "update-object-encryption",
   "only the reported key changes: the data key stays wrapped under the old KMS key", UOE,
-  "dataclasses.replace(version, sse=new_meta)",
-  'dataclasses.replace(version, sse={**meta, **{k: new_meta[k] for k in ("alg", "kms_key", "kms_account")}})')
+  "version.replace(sse=new_meta)",
+  'version.replace(sse={**meta, **{k: new_meta[k] for k in ("alg", "kms_key", "kms_account")}})')
 m("uoe.version-id-ignored", "update-object-encryption", "versionId ignored: the latest version is updated", UOE,
   "    version = resolve_version(ctx, bucket, ctx.key)       # NoSuchKey, NoSuchVersion, delete markers\n",
   '    ctx.query.pop("versionId", None)\n    version = resolve_version(ctx, bucket, ctx.key)\n')

@@ -188,3 +188,28 @@ def test_stalled_pipelined_request_waits_for_the_previous_answer(wire, victim, m
     replies = wire.exchange_many(first + f"GET {victim.path} HTTP/1.1\r\nHost: x\r\n".encode(), ["GET", "GET"])
     assert replies[0].status == 200 and replies[0].body == victim.body
     assert_s3_error(replies[1], 400, "RequestTimeout")
+
+
+def test_whole_request_then_stalled_body_in_one_read(wire, victim, monkeypatch):
+    """A complete PUT and, in the same read, a second PUT whose body stops short: the guards' timers start only
+    for what is still incomplete once the read is parsed (protocol._arm_timers); the second still times out."""
+    monkeypatch.setattr(mockserver.protocol, "BODY_IDLE_TIMEOUT", 0.5)
+    complete = _request(wire, victim.path, BODY, content_length=len(BODY), payload="UNSIGNED-PAYLOAD")
+    stalled = _request(wire, victim.path, BODY, content_length=len(BODY) + 100, payload="UNSIGNED-PAYLOAD")
+    started = time.monotonic()
+    replies = wire.exchange_many(complete + stalled, ["PUT", "PUT"])
+    assert time.monotonic() - started < 5
+    assert replies[0].status == 200, replies
+    assert_s3_error(replies[1], 400, "RequestTimeout")
+
+
+def test_header_section_split_across_reads_times_out(wire, victim, monkeypatch):
+    """The header timer starts when a read leaves a header section incomplete, also after a complete request."""
+    monkeypatch.setattr(mockserver.protocol, "BODY_IDLE_TIMEOUT", 0.5)
+    first = _request(wire, victim.path, b"", content_length=None, method="GET")
+    started = time.monotonic()
+    replies = wire.exchange_many(first + f"GET {victim.path} HTTP/1.1\r\nHost: x\r\nX-Slow: a".encode(),
+                                 ["GET", "GET"])
+    assert time.monotonic() - started < 5
+    assert replies[0].status == 200 and replies[0].body == victim.body
+    assert_s3_error(replies[1], 400, "RequestTimeout")
