@@ -4,7 +4,6 @@ detection, every mapping released (also when the consumer stops early), and no m
 Deleting a spilled blob frees its file off the event loop, but frees it."""
 from __future__ import annotations
 
-import concurrent.futures
 import os
 import random
 import threading
@@ -18,18 +17,7 @@ from mockserver.storage import memory
 BATCH_CHUNKS = gcm_stream.batch_plaintext_size() // CHUNK_SIZE
 
 
-@pytest.fixture(scope="module")
-def executor():
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        yield pool
-
-
-@pytest.fixture(scope="module")
-def sealed() -> tuple[bytes, bytes, bytes]:
-    key = keywrap.new_key()
-    data = os.urandom(3 * BATCH_CHUNKS * CHUNK_SIZE + 5 * CHUNK_SIZE + 77)   # 4 batches, the last one short
-    enc = gcm_stream.ChunkedEncryptor(key)
-    return key, data, bytes(enc.update_view(data)) + enc.finalize()
+# `executor` and `sealed` (a 4-batch sealed stream) come from conftest.py.
 
 
 def _stored(blob: bytes) -> tuple[memory.MemoryBlobStore, str]:
