@@ -111,6 +111,15 @@ CATALOGUE: dict[str, Catalogued] = {
     "NoSuchKey": Catalogued(404, "The specified key does not exist."),
     # GetPart (2026): the first sentence of the model's documentation of the error (AWS's wording is unrecorded).
     "NoSuchPart": Catalogued(404, "The specified multipart upload part does not exist."),
+    # Object annotations (2026): codes and statuses from botocore's model; the messages are the first sentence of
+    # the model's documentation of each error (AWS's wording is unrecorded).
+    "NoSuchAnnotation": Catalogued(404, "The specified annotation does not exist on this object."),
+    "AnnotationNameTooLong": Catalogued(400, "The annotation name exceeds 512 bytes."),
+    "AnnotationLimitExceeded": Catalogued(
+        400, "The request would exceed the maximum number of annotations allowed per object."),
+    "InvalidAnnotationName": Catalogued(400, "The annotation name you provided is invalid."),
+    "InvalidPrefix": Catalogued(400, "The annotation prefix you provided is invalid."),
+    "UnsupportedMediaType": Catalogued(415, "The annotation payload is not valid UTF-8 encoded text."),
     "NoSuchResource": Catalogued(404, "The specified resource does not exist."),
     "NoSuchUpload": Catalogued(
         404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "

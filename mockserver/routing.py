@@ -15,7 +15,7 @@ LEVELS = ("service", "bucket", "object")
 
 # Query keys that select a different S3 operation (as opposed to parameters such as versionId or prefix).
 SUBRESOURCES = frozenset({
-    "accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption", "intelligent-tiering",
+    "accelerate", "acl", "analytics", "annotation", "attributes", "cors", "delete", "encryption", "intelligent-tiering",
     "inventory", "legal-hold", "lifecycle", "location", "logging", "metadataConfiguration", "metadataTable",
     "metrics", "notification", "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
     "renameObject", "replication", "requestPayment", "restore", "retention", "select", "session", "tagging",

@@ -1,5 +1,6 @@
 """Operation handlers; importing this package registers every operation with mockserver.routing."""
 from mockserver.handlers import (  # noqa: F401
+    annotations,
     attributes,
     buckets,
     copy,

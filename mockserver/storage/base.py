@@ -18,6 +18,7 @@ from typing import Any, Protocol, Self
 
 from mockserver.errors import S3Error, internal_error, no_such_bucket
 from mockserver.storage import crashpoints
+from mockserver.storage.annotations import AnnotationStore
 from mockserver.storage.records import EMPTY, Template, compact_mapping, freeze, pack, share, thaw
 
 log = logging.getLogger("mockserver")
@@ -681,6 +682,7 @@ class Storage:
         self._readers: dict[str, int] = {}
         self._doomed: set[str] = set()
         self._load()
+        self.annotations = AnnotationStore(self)     # after the versions they belong to
 
     def _load(self) -> None:
         buckets, keys, uploads = self.journal.load()
@@ -809,6 +811,8 @@ class Storage:
             raise
         crashpoints.crash_at("version.saved")
         self.free_blobs([b for v in replaced for b in v.blob_ids()])
+        for v in replaced:                  # a null version overwritten: its annotations went with it
+            await self.annotations.drop_version(bucket, v.key, v.version_id)
 
     async def replace_version(self, bucket: str, version: ObjectVersion) -> None:
         """Put `version` in the place of the stored version with its id (same blobs, new metadata: e.g.
@@ -856,6 +860,7 @@ class Storage:
 
         await self._persist("object", self.journal.save_key(bucket, key, versions), undo)
         self.free_blobs(removed.blob_ids())
+        await self.annotations.drop_version(bucket, key, version_id)
         return removed
 
     def keys_from(self, bucket: str, prefix: str, after: str | None) -> Iterator[str]:

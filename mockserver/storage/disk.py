@@ -6,7 +6,8 @@ fsync it is on the disk (survives power loss).
 
 Layout: blobs/<xx>/<blob id>, meta/buckets/<sha256>.json, meta/keys/<xx>/<sha256>.json,
 meta/uploads/<sha256>.json, meta/parts/<xx>/<sha256 of the upload id>-<part number>.json (one document per part:
-an UploadPart writes its part only, so the 10,000th part costs what the first did), tmp/. Object keys and bucket names appear only inside the JSON documents.
+an UploadPart writes its part only, so the 10,000th part costs what the first did), meta/annotations/<xx>/<sha256>.json
+(one per object annotation), tmp/. Object keys and bucket names appear only inside the JSON documents.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import marshal
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mockserver.storage import crashpoints
@@ -422,6 +423,35 @@ class DiskJournal:
         for upload in uploads:
             upload.parts = dict(sorted(upload.parts.items()))
         return buckets, keys, uploads
+
+    # ----- annotations (storage/annotations.py): meta/annotations/<xx>/<sha256 of bucket, key, version, name> -----
+    def _annotation_path(self, bucket: str, key: str, version_id: str, name: str) -> str:
+        digest = _digest(bucket, key, version_id, name)
+        return os.path.join(self.meta, "annotations", digest[:2], digest)
+
+    async def save_annotation(self, bucket: str, key: str, version_id: str, name: str,
+                              document: dict[str, Any] | None) -> None:
+        """One annotation's document (None: removed), a document kind of its own written as the others are."""
+        logical = self._annotation_path(bucket, key, version_id, name)
+        if document is not None:
+            os.makedirs(os.path.dirname(logical), exist_ok=True)
+        await self._write("annotation", logical, document)
+
+    def load_annotations(self, belongs: Callable[[dict[str, Any]], bool]) -> Iterator[dict[str, Any]]:
+        """Every annotation document whose object version still exists (`belongs`); the others (a kill -9 came
+        between deleting the version and removing its annotations) are removed."""
+        directory = os.path.join(self.meta, "annotations")
+        if not os.path.isdir(directory):
+            return
+        removed = 0
+        for logical, document in list(self._documents_at(directory)):
+            if belongs(document):
+                yield document
+            else:
+                self._store("annotation", logical, None, self._next_generation())
+                removed += 1
+        if removed:
+            log.warning("removed %d annotation(s) of object versions that no longer exist", removed)
 
     async def flush(self) -> None:
         # Every write is awaited by the request that made it; wait for queued ones still holding locks.
