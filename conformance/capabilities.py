@@ -36,6 +36,8 @@ VOCABULARY: dict[str, str] = {
     "update-object-encryption": "UpdateObjectEncryption (PUT /{Bucket}/{Key+}?encryption; AWS since January 2026)",
     "get-part": "GetPart (GET /{Bucket}/{Key+}?part&uploadId=&partNumber=; AWS for uploads initiated after "
                 "November 29, 2026)",
+    "object-annotations": "object annotations (Put/Get/List/DeleteObjectAnnotation, "
+                          "/{Bucket}/{Key+}?annotation; AWS since 2026)",
     "presign": "presigned URLs",
     "sigv2-rejected": "Signature Version 2 is rejected",
     "plain-http": "a plain-HTTP URL of the same service is known",

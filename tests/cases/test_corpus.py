@@ -17,7 +17,7 @@ CAPABILITIES = {
     "sse-c-blocked-by-default", "blocked-encryption-types", "bucket-keys", "post-object", "versioning",
     "multi-account", "default-encryption", "content-md5-required", "checksums", "checksums-2026", "presign",
     "sigv2-rejected",
-    "plain-http", "tls", "update-object-encryption", "get-part",
+    "plain-http", "tls", "update-object-encryption", "get-part", "object-annotations",
 }
 # The operations of the encryption data path: each has cases (coverage rows cover the rest of the model's surface).
 CORE_OPERATIONS = ("PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption", "PutObject", "CopyObject",
@@ -42,7 +42,7 @@ def test_every_family_and_operation_is_present(corpus):
     families = {p.parent.name for p in case_file_paths()}
     assert {"bucket-encryption", "put-object", "copy-object", "post-object", "multipart", "get-head", "sse-c",
             "kms-keys", "bucket-keys", "integrity", "auth", "dialects", "update-object-encryption",
-            "get-part"} <= families
+            "get-part", "object-annotations"} <= families
     operations = Counter(c.operation for c in cases)
     surface = coverage.model_operations(coverage.s3model.service())
     for op in CORE_OPERATIONS:
