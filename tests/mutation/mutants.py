@@ -840,3 +840,29 @@ m("copy.source-read-unchecked", "copy",
   "CopyObject checks only the destination: any account may copy another account's object into a bucket it owns",
   COPYSOURCE,
   "    if ctx.account is None or ctx.account.account_id != bucket.owner_id:\n        raise access_denied()\n", "")
+
+# --- annotations additions ---
+ANNOT = "mockserver/handlers/annotations.py"
+ANNOT_STORE = "mockserver/storage/annotations.py"
+m("annotations.sse-not-inherited", "object-annotations",
+  "annotations always SSE-S3 whatever their object's encryption (documented: they inherit it)", ANNOT,
+  '    alg = parent_sse.get("alg")\n    if not alg:\n',
+  '    alg = None\n    if not alg:\n')
+m("annotations.checksum-mode-ignored", "object-annotations",
+  "GetObjectAnnotation answers no checksum even with x-amz-checksum-mode ENABLED", ANNOT,
+  '    if ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":\n',
+  "    if False:\n")
+m("annotations.prefix-ignored", "object-annotations",
+  "ListObjectAnnotations ignores annotation-prefix: every annotation is listed", ANNOT_STORE,
+  "            if not name.startswith(prefix):\n                continue\n", "")
+m("annotations.latest-version-only", "object-annotations",
+  "PutObjectAnnotation attaches to the latest object version whatever versionId names", ANNOT,
+  "    bucket, version, ref = _parent(ctx)\n    name = _name(ctx)\n    integrity = RequestIntegrity(ctx.headers)\n",
+  "    bucket, version, ref = _parent(ctx)\n"
+  "    latest = ctx.state.storage.latest(bucket.name, version.key)\n"
+  "    if latest is not None and not latest.delete_marker:\n"
+  "        version, ref = latest, (bucket.name, version.key, latest.version_id)\n"
+  "    name = _name(ctx)\n    integrity = RequestIntegrity(ctx.headers)\n")
+m("annotations.utf8-unchecked", "object-annotations",
+  "a payload that is not valid UTF-8 stored (documented: 415 UnsupportedMediaType)", ANNOT,
+  '        payload.decode("utf-8")\n', '        payload.decode("latin-1")\n')
