@@ -5,7 +5,8 @@ continuation-token, max-annotation-results). The store is mockserver/storage/ann
 Sources: botocore's S3 model (the four operations, their members and errors; API_PutObjectAnnotation.html etc. are
 generated from it) and the user guide page annotations-overview. Documented there: "An annotation is a named payload
 of 1 byte to 1 MiB that you can associate with a specific object or object version. Each object can have up to 1,000
-annotations."; names of 1 to 512 bytes that "cannot start with aws or s3 (case-insensitive)"; a payload that is not
+annotations."; names of 1 to 512 bytes that "cannot start with aws or s3 (case-insensitive)" and "can contain Unicode
+letters, digits, underscores, periods, and hyphens" (user guide, annotations-managing); a payload that is not
 valid UTF-8 fails with 415 UnsupportedMediaType; "Annotations inherit the encryption of their parent object. For
 objects without server-side encryption, annotations are encrypted with SSE-S3 (the default for new objects). Objects
 encrypted with SSE-C cannot have annotations."; x-amz-object-if-match ("the operation only succeeds if the object's
@@ -27,7 +28,8 @@ Choices where the documentation is silent (nothing records annotations; the corp
   Content-MD5, XAmzContentChecksumMismatch... as PutObject answers), else CRC64NVME as S3 gives new objects,
   always FULL_OBJECT; GetObjectAnnotation answers it with x-amz-checksum-mode ENABLED only;
 - an empty payload: 400 InvalidRequest; a payload over 1 MiB: 400 EntityTooLarge;
-- an empty or reserved name (aws*, s3*): InvalidAnnotationName; over 512 bytes: AnnotationNameTooLong; a missing
+- an empty or reserved name (aws*, s3*), or one with another character: InvalidAnnotationName; over 512 bytes:
+  AnnotationNameTooLong (checked after the characters and the reserved prefixes); a missing
   annotationName on Put or Delete: InvalidRequest;
 - ListObjectAnnotations: names in UTF-8 byte order, max-annotation-results 1..1000 (default and cap 1000; not a
   number or below 1: InvalidArgument), an opaque continuation token (base64 of the last name; an unreadable one is
@@ -77,11 +79,17 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+def _name_char(c: str) -> bool:
+    """"Names must be 1-512 bytes and can contain Unicode letters, digits, underscores, periods, and hyphens."
+    (user guide, annotations-managing)"""
+    return c.isalpha() or c.isdigit() or c in "_.-"
+
+
 def _name(ctx: RequestContext) -> str:
     name = ctx.query.get("annotationName")
     if name is None:
         raise invalid_request(MSG_NAME_REQUIRED)
-    if name == "" or name.lower().startswith(RESERVED_PREFIXES):
+    if name == "" or name.lower().startswith(RESERVED_PREFIXES) or not all(_name_char(c) for c in name):
         raise s3_error("InvalidAnnotationName")
     if len(_utf8(name)) > MAX_NAME_BYTES:
         raise s3_error("AnnotationNameTooLong")

@@ -69,12 +69,12 @@ def test_round_trip(s3: Any, bucket: str) -> None:
 
 def test_list_order_prefix_and_pages(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    names = ["b", "a", "ab", "c/1", "c/2", "Z"]
+    names = ["b", "a", "ab", "c.1", "c.2", "Z"]
     for n in names:
         _put(s3, bucket, "k", n, n.encode())
     listed = s3.list_object_annotations(Bucket=bucket, Key="k")
     assert [a["AnnotationName"] for a in listed["Annotations"]] == sorted(names)
-    assert s3.list_object_annotations(Bucket=bucket, Key="k", AnnotationPrefix="c/")["AnnotationCount"] == 2
+    assert s3.list_object_annotations(Bucket=bucket, Key="k", AnnotationPrefix="c.")["AnnotationCount"] == 2
     seen, token = [], None
     while True:
         kw = {"ContinuationToken": token} if token else {}
@@ -157,6 +157,7 @@ def test_sse_c_parent_refused(server: Any, bucket: str) -> None:
 def test_names_and_sizes(s3: Any, raw: Raw, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     for name, code in (("aws-x", "InvalidAnnotationName"), ("S3thing", "InvalidAnnotationName"),
+                       ("a/b", "InvalidAnnotationName"), ("a b", "InvalidAnnotationName"),
                        ("n" * 513, "AnnotationNameTooLong")):
         with pytest.raises(botocore.exceptions.ClientError) as exc:
             _put(s3, bucket, "k", name, b"p")
