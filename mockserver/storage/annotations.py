@@ -18,14 +18,31 @@ import base64
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from mockserver.storage.base import ObjectVersion, Storage
+from typing import Any, Protocol
 
 log = logging.getLogger("mockserver")
 
 VersionRef = tuple[str, str, str]        # bucket, key, version id
+
+
+class ObjectVersion(Protocol):
+    """What the store reads of storage.base.ObjectVersion (not imported: base imports this module)."""
+    @property
+    def last_modified(self) -> float: ...
+    @property
+    def etag(self) -> str: ...
+    @property
+    def delete_marker(self) -> bool: ...
+
+
+class Storage(Protocol):
+    """What the store uses of storage.base.Storage."""
+    @property
+    def journal(self) -> Any: ...
+    @property
+    def index(self) -> Mapping[str, Any]: ...
+
+    def get_version(self, bucket: str, key: str, version_id: str) -> Any: ...
 
 
 def parent_stamp(version: ObjectVersion) -> str:
