@@ -33,7 +33,8 @@ Choices where the documentation is silent (nothing records annotations; the corp
   annotationName on Put or Delete: InvalidRequest;
 - ListObjectAnnotations: names in UTF-8 byte order, max-annotation-results 1..1000 (default and cap 1000; not a
   number or below 1: InvalidArgument), an opaque continuation token (base64 of the last name; an unreadable one is
-  InvalidArgument as ListObjectsV2 answers), an annotation-prefix over 512 bytes: InvalidPrefix; root element
+  InvalidArgument as ListObjectsV2 answers), an annotation-prefix over 512 bytes or with a character no name can
+  have: InvalidPrefix; root element
   ListObjectAnnotationsResult;
 - PutObjectAnnotation's body: <PutObjectAnnotationResult> with Key and AnnotationName (the model's body members);
 - the object named by versionId, or the latest; a delete marker as GetObject answers it (NoSuchKey / 405);
@@ -231,7 +232,10 @@ def _max_results(ctx: RequestContext) -> int:
 
 def _token_name(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+        name = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
+        if not name:
+            raise ValueError("empty")
+        return name
     except (binascii.Error, UnicodeError, ValueError):
         raise invalid_argument("The continuation token provided is incorrect", "continuation-token",
                                token) from None
@@ -245,8 +249,8 @@ def _token(name: str) -> str:
 async def list_object_annotations(ctx: RequestContext) -> Response:
     bucket, version, ref = _parent(ctx)
     prefix = ctx.query.get("annotation-prefix", "")
-    if len(_utf8(prefix)) > MAX_NAME_BYTES:
-        raise s3_error("InvalidPrefix")
+    if len(_utf8(prefix)) > MAX_NAME_BYTES or not all(_name_char(c) for c in prefix):
+        raise s3_error("InvalidPrefix")         # longer than a name, or a character no name has
     limit = _max_results(ctx)
     token = ctx.query.get("continuation-token")
     after = _token_name(token) if token is not None else None

@@ -204,7 +204,7 @@ def test_checksums(s3: Any, raw: Raw, bucket: str) -> None:
     assert response.status_code == 400 and error_of(response)["Code"] == "BadDigest"
 
 
-def test_errors(s3: Any, s3_alt: Any, bucket: str) -> None:
+def test_errors(s3: Any, s3_alt: Any, raw: Raw, bucket: str) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         _put(s3, bucket + "-missing", "k", "n", b"p")
     assert _err(exc) == (404, "NoSuchBucket")
@@ -218,6 +218,11 @@ def test_errors(s3: Any, s3_alt: Any, bucket: str) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         s3.list_object_annotations(Bucket=bucket, Key="k", AnnotationPrefix="p" * 513)
     assert _err(exc) == (400, "InvalidPrefix")
+    response = raw("GET", f"/{bucket}/k", query="annotation&annotation-prefix=%00")
+    assert response.status_code == 400 and error_of(response)["Code"] == "InvalidPrefix"
+    for token in ("%25%25%25", "%FF", ""):
+        response = raw("GET", f"/{bucket}/k", query=f"annotation&continuation-token={token}")
+        assert response.status_code == 400 and error_of(response)["Code"] == "InvalidArgument", token
     with pytest.raises(botocore.exceptions.ClientError) as exc:
         _put(s3, bucket, "k", "n", b"p", ExpectedBucketOwner="000000000001")
     assert _err(exc) == (403, "AccessDenied")
