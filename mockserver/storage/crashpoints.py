@@ -21,6 +21,9 @@ STEPS: dict[str, str] = {
     "meta.upload.partial": "a new generation of an upload's document is cut short (torn write)",
     "meta.upload.written": "an upload's new document is complete; its previous generation is not yet removed",
     "meta.upload.removed": "an upload's document is removed (CompleteMultipartUpload, AbortMultipartUpload)",
+    "meta.annotation.partial": "a new generation of an object annotation's document is cut short (torn write)",
+    "meta.annotation.written": "an annotation's new document is complete; its previous generation is not yet removed",
+    "meta.annotation.removed": "an annotation's document is removed (DeleteObjectAnnotation, its version deleted)",
     # storage index (after the metadata is down, before what follows it)
     "version.saved": "an object version is durable; the blobs it replaced are not yet freed "
                      "(CompleteMultipartUpload: the upload record is not yet removed)",
