@@ -249,3 +249,16 @@ def test_version_json_is_the_generic_document() -> None:
         doc = v.to_json()
         assert json.dumps(doc) == json.dumps(_generic_json(v)), v
         assert ObjectVersion.from_json(json.loads(json.dumps(doc))) == v
+
+
+def test_records_of_one_layout_compare_by_value() -> None:
+    """Two records of the same layout compare their values (binary ones as their text; nested records by value),
+    as the dicts they stand for do."""
+    value = base64.b64encode(os.urandom(8)).decode()
+    a = freeze({"algorithm": "crc64nvme", "value": value, "nested": {"x": "1"}})
+    b = freeze({"algorithm": "crc64nvme", "value": _fresh(value), "nested": {"x": _fresh("1")}})
+    assert type(a) is type(b) and a == b and (a != b) is False and a == thaw(b)
+    for changed in ({"value": base64.b64encode(os.urandom(8)).decode()}, {"algorithm": "crc32"},
+                    {"nested": {"x": "2"}}, {"value": "not base64"}):
+        c = freeze(thaw(a) | changed)
+        assert type(c) is type(a) and c != a and (c == a) is False and (c == a) is (thaw(c) == thaw(a))
