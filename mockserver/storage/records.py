@@ -62,6 +62,7 @@ class Record(Mapping[str, Any]):
     _keys: ClassVar[tuple[str, ...]] = ()
     _slots: ClassVar[dict[str, str]] = {}
     _values: ClassVar[Any]          # staticmethod: record -> its values in key order (one C call)
+    _raw: ClassVar[Any]             # staticmethod: record -> its stored values (binary ones as bytes)
 
     def __getitem__(self, name: str) -> Any:
         slot = self._slots.get(name)
@@ -97,7 +98,8 @@ class Record(Mapping[str, Any]):
 
     def __eq__(self, other: object) -> bool:
         if type(other) is type(self):       # one layout: the same keys in the same order (a PUT compares two)
-            return self._values(self) == other._values(other)  # type: ignore[attr-defined]
+            # Equal stored values are equal texts; else the texts decide (a binary value is normally bytes in both).
+            return bool(self._raw(self) == other._raw(other) or self._values(self) == other._values(other))
         if isinstance(other, Mapping):
             return dict(self.items()) == dict(other.items())
         return NotImplemented
@@ -148,7 +150,7 @@ def _layout(keys: tuple[str, ...]) -> type[Record] | None:
         source = f"def __init__(self, {', '.join(slots)}):\n" + "".join(f"    self.{n} = {n}\n" for n in slots)
         exec(source, namespace)  # noqa: S102 (generated names only, as dataclasses does)
         getter = attrgetter(*slots)
-        values = getter if len(slots) > 1 else (lambda record: (getter(record),))
+        values = raw = getter if len(slots) > 1 else (lambda record: (getter(record),))
         binary = [i for i, k in enumerate(keys) if k in BINARY_KEYS]
         if binary:
             raw_values = values
@@ -160,7 +162,8 @@ def _layout(keys: tuple[str, ...]) -> type[Record] | None:
                         got[i] = to_text(got[i])
                 return tuple(got)
         cls = type("Record", (Record,), {"__slots__": slots, "_keys": keys, "_slots": dict(zip(keys, slots)),
-                                         "__init__": namespace["__init__"], "_values": staticmethod(values)})
+                                         "__init__": namespace["__init__"], "_values": staticmethod(values),
+                                         "_raw": staticmethod(raw)})
         _layouts[keys] = cls
     return cls
 

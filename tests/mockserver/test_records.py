@@ -262,3 +262,5 @@ def test_records_of_one_layout_compare_by_value() -> None:
                     {"nested": {"x": "2"}}, {"value": "not base64"}):
         c = freeze(thaw(a) | changed)
         assert type(c) is type(a) and c != a and (c == a) is False and (c == a) is (thaw(c) == thaw(a))
+    as_text = type(a)("crc64nvme", value, a["nested"])     # the binary value held as its text: still equal
+    assert a._raw(a) != as_text._raw(as_text) and a == as_text and as_text == a
