@@ -39,10 +39,11 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
             params[name] = fast_unquote(value)
     # An empty X-Amz-SignedHeaders is present, not missing: AWS answers it as a request whose host is not signed
     # (403 AccessDenied, HeadersNotSigned: host; recorded in brendanhay/amazonka#272).
-    if not all(params.get(name) or (name == "X-Amz-SignedHeaders" and name in params) for name in REQUIRED):
-        raise errors.query_parameters_error(
-            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
-            "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+    for name in REQUIRED:
+        if not params.get(name) and not (name == "X-Amz-SignedHeaders" and name in params):
+            raise errors.query_parameters_error(
+                "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+                "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
     if params["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
         raise errors.query_parameters_error('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
     credential = parse_credential(params["X-Amz-Credential"], region, query_error, service)  # type: ignore[arg-type]
