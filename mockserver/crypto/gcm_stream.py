@@ -13,11 +13,13 @@ GiB, while a small ranged GET decrypts at most 512 KiB.
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import os
 import struct
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,6 +32,7 @@ _HEADER = struct.Struct(">4sBxxxI8s")
 HEADER_SIZE = _HEADER.size
 _AAD_TAIL = struct.Struct(">QB")
 _READ_BATCH = 4 * 1024 * 1024          # ciphertext bytes fetched per read() call on long ranges
+MAPPED_DEPTH = 2                        # mapped batches decrypted at once (decrypt_range_views with a window)
 
 Reader = Callable[[int, int], bytes]
 
@@ -242,16 +245,38 @@ class BufferPool:
 ReadInto = Callable[[int, memoryview], int]
 
 
+class Mapped(Protocol):
+    """Stored bytes mapped into memory (see decrypt_range_views' `window`): `view` until release()."""
+
+    view: memoryview
+
+    def release(self) -> None: ...
+
+
+# window(offset, length): the stored bytes [offset, offset + length) mapped read-only, or None (then read instead)
+Window = Callable[[int, int], "Mapped | None"]
+
+
 def batch_plaintext_size(chunk_size: int = CHUNK_SIZE) -> int:
     """Plaintext bytes decrypted per batch by decrypt_range_views (the size of its pooled buffers)."""
     return max(1, _READ_BATCH // (chunk_size + TAG)) * chunk_size
 
 
+def _mappable(window: Window) -> bool:
+    """Whether `window` maps this blob at all (a reader may map only some of its blobs: memory mode's spill files)."""
+    probe = window(HEADER_SIZE, 1)
+    if probe is None:
+        return False
+    probe.release()
+    return True
+
+
 def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, start: int, end: int,
-                        pool: BufferPool | None = None) -> Iterator[memoryview]:
+                        pool: BufferPool | None = None, window: Window | None = None) -> Iterator[memoryview]:
     """decrypt_range() without per-chunk allocations: about _READ_BATCH bytes of ciphertext are read into one
-    reused buffer and decrypted chunk by chunk (AESGCM.decrypt_into) into a pooled output buffer; each yielded
-    view covers a whole batch. Raises CorruptStream."""
+    reused buffer (or, with `window`, mapped where they are stored: no copy) and decrypted chunk by chunk
+    (AESGCM.decrypt_into) into a pooled output buffer; each yielded view covers a whole batch. Raises
+    CorruptStream."""
     header = bytearray(HEADER_SIZE)
     if readinto(0, memoryview(header)) != HEADER_SIZE:
         raise CorruptStream("short read at 0")
@@ -270,60 +295,140 @@ def decrypt_range_views(key: bytes, readinto: ReadInto, plaintext_size: int, sta
     if pool is None or pool.size < per_batch * cs:
         pool = BufferPool(per_batch * cs, read_ahead=pool.read_ahead if pool is not None else None)
     executor = pool.read_ahead if stop - index + 1 > per_batch else None
-    # With read-ahead, two ciphertext buffers: the next batch is read into one while the other is decrypted.
-    cviews = [memoryview(bytearray(per_batch * stride)) for _ in range(1 if executor is None else 2)]
 
-    def read_batch(first: int, view: memoryview) -> int:
+    def where(first: int) -> tuple[int, int]:
+        """Offset and length of the stored batch starting at chunk `first`."""
         first_off = HEADER_SIZE + first * stride
-        span = min(HEADER_SIZE + (first + min(per_batch, stop - first + 1)) * stride, total_size) - first_off
+        return first_off, min(HEADER_SIZE + (first + min(per_batch, stop - first + 1)) * stride,
+                              total_size) - first_off
+
+    def decrypt_batch(first: int, n: int, cview: memoryview, span: int, oview: memoryview,
+                      aead: AESGCM = aead) -> int:
+        """Decrypts the n chunks from `first` in `cview` (`span` stored bytes) into `oview`: plaintext bytes."""
+        pos = 0
+        filled = 0
+        for i in range(first, first + n):
+            piece_len = min(stride, span - pos)
+            plain_len = piece_len - TAG
+            if plain_len < 0 or (i != last_index and plain_len != cs):
+                raise CorruptStream(f"chunk {i} has the wrong size")
+            nonce = prefix + struct.pack(">I", i)
+            aad = header_bytes + _AAD_TAIL.pack(i, 1 if i == last_index else 0)
+            try:
+                aead.decrypt_into(nonce, cview[pos:pos + piece_len], aad, oview[filled:filled + plain_len])
+            except InvalidTag:
+                raise CorruptStream(f"chunk {i} does not authenticate") from None
+            pos += piece_len
+            filled += plain_len
+        return filled
+
+    def take(n: int) -> memoryview:
+        # A batch much smaller than the pool's buffers (a small part of a many-part object) gets a buffer of its
+        # own size: the views stay referenced until sent, so taking a pooled buffer for each would allocate (and
+        # zero) a whole batch-sized buffer per small part. The view keeps the buffer marked in use in the pool.
+        return memoryview(pool.take() if n * cs * 4 >= pool.size else bytearray(n * cs))  # type: ignore[union-attr]
+
+    def view_of(first: int, oview: memoryview, filled: int) -> memoryview:
+        lo = start - first * cs if first * cs < start else 0
+        return oview[lo:min(filled, end - first * cs + 1)]
+
+    if window is not None and executor is not None and _mappable(window):
+        # Mapped batches: decrypting straight from the mapping reads the stored bytes from memory, which makes the
+        # decryption the longest step of a GET, so MAPPED_DEPTH batches are decrypted at once in the read-ahead
+        # executor (each job maps, decrypts with an AESGCM of its own into its own output buffer and lets the
+        # mapping go).
+        def job(first: int, n: int, oview: memoryview) -> int:
+            first_off, span = where(first)
+            mapped = window(first_off, span)
+            try:
+                if mapped is not None:
+                    if len(mapped.view) != span:
+                        raise CorruptStream(f"short read at {first_off}: wanted {span}")
+                    return decrypt_batch(first, n, mapped.view, span, oview, AESGCM(key))
+                cview = memoryview(bytearray(span))
+                if readinto(first_off, cview) != span:
+                    raise CorruptStream(f"short read at {first_off}: wanted {span}")
+                return decrypt_batch(first, n, cview, span, oview, AESGCM(key))
+            finally:
+                if mapped is not None:
+                    mapped.release()
+
+        inflight: collections.deque[tuple[int, memoryview, concurrent.futures.Future[int]]] = collections.deque()
+        following = index
+        try:
+            while inflight or following <= stop:
+                while len(inflight) < MAPPED_DEPTH and following <= stop:
+                    n = min(per_batch, stop - following + 1)
+                    oview = take(n)
+                    inflight.append((following, oview, executor.submit(job, following, n, oview)))
+                    following += n
+                    del oview
+                first, oview, done = inflight[0]
+                filled = done.result()
+                inflight.popleft()
+                result = view_of(first, oview, filled)
+                del oview, done
+                yield result
+                del result
+        finally:
+            # The consumer stopped early (or a batch failed): no job may still write into a buffer or map a blob
+            # whose reader is about to close.
+            for _, _, pending in inflight:
+                with contextlib.suppress(BaseException):
+                    pending.result()
+        return
+
+    # Read batches go into reused ciphertext buffers; with read-ahead two: the next batch is read into one while
+    # the other is decrypted. Allocated when first needed.
+    cviews: list[memoryview | None] = [None, None]
+
+    def read_batch(first: int, slot: int) -> tuple[memoryview, int, Mapped | None]:
+        first_off, span = where(first)
+        mapped = window(first_off, span) if window is not None else None
+        if mapped is not None:
+            if len(mapped.view) == span:
+                return mapped.view, span, mapped
+            mapped.release()
+            raise CorruptStream(f"short read at {first_off}: wanted {span}")
+        view = cviews[slot]
+        if view is None:
+            view = cviews[slot] = memoryview(bytearray(per_batch * stride))
         if readinto(first_off, view[:span]) != span:
             raise CorruptStream(f"short read at {first_off}: wanted {span}")
-        return span
+        return view, span, None
 
-    ahead: concurrent.futures.Future[int] | None = None
+    ahead: concurrent.futures.Future[tuple[memoryview, int, Mapped | None]] | None = None
+    mapped: Mapped | None = None
     turn = 0
     try:
         while index <= stop:
             n = min(per_batch, stop - index + 1)
-            cview = cviews[turn]
-            span = ahead.result() if ahead is not None else read_batch(index, cview)
+            cview, span, mapped = ahead.result() if ahead is not None else read_batch(index, turn)
             ahead = None
             if executor is not None and index + n <= stop:
                 turn ^= 1
-                ahead = executor.submit(read_batch, index + n, cviews[turn])
-            # A batch much smaller than the pool's buffers (a small part of a many-part object) gets a buffer of its
-            # own size: the views stay referenced until sent, so taking a pooled buffer for each would allocate (and
-            # zero) a whole batch-sized buffer per small part.
-            out = pool.take() if n * cs * 4 >= pool.size else bytearray(n * cs)
-            oview = memoryview(out)
-            pos = 0
-            filled = 0
-            lo = start - index * cs if index * cs < start else 0
-            for i in range(index, index + n):
-                piece_len = min(stride, span - pos)
-                plain_len = piece_len - TAG
-                if plain_len < 0 or (i != last_index and plain_len != cs):
-                    raise CorruptStream(f"chunk {i} has the wrong size")
-                nonce = prefix + struct.pack(">I", i)
-                aad = header_bytes + _AAD_TAIL.pack(i, 1 if i == last_index else 0)
-                try:
-                    aead.decrypt_into(nonce, cview[pos:pos + piece_len], aad, oview[filled:filled + plain_len])
-                except InvalidTag:
-                    raise CorruptStream(f"chunk {i} does not authenticate") from None
-                pos += piece_len
-                filled += plain_len
-            hi = min(filled, end - index * cs + 1)
-            result = oview[lo:hi]
-            del oview, out
+                ahead = executor.submit(read_batch, index + n, turn)
+            oview = take(n)
+            filled = decrypt_batch(index, n, cview, span, oview)
+            del cview
+            if mapped is not None:
+                mapped.release()
+                mapped = None
+            result = view_of(index, oview, filled)
+            del oview
             yield result
             del result
             index += n
     finally:
+        if mapped is not None:
+            mapped.release()
         if ahead is not None:
             # The consumer stopped early (or a batch failed): the read-ahead must not write into a buffer that is
-            # gone, nor read from a closed reader.
+            # gone, nor read from a closed reader; a window it mapped is let go.
             with contextlib.suppress(BaseException):
-                ahead.result()
+                ahead_mapped = ahead.result()[2]
+                if ahead_mapped is not None:
+                    ahead_mapped.release()
 
 
 class LayeredEncryptor:

@@ -11,16 +11,22 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import queue
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.checksums import CRC_ALGORITHMS, new_digest
-from mockserver.datapath.workers import BATCH, POOL, run_blocking
+from mockserver.datapath.workers import BATCH, run_blocking
 from mockserver.sse.service import StreamEncryptor
 from mockserver.storage.base import BlobWriter
 
 BUFFERED_BATCHES = 5        # batch buffers in flight (being filled, queued, hashed, encrypted)
+# The lanes' threads: one per lane for the whole body, so not datapath.workers.POOL (a few slow uploads would hold
+# every worker the rest of the server needs). Persistent rather than a thread per body: a thread per body made
+# glibc hand each new thread a malloc arena and the server's RSS crept up by ~15 MiB over a few 1 GiB PUTs. When
+# all are busy, a new body's lanes wait for one (its reader stops after BUFFERED_BATCHES batches meanwhile).
+LANE_THREADS = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="mock-lane")
 
 
 @dataclass
@@ -32,66 +38,67 @@ class Ingested:
 
 
 class _Lane:
-    """Applies `fn` to batches in order in a worker thread, at most `depth` batches queued; `done(batch)` runs
-    on the event loop after each."""
+    """Applies `fn` to batches in order in a thread of its own (a LANE_THREADS worker for the whole body), which
+    takes each batch straight from a queue: no event-loop round trip and no executor hand-off between batches (the
+    MD5 lane runs back to back while batches are queued, the loop only hears of each finished batch). `done(batch)` runs on the event loop after each;
+    `failed()` on the loop when `fn` raises. The queue holds at most the batches in flight (_Batches' limit)."""
 
-    def __init__(self, fn: Callable[[Any], None], done: Callable[[Any], None], failed: Callable[[], None],
-                 depth: int = 3) -> None:
+    def __init__(self, fn: Callable[[Any], None], done: Callable[[Any], None], failed: Callable[[], None]) -> None:
         self._fn = fn
         self._done = done
         self._failed = failed
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(depth)
-        self._running: concurrent.futures.Future[None] | None = None
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop = asyncio.get_running_loop()
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._finished: asyncio.Future[None] = self._loop.create_future()
+        self._error: BaseException | None = None
+        self._stopping = False
+        LANE_THREADS.submit(self._work)
 
-    async def _run(self) -> None:
+    def _work(self) -> None:
+        error: BaseException | None = None
         try:
             while True:
-                data = await self._queue.get()
+                data = self._jobs.get()
                 if data is None:
-                    return
-                self._running = POOL.submit(self._fn, data)
-                await asyncio.wrap_future(self._running)
-                self._done(data)
-        except BaseException:
-            self._failed()              # wakes a producer waiting for a buffer this lane will not return
-            raise
+                    break
+                if self._stopping:
+                    continue                # stop(): the remaining batches are dropped, not processed
+                self._fn(data)
+                self._notify(self._done, data)
+        except BaseException as exc:  # noqa: BLE001 - handed to the request on the loop
+            error = exc
+        self._notify(self._exit, error)
+
+    def _notify(self, fn: Callable[..., None], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):     # the loop has closed (server shutdown): nobody to tell
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    def _exit(self, error: BaseException | None) -> None:
+        if error is not None:
+            self._error = error
+            self._failed()          # wakes a producer waiting for a buffer this lane will not return
+        if not self._finished.done():
+            self._finished.set_result(None)
 
     def check(self) -> None:
-        if self._task.done() and not self._task.cancelled():
-            self._task.result()
+        if self._error is not None:
+            raise self._error
 
-    async def feed(self, data: Any) -> None:
-        if self._task.done():
-            self._task.result()          # re-raise the worker's error
-            return
-        if not self._queue.full():
-            self._queue.put_nowait(data)     # the usual case: no future and no wait per batch
-            return
-        put = asyncio.ensure_future(self._queue.put(data))
-        done, _ = await asyncio.wait({put, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        if self._task in done and put not in done:
-            put.cancel()
-            self._task.result()
+    def feed(self, data: Any) -> None:
+        self.check()                # re-raise the worker's error
+        self._jobs.put(data)
 
     async def close(self) -> None:
-        await self.feed(None)
-        await self._task
+        self._jobs.put(None)
+        await self._finished
+        self.check()
 
     async def stop(self) -> None:
-        """Cancels the lane and waits until its worker thread has let go of the batch and the writer (a
-        cancelled await does not stop a running thread: aborting the writer under it could write into a reused
-        file descriptor)."""
-        self._task.cancel()
-        running = self._running
-        if running is not None and not running.done():
-            with contextlib.suppress(Exception):
-                try:
-                    await asyncio.wrap_future(running)
-                except asyncio.CancelledError:
-                    # Cancelling the lane also cancels a batch still queued for a thread: it never ran.
-                    if not running.cancelled():
-                        raise
+        """Drops the batches still queued and waits until the worker thread has let go of the batch and the
+        writer (aborting the writer under a running thread could write into a reused file descriptor)."""
+        self._stopping = True
+        self._jobs.put(None)
+        await asyncio.shield(self._finished)
 
 
 class _Batches:
@@ -184,13 +191,13 @@ async def ingest(body: AsyncIterator[bytes | memoryview], writer: BlobWriter, en
     view: memoryview | None = None
     fill = 0
 
-    async def dispatch() -> None:
+    def dispatch() -> None:
         nonlocal buf, view, fill
         assert buf is not None and pool is not None
         view = None
         pool.sent(buf)
         for lane in lanes:
-            await lane.feed((buf, fill))
+            lane.feed((buf, fill))
         buf, fill = None, 0
 
     async def copy_in(chunk: bytes | memoryview) -> None:
@@ -213,7 +220,7 @@ async def ingest(body: AsyncIterator[bytes | memoryview], writer: BlobWriter, en
             pos += n
             left -= n
             if fill == BATCH:
-                await dispatch()
+                dispatch()
 
     try:
         async for chunk in body:
@@ -239,7 +246,7 @@ async def ingest(body: AsyncIterator[bytes | memoryview], writer: BlobWriter, en
             await copy_in(chunk)
         if pool is not None:
             if fill:
-                await dispatch()
+                dispatch()
             for lane in lanes:
                 await lane.close()
             await run_blocking(lambda: writer.write(encryptor.finalize()))

@@ -150,7 +150,8 @@ class _Keys:
             yield from self.decrypt(reader.read, size, start, end)
             return
         try:
-            yield from gcm_stream.decrypt_range_views(self.inner, reader.readinto, size, start, end, pool)
+            yield from gcm_stream.decrypt_range_views(self.inner, reader.readinto, size, start, end, pool,
+                                                      getattr(reader, "window", None))
         except gcm_stream.CorruptStream:
             raise _corrupt() from None
 

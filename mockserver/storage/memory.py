@@ -5,6 +5,9 @@ the server's heap, so a 1 GiB object costs no RSS and is written at memory speed
 writes at ~370 MB/s, below the PUT target)."""
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import mmap
 import os
 import tempfile
 from typing import Any
@@ -13,6 +16,9 @@ from mockserver.storage.base import Storage, new_blob_id, preadv_full
 
 SPILL_THRESHOLD = 8 * 1024 * 1024
 INLINE_LIMIT = 8 * 1024
+# Closing a spill file frees its tmpfs pages: ~0.04 s per GiB, done here instead of on the event loop.
+_CLOSER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mock-free")
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 
 
 class _MemoryBlob:
@@ -64,6 +70,27 @@ class _Writer:
             self._file = None
 
 
+class _Window:
+    """A spill file's bytes [offset, offset + length) mapped read-only (and populated in the calling thread: the
+    GET's read-ahead). Long GETs decrypt straight from it: reading tmpfs pages with pread costs a copy plus per-page
+    lookups and LRU updates (~0.14 CPU s per GiB, more than the page cache of a disk file); the mapping costs
+    ~0.04. Unmapped by release(), so its pages count in RSS only meanwhile. Spill files are unlinked and never
+    change once committed: the mapping cannot lose its pages (no SIGBUS)."""
+
+    __slots__ = ("_map", "view")
+
+    def __init__(self, fd: int, offset: int, length: int) -> None:
+        start = offset - offset % mmap.ALLOCATIONGRANULARITY
+        self._map = mmap.mmap(fd, offset + length - start, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ,
+                              offset=start)
+        self.view = memoryview(self._map)[offset - start:]
+
+    def release(self) -> None:
+        self.view.release()
+        with contextlib.suppress(BufferError):     # a view still alive somewhere: unmapped when it goes
+            self._map.close()
+
+
 class _Reader:
     __slots__ = ("_blob",)
 
@@ -81,6 +108,16 @@ class _Reader:
             view[:len(piece)] = piece
             return len(piece)
         return preadv_full(self._blob.file.fileno(), view, offset)
+
+    def window(self, offset: int, length: int) -> _Window | None:
+        """[offset, offset + length) of a spilled blob mapped (gcm_stream.decrypt_range_views); None for blobs
+        held as bytes, or a range past the end (the caller's read then reports it short)."""
+        if self._blob.file is None or length <= 0:
+            return None
+        try:
+            return _Window(self._blob.file.fileno(), offset, length)
+        except (OSError, ValueError):
+            return None
 
     def close(self) -> None:
         return None
@@ -107,7 +144,7 @@ class MemoryBlobStore:
     def delete(self, blob_id: str) -> None:
         blob = self.blobs.pop(blob_id, None)
         if blob is not None and blob.file is not None:
-            blob.file.close()
+            _CLOSER.submit(blob.file.close)
 
     def existing(self) -> set[str]:
         return set(self.blobs)

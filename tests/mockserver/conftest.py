@@ -2,6 +2,8 @@
 and `raw` for hand-made requests (SigV4-signed by botocore, sent with requests)."""
 from __future__ import annotations
 
+import concurrent.futures
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +14,27 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from mockserver.crypto import gcm_stream, keywrap
+from mockserver.crypto.gcm_stream import CHUNK_SIZE
 from mockserver.server import RunningServer, running_server
+
+BATCH_CHUNKS = gcm_stream.batch_plaintext_size() // CHUNK_SIZE
+
+
+@pytest.fixture(scope="module")
+def executor() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
+    """Two decryption threads, as the GET read-ahead pool (tests of decrypt_range_views)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="module")
+def sealed() -> tuple[bytes, bytes, bytes]:
+    """(key, plaintext, sealed stream) of 4 decryption batches, the last one short."""
+    key = keywrap.new_key()
+    data = os.urandom(3 * BATCH_CHUNKS * CHUNK_SIZE + 5 * CHUNK_SIZE + 77)
+    enc = gcm_stream.ChunkedEncryptor(key)
+    return key, data, bytes(enc.update_view(data)) + enc.finalize()
 
 
 @pytest.fixture(scope="module")

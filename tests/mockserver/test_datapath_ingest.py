@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import os
 import random
+import time
 
 import pytest
 from awscrt import checksums as crt
@@ -135,3 +136,51 @@ def test_write_path_shortcut_aborts_the_writer_on_error(fail_at: int) -> None:
                                              gcm_stream.ChunkedEncryptor(keywrap.new_key()), md5=True,
                                              algorithms={"crc64nvme"}))
     assert writer.aborted
+
+
+def test_a_failing_digest_lane_aborts_the_writer() -> None:
+    class _Broken:
+        def update(self, data) -> None:
+            raise ValueError("digest failed")
+
+    data = os.urandom(6 * BATCH)
+    writer = _Writer()
+    real = ingest_module.new_digest
+    try:
+        ingest_module.new_digest = lambda a: _Broken() if a == "md5" else real(a)
+        with pytest.raises((ValueError, RuntimeError)):
+            asyncio.run(ingest_module.ingest(_body(data, [65536] * (len(data) // 65536), views=False), writer,
+                                             gcm_stream.ChunkedEncryptor(keywrap.new_key()), md5=True,
+                                             algorithms={"crc64nvme"}))
+    finally:
+        ingest_module.new_digest = real
+    assert writer.aborted
+
+
+def test_a_body_cancelled_midway_stops_the_lanes_before_the_writer_is_aborted() -> None:
+    """A client gone mid-body cancels the request: no lane thread may still write once the writer is aborted."""
+    data = os.urandom(8 * BATCH)
+    writes_after_abort: list[int] = []
+
+    class _Watching(_Writer):
+        def write(self, data) -> None:
+            if self.aborted:
+                writes_after_abort.append(len(data))
+            time.sleep(0.002)
+            super().write(data)
+
+    writer = _Watching()
+
+    async def main() -> None:
+        task = asyncio.ensure_future(ingest_module.ingest(_body(data, [65536] * (len(data) // 65536), views=False),
+                                                          writer, gcm_stream.ChunkedEncryptor(keywrap.new_key()),
+                                                          md5=True, algorithms={"crc64nvme"}))
+        while len(writer.data) < 2 * BATCH:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert writer.aborted
+    assert writes_after_abort == []

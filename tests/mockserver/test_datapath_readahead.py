@@ -3,32 +3,19 @@ ciphertext is read in another thread while the current batch is decrypted. Same 
 truncation detection as without it, and no read left running once the consumer stops."""
 from __future__ import annotations
 
-import concurrent.futures
-import os
 import random
 import threading
 import time
 
 import pytest
 
-from mockserver.crypto import gcm_stream, keywrap
+from mockserver.crypto import gcm_stream
 from mockserver.crypto.gcm_stream import CHUNK_SIZE, TAG, CorruptStream
 
 BATCH_CHUNKS = gcm_stream.batch_plaintext_size() // CHUNK_SIZE
 
 
-@pytest.fixture(scope="module")
-def executor():
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        yield pool
-
-
-@pytest.fixture(scope="module")
-def sealed() -> tuple[bytes, bytes, bytes]:
-    key = keywrap.new_key()
-    data = os.urandom(3 * BATCH_CHUNKS * CHUNK_SIZE + 5 * CHUNK_SIZE + 77)   # 4 batches, the last one short
-    enc = gcm_stream.ChunkedEncryptor(key)
-    return key, data, bytes(enc.update_view(data)) + enc.finalize()
+# `executor` and `sealed` (a 4-batch sealed stream) come from conftest.py.
 
 
 def _readinto_from(blob: bytes, log: list[tuple[int, int]] | None = None, delay: float = 0.0):
