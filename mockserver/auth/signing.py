@@ -13,9 +13,6 @@ from typing import Any
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-_BLOCK = 64                                             # SHA-256's block size
-_IPAD = bytes(b ^ 0x36 for b in range(256))             # translate tables: each key byte XOR the pad
-_OPAD = bytes(b ^ 0x5C for b in range(256))
 
 
 @lru_cache(maxsize=512)
@@ -27,23 +24,17 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 
 
 @lru_cache(maxsize=512)
-def _hmac_pads(key: bytes) -> tuple[Any, Any]:
-    """HMAC-SHA256 (RFC 2104) of `key` up to its two padded-key blocks: SHA-256 states that sign() copies. A key
-    signs every request of its day (signing_key is cached the same way); hmac.new set up OpenSSL's HMAC per call."""
-    if len(key) > _BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_BLOCK, b"\0")
-    return (hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD)))
+def _keyed_hmac(key: bytes) -> Any:
+    """An HMAC-SHA256 object keyed with `key` and fed nothing: sign() copies it (OpenSSL's HMAC_CTX copy) instead
+    of keying a new one per signature. A signing key signs every request of its day (cached like signing_key)."""
+    return hmac.new(key, digestmod="sha256")
 
 
 def sign(key: bytes, string_to_sign: str) -> str:
-    """hex(HMAC-SHA256(key, string_to_sign)), the same digest as hmac.new(key, ..., "sha256")."""
-    inner, outer = _hmac_pads(key)
-    inner = inner.copy()
-    inner.update(string_to_sign.encode("utf-8"))
-    outer = outer.copy()
-    outer.update(inner.digest())
-    return outer.hexdigest()  # type: ignore[no-any-return]
+    """hex(HMAC-SHA256(key, string_to_sign))."""
+    mac = _keyed_hmac(key).copy()
+    mac.update(string_to_sign.encode("utf-8"))
+    return mac.hexdigest()  # type: ignore[no-any-return]
 
 
 def request_string_to_sign(amz_date: str, scope: str, canonical_request: str) -> str:

@@ -184,8 +184,8 @@ def test_published_trailer_example_tampered(change, code):
 
 
 def test_sign_is_hmac_sha256_for_any_key_and_text() -> None:
-    """signing.sign copies cached SHA-256 states of the padded key: the digest of hmac.new for keys shorter than,
-    as long as and longer than SHA-256's 64-byte block, and for any text."""
+    """signing.sign copies a cached keyed HMAC: the digest of a fresh hmac.new for keys shorter than, as long as
+    and longer than SHA-256's 64-byte block, and for any text, again and again (the cached object is never fed)."""
     import hmac
     import os
     import random
