@@ -115,12 +115,17 @@ class S3App:
         raw = scope.get("raw_path")
         raw_path: str = raw.decode("latin-1") if raw else scope["path"]
         query_string = scope.get("query_string", b"").decode("latin-1")
-        header_list = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        header_bytes = sum(len(k) + len(v) for k, v in header_list)
+        header_list: list[tuple[str, str]] = []
         headers: dict[str, str] = {}
-        if header_bytes <= MAX_HEADER_BYTES:        # repeated names are joined only within S3's limit
-            for k, v in header_list:
+        header_bytes = 0
+        for raw_name, raw_value in scope["headers"]:       # one pass: decode, measure, join
+            k, v = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            header_list.append((k, v))
+            header_bytes += len(k) + len(v)
+            if header_bytes <= MAX_HEADER_BYTES:    # repeated names are joined only within S3's limit
                 headers[k] = f"{headers[k]},{v}" if k in headers else v
+        if header_bytes > MAX_HEADER_BYTES:
+            headers = {}
         ctx: RequestContext | None = None
         try:
             if header_bytes > MAX_HEADER_BYTES:

@@ -60,19 +60,23 @@ def _canonical_segment(text: str) -> str:
     return quote(unquote(text), safe="-_.~")
 
 
-def canonical_query(raw_query: str, exclude: str | None = None) -> str:
+def query_parts(raw_query: str) -> list[tuple[str, str, str]]:
+    """The raw query's non-empty `name=value` parts, each partitioned at its first '=' (name, '=' or '', value)."""
+    return [part.partition("=") for part in raw_query.split("&") if part]
+
+
+def canonical_query(raw_query: str, exclude: str | None = None,
+                    parts: list[tuple[str, str, str]] | None = None) -> str:
+    """`parts`: query_parts(raw_query) when the caller has them already."""
     if not raw_query:
         return ""
-    pairs = []
-    canonical = _CANONICAL_QUERY.match(raw_query) is not None
-    for part in raw_query.split("&"):
-        if part:
-            name, _, value = part.partition("=")
-            if name != exclude:
-                if canonical and "=" not in value:
-                    pairs.append((name, value))
-                else:
-                    pairs.append((_canonical_segment(name), _canonical_segment(value)))
+    if parts is None:
+        parts = query_parts(raw_query)
+    if _CANONICAL_QUERY.match(raw_query) is not None:
+        pairs = [(name, value) if "=" not in value else (_canonical_segment(name), _canonical_segment(value))
+                 for name, _, value in parts if name != exclude]
+    else:
+        pairs = [(_canonical_segment(name), _canonical_segment(value)) for name, _, value in parts if name != exclude]
     pairs.sort()
     return "&".join([f"{name}={value}" for name, value in pairs])
 

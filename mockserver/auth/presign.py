@@ -10,7 +10,7 @@ from mockserver.auth.canonical import (
     canonical_query,
     fast_unquote,
     plus_as_space_query,
-    raw_query_params,
+    query_parts,
 )
 from mockserver.auth.credential import parse_credential
 from mockserver.auth.sigv4 import V4Check, require_signed
@@ -32,14 +32,18 @@ def query_error(detail: str, region: str | None) -> Exception:
 
 def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
                     accounts: Accounts, region: str, now: datetime, service: str = "s3") -> V4Check:
-    params = {name: fast_unquote(value) for name, value in raw_query_params(raw_query).items()
-              if name.startswith("X-Amz-")}
+    parts = query_parts(raw_query)         # split once: for the parameters and the canonical query
+    params: dict[str, str] = {}
+    for name, _, value in parts:
+        if name.startswith("X-Amz-") and name not in params:    # the first occurrence, as raw_query_params
+            params[name] = fast_unquote(value)
     # An empty X-Amz-SignedHeaders is present, not missing: AWS answers it as a request whose host is not signed
     # (403 AccessDenied, HeadersNotSigned: host; recorded in brendanhay/amazonka#272).
-    if not all(params.get(name) or (name == "X-Amz-SignedHeaders" and name in params) for name in REQUIRED):
-        raise errors.query_parameters_error(
-            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
-            "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+    for name in REQUIRED:
+        if not params.get(name) and not (name == "X-Amz-SignedHeaders" and name in params):
+            raise errors.query_parameters_error(
+                "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+                "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
     if params["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
         raise errors.query_parameters_error('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
     credential = parse_credential(params["X-Amz-Credential"], region, query_error, service)  # type: ignore[arg-type]
@@ -74,6 +78,6 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
         raise errors.request_expired(expires, expires_at, now)
     signed = params["X-Amz-SignedHeaders"].split(";")
     require_signed(headers, signed)
-    return V4Check(method, raw_path, canonical_query(raw_query, exclude="X-Amz-Signature"),
+    return V4Check(method, raw_path, canonical_query(raw_query, exclude="X-Amz-Signature", parts=parts),
                    canonical_headers(headers, signed), signed, account, credential, amz_date,
                    params["X-Amz-Signature"], alt_query=plus_as_space_query(raw_query, exclude="X-Amz-Signature"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from functools import lru_cache
+from typing import Any
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -22,8 +23,18 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return hmac.digest(key, b"aws4_request", "sha256")
 
 
+@lru_cache(maxsize=512)
+def _keyed_hmac(key: bytes) -> Any:
+    """An HMAC-SHA256 object keyed with `key` and fed nothing: sign() copies it (OpenSSL's HMAC_CTX copy) instead
+    of keying a new one per signature. A signing key signs every request of its day (cached like signing_key)."""
+    return hmac.new(key, digestmod="sha256")
+
+
 def sign(key: bytes, string_to_sign: str) -> str:
-    return hmac.new(key, string_to_sign.encode("utf-8"), "sha256").hexdigest()
+    """hex(HMAC-SHA256(key, string_to_sign))."""
+    mac = _keyed_hmac(key).copy()
+    mac.update(string_to_sign.encode("utf-8"))
+    return mac.hexdigest()  # type: ignore[no-any-return]
 
 
 def request_string_to_sign(amz_date: str, scope: str, canonical_request: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import struct
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -14,6 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _NONCE = 12
+_LENGTH = struct.Struct(">I").pack
 KEY_SIZE = 32
 
 
@@ -23,8 +25,15 @@ class UnwrapError(Exception):
 
 def _aad(purpose: str, binding: Mapping[str, str] | None) -> bytes:
     # Canonical, length-prefixed encoding (unambiguous for any key or value; cheaper than JSON on every PUT).
-    parts = [purpose, *(item for pair in sorted((binding or {}).items()) for item in pair)]
-    return b"".join(len(e).to_bytes(4, "big") + e for e in (p.encode("utf-8", "surrogatepass") for p in parts))
+    # Each text as its 4-byte big-endian length + UTF-8 bytes: the purpose, then the binding's pairs sorted.
+    data = purpose.encode("utf-8", "surrogatepass")
+    out = [_LENGTH(len(data)), data]
+    if binding:
+        for name, value in sorted(binding.items()):
+            name_data = name.encode("utf-8", "surrogatepass")
+            value_data = value.encode("utf-8", "surrogatepass")
+            out += (_LENGTH(len(name_data)), name_data, _LENGTH(len(value_data)), value_data)
+    return b"".join(out)
 
 
 def new_key() -> bytes:
@@ -68,7 +77,9 @@ class UnwrapCache:
         self._entries: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
 
     def unwrap_b64(self, kek: bytes, blob: str, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:
-        cache_key = (kek, blob, purpose, tuple(sorted((binding or {}).items())))
+        # The binding's items in their own order (no sort per GET): the same binding given in another order is
+        # only another entry, as the AAD (sorted) and so the unwrapped key are the same for both.
+        cache_key = (kek, blob, purpose, tuple(binding.items()) if binding else ())
         key = self._entries.get(cache_key)
         if key is not None:
             self._entries.move_to_end(cache_key)

@@ -391,14 +391,30 @@ class ObjectVersion:
         return "ObjectVersion(" + ", ".join(f"{k}={v!r}" for k, v in self._fields().items()) + ")"
 
     def to_json(self) -> dict[str, Any]:
-        data = self._fields()
-        data["headers"] = thaw(self.headers)
-        data["metadata"] = thaw(self.metadata)
-        data["checksum"] = thaw(self.checksum)
-        data["sse"] = thaw(self.sse)
-        data["parts"] = [p.to_json() for p in self.parts]
-        if data["upload_id"] is None:
-            del data["upload_id"]
+        """The dataclass's fields in its order, mappings as plain dicts, upload_id only when set. Read from the
+        compact fields directly (a journal write per disk PUT): a single part kept compactly is written as its
+        Part.to_json() would be, without building the Part."""
+        attrs = self._attrs
+        headers, metadata = attrs[3], attrs[4]
+        checksum = thaw(self.checksum)
+        parts = self._parts
+        if type(parts) is list:
+            part_list = [p.to_json() for p in parts]
+        elif parts is None:
+            part_list = []
+        else:
+            inline = type(parts) is bytes
+            part_list = [{"number": 1, "blob": "" if inline else parts, "size": self.size, "etag": self.etag,
+                          "checksums": {checksum["algorithm"]: checksum["value"]} if checksum else {},
+                          "last_modified": self.last_modified,
+                          "inline": base64.b64encode(parts).decode() if inline else None}]  # type: ignore[arg-type]
+        data = {"key": self.key, "version_id": self.version_id, "last_modified": self.last_modified,
+                "owner_id": attrs[0], "delete_marker": attrs[1], "size": self.size, "etag": self.etag,
+                "content_type": attrs[2], "headers": thaw(headers) if headers else {},
+                "metadata": thaw(metadata) if metadata else {}, "storage_class": attrs[5], "checksum": checksum,
+                "sse": thaw(self.sse), "parts": part_list, "multipart": attrs[6], "tagging_count": attrs[7]}
+        if attrs[8] is not None:
+            data["upload_id"] = attrs[8]
         return data
 
     @classmethod

@@ -62,6 +62,7 @@ class Record(Mapping[str, Any]):
     _keys: ClassVar[tuple[str, ...]] = ()
     _slots: ClassVar[dict[str, str]] = {}
     _values: ClassVar[Any]          # staticmethod: record -> its values in key order (one C call)
+    _raw: ClassVar[Any]             # staticmethod: record -> its stored values (binary ones as bytes)
 
     def __getitem__(self, name: str) -> Any:
         slot = self._slots.get(name)
@@ -96,6 +97,9 @@ class Record(Mapping[str, Any]):
         return _Items(self)
 
     def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):       # one layout: the same keys in the same order (a PUT compares two)
+            # Equal stored values are equal texts; else the texts decide (a binary value is normally bytes in both).
+            return bool(self._raw(self) == other._raw(other) or self._values(self) == other._values(other))
         if isinstance(other, Mapping):
             return dict(self.items()) == dict(other.items())
         return NotImplemented
@@ -146,7 +150,7 @@ def _layout(keys: tuple[str, ...]) -> type[Record] | None:
         source = f"def __init__(self, {', '.join(slots)}):\n" + "".join(f"    self.{n} = {n}\n" for n in slots)
         exec(source, namespace)  # noqa: S102 (generated names only, as dataclasses does)
         getter = attrgetter(*slots)
-        values = getter if len(slots) > 1 else (lambda record: (getter(record),))
+        values = raw = getter if len(slots) > 1 else (lambda record: (getter(record),))
         binary = [i for i, k in enumerate(keys) if k in BINARY_KEYS]
         if binary:
             raw_values = values
@@ -158,7 +162,8 @@ def _layout(keys: tuple[str, ...]) -> type[Record] | None:
                         got[i] = to_text(got[i])
                 return tuple(got)
         cls = type("Record", (Record,), {"__slots__": slots, "_keys": keys, "_slots": dict(zip(keys, slots)),
-                                         "__init__": namespace["__init__"], "_values": staticmethod(values)})
+                                         "__init__": namespace["__init__"], "_values": staticmethod(values),
+                                         "_raw": staticmethod(raw)})
         _layouts[keys] = cls
     return cls
 
@@ -280,6 +285,7 @@ def _expression(spec: tuple[Any, ...], namespace: dict[str, Any]) -> str:
 
 
 MAX_TEMPLATES = 1024
+_NONE_TYPE = type(None)
 _templates: dict[tuple[Any, ...], Template] = {}
 
 
@@ -290,13 +296,19 @@ def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template
     if cls is None:
         return None
     spec: list[tuple[str, Any, Any]] = []
+    # The shared key, built alongside: each entry's (kind, type(a), a, b), a nested template by its id; constants
+    # by value and type (True and 1 are equal, not the same constant).
+    shape: list[tuple[str, type, Any, Any]] = []
     for k, v in (value.items() if type(value) is dict else zip(cls._keys, _raw_values(value))):
         if type(v) is str:
             if v == same:
                 spec.append(("k", None, None))
+                shape.append(("k", _NONE_TYPE, None, None))
                 continue
             if k in _SHARED_FIELDS and len(v) <= _INTERN_MAX:
-                spec.append(("c", sys.intern(v), None))
+                v = sys.intern(v)
+                spec.append(("c", v, None))
+                shape.append(("c", str, v, None))
                 continue
             if k not in BINARY_KEYS:
                 return None
@@ -304,19 +316,22 @@ def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template
             if type(v) is not bytes:
                 return None
         if type(v) is bytes and k in BINARY_KEYS:
-            spec.append(("b", len(out), len(out) + len(v)))
+            start = len(out)
             out += v
+            spec.append(("b", start, len(out)))
+            shape.append(("b", int, start, len(out)))
         elif v is None or type(v) in (int, bool):
             spec.append(("c", v, None))
-        elif isinstance(v, Mapping):
+            shape.append(("c", type(v), v, None))
+        elif type(v) is dict or isinstance(v, Mapping):
             nested = pack(v, same, out)
             if nested is None:
                 return None
             spec.append(("n", nested, None))
+            shape.append(("n", Template, id(nested), None))
         else:
             return None
-    # The shared key: constants by value and type (True and 1 are equal, not the same constant).
-    key = (cls, tuple((kind, type(a), a if kind != "n" else id(a), b) for kind, a, b in spec))
+    key = (cls, tuple(shape))
     shared = _templates.get(key)
     if shared is None:
         if len(_templates) >= MAX_TEMPLATES:

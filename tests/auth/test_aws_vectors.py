@@ -181,3 +181,19 @@ def test_published_trailer_example_tampered(change, code):
         decoder.feed(trailer_example_body(False, **change))
         decoder.finish()
     assert caught.value.code == code
+
+
+def test_sign_is_hmac_sha256_for_any_key_and_text() -> None:
+    """signing.sign copies a cached keyed HMAC: the digest of a fresh hmac.new for keys shorter than, as long as
+    and longer than SHA-256's 64-byte block, and for any text, again and again (the cached object is never fed)."""
+    import hmac
+    import os
+    import random
+
+    from mockserver.auth.signing import sign
+    rng = random.Random(15)
+    for _ in range(300):
+        key = os.urandom(rng.choice([0, 1, 32, 63, 64, 65, 200]))
+        text = "".join(chr(rng.randrange(32, 0x3000)) for _ in range(rng.randrange(0, 200)))
+        assert sign(key, text) == hmac.new(key, text.encode("utf-8"), "sha256").hexdigest()
+        assert sign(key, text) == sign(bytes(key), text)       # a cached key gives the same digest again

@@ -88,6 +88,56 @@ def test_a_store_failure_mid_body_aborts_the_writer() -> None:
     assert writer.aborted
 
 
+@pytest.mark.parametrize("size", [0, 1, 1024, 65535, 65536, 65537, 200000])
+@pytest.mark.parametrize("md5", [True, False])
+def test_write_path_shortcut_for_small_bodies_is_ingest(size: int, md5: bool) -> None:
+    """datapath.write.ingest_body: a body that ends within SMALL_BODY bytes is handled in one step, a longer one
+    by ingest() (the pieces read first included); either way the digests, the MD5 and the blob's plaintext are
+    those of the whole body."""
+    from mockserver.datapath import write as write_module
+    data = os.urandom(size)
+    whole = [size] if size else []
+    for cuts in (whole, _splits(size, size), [1, 1, 1, size - 3] if size > 3 else whole):
+        key = keywrap.new_key()
+        writer = _Writer()
+        got = asyncio.run(write_module.ingest_body(_body(data, cuts, views=True), writer,
+                                                   gcm_stream.ChunkedEncryptor(key), md5=md5,
+                                                   algorithms={"crc64nvme", "sha256", "crc32"}))
+        assert got.size == size and got.blob_id == "blob"
+        assert got.md5 == (hashlib.md5(data).digest() if md5 else None)
+        assert got.digests == {"sha256": hashlib.sha256(data).digest(),
+                               "crc64nvme": crt.crc64nvme(data).to_bytes(8, "big"),
+                               "crc32": crt.crc32(data).to_bytes(4, "big")}
+        blob = bytes(writer.data)
+        assert len(blob) == gcm_stream.ciphertext_size(size)
+        plain = b"".join(gcm_stream.decrypt_range(key, lambda o, n, blob=blob: blob[o:o + n], size, 0, size - 1)) if size else b""
+        assert plain == data and not writer.aborted
+
+
+@pytest.mark.parametrize("fail_at", [0, 2])
+def test_write_path_shortcut_aborts_the_writer_on_error(fail_at: int) -> None:
+    """A body that fails while it is read (a signature or length check of auth's decoder), or a blob store failure,
+    aborts the writer and raises, in the small-body shortcut as in ingest()."""
+    from mockserver.datapath import write as write_module
+
+    async def failing():
+        for i in range(4):
+            if i == fail_at:
+                raise ValueError("bad body")
+            yield b"x" * 100
+    writer = _Writer()
+    with pytest.raises(ValueError):
+        asyncio.run(write_module.ingest_body(failing(), writer, gcm_stream.ChunkedEncryptor(keywrap.new_key()),
+                                             md5=True, algorithms={"crc64nvme"}))
+    assert writer.aborted
+    writer = _Writer(fail_after=10)
+    with pytest.raises(OSError):
+        asyncio.run(write_module.ingest_body(_body(b"y" * 1000, [1000], views=False), writer,
+                                             gcm_stream.ChunkedEncryptor(keywrap.new_key()), md5=True,
+                                             algorithms={"crc64nvme"}))
+    assert writer.aborted
+
+
 def test_a_failing_digest_lane_aborts_the_writer() -> None:
     class _Broken:
         def update(self, data) -> None:

@@ -210,3 +210,57 @@ def test_templates_are_bounded(monkeypatch: Any) -> None:
     plan = {"v": 987654321, "mode": "sse-s3", "alg": "AES256", "wrapped": "QUFB"}     # a layout never seen before
     v = ObjectVersion("k", "null", 1.0, "o", sse=plan)
     assert isinstance(v._sse, Record) and v.sse == plan
+
+
+def _generic_json(v: ObjectVersion) -> dict[str, Any]:
+    """ObjectVersion.to_json as it was written before its direct form: the fields, mappings thawed, the parts'
+    own to_json, upload_id only when set."""
+    data = v._fields()
+    for name in ("headers", "metadata", "checksum", "sse"):
+        data[name] = thaw(data[name])
+    data["parts"] = [p.to_json() for p in v.parts]
+    if data["upload_id"] is None:
+        del data["upload_id"]
+    return data
+
+
+def test_version_json_is_the_generic_document() -> None:
+    """to_json reads the compact fields directly; the document (and its key order, hence its bytes) is the one the
+    generic form gives, for every shape: single part inline or in a blob, kept compactly or not, several parts,
+    no part, no checksum, headers, metadata, upload id, a plan packed or not."""
+    etag = os.urandom(16).hex()
+    checksum = {"algorithm": "crc32", "value": "AAAAAA==", "type": "FULL_OBJECT"}
+    plan = {"v": 1, "mode": "aws:kms", "alg": "aws:kms", "ctx": {"a": "b"}, "wrapped": "QUFB"}
+    versions = [
+        _stored("k", 1),
+        ObjectVersion("k", "null", 2.0, "o", size=3, etag=etag, checksum=checksum,
+                      parts=[Part(1, "blobid", 3, etag, {"crc32": "AAAAAA=="}, 2.0)]),
+        ObjectVersion("k", "v1", 2.0, "o", size=3, etag=etag, checksum=checksum,
+                      parts=[Part(1, "blobid", 3, etag, {"crc32": "AAAAAA==", "crc64nvme": "AAAAAAAAAAA="}, 2.0)]),
+        ObjectVersion("k", "v2", 2.0, "o", size=3, etag=etag, checksum=None, headers={"cache-control": "x"},
+                      metadata={"m": "v"}, sse=plan, parts=[Part(1, "", 3, etag, {}, 2.0, b"abc")]),
+        ObjectVersion("k", "v3", 2.0, "o", size=6, etag=etag + "-2", checksum=checksum, multipart=True,
+                      upload_id="up", tagging_count=2, content_type="text/plain", storage_class="GLACIER",
+                      parts=[Part(1, "", 3, etag, {"crc32": "AAAAAA=="}, 2.0, b"abc"),
+                             Part(2, "b2", 3, etag, {"crc32": "AAAAAA=="}, 2.0)]),
+        ObjectVersion("k", "v4", 2.0, "o", delete_marker=True),
+    ]
+    for v in versions:
+        doc = v.to_json()
+        assert json.dumps(doc) == json.dumps(_generic_json(v)), v
+        assert ObjectVersion.from_json(json.loads(json.dumps(doc))) == v
+
+
+def test_records_of_one_layout_compare_by_value() -> None:
+    """Two records of the same layout compare their values (binary ones as their text; nested records by value),
+    as the dicts they stand for do."""
+    value = base64.b64encode(os.urandom(8)).decode()
+    a = freeze({"algorithm": "crc64nvme", "value": value, "nested": {"x": "1"}})
+    b = freeze({"algorithm": "crc64nvme", "value": _fresh(value), "nested": {"x": _fresh("1")}})
+    assert type(a) is type(b) and a == b and (a != b) is False and a == thaw(b)
+    for changed in ({"value": base64.b64encode(os.urandom(8)).decode()}, {"algorithm": "crc32"},
+                    {"nested": {"x": "2"}}, {"value": "not base64"}):
+        c = freeze(thaw(a) | changed)
+        assert type(c) is type(a) and c != a and (c == a) is False and (c == a) is (thaw(c) == thaw(a))
+    as_text = type(a)("crc64nvme", value, a["nested"])     # the binary value held as its text: still equal
+    assert a._raw(a) != as_text._raw(as_text) and a == as_text and as_text == a

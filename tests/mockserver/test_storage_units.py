@@ -80,3 +80,14 @@ def test_index_keeps_one_version_itself_and_lists_on_access():
     assert list(index.all_versions()) == [b, a] and "k" in index.versions and len(index.versions) == 1
     index.set("k", [])
     assert index.latest("k") is None and index.versions.get("k") is None and index.sorted_keys == []
+
+
+def test_journal_documents_encode_as_json_dumps() -> None:
+    """The journal's reused C encoder writes the bytes json.dumps(separators=(",", ":")) writes."""
+    import json
+
+    from mockserver.storage.disk import _encode_document
+    documents = [{}, {"a": float("nan"), "b": [1, 2.5, -0.0, 1e300, {"x": None, "y": True}], "c": "é\u2028\x00\"\\\udc80",
+                      "d": {"k": [], "l": {}}}]
+    for document in documents:
+        assert _encode_document(document) == json.dumps(document, separators=(",", ":")).encode()

@@ -176,6 +176,28 @@ def test_keywrap_binds_purpose_and_binding() -> None:
         keywrap.unwrap_b64(kek, "not base64!!", purpose="sse-s3")
 
 
+
+def test_keywrap_aad_encoding_is_stable() -> None:
+    """The AAD is part of every stored wrapped key (on-disk format): each text as a 4-byte big-endian length and
+    its UTF-8 bytes (surrogates passed through), the purpose first, then the binding's pairs sorted by name."""
+    def length(data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + data
+    assert keywrap._aad("sse-s3", None) == keywrap._aad("sse-s3", {}) == length(b"sse-s3")
+    expected = b"".join(length(t.encode("utf-8", "surrogatepass")) for t in ("p", "bucket", "b", "key", "k\u00e9\udc80"))
+    assert keywrap._aad("p", {"key": "k\u00e9\udc80", "bucket": "b"}) == expected
+    assert keywrap._aad("p", {"bucket": "b", "key": "k\u00e9\udc80"}) == expected
+
+
+def test_unwrap_cache_answers_as_unwrap_whatever_the_binding_order() -> None:
+    kek, key = os.urandom(32), os.urandom(32)
+    blob = keywrap.wrap_b64(kek, key, purpose="sse-s3", binding={"bucket": "b", "key": "k"})
+    cache = keywrap.UnwrapCache(size=2)
+    for _ in range(2):
+        assert cache.unwrap_b64(kek, blob, purpose="sse-s3", binding={"bucket": "b", "key": "k"}) == key
+        assert cache.unwrap_b64(kek, blob, purpose="sse-s3", binding={"key": "k", "bucket": "b"}) == key
+    with pytest.raises(keywrap.UnwrapError):
+        cache.unwrap_b64(kek, blob, purpose="sse-s3", binding={"bucket": "b", "key": "other"})
+
 # ----- copy-free paths (update_view, decrypt_range_views, BufferPool) -----
 def _readinto_from(blob: bytes):
     def readinto(offset: int, view: memoryview) -> int:
