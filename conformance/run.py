@@ -49,9 +49,10 @@ def write_reports(info: RunInfo, report_dir: Path, name: str) -> dict[str, Path]
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = {"html": report_dir / f"{name}.html", "json": report_dir / f"{name}.json",
              "junit": report_dir / f"{name}.junit.xml"}
-    jsonreport.write(info, paths["json"])
+    data = jsonreport.build(info)          # one redacted tree for the JSON and the HTML report
+    jsonreport.write(info, paths["json"], data)
     junit.write(info, paths["junit"])
-    html.write(info, paths["html"])
+    html.write(info, paths["html"], data)
     return paths
 
 

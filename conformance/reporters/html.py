@@ -257,8 +257,9 @@ def coverage_section(cases: list[Any]) -> str:
         return f'<p class="muted">coverage table not available: {escape(type(exc).__name__)}: {escape(str(exc))}</p>'
 
 
-def render(info: RunInfo) -> str:
-    data = jsonreport.build(info)
+def render(info: RunInfo, data: dict[str, Any] | None = None) -> str:
+    """`data`: jsonreport.build(info) when the caller has it already (it is only read here)."""
+    data = jsonreport.build(info) if data is None else data
     summary = data["summary"]
     counts = {"passed": summary["passed"], "failed": summary["failed"], "warning": summary["warnings"],
               "deviation": summary["deviations"], "na": summary["na"], "error": summary["errors"]}
@@ -311,5 +312,5 @@ def render(info: RunInfo) -> str:
 """
 
 
-def write(info: RunInfo, path: Path) -> None:
-    path.write_text(render(info), encoding="utf-8")
+def write(info: RunInfo, path: Path, data: dict[str, Any] | None = None) -> None:
+    path.write_text(render(info, data), encoding="utf-8")

@@ -33,5 +33,7 @@ def failed_checks(info: RunInfo) -> list[dict[str, Any]]:
     return out
 
 
-def write(info: RunInfo, path: Path) -> None:
-    path.write_text(json.dumps(build(info), indent=1, default=str) + "\n", encoding="utf-8")
+def write(info: RunInfo, path: Path, data: dict[str, Any] | None = None) -> None:
+    """`data`: build(info) when the caller has it already (the HTML report reads the same tree)."""
+    data = build(info) if data is None else data
+    path.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
