@@ -3,7 +3,11 @@ and `raw` for hand-made requests (SigV4-signed by botocore, sent with requests).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import multiprocessing
 import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +21,7 @@ from botocore.credentials import Credentials
 from mockserver.crypto import gcm_stream, keywrap
 from mockserver.crypto.gcm_stream import CHUNK_SIZE
 from mockserver.server import RunningServer, running_server
+from mockserver.storage import crashpoints
 
 BATCH_CHUNKS = gcm_stream.batch_plaintext_size() // CHUNK_SIZE
 
@@ -94,3 +99,31 @@ def error_of(response: requests.Response) -> dict[str, str]:
 def client_error(exc: Any) -> tuple[int, str, str]:
     return (exc.response["ResponseMetadata"]["HTTPStatusCode"], exc.response["Error"]["Code"],
             exc.response["Error"].get("Message", ""))
+
+
+def _serve_until_crash(data_dir: str, step: str, conn: Any) -> None:       # in a forked child process
+    crashpoints.arm(step)
+    with running_server(data_dir=data_dir) as srv:
+        conn.send(srv.endpoint)
+        time.sleep(60)                         # the request under test ends this process at `step`
+    os._exit(1)
+
+
+@contextlib.contextmanager
+def serve_until_crash(data_dir: str, step: str) -> Iterator[str]:
+    """A `--data-dir` server in a forked process, armed to die at crash point `step`: yields its endpoint. Once the
+    block has sent the request that reaches `step`, the process must have ended there (crashpoints.CRASH_STATUS);
+    one still alive is killed."""
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+    proc = context.Process(target=_serve_until_crash, args=(data_dir, step, child))
+    proc.start()
+    try:
+        assert parent.poll(30), "the crash server did not start"
+        yield parent.recv()
+        proc.join(20)
+        assert proc.exitcode == crashpoints.CRASH_STATUS, f"never reached {step}"
+    finally:
+        if proc.is_alive():
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.join(5)

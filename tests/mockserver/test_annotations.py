@@ -7,12 +7,9 @@ from __future__ import annotations
 import base64
 import glob
 import hashlib
-import multiprocessing
 import os
 import pathlib
 import shutil
-import signal
-import time
 from typing import Any
 
 import botocore.exceptions
@@ -20,8 +17,7 @@ import pytest
 
 from mockserver.handlers import annotations as A
 from mockserver.server import running_server
-from mockserver.storage import crashpoints
-from tests.mockserver.conftest import Raw, client_error, error_of
+from tests.mockserver.conftest import Raw, client_error, error_of, serve_until_crash
 
 
 def _err(exc: pytest.ExceptionInfo[botocore.exceptions.ClientError]) -> tuple[int, str]:
@@ -295,14 +291,6 @@ def test_orphans_removed_at_load(tmp_path: Any) -> None:
     assert glob.glob(os.path.join(str(tmp_path), "meta", "annotations", "*", "*.json")) == []
 
 
-def _serve_until_crash(data_dir: str, step: str, conn: Any) -> None:       # in a forked child process
-    crashpoints.arm(step)
-    with running_server(data_dir=data_dir) as srv:
-        conn.send(srv.endpoint)
-        time.sleep(60)                         # the request under test ends this process at `step`
-    os._exit(1)
-
-
 @pytest.mark.parametrize("step", ["meta.annotation.partial", "meta.annotation.written", "meta.annotation.removed"])
 def test_kill_at_annotation_write_steps(tmp_path: Any, step: str) -> None:
     """Killed while an annotation is overwritten (or deleted), the restarted server has the old one or the new one
@@ -319,13 +307,8 @@ def test_kill_at_annotation_write_steps(tmp_path: Any, step: str) -> None:
         credentials = server.credentials["main"]
     data_dir = str(tmp_path / "data")
     shutil.copytree(template, data_dir)
-    context = multiprocessing.get_context("fork")
-    parent, child = context.Pipe()
-    proc = context.Process(target=_serve_until_crash, args=(data_dir, step, child))
-    proc.start()
-    try:
-        assert parent.poll(30), "the crash server did not start"
-        s3 = boto3.client("s3", endpoint_url=parent.recv(), region_name="us-east-1",
+    with serve_until_crash(data_dir, step) as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id=credentials["access_key"], aws_secret_access_key=credentials["secret_key"],
                           config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=20))
         with pytest.raises((botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)):
@@ -333,12 +316,6 @@ def test_kill_at_annotation_write_steps(tmp_path: Any, step: str) -> None:
                 s3.delete_object_annotation(Bucket="bkt-annot", Key="k", AnnotationName="n")
             else:
                 _put(s3, "bkt-annot", "k", "n", b"new payload")
-        proc.join(20)
-        assert proc.exitcode == crashpoints.CRASH_STATUS, f"never reached {step}"
-    finally:
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.join(5)
     with running_server(data_dir=data_dir) as server:
         s3 = server.client("s3")
         listed = s3.list_object_annotations(Bucket="bkt-annot", Key="k").get("Annotations", [])

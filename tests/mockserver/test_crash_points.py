@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from mockserver.accounts import MAIN
 from mockserver.server import running_server
 from mockserver.storage import crashpoints
+from tests.mockserver.conftest import serve_until_crash
 
 BUCKET = "crash"
 NO_RETRY = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=20)
@@ -61,14 +60,6 @@ def template(tmp_path_factory) -> dict[str, Any]:
         s3.upload_part(Bucket=BUCKET, Key="up", UploadId=up, PartNumber=1, Body=UP_OLD)
     return {"dir": data_dir, "mp": mp, "up": up, "parts": [{"PartNumber": 1, "ETag": etags[0]},
                                                               {"PartNumber": 2, "ETag": etags[1]}]}
-
-
-def _serve_until_crash(data_dir: str, step: str, conn: Any) -> None:       # in a forked child process
-    crashpoints.arm(step)
-    with running_server(data_dir=data_dir) as srv:
-        conn.send(srv.endpoint)
-        time.sleep(60)                         # the request under test ends this process at `step`
-    os._exit(1)
 
 
 def _operate(s3, op: str, t: dict[str, Any]) -> None:
@@ -152,21 +143,10 @@ def _blobs(data_dir: str) -> tuple[set[str], set[str]]:
 def test_kill_at_every_write_step(tmp_path, template, op, step):
     data_dir = str(tmp_path / "data")
     shutil.copytree(template["dir"], data_dir)
-    parent, child = multiprocessing.get_context("fork").Pipe()
-    proc = multiprocessing.get_context("fork").Process(target=_serve_until_crash, args=(data_dir, step, child))
-    proc.start()
-    try:
-        assert parent.poll(30), "the crash server did not start"
-        endpoint = parent.recv()
+    with serve_until_crash(data_dir, step) as endpoint:
         s3 = running_client(endpoint)
         with pytest.raises(DROPPED):                    # no answer: nothing was acknowledged
             _operate(s3, op, template)
-        proc.join(20)
-        assert proc.exitcode == crashpoints.CRASH_STATUS, f"{op} never reached {step}"
-    finally:
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.join(5)
     with running_server(data_dir=data_dir) as srv:
         outcome = _check(srv.client(config=NO_RETRY), op, template)
     with running_server(data_dir=data_dir) as srv:       # what the first restart settled stays settled
