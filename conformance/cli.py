@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="JSON file of accepted failures: only new failures fail the run (default: none)")
     out.add_argument("--update-baseline", action="store_true", help="write the current failures to --baseline")
     out.add_argument("-n", "--jobs", type=int, default=1, metavar="N",
-                     help="cases run at the same time, threads (default: 1)")
+                     help="cases run at the same time, each on a worker process of its own (default: 1: in "
+                          "this process)")
     out.add_argument("-v", "--verbose", action="store_true",
                      help="every mismatch of a failed case, not only the first three of its failing step")
 
@@ -181,7 +182,7 @@ def _load(args: argparse.Namespace, paths: list[str] | None = None) -> tuple[lis
 def cmd_run(args: argparse.Namespace) -> int:
     from . import baseline as baseline_mod
     from .reporters import RunInfo, console
-    from .run import Clock, execute, write_reports
+    from .run import CasePool, Clock, execute, write_reports
     from .target import TargetError
 
     options = assemble.run_options(lambda dest: getattr(args, dest))
@@ -205,6 +206,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         _err("--update-baseline needs --baseline FILE")
         return EXIT_USAGE
     clock = Clock()
+    # -n N: the worker processes start now, before the run starts any thread (server, watchdogs)
+    pool = CasePool.start(cases, args.jobs) if args.jobs > 1 else None
     try:
         with assemble.open_run(options, profile) as run:
             target, effective, redactor = run.target, run.profile, run.redactor
@@ -221,7 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             with _graceful_sigint() as stop:
                 try:
-                    results = execute(cases, run.engine, args.jobs, on_result, stop=stop)
+                    results = execute(cases, run.engine, args.jobs, on_result, stop=stop, pool=pool)
                 except KeyboardInterrupt:           # a second Ctrl-C: the running case stopped where it was
                     order = {case.id: index for index, case in enumerate(cases)}
                     results = sorted(done, key=lambda r: order.get(r.case_id, 0))
@@ -233,6 +236,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:                       # before any case (preflight, server start-up)
         _err("interrupted before any case ran")
         return EXIT_INTERRUPTED
+    finally:
+        if pool is not None:
+            pool.close()
     comparison = baseline_mod.compare(results, known) if known is not None else None
     info = RunInfo(profile=effective.name, endpoint=target.endpoint, capabilities=sorted(effective.capabilities),
                    results=results, started=clock.started_iso, duration=clock.elapsed, redactor=redactor,

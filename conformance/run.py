@@ -1,44 +1,239 @@
-"""Running a selection of cases (optionally on a thread pool) and writing every report."""
+"""Running a selection of cases (in this process, or on worker processes) and writing every report."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import signal
 import threading
 import time
+import traceback
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Any
 
 from .casefile.model import Case
 from .engine import Engine
 from .reporters import RunInfo
-from .results import CaseResult
+from .results import CaseResult, Outcome
 
 
 def execute(cases: list[Case], engine: Engine, jobs: int = 1,
             on_result: Callable[[CaseResult], None] | None = None,
-            stop: threading.Event | None = None) -> list[CaseResult]:
-    """Results in case order; -n N runs N cases at a time (each case has its own buckets). Once `stop` is
-    set (Ctrl-C), no further case starts: the running ones finish (teardown included) and the results of
-    the cases that ran are returned."""
-    def one(case: Case) -> CaseResult | None:
-        if stop is not None and stop.is_set():
-            return None
-        result = engine.run_case(case)
-        if on_result:
-            on_result(result)
-        return result
-    if jobs <= 1:
+            stop: threading.Event | None = None, pool: CasePool | None = None) -> list[CaseResult]:
+    """Results in case order; -n N runs N cases at a time, each on a worker process of its own (each case has
+    its own buckets; `pool`: workers started earlier, see CasePool). Once `stop` is set (Ctrl-C), no further
+    case starts: the running ones finish (teardown included) and the results of the cases that ran are
+    returned."""
+    if jobs <= 1 and pool is None:
         results = []
         for case in cases:
-            result = one(case)
-            if result is None:
+            if stop is not None and stop.is_set():
                 break
+            result = engine.run_case(case)
+            if on_result:
+                on_result(result)
             results.append(result)
         return results
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="case") as pool:
-        return [r for r in pool.map(one, cases) if r is not None]
+    own = pool is None
+    if pool is None:
+        pool = CasePool.start(cases, jobs)
+    try:
+        return pool.run(engine, on_result, stop)
+    finally:
+        if own:
+            pool.close()
 
 
+# ---------------------------------------------------------------------------------------------- worker processes
+# A worker gets the cases when it starts (inherited through fork, pickled for spawn), then the engine's
+# parts once (target, profile, transport settings: known only after the target is open, so the workers can
+# start before any thread of the run does), then case indexes one at a time; it answers each with the
+# CaseResult and the secrets its engine learnt meanwhile (SSE-C keys: the reports are redacted here).
+
+_ENGINE, _CASE = "engine", "case"
+
+
+def _worker_main(conn: Connection, cases: list[Case], inherited: list[Connection]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the runner's: it stops handing out cases
+    for other in inherited:                           # the runner's ends of the pipes (so they see EOF)
+        other.close()
+    from .redact import Redactor
+    from .request.transport import Transport
+
+    engine: Engine | None = None
+    sent: set[str] = set()
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return                                    # the runner is done (or gone)
+        if message[0] == _ENGINE:
+            target, profile, config, secrets = message[1:]
+            engine = Engine(target, profile, Transport(config), Redactor(set(secrets)))
+            sent = set(engine.redactor.secrets)
+            continue
+        index = message[1]
+        assert engine is not None
+        try:
+            result = engine.run_case(cases[index])
+        except BaseException:  # noqa: BLE001 - run_case reports its own errors; this is the last resort
+            result = error_result(cases[index], "runner error:\n" + traceback.format_exc(limit=8))
+        learnt = engine.redactor.secrets - sent
+        sent |= learnt
+        try:
+            conn.send((index, result, sorted(learnt)))
+        except (EOFError, OSError):
+            return
+        except Exception:  # noqa: BLE001 - a result that cannot be pickled is reported, not lost
+            conn.send((index, error_result(cases[index], "runner error: the result could not be passed on:\n"
+                                           + traceback.format_exc(limit=4)), sorted(learnt)))
+
+
+def error_result(case: Case, reason: str) -> CaseResult:
+    return CaseResult(case.id, case.title, case.operation, case.file, case.line, Outcome.ERROR, reason=reason,
+                      tags=list(case.tags), requires=list(case.requires), source=dict(case.source))
+
+
+def _start_method() -> str:
+    """fork while this process has no other thread (cheap: the workers inherit the loaded cases and modules);
+    else spawn, since fork() with threads can deadlock the child (and warns on Python 3.12+)."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+class _Worker:
+    def __init__(self, process: Any, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.index: int | None = None         # the case it runs
+
+
+def _death(process: Any) -> str:
+    process.join(timeout=5)
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+class CasePool:
+    """N worker processes for the cases (the run's mock server stays one process shared by all). Start it
+    before the run starts any thread (cmd_run: after loading the cases, before the target opens). A worker
+    that dies is reported as an `error` result of the case it ran; the other workers go on; when none is
+    left, each case not run is an `error` too. Never a hang."""
+
+    def __init__(self, cases: list[Case], workers: list[_Worker]) -> None:
+        self.cases = cases
+        self.workers = workers
+
+    @classmethod
+    def start(cls, cases: list[Case], jobs: int) -> CasePool:
+        context: Any = multiprocessing.get_context(_start_method())
+        workers: list[_Worker] = []
+        for number in range(max(1, min(jobs, len(cases)))):
+            ours, theirs = context.Pipe()
+            # a forked worker holds copies of the runner's pipe ends: it closes them (spawn passes none)
+            inherited = [w.conn for w in workers] + [ours] if context.get_start_method() == "fork" else []
+            process = context.Process(target=_worker_main, name=f"s3c-case-worker-{number + 1}",
+                                      args=(theirs, cases, inherited), daemon=True)
+            process.start()
+            theirs.close()
+            workers.append(_Worker(process, ours))
+        return cls(cases, workers)
+
+    def run(self, engine: Engine, on_result: Callable[[CaseResult], None] | None = None,
+            stop: threading.Event | None = None) -> list[CaseResult]:
+        setup = (_ENGINE, engine.target, engine.profile, engine.transport.config, sorted(engine.redactor.secrets))
+        alive: list[_Worker] = []
+        for worker in self.workers:
+            try:
+                worker.conn.send(setup)
+                alive.append(worker)
+            except (OSError, EOFError):             # it ended before it got any case
+                worker.conn.close()
+        results: dict[int, CaseResult] = {}
+        upcoming = deque(range(len(self.cases)))
+
+        def report(index: int, result: CaseResult) -> None:
+            results[index] = result
+            if on_result:
+                on_result(result)
+
+        def stopped() -> bool:
+            return stop is not None and stop.is_set()
+
+        def hand_out(worker: _Worker) -> None:
+            worker.index = None
+            if not upcoming or stopped():
+                return
+            index = upcoming.popleft()
+            try:
+                worker.conn.send((_CASE, index))
+            except (OSError, EOFError):             # it ended while idle: the case goes to another worker
+                upcoming.appendleft(index)
+                worker.conn.close()
+                alive.remove(worker)
+                return
+            worker.index = index
+
+        for worker in list(alive):              # noqa: PERF101 - hand_out may remove a worker from it
+            hand_out(worker)
+        while True:
+            busy = [w for w in alive if w.index is not None]
+            if not busy:
+                idle = [w for w in alive if w.index is None]
+                if idle and upcoming and not stopped():
+                    hand_out(idle[0])
+                    continue
+                break
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for worker in busy:
+                if worker.conn not in ready and worker.process.sentinel not in ready:
+                    continue
+                assert worker.index is not None
+                try:
+                    if not worker.conn.poll():
+                        raise EOFError
+                    index, result, learnt = worker.conn.recv()
+                except (EOFError, OSError):
+                    report(worker.index, error_result(
+                        self.cases[worker.index], f"runner error: the worker process running this case died "
+                                                  f"({_death(worker.process)}); its teardown did not run"))
+                    worker.index = None
+                    worker.conn.close()
+                    alive.remove(worker)
+                    continue
+                engine.redactor.add(*learnt)
+                report(index, result)
+                hand_out(worker)
+        if upcoming and not stopped():              # every worker died
+            for index in upcoming:
+                report(index, error_result(self.cases[index], "runner error: not run, every worker process died"))
+        return [results[index] for index in sorted(results)]
+
+    def close(self) -> None:
+        """Ends the workers: idle ones leave at the end of their pipe, a busy one (a second Ctrl-C) is
+        terminated."""
+        for worker in self.workers:
+            worker.conn.close()
+        for worker in self.workers:
+            worker.process.join(timeout=0 if worker.index is not None else 10)
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------- reports
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 

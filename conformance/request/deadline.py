@@ -1,12 +1,22 @@
 """A deadline for a whole response (status line, headers and body). requests/urllib3 only time out a single
 socket read, so an endpoint that trickles one byte per read timeout would hold a run for hours. The
-connections below start a timer when they begin waiting for the response (the request is sent by then, so
-long uploads are not cut) and shut the socket down when it fires; the blocked read then fails at once."""
+connections below register a deadline when they begin waiting for the response (the request is sent by then,
+so long uploads are not cut); when it passes before the response is complete, the socket is shut down and the
+blocked read fails at once.
+
+One watchdog thread per process serves every deadline (a heap of deadlines and a Condition): registering and
+cancelling one is O(log n) and starts no thread (a `threading.Timer` per request was a thread per request,
+~14% of the runner's CPU on the whole corpus). The thread starts with the first deadline, never at import,
+so a process that forks its workers before any request has no thread yet."""
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-_state = threading.local()          # per thread: seconds, expired (Event), timer
+_state = threading.local()          # per thread: seconds, expired (Event), entries (registered deadlines)
 
 
 def _shut(sock: socket.socket | None, expired: threading.Event) -> None:
@@ -26,16 +36,88 @@ def _shut(sock: socket.socket | None, expired: threading.Event) -> None:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
+class _Entry:
+    """One registered deadline; `cancelled` is set under the watchdog's lock, so a cancelled entry never fires."""
+    __slots__ = ("cancelled", "expired", "sock", "when")
+
+    def __init__(self, when: float, sock: socket.socket | None, expired: threading.Event) -> None:
+        self.when = when
+        self.sock = sock
+        self.expired = expired
+        self.cancelled = False
+
+
+class _Watchdog:
+    """The process's one deadline thread: sleeps until the earliest deadline (or a new, earlier one), shuts the
+    socket of each entry that is due and not cancelled. Cancelled entries stay in the heap until they come up
+    or until they are half of it (then the heap is rebuilt without them): its size stays bounded by the
+    requests in flight plus a constant share."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Fresh state; also in a forked child, where the parent's thread does not exist and its lock may have
+        been held at the fork."""
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, _Entry]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._cancelled = 0                 # cancelled entries still in the heap
+
+    def register(self, seconds: float, sock: socket.socket | None, expired: threading.Event) -> _Entry:
+        entry = _Entry(time.monotonic() + seconds, sock, expired)
+        with self._cond:
+            earliest = self._heap[0][0] if self._heap else None
+            heapq.heappush(self._heap, (entry.when, next(self._order), entry))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="response-deadline", daemon=True)
+                self._thread.start()
+            elif earliest is None or entry.when < earliest:
+                self._cond.notify()
+        return entry
+
+    def cancel(self, entry: _Entry) -> None:
+        with self._cond:
+            if entry.cancelled:
+                return
+            entry.cancelled = True
+            entry.sock = None                       # the socket is not kept alive by a cancelled deadline
+            self._cancelled += 1
+            if self._cancelled > 64 and self._cancelled * 2 > len(self._heap):
+                self._heap = [item for item in self._heap if not item[2].cancelled]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._heap and (self._heap[0][2].cancelled or self._heap[0][0] <= now):
+                    entry = heapq.heappop(self._heap)[2]
+                    if entry.cancelled:
+                        self._cancelled -= 1
+                    else:
+                        # under the lock: once cancel() has returned, the entry's socket is never shut later
+                        # (its connection may already serve the next request)
+                        entry.cancelled = True
+                        _shut(entry.sock, entry.expired)
+                        entry.sock = None
+                self._cond.wait(self._heap[0][0] - now if self._heap else None)
+
+
+_WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG.reset)
+
+
 class _Watched:
     sock: socket.socket | None
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         seconds = getattr(_state, "seconds", None)
         if seconds is not None:
-            timer = threading.Timer(seconds, _shut, (self.sock, _state.expired))
-            timer.daemon = True
-            timer.start()
-            _state.timer = timer
+            _state.entries.append(_WATCHDOG.register(seconds, self.sock, _state.expired))
         return super().getresponse(*args, **kwargs)  # type: ignore[misc]
 
 
@@ -66,13 +148,14 @@ class WatchedAdapter(HTTPAdapter):
 @contextlib.contextmanager
 def response_deadline(seconds: float) -> Iterator[threading.Event]:
     """Within the block, the response to each request on this thread must be complete `seconds` after the
-    request was sent; the yielded event is set when the deadline cut one off."""
+    request was sent; the yielded event is set when the deadline cut one off. Leaving the block cancels the
+    block's deadlines (a later request on a reused connection is never shut by an earlier one's)."""
     expired = threading.Event()
-    _state.seconds, _state.expired, _state.timer = seconds, expired, None
+    entries: list[_Entry] = []
+    _state.seconds, _state.expired, _state.entries = seconds, expired, entries
     try:
         yield expired
     finally:
-        timer = getattr(_state, "timer", None)
-        if timer is not None:
-            timer.cancel()
-        _state.seconds = _state.timer = None
+        for entry in entries:
+            _WATCHDOG.cancel(entry)
+        _state.seconds = _state.entries = None
