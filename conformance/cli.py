@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, NoReturn
 from . import assemble
 
 if TYPE_CHECKING:
+    from .casefile.loader import FileLoader
     from .casefile.model import Case
     from .profile import Profile
     from .results import CaseResult
+    from .run import CasePool
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130                 # Ctrl-C (128 + SIGINT), as shells report it
@@ -153,8 +155,10 @@ class UsageError(Exception):
         self.summary = summary
 
 
-def _load(args: argparse.Namespace, paths: list[str] | None = None) -> tuple[list[Case], Profile | None]:
-    """(selected cases, profile or None); raises UsageError with every problem."""
+def _load(args: argparse.Namespace, paths: list[str] | None = None,
+          load_files: FileLoader | None = None) -> tuple[list[Case], Profile | None]:
+    """(selected cases, profile or None); raises UsageError with every problem. `load_files`: see
+    loader.load_cases."""
     from . import corpus, select
     from .casefile import loader
     from .profile import ProfileError, load_profile
@@ -169,7 +173,7 @@ def _load(args: argparse.Namespace, paths: list[str] | None = None) -> tuple[lis
         case_paths = paths or corpus.case_paths(args.cases, getattr(args, "extra_cases", None))
     except corpus.CorpusMissing as exc:
         raise UsageError([], str(exc)) from None
-    cases, problems = loader.load_cases(case_paths)
+    cases, problems = loader.load_cases(case_paths, load_files)
     if problems:
         raise UsageError([str(p) for p in problems], f"{len(problems)} problem(s) in case files")
     try:
@@ -180,17 +184,30 @@ def _load(args: argparse.Namespace, paths: list[str] | None = None) -> tuple[lis
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import baseline as baseline_mod
-    from .reporters import RunInfo, console
-    from .run import CasePool, Clock, execute, write_reports
-    from .target import TargetError
+    from .run import CasePool
 
     options = assemble.run_options(lambda dest: getattr(args, dest))
     usage = _run_option_problems(args, options)
     if usage:
         _err(usage)
         return EXIT_USAGE
-    cases, profile = _load(args)
+    # -n N: the worker processes start first, before the run starts any thread (server, watchdogs); they load
+    # the case files with this process, then run the cases
+    pool = CasePool.start(args.jobs) if args.jobs > 1 else None
+    try:
+        return _run_cases(args, options, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run_cases(args: argparse.Namespace, options: assemble.RunOptions, pool: CasePool | None) -> int:
+    from . import baseline as baseline_mod
+    from .reporters import RunInfo, console
+    from .run import Clock, execute, write_reports
+    from .target import TargetError
+
+    cases, profile = _load(args, load_files=pool.load_files if pool is not None else None)
     assert profile is not None          # `run` always has a profile (default: aws)
     if not cases:
         _err(f"--select {args.select!r} matches none of the cases: nothing to run")
@@ -206,8 +223,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         _err("--update-baseline needs --baseline FILE")
         return EXIT_USAGE
     clock = Clock()
-    # -n N: the worker processes start now, before the run starts any thread (server, watchdogs)
-    pool = CasePool.start(cases, args.jobs) if args.jobs > 1 else None
     try:
         with assemble.open_run(options, profile) as run:
             target, effective, redactor = run.target, run.profile, run.redactor
@@ -229,6 +244,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                     order = {case.id: index for index, case in enumerate(cases)}
                     results = sorted(done, key=lambda r: order.get(r.case_id, 0))
             interrupted = stop.is_set()
+            if pool is not None:
+                pool.close()        # the workers and their keep-alive connections end before the server stops
             progress.finish()
     except TargetError as exc:
         _err(str(exc))
@@ -236,9 +253,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:                       # before any case (preflight, server start-up)
         _err("interrupted before any case ran")
         return EXIT_INTERRUPTED
-    finally:
-        if pool is not None:
-            pool.close()
     comparison = baseline_mod.compare(results, known) if known is not None else None
     info = RunInfo(profile=effective.name, endpoint=target.endpoint, capabilities=sorted(effective.capabilities),
                    results=results, started=clock.started_iso, duration=clock.elapsed, redactor=redactor,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .casefile.model import Case
+from .casefile.yamlsource import Problem
 from .engine import Engine
 from .reporters import RunInfo
 from .results import CaseResult, Outcome
@@ -38,24 +39,25 @@ def execute(cases: list[Case], engine: Engine, jobs: int = 1,
         return results
     own = pool is None
     if pool is None:
-        pool = CasePool.start(cases, jobs)
+        pool = CasePool.start(jobs)
     try:
-        return pool.run(engine, on_result, stop)
+        return pool.run(cases, engine, on_result, stop)
     finally:
         if own:
             pool.close()
 
 
 # ---------------------------------------------------------------------------------------------- worker processes
-# A worker gets the cases when it starts (inherited through fork, pickled for spawn), then the engine's
-# parts once (target, profile, transport settings: known only after the target is open, so the workers can
-# start before any thread of the run does), then case indexes one at a time; it answers each with the
-# CaseResult and the secrets its engine learnt meanwhile (SSE-C keys: the reports are redacted here).
+# A worker starts before the run starts any thread (cmd_run: first thing). It may first load a share of the case
+# files (the runner loads another share meanwhile), then it gets the selected cases and the engine's parts
+# once (target, profile, transport settings: known only once the target is open), then case indexes one at a
+# time; it answers each with the CaseResult and the secrets its engine learnt meanwhile (SSE-C keys: the
+# reports are redacted in the runner).
 
-_ENGINE, _CASE = "engine", "case"
+_LOAD, _ENGINE, _CASE = "load", "engine", "case"
 
 
-def _worker_main(conn: Connection, cases: list[Case], inherited: list[Connection]) -> None:
+def _worker_main(conn: Connection, inherited: list[Connection]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the runner's: it stops handing out cases
     for other in inherited:                           # the runner's ends of the pipes (so they see EOF)
         other.close()
@@ -63,14 +65,22 @@ def _worker_main(conn: Connection, cases: list[Case], inherited: list[Connection
     from .request.transport import Transport
 
     engine: Engine | None = None
+    cases: list[Case] = []
     sent: set[str] = set()
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
             return                                    # the runner is done (or gone)
+        if message[0] == _LOAD:
+            from .casefile import loader
+            try:
+                conn.send([loader.load_file(path) for path in message[1]])
+            except Exception:  # noqa: BLE001 - the runner loads these files itself then
+                conn.send(None)
+            continue
         if message[0] == _ENGINE:
-            target, profile, config, secrets = message[1:]
+            cases, target, profile, config, secrets = message[1:]
             engine = Engine(target, profile, Transport(config), Redactor(set(secrets)))
             sent = set(engine.redactor.secrets)
             continue
@@ -105,6 +115,13 @@ def _start_method() -> str:
     return "spawn"
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 class _Worker:
     def __init__(self, process: Any, conn: Connection) -> None:
         self.process = process
@@ -125,34 +142,70 @@ def _death(process: Any) -> str:
 
 class CasePool:
     """N worker processes for the cases (the run's mock server stays one process shared by all). Start it
-    before the run starts any thread (cmd_run: after loading the cases, before the target opens). A worker
-    that dies is reported as an `error` result of the case it ran; the other workers go on; when none is
-    left, each case not run is an `error` too. Never a hang."""
+    before the run starts any thread (cmd_run: before anything else). They can load the case files with the
+    runner (`load_files`). A worker that dies is reported as an `error` result of the case it ran; the other
+    workers go on; when none is left, each case not run is an `error` too. Never a hang."""
 
-    def __init__(self, cases: list[Case], workers: list[_Worker]) -> None:
-        self.cases = cases
+    def __init__(self, workers: list[_Worker]) -> None:
         self.workers = workers
+        self.cases: list[Case] = []
 
     @classmethod
-    def start(cls, cases: list[Case], jobs: int) -> CasePool:
+    def start(cls, jobs: int) -> CasePool:
         context: Any = multiprocessing.get_context(_start_method())
         workers: list[_Worker] = []
-        for number in range(max(1, min(jobs, len(cases)))):
+        for number in range(max(1, jobs)):
             ours, theirs = context.Pipe()
             # a forked worker holds copies of the runner's pipe ends: it closes them (spawn passes none)
             inherited = [w.conn for w in workers] + [ours] if context.get_start_method() == "fork" else []
             process = context.Process(target=_worker_main, name=f"s3c-case-worker-{number + 1}",
-                                      args=(theirs, cases, inherited), daemon=True)
+                                      args=(theirs, inherited), daemon=True)
             process.start()
             theirs.close()
             workers.append(_Worker(process, ours))
-        return cls(cases, workers)
+        return cls(workers)
 
-    def run(self, engine: Engine, on_result: Callable[[CaseResult], None] | None = None,
+    def load_files(self, files: list[Path]) -> list[tuple[list[Case], list[Problem]]]:
+        """`loader.load_file` of each file, in order: the runner and each worker load a share at the same time
+        (shares balanced by file size); a share a worker could not load is loaded here."""
+        from .casefile import loader
+
+        shares: list[list[int]] = [[] for _ in range(len(self.workers) + 1)]     # the last share is ours
+        weight = [0] * len(shares)
+        sizes = {index: _size(path) for index, path in enumerate(files)}
+        for index in sorted(sizes, key=lambda i: -sizes[i]):
+            lightest = weight.index(min(weight))
+            shares[lightest].append(index)
+            weight[lightest] += sizes[index]
+        asked: list[tuple[_Worker, list[int]]] = []
+        for worker, share in zip(self.workers, shares, strict=False):
+            if not share:
+                continue
+            try:
+                worker.conn.send((_LOAD, [files[i] for i in share]))
+                asked.append((worker, share))
+            except (OSError, EOFError):
+                shares[-1] += share
+        loaded: dict[int, tuple[list[Case], list[Problem]]] = {}
+        for index in shares[-1]:
+            loaded[index] = loader.load_file(files[index])
+        for worker, share in asked:
+            try:
+                answer = worker.conn.recv()
+            except (OSError, EOFError):
+                answer = None
+            if answer is None or len(answer) != len(share):
+                answer = [loader.load_file(files[i]) for i in share]
+            loaded.update(zip(share, answer, strict=True))
+        return [loaded[index] for index in range(len(files))]
+
+    def run(self, cases: list[Case], engine: Engine, on_result: Callable[[CaseResult], None] | None = None,
             stop: threading.Event | None = None) -> list[CaseResult]:
-        setup = (_ENGINE, engine.target, engine.profile, engine.transport.config, sorted(engine.redactor.secrets))
+        self.cases = cases
+        setup = (_ENGINE, cases, engine.target, engine.profile, engine.transport.config,
+                 sorted(engine.redactor.secrets))
         alive: list[_Worker] = []
-        for worker in self.workers:
+        for worker in self.workers[:len(cases)]:
             try:
                 worker.conn.send(setup)
                 alive.append(worker)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -97,14 +97,19 @@ def _collector(problems: list[Problem], document: LinedDocument, file: str) -> c
     return report
 
 
-def load_cases(paths: Iterable[str | Path]) -> tuple[list[Case], list[Problem]]:
-    """All cases under `paths` (files or directories); duplicate ids are reported with both locations."""
+FileLoader = Callable[[list[Path]], list[tuple[list[Case], list[Problem]]]]
+
+
+def load_cases(paths: Iterable[str | Path], load_files: FileLoader | None = None) -> tuple[list[Case], list[Problem]]:
+    """All cases under `paths` (files or directories); duplicate ids are reported with both locations.
+    `load_files`: `load_file` of each file, in order, done elsewhere (e.g. `-n N`'s worker processes, in
+    parallel); the outcome is the same."""
     paths = list(paths)
     files, problems = case_files(paths)
     cases: list[Case] = []
     first_seen: dict[str, Case] = {}
-    for path in files:
-        loaded, file_problems = load_file(path)
+    per_file = load_files(files) if load_files is not None and files else [load_file(path) for path in files]
+    for loaded, file_problems in per_file:
         problems += file_problems
         for case in loaded:
             if case.id in first_seen:

@@ -136,7 +136,7 @@ def _slow_cases(tmp_path: Path) -> list:
 
 def test_a_killed_worker_is_an_error_of_its_case_and_the_run_goes_on(silent_endpoint, tmp_path):
     cases = _slow_cases(tmp_path)
-    pool = CasePool.start(cases, 2)
+    pool = CasePool.start(2)
     first = pool.workers[0].process
     killer = threading.Timer(0.5, first.kill)       # it holds case 0 (the first handed out) by then
     started = time.monotonic()
@@ -144,7 +144,7 @@ def test_a_killed_worker_is_an_error_of_its_case_and_the_run_goes_on(silent_endp
     known = set(engine.redactor.secrets)
     try:
         killer.start()
-        results = pool.run(engine)
+        results = pool.run(cases, engine)
     finally:
         killer.cancel()
         pool.close()
@@ -161,7 +161,7 @@ def test_a_killed_worker_is_an_error_of_its_case_and_the_run_goes_on(silent_endp
 
 def test_when_every_worker_is_gone_each_case_is_an_error(silent_endpoint, tmp_path):
     cases = _slow_cases(tmp_path)
-    pool = CasePool.start(cases, 2)
+    pool = CasePool.start(2)
     for worker in pool.workers:
         worker.process.kill()
         worker.process.join(10)
@@ -185,8 +185,7 @@ def test_stop_hands_out_no_further_case(silent_endpoint, tmp_path):
 
 def test_workers_ignore_sigint(tmp_path):
     """A terminal's Ctrl-C reaches the whole process group: the workers leave it to the runner."""
-    cases = _slow_cases(tmp_path)
-    pool = CasePool.start(cases, 1)
+    pool = CasePool.start(1)
     try:
         process = pool.workers[0].process
         deadline = time.monotonic() + 20
@@ -205,3 +204,20 @@ def test_workers_ignore_sigint(tmp_path):
     finally:
         pool.close()
     assert not pool.workers[0].process.is_alive()
+
+
+def test_loading_on_the_workers_gives_the_same_cases_and_problems(tmp_path):
+    """The runner and the workers load shares of the files at once; cases and problems come out as a serial
+    load gives them, in the same order (duplicate ids included)."""
+    (tmp_path / "broken.yaml").write_text("cases:\n  - id: x\n    title: [unclosed\n")
+    (tmp_path / "dup.yaml").write_text(SLOW_CASES)
+    (tmp_path / "dup2.yaml").write_text(SLOW_CASES)
+    paths = [*SMALL, ROOT / "cases" / "sse-c", tmp_path]
+    serial = loader.load_cases(paths)
+    pool = CasePool.start(2)
+    try:
+        parallel = loader.load_cases(paths, pool.load_files)
+    finally:
+        pool.close()
+    assert parallel == serial
+    assert serial[1] and any("duplicate case id" in p.message for p in serial[1])
