@@ -5,6 +5,8 @@ import base64
 import binascii
 import hashlib
 import random
+import threading
+from collections import OrderedDict
 from typing import Any
 
 
@@ -12,10 +14,34 @@ class BodyError(Exception):
     pass
 
 
+_CACHE_BYTES = 32 * 1024 * 1024            # generated bodies kept for reuse (least recently used leave first)
+_cache: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+_cache_size = 0
+_cache_lock = threading.Lock()
+
+
 def generated(size: int, seed: str = "") -> bytes:
-    """Deterministic pseudo-random bytes: the same spec yields the same bytes in every run and process."""
+    """Deterministic pseudo-random bytes: the same spec yields the same bytes in every run and process. The
+    corpus asks for the same (size, seed) again and again (5 MiB parts: ~40 ms each to make), so recent
+    bodies are kept, at most 32 MiB in all (bytes are immutable)."""
+    global _cache_size
+    key = (size, seed)
+    with _cache_lock:
+        data = _cache.get(key)
+        if data is not None:
+            _cache.move_to_end(key)
+            return data
     rng = random.Random(hashlib.sha256(f"s3-conformance:{seed}".encode()).digest())
-    return rng.randbytes(size)
+    data = rng.randbytes(size)
+    if size <= _CACHE_BYTES:
+        with _cache_lock:
+            if key not in _cache:
+                _cache[key] = data
+                _cache_size += size
+                while _cache_size > _CACHE_BYTES:
+                    _, dropped = _cache.popitem(last=False)
+                    _cache_size -= len(dropped)
+    return data
 
 
 def body_bytes(spec: Any, objects: dict[str, bytes]) -> bytes:
