@@ -150,6 +150,7 @@ class Run:
     engine: Engine
     redactor: Redactor
     discovery: Discovery | None = None          # what a given endpoint offers (None: the built-in mock server)
+    release: Callable[[], None] = lambda: None  # the cases are done: see open_run
 
 
 @contextlib.contextmanager
@@ -157,7 +158,9 @@ def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
     """The run's target (the built-in mock server runs for as long as the context lasts), transport and
     engine; a TargetError says why there is none (a failed preflight is one: preflight.PreflightError).
     Against a given endpoint, discovery (conformance/discovery.py) then learns what it offers: the effective
-    profile gains what was found and says why each missing endpoint capability is missing."""
+    profile gains what was found and says why each missing endpoint capability is missing. `Run.release()`
+    says the cases are done: the transport's connections close and the built-in server begins its shutdown
+    while the caller writes its reports (the context's end awaits it)."""
     from .engine import Engine
     from .redact import Redactor
     from .request.transport import Transport, TransportConfig
@@ -166,8 +169,15 @@ def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
     problem = options.problem()
     if problem:
         raise TargetError(problem)
-    with open_target(options.target, profile) as (target, effective):
+    servers: list[Any] = []
+    with open_target(options.target, profile, servers) as (target, effective):
         transport = Transport(TransportConfig(options.connect_timeout, options.timeout, target.ca_file))
+
+        def release() -> None:
+            transport.close()
+            for server in servers:
+                server.begin_stop()
+
         redactor = Redactor()
         try:
             if options.preflight:
@@ -183,6 +193,7 @@ def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
                 from .discovery import discover
                 found = discover(target, transport, options.target, preflight_ran=options.preflight)
                 effective = found.apply(effective, options.target)
-            yield Run(target, effective, transport, Engine(target, effective, transport, redactor), redactor, found)
+            yield Run(target, effective, transport, Engine(target, effective, transport, redactor), redactor, found,
+                      release)
         finally:
             transport.close()

@@ -95,8 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="JSON file of accepted failures: only new failures fail the run (default: none)")
     out.add_argument("--update-baseline", action="store_true", help="write the current failures to --baseline")
     out.add_argument("-n", "--jobs", type=int, default=1, metavar="N",
-                     help="cases run at the same time, each on a worker process of its own (default: 1: in "
-                          "this process)")
+                     help="cases run at the same time, each on a worker process of its own (default: 1)")
     out.add_argument("-v", "--verbose", action="store_true",
                      help="every mismatch of a failed case, not only the first three of its failing step")
 
@@ -195,13 +194,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     # the case files with this process, then run the cases
     pool = CasePool.start(args.jobs) if args.jobs > 1 else None
     try:
-        return _run_cases(args, options, pool)
+        with contextlib.ExitStack() as late:
+            return _run_cases(args, options, pool, late)
     finally:
         if pool is not None:
             pool.close()
 
 
-def _run_cases(args: argparse.Namespace, options: assemble.RunOptions, pool: CasePool | None) -> int:
+def _run_cases(args: argparse.Namespace, options: assemble.RunOptions, pool: CasePool | None,
+               late: contextlib.ExitStack) -> int:
     from . import baseline as baseline_mod
     from .reporters import RunInfo, console
     from .run import Clock, execute, write_reports
@@ -224,29 +225,34 @@ def _run_cases(args: argparse.Namespace, options: assemble.RunOptions, pool: Cas
         return EXIT_USAGE
     clock = Clock()
     try:
-        with assemble.open_run(options, profile) as run:
-            target, effective, redactor = run.target, run.profile, run.redactor
-            if run.discovery is not None:
-                print("\n".join(run.discovery.lines()), file=sys.stderr)
-            print(f"s3-conformance: {len(cases)} cases, profile {effective.name}, endpoint {target.endpoint}",
-                  file=sys.stderr)
-            progress = console.Progress(len(cases))
-            done: list[CaseResult] = []
+        # entered on `late`: the run (and the built-in server) closes after the reports are written; the server
+        # begins its shutdown when the cases are done (run.release), while the reports are written
+        run = late.enter_context(assemble.open_run(options, profile))
+        if pool is not None:
+            late.callback(pool.close)       # on any way out: the workers end before the server stops
+        target, effective, redactor = run.target, run.profile, run.redactor
+        if run.discovery is not None:
+            print("\n".join(run.discovery.lines()), file=sys.stderr)
+        print(f"s3-conformance: {len(cases)} cases, profile {effective.name}, endpoint {target.endpoint}",
+              file=sys.stderr)
+        progress = console.Progress(len(cases))
+        done: list[CaseResult] = []
 
-            def on_result(result: CaseResult) -> None:
-                done.append(result)
-                progress.update(result)
+        def on_result(result: CaseResult) -> None:
+            done.append(result)
+            progress.update(result)
 
-            with _graceful_sigint() as stop:
-                try:
-                    results = execute(cases, run.engine, args.jobs, on_result, stop=stop, pool=pool)
-                except KeyboardInterrupt:           # a second Ctrl-C: the running case stopped where it was
-                    order = {case.id: index for index, case in enumerate(cases)}
-                    results = sorted(done, key=lambda r: order.get(r.case_id, 0))
-            interrupted = stop.is_set()
-            if pool is not None:
-                pool.close()        # the workers and their keep-alive connections end before the server stops
-            progress.finish()
+        with _graceful_sigint() as stop:
+            try:
+                results = execute(cases, run.engine, args.jobs, on_result, stop=stop, pool=pool)
+            except KeyboardInterrupt:           # a second Ctrl-C: the running case stopped where it was
+                order = {case.id: index for index, case in enumerate(cases)}
+                results = sorted(done, key=lambda r: order.get(r.case_id, 0))
+        interrupted = stop.is_set()
+        if pool is not None:
+            pool.close()        # the workers and their keep-alive connections end before the server stops
+        run.release()
+        progress.finish()
     except TargetError as exc:
         _err(str(exc))
         return EXIT_USAGE

@@ -57,9 +57,11 @@ class TargetOptions:
 
 
 @contextlib.contextmanager
-def open_target(options: TargetOptions, profile: Profile) -> Iterator[tuple[Target, Profile]]:
+def open_target(options: TargetOptions, profile: Profile,
+                started: list[BuiltinServer] | None = None) -> Iterator[tuple[Target, Profile]]:
     """Yields (target, effective profile). Without an endpoint the built-in mock server runs, in the
-    profile's dialect, for as long as the context lasts."""
+    profile's dialect, for as long as the context lasts (`started` gets it: its shutdown may begin earlier,
+    see BuiltinServer.begin_stop; the context's end awaits it)."""
     if options.kms_endpoint:
         check_url("--kms-endpoint", options.kms_endpoint)
     if options.ca_file and not os.path.isfile(options.ca_file):
@@ -73,6 +75,8 @@ def open_target(options: TargetOptions, profile: Profile) -> Iterator[tuple[Targ
     except ImportError as exc:
         raise TargetError(f"the built-in mock server is not available ({exc}); pass --endpoint") from None
     server = BuiltinServer.start(profile.dialect)
+    if started is not None:
+        started.append(server)
     try:
         target = Target(
             endpoint=server.endpoint, region=server.region,
@@ -154,14 +158,23 @@ class BuiltinServer:
 
     @staticmethod
     def _end(process: subprocess.Popen[str]) -> None:
-        with contextlib.suppress(OSError):
-            if process.stdin is not None:
-                process.stdin.close()
+        BuiltinServer._signal_end(process)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+    @staticmethod
+    def _signal_end(process: subprocess.Popen[str]) -> None:
+        with contextlib.suppress(OSError):
+            if process.stdin is not None and not process.stdin.closed:
+                process.stdin.close()
+
+    def begin_stop(self) -> None:
+        """The server begins its shutdown (its stdin closes) and is not waited for: the run writes its
+        reports meanwhile; stop() awaits the end."""
+        self._signal_end(self.process)
 
     def stop(self) -> None:
         self._end(self.process)
