@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .profile import Profile
     from .redact import Redactor
     from .request.transport import Transport
-    from .target import Target, TargetOptions
+    from .target import Launch, Target, TargetOptions
 
 PYTEST_PREFIX = "s3-"
 
@@ -154,13 +154,14 @@ class Run:
 
 
 @contextlib.contextmanager
-def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
+def open_run(options: RunOptions, profile: Profile, launched: Launch | None = None) -> Iterator[Run]:
     """The run's target (the built-in mock server runs for as long as the context lasts), transport and
     engine; a TargetError says why there is none (a failed preflight is one: preflight.PreflightError).
     Against a given endpoint, discovery (conformance/discovery.py) then learns what it offers: the effective
     profile gains what was found and says why each missing endpoint capability is missing. `Run.release()`
     says the cases are done: the transport's connections close and the built-in server begins its shutdown
-    while the caller writes its reports (the context's end awaits it)."""
+    while the caller writes its reports (the context's end awaits it). `launched`: the built-in server, launched
+    earlier (target.open_target)."""
     from .engine import Engine
     from .redact import Redactor
     from .request.transport import Transport, TransportConfig
@@ -170,7 +171,7 @@ def open_run(options: RunOptions, profile: Profile) -> Iterator[Run]:
     if problem:
         raise TargetError(problem)
     servers: list[Any] = []
-    with open_target(options.target, profile, servers) as (target, effective):
+    with open_target(options.target, profile, servers, launched) as (target, effective):
         transport = Transport(TransportConfig(options.connect_timeout, options.timeout, target.ca_file))
 
         def release() -> None:

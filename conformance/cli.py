@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .profile import Profile
     from .results import CaseResult
     from .run import CasePool
+    from .target import Launch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130                 # Ctrl-C (128 + SIGINT), as shells report it
@@ -208,6 +209,7 @@ def _run_cases(args: argparse.Namespace, options: assemble.RunOptions, pool: Cas
     from .run import Clock, execute, write_reports
     from .target import TargetError
 
+    launched = _launch_builtin_server(args, options, late)
     cases, profile = _load(args, load_files=pool.load_files if pool is not None else None)
     assert profile is not None          # `run` always has a profile (default: aws)
     if not cases:
@@ -227,7 +229,7 @@ def _run_cases(args: argparse.Namespace, options: assemble.RunOptions, pool: Cas
     try:
         # entered on `late`: the run (and the built-in server) closes after the reports are written; the server
         # begins its shutdown when the cases are done (run.release), while the reports are written
-        run = late.enter_context(assemble.open_run(options, profile))
+        run = late.enter_context(assemble.open_run(options, profile, launched))
         if pool is not None:
             late.callback(pool.close)       # on any way out: the workers end before the server stops
         target, effective, redactor = run.target, run.profile, run.redactor
@@ -288,6 +290,24 @@ def _run_cases(args: argparse.Namespace, options: assemble.RunOptions, pool: Cas
     if comparison is not None:
         return EXIT_OK if comparison.gate_ok else EXIT_FAILED
     return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
+
+
+def _launch_builtin_server(args: argparse.Namespace, options: assemble.RunOptions,
+                           late: contextlib.ExitStack) -> Launch | None:
+    """Without --endpoint the built-in server starts now, in the profile's dialect, and comes up while the cases
+    load; ended with the run, or unused if the run stops before (a problem in the case files)."""
+    from .profile import ProfileError, load_profile
+    from .target import BuiltinServer
+
+    if options.target.endpoint:
+        return None
+    try:
+        dialect = load_profile(args.profile).dialect
+    except ProfileError:
+        return None                         # _load reports it
+    launched = BuiltinServer.launch(dialect)
+    late.callback(launched.abandon)
+    return launched
 
 
 @contextlib.contextmanager

@@ -115,6 +115,18 @@ def _start_method() -> str:
     return "spawn"
 
 
+def _warm() -> None:
+    """What every worker needs and caches (botocore's S3 and KMS models, the case schema's validator), made
+    once here before the fork instead of once in each worker."""
+    from . import s3model
+    from .casefile import loader
+
+    loader.case_validator()
+    s3model.kms_operation_names()
+    s3model.routes()
+    s3model.operations_requiring_integrity()
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -152,7 +164,10 @@ class CasePool:
 
     @classmethod
     def start(cls, jobs: int) -> CasePool:
-        context: Any = multiprocessing.get_context(_start_method())
+        method = _start_method()
+        if method == "fork":
+            _warm()
+        context: Any = multiprocessing.get_context(method)
         workers: list[_Worker] = []
         for number in range(max(1, jobs)):
             ours, theirs = context.Pipe()

@@ -57,11 +57,15 @@ class TargetOptions:
 
 
 @contextlib.contextmanager
-def open_target(options: TargetOptions, profile: Profile,
-                started: list[BuiltinServer] | None = None) -> Iterator[tuple[Target, Profile]]:
+def open_target(options: TargetOptions, profile: Profile, started: list[BuiltinServer] | None = None,
+                launched: Launch | None = None) -> Iterator[tuple[Target, Profile]]:
     """Yields (target, effective profile). Without an endpoint the built-in mock server runs, in the
     profile's dialect, for as long as the context lasts (`started` gets it: its shutdown may begin earlier,
-    see BuiltinServer.begin_stop; the context's end awaits it)."""
+    see BuiltinServer.begin_stop; the context's end awaits it). `launched`: that server, launched earlier
+    (used when its dialect is the profile's, else ended)."""
+    if launched is not None and (options.endpoint or launched.dialect != profile.dialect):
+        launched.abandon()
+        launched = None
     if options.kms_endpoint:
         check_url("--kms-endpoint", options.kms_endpoint)
     if options.ca_file and not os.path.isfile(options.ca_file):
@@ -74,7 +78,7 @@ def open_target(options: TargetOptions, profile: Profile,
         from mockserver.accounts import ALT, MAIN
     except ImportError as exc:
         raise TargetError(f"the built-in mock server is not available ({exc}); pass --endpoint") from None
-    server = BuiltinServer.start(profile.dialect)
+    server = launched.ready() if launched is not None else BuiltinServer.start(profile.dialect)
     if started is not None:
         started.append(server)
     try:
@@ -121,40 +125,20 @@ class BuiltinServer:
 
     @classmethod
     def start(cls, dialect: str, timeout: float = 60.0) -> BuiltinServer:
+        return cls.launch(dialect).ready(timeout)
+
+    @classmethod
+    def launch(cls, dialect: str) -> Launch:
+        """The server process starts; `ready()` waits for its announcement. A run launches it before it loads
+        its cases, so the two overlap."""
         cmd = [sys.executable, "-c", _SERVER_PROGRAM, "--host", "127.0.0.1", "--port", "0", "--tls",
                "--plain-http-port", "0", "--open-metrics", "--dialect", dialect]
         try:
             process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                        start_new_session=True)
         except OSError as exc:
-            raise TargetError(f"the built-in mock server did not start: {exc}") from None
-        lines: queue.Queue[str | None] = queue.Queue()
-
-        def pump() -> None:                 # reads the announcement, then drains stdout until the process ends
-            assert process.stdout is not None
-            for line in process.stdout:
-                lines.put(line.rstrip("\n"))
-            lines.put(None)
-
-        threading.Thread(target=pump, name="mock-server-stdout", daemon=True).start()
-        found: dict[str, str] = {}
-        try:
-            while "main" not in found:
-                line = lines.get(timeout=timeout)
-                if line is None:
-                    raise TargetError(f"the built-in mock server did not start (exit status {process.wait(10)})")
-                for label, name in (("endpoint: ", "endpoint"), ("plain endpoint: ", "plain"),
-                                    ("CA file: ", "ca"), ("main account: ", "main")):
-                    if line.startswith(label):
-                        found[name] = line[len(label):].strip()
-        except queue.Empty:
-            cls._end(process)
-            raise TargetError(f"the built-in mock server did not start within {timeout:.0f} s") from None
-        except TargetError:
-            cls._end(process)
-            raise
-        region = "us-east-1"
-        return cls(process, found["endpoint"], found.get("plain"), found.get("ca"), region)
+            return Launch(dialect, None, f"the built-in mock server did not start: {exc}")
+        return Launch(dialect, process)
 
     @staticmethod
     def _end(process: subprocess.Popen[str]) -> None:
@@ -178,6 +162,56 @@ class BuiltinServer:
 
     def stop(self) -> None:
         self._end(self.process)
+
+
+class Launch:
+    """A built-in server process on its way up (BuiltinServer.launch)."""
+
+    def __init__(self, dialect: str, process: subprocess.Popen[str] | None, failure: str = "") -> None:
+        self.dialect = dialect
+        self.process = process
+        self.failure = failure
+        self.taken = False
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        if process is not None:
+            def pump() -> None:             # reads the announcement, then drains stdout until the process ends
+                assert process.stdout is not None
+                for line in process.stdout:
+                    self.lines.put(line.rstrip("\n"))
+                self.lines.put(None)
+
+            threading.Thread(target=pump, name="mock-server-stdout", daemon=True).start()
+
+    def ready(self, timeout: float = 60.0) -> BuiltinServer:
+        """The running server, once it has announced its endpoints; a TargetError (and the process ended) if
+        it does not."""
+        self.taken = True
+        process = self.process
+        if process is None:
+            raise TargetError(self.failure)
+        found: dict[str, str] = {}
+        try:
+            while "main" not in found:
+                line = self.lines.get(timeout=timeout)
+                if line is None:
+                    raise TargetError(f"the built-in mock server did not start (exit status {process.wait(10)})")
+                for label, name in (("endpoint: ", "endpoint"), ("plain endpoint: ", "plain"),
+                                    ("CA file: ", "ca"), ("main account: ", "main")):
+                    if line.startswith(label):
+                        found[name] = line[len(label):].strip()
+        except queue.Empty:
+            BuiltinServer._end(process)
+            raise TargetError(f"the built-in mock server did not start within {timeout:.0f} s") from None
+        except TargetError:
+            BuiltinServer._end(process)
+            raise
+        return BuiltinServer(process, found["endpoint"], found.get("plain"), found.get("ca"), "us-east-1")
+
+    def abandon(self) -> None:
+        """Ends the process unless a run took it (ready() was called)."""
+        if not self.taken and self.process is not None:
+            self.taken = True
+            BuiltinServer._end(self.process)
 
 
 def check_url(flag: str, url: str) -> None:

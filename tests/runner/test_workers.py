@@ -221,3 +221,25 @@ def test_loading_on_the_workers_gives_the_same_cases_and_problems(tmp_path):
         pool.close()
     assert parallel == serial
     assert serial[1] and any("duplicate case id" in p.message for p in serial[1])
+
+
+def test_the_server_launched_while_cases_load_ends_when_they_do_not_load(tmp_path, capsys, monkeypatch):
+    """Without --endpoint the built-in server is launched before the cases load (the two overlap); a problem in
+    the case files ends the run with exit 2 and the server process with it."""
+    from conformance.target import BuiltinServer
+
+    launches = []
+    original = BuiltinServer.launch.__func__
+
+    def launch(cls, dialect):
+        launches.append(original(cls, dialect))
+        return launches[-1]
+
+    monkeypatch.setattr(BuiltinServer, "launch", classmethod(launch))
+    (tmp_path / "broken.yaml").write_text("cases:\n  - id: x\n")
+    for jobs in ("1", "2"):
+        assert cli.main(["run", "--cases", str(tmp_path / "broken.yaml"), "--report-dir", str(tmp_path / "r"),
+                         "-n", jobs]) == 2
+    assert "problem(s) in case files" in capsys.readouterr().err
+    assert len(launches) == 2
+    assert all(launched.process is not None and launched.process.poll() is not None for launched in launches)
