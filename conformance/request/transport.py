@@ -168,9 +168,13 @@ class Transport:
                   max_body: int) -> Exchange:
         response = None
         try:
-            response = self._session().send(prepared, timeout=(self.config.connect_timeout,
-                                                               self.config.read_timeout),
-                                            verify=self.verify(), allow_redirects=False, stream=True)
+            # the adapter itself, as Session.send would call it (no redirects, no proxies: trust_env is off),
+            # without what Session.send adds around it that a run never uses: response hooks, the cookie jar
+            # (never sent: requests are prepared without the session), the redirect look-ahead
+            adapter = self._session().get_adapter(url=str(prepared.url))
+            response = adapter.send(prepared, stream=True, timeout=(self.config.connect_timeout,
+                                                                    self.config.read_timeout),
+                                    verify=self.verify(), cert=None, proxies={})
             content = self._read_body(response, max_body)
         except _BodyProblem as exc:
             return Exchange(record, None, time.monotonic() - started, f"response body: {exc}")
