@@ -10,6 +10,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -217,12 +218,13 @@ class CasePool:
     def run(self, cases: list[Case], engine: Engine, on_result: Callable[[CaseResult], None] | None = None,
             stop: threading.Event | None = None) -> list[CaseResult]:
         self.cases = cases
-        setup = (_ENGINE, cases, engine.target, engine.profile, engine.transport.config,
-                 sorted(engine.redactor.secrets))
+        # pickled once for all workers (the cases are ~1.4 MB for the corpus); recv() unpickles it
+        setup = bytes(ForkingPickler.dumps((_ENGINE, cases, engine.target, engine.profile, engine.transport.config,
+                                            sorted(engine.redactor.secrets))))
         alive: list[_Worker] = []
         for worker in self.workers[:len(cases)]:
             try:
-                worker.conn.send(setup)
+                worker.conn.send_bytes(setup)
                 alive.append(worker)
             except (OSError, EOFError):             # it ended before it got any case
                 worker.conn.close()
