@@ -137,8 +137,16 @@ def _slow_cases(tmp_path: Path) -> list:
 def test_a_killed_worker_is_an_error_of_its_case_and_the_run_goes_on(silent_endpoint, tmp_path):
     cases = _slow_cases(tmp_path)
     pool = CasePool.start(2)
-    first = pool.workers[0].process
-    killer = threading.Timer(0.5, first.kill)       # it holds case 0 (the first handed out) by then
+    first = pool.workers[0]
+
+    def kill_once_it_holds_case_0() -> None:         # case 0 is the first handed out, to the first worker
+        deadline = time.monotonic() + 20
+        while first.index != 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        first.process.kill()
+
+    killer = threading.Thread(target=kill_once_it_holds_case_0, daemon=True)
     started = time.monotonic()
     engine = _engine(silent_endpoint, tmp_path)
     known = set(engine.redactor.secrets)
@@ -146,7 +154,7 @@ def test_a_killed_worker_is_an_error_of_its_case_and_the_run_goes_on(silent_endp
         killer.start()
         results = pool.run(cases, engine)
     finally:
-        killer.cancel()
+        killer.join(30)
         pool.close()
     assert time.monotonic() - started < 30
     assert [r.case_id for r in results] == ["slow.0", "slow.1", "slow.2"]
