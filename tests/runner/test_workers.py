@@ -43,7 +43,7 @@ def _stable(text: str) -> str:
     return text
 
 
-def _run(tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: int) -> tuple[int, str, dict, str]:
+def _run(tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: int) -> tuple[int, str, dict, str, list[str]]:
     out_dir = tmp_path / f"n{jobs}"
     args = ["run", "--profile", str(DATA / "profile-strict.yaml"), "--capability", "sse-c",
             "--report-dir", str(out_dir), "-n", str(jobs)]
@@ -53,7 +53,8 @@ def _run(tmp_path: Path, capsys: pytest.CaptureFixture[str], jobs: int) -> tuple
     out = capsys.readouterr().out
     report = json.loads((out_dir / "runner-strict.json").read_text())
     junit = (out_dir / "runner-strict.junit.xml").read_text()
-    return code, out, report, junit
+    html = (out_dir / "runner-strict.html").read_text()
+    return code, out, report, junit, re.findall(r'<span class="cid">([^<]+)</span>', html)
 
 
 def _case_view(case: dict) -> dict:
@@ -67,14 +68,15 @@ def _case_view(case: dict) -> dict:
 
 
 def test_results_and_reports_are_the_same_at_n1_and_n2(tmp_path, capsys):
-    code1, out1, report1, junit1 = _run(tmp_path, capsys, 1)
-    code2, out2, report2, junit2 = _run(tmp_path, capsys, 2)
+    code1, out1, report1, junit1, html1 = _run(tmp_path, capsys, 1)
+    code2, out2, report2, junit2, html2 = _run(tmp_path, capsys, 2)
     assert code1 == code2 == 1                         # the sample cases include failures
     assert [c["id"] for c in report2["cases"]] == [c["id"] for c in report1["cases"]]     # case order
     assert [_case_view(c) for c in report2["cases"]] == [_case_view(c) for c in report1["cases"]]
     assert report2["summary"] == report1["summary"]
     assert {c["outcome"] for c in report1["cases"]} >= {"passed", "failed", "na"}
     assert _stable(out2) == _stable(out1)              # console: failures, summary line
+    assert html1 and html2 == html1                     # the HTML report lists the cases in the same order
     names = [t.get("name") for t in etree.fromstring(junit1.encode()).iter("testcase")]
     assert [t.get("name") for t in etree.fromstring(junit2.encode()).iter("testcase")] == names
 
