@@ -614,8 +614,12 @@ class DiskJournal:
                     self._current[name] = generation
                 continue
             superseded += 1
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 atomic_remove(f"{logical}.{generation:016x}.json", self.fsync)
+            except OSError as error:    # still there: loses again at the next load; compaction keeps tombstones
+                log.error("could not remove the superseded key document %s: %s", logical, error)
+                if isinstance(name, bytes):
+                    self._legacy[name] = generation
         if superseded:
             log.info("removed %d key document(s) of an earlier version superseded by the key log", superseded)
 
