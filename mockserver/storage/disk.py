@@ -1,13 +1,16 @@
-"""Disk backend (--data-dir): blobs in files named by random ids, metadata as JSON documents written
-atomically (temp file + rename, with fsync of file and directory when configured). A blob is complete before the
-metadata naming it is written, so after a kill -9 an object is either complete or absent; unreferenced blobs
-are removed at start. Without fsync every acknowledged write is in the kernel (survives kill -9); with
-fsync it is on the disk (survives power loss).
+"""Disk backend (--data-dir): blobs in files named by random ids; key documents (an object key's versions) as
+records of the key log (storage/keylog.py: append-only segments, group commit, compaction); other metadata
+(buckets, uploads, upload parts, annotations) as JSON documents, one file per version. A blob is complete before
+the metadata naming it is written, so after a kill -9 an object is either complete or absent; unreferenced blobs
+are removed at start. Without fsync every acknowledged write is in the kernel (survives kill -9); with fsync it is
+on the disk (survives power loss).
 
-Layout: blobs/<xx>/<blob id>, meta/buckets/<sha256>.json, meta/keys/<xx>/<sha256>.json,
-meta/uploads/<sha256>.json, meta/parts/<xx>/<sha256 of the upload id>-<part number>.json (one document per part:
-an UploadPart writes its part only, so the 10,000th part costs what the first did), meta/annotations/<xx>/<sha256>.json
-(one per object annotation), tmp/. Object keys and bucket names appear only inside the JSON documents.
+Layout: blobs/<xx>/<blob id>, meta/log/<segment id>.seg (the key log), meta/buckets/<sha256>.<generation>.json,
+meta/uploads/<sha256>.<generation>.json, meta/parts/<xx>/<sha256 of the upload id>-<part number>.<generation>.json
+(one document per part: an UploadPart writes its part only, so the 10,000th part costs what the first did),
+meta/annotations/<xx>/<sha256>.<generation>.json (one per object annotation), tmp/, index.cache (clean shutdown).
+meta/keys/<xx>/<sha256>.<generation>.json: key documents of earlier versions (loaded; removed once the key has a
+record in the log). Object keys and bucket names appear only inside documents and records.
 """
 from __future__ import annotations
 

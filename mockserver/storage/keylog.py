@@ -142,6 +142,7 @@ class KeyLog:
         self._active: int | None = None   # the segment appended to (None: the next write opens a new one)
         self._fd: int | None = None
         self._reusable: int | None = None  # after load: the last segment, when it ends with a complete record
+        self._top = 0                     # the highest segment id seen (a new segment gets a higher one)
         self._compacting: list[int] | None = None   # [segment, cursor]
         self._compact_fd: int | None = None
         self.keep_tombstone: Callable[[str, str], bool] = lambda bucket, key: False
@@ -171,9 +172,10 @@ class KeyLog:
             self._fd = os.open(self.path(segment), os.O_WRONLY | os.O_APPEND)
             self._active = segment
             return self._fd
-        segment = max(self.sizes, default=0) + 1
+        segment = max(self._top, max(self.sizes, default=0)) + 1
         path = self.path(segment)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+        self._top = segment
         try:
             _write_all(fd, MAGIC)
             if self.fsync:
@@ -359,6 +361,7 @@ class KeyLog:
         (segment -> offset already known; others from the start). Records `sizes` (the valid end of each) and
         which segment a write may go on appending to."""
         ids = self.segment_ids()
+        self._top = max(self._top, *ids) if ids else self._top
         for segment in ids:
             data = self.read_segment(segment)
             start = (resume or {}).get(segment, len(MAGIC))

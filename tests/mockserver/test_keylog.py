@@ -312,3 +312,23 @@ def test_kill_at_every_key_log_step(tmp_path: Any, small: None, step: str, fsync
     if step in KEY_STEPS:
         assert len(acked) == 700 or fsync      # died at the armed write (fsync: with the batch it was in)
     _check_after_crash(data_dir, ops, acked)
+
+
+def test_a_segment_of_another_format_is_left_alone(tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A file named like a segment without the magic (another format, or damage) is not read, not removed and not
+    appended to: new records go to a segment numbered after it."""
+    data_dir = str(tmp_path)
+    journal = DiskJournal(data_dir)
+    journal.load()
+    asyncio.run(journal.save_key(BUCKET, "a", [_version("a", "1")]))
+    foreign = os.path.join(data_dir, "meta", "log", f"{7:016x}.seg")
+    with open(foreign, "wb") as f:
+        f.write(b"not a key log segment")
+    journal = DiskJournal(data_dir)
+    journal.load()
+    asyncio.run(journal.save_key(BUCKET, "b", [_version("b", "2")]))
+    assert "not a segment of this format" in caplog.text
+    assert sorted(os.listdir(os.path.join(data_dir, "meta", "log"))) == [f"{n:016x}.seg" for n in (1, 7, 8)]
+    with open(foreign, "rb") as f:
+        assert f.read() == b"not a key log segment"
+    assert _state(data_dir) == {"a": "1", "b": "2"}
