@@ -29,12 +29,12 @@ only then the segment is unlinked: a kill -9 at any point leaves every record ei
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from mockserver.storage import crashpoints
 
@@ -228,8 +228,9 @@ class KeyLog:
         except OSError:
             try:
                 os.ftruncate(fd, start)
-            except OSError:
-                self._seal()           # the torn bytes end that segment; later records go to a new one
+            except OSError:            # the torn bytes end that segment (load stops there); later records go to
+                with contextlib.suppress(OSError):      # a new one
+                    self._seal()
             raise
         self.sizes[segment] = start + len(blob)
         self.total += len(blob)
@@ -371,11 +372,11 @@ class KeyLog:
                     continue
                 log.error("key log segment %s is not a segment of this format: ignored", self.path(segment))
                 continue
-            records, used, damaged = parse_records(memoryview(data)[start:], start)
+            records, used, _damaged = parse_records(memoryview(data)[start:], start)
             valid = start + used
-            if valid < len(data):
-                log.warning("key log segment %d: %d bytes after offset %d ignored (%s)", segment, len(data) - valid,
-                            valid, "a damaged record" if damaged else "a record cut short")
+            if valid < len(data):       # a write cut short by a kill -9 (or damage): what came before it stands
+                log.warning("key log segment %d: %d bytes after offset %d ignored (a record cut short or damaged)",
+                            segment, len(data) - valid, valid)
             self.sizes[segment] = valid
             self.live.setdefault(segment, 0)
             self.total += valid
@@ -392,12 +393,6 @@ class KeyLog:
         self.live[location >> 64] = self.live.get(location >> 64, 0) + length
         self.live_total += length
 
-    def forget(self, bucket: str, key: str) -> None:
-        """At load: the key's record is superseded (by a newer per-document file)."""
-        self._place(bucket, key, None)
-
-    def state(self) -> dict[str, Any]:
-        return {"segments": sorted(self.sizes.items()), "total": self.total, "live": self.live_total}
 
 
 def location(segment: int, offset: int, length: int) -> int:
