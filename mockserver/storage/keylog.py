@@ -8,8 +8,10 @@ names (UTF-8, surrogates passed through), then the key's versions as a JSON list
 empty list is not written: a body ending after the key is a tombstone (the key has no versions). The same record
 bytes are valid anywhere: compaction copies them unchanged.
 
-Writing: records that are ready are appended with one write() (group commit: with fsync one fsync covers every
-record of the batch, each request acknowledged once the batch is durable). A write that fails (full disk) is cut off
+Writing: records that are ready are appended with one write(). With fsync that is a group commit: records queue
+while the previous batch is being written and synced, then one write() and one fsync cover every waiting record,
+each request acknowledged once its batch is durable. Without fsync a record is written as soon as it is ready (one
+write() into the page cache before the request is answered: survives a kill -9). A write that fails (full disk) is cut off
 again (ftruncate to where the batch began; when that fails too, the segment is sealed and the next write starts a
 new one): a failed write leaves nothing a later one would follow.
 
