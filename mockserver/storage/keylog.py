@@ -355,9 +355,14 @@ class KeyLog:
         return self.COMPACT_STEP
 
     # ----- loading -----
-    def read_segment(self, segment: int) -> bytes:
+    def read_segment(self, segment: int, start: int = 0) -> bytes:
+        """The segment's bytes from `start` on (its magic first when `start` is past it)."""
         with open(self.path(segment), "rb") as f:
-            return f.read()
+            if start <= len(MAGIC):
+                return f.read()
+            magic = f.read(len(MAGIC))
+            f.seek(start)
+            return magic + f.read()
 
     def scan(self, resume: dict[int, int] | None = None) -> Iterator[tuple[int, bytes, list[Record]]]:
         """(segment, its data, its valid records) of every segment in id order, from the offsets in `resume`
@@ -366,23 +371,25 @@ class KeyLog:
         ids = self.segment_ids()
         self._top = max(self._top, *ids) if ids else self._top
         for segment in ids:
-            data = self.read_segment(segment)
             start = (resume or {}).get(segment, len(MAGIC))
+            data = self.read_segment(segment, start)     # with a cache: only what follows the cached part
             if data[:len(MAGIC)] != MAGIC:
                 if len(data) < len(MAGIC) and MAGIC.startswith(data) and segment == ids[-1]:
                     os.unlink(self.path(segment))    # created by a run killed before its first record
                     continue
                 log.error("key log segment %s is not a segment of this format: ignored", self.path(segment))
                 continue
-            records, used, _damaged = parse_records(memoryview(data)[start:], start)
+            skipped = start - len(MAGIC)           # data holds the magic, then the bytes from `start` on
+            records, used, _damaged = parse_records(memoryview(data)[len(MAGIC):], start)
             valid = start + used
-            if valid < len(data):       # a write cut short by a kill -9 (or damage): what came before it stands
+            size = skipped + len(data)
+            if valid < size:            # a write cut short by a kill -9 (or damage): what came before it stands
                 log.warning("key log segment %d: %d bytes after offset %d ignored (a record cut short or damaged)",
-                            segment, len(data) - valid, valid)
+                            segment, size - valid, valid)
             self.sizes[segment] = valid
             self.live.setdefault(segment, 0)
             self.total += valid
-            if segment == ids[-1] and valid == len(data) and valid < self.SEGMENT_LIMIT:
+            if segment == ids[-1] and valid == size and valid < self.SEGMENT_LIMIT:
                 self._reusable = segment
             yield segment, data, records
 

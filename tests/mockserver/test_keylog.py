@@ -397,3 +397,38 @@ def test_server_with_fsync_concurrent_writers_survive_a_restart(tmp_path: Any) -
         s3 = srv.client()
         for key, body in acknowledged.items():
             assert s3.get_object(Bucket="group", Key=key)["Body"].read() == body
+
+
+def test_cache_then_records_after_it_then_a_torn_one(tmp_path: Any, caplog: pytest.LogCaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a cache, only the bytes after the cached sizes are read: a record written after the cache counts, a
+    torn one after that is ignored, and the next record goes to a new segment."""
+    from mockserver.storage.keylog import encode_record
+
+    data_dir = str(tmp_path)
+    journal = DiskJournal(data_dir)
+    journal.load()
+    asyncio.run(journal.save_key(BUCKET, "a", [_version("a", "1")]))
+    journal.write_cache([(BUCKET, "a", [_version("a", "1")])])
+    [segment] = [os.path.join(data_dir, "meta", "log", f) for f in os.listdir(os.path.join(data_dir, "meta", "log"))]
+    later = encode_record(journal._next_generation(), BUCKET, "a", b'[' + b'{"key":"a","version_id":"null"}' + b']')
+    with open(segment, "ab") as f:
+        f.write(encode_record(journal._next_generation(), BUCKET, "b", b""))     # a tombstone of a key never made
+        f.write(later[:-1])                                                      # torn
+    cached_size = os.path.getsize(segment) - len(later) + 1 - len(encode_record(1, BUCKET, "b", b""))
+    reads: list[int] = []
+    real_read = KeyLog.read_segment
+
+    def read_segment(self: KeyLog, number: int, start: int = 0) -> bytes:
+        reads.append(start)
+        return real_read(self, number, start)
+
+    monkeypatch.setattr(KeyLog, "read_segment", read_segment)
+    journal = DiskJournal(data_dir)
+    _buckets, keys, _uploads = journal.load()
+    assert reads == [cached_size]                   # the cache was used: nothing before its size was read again
+    assert [(k, vs[0].etag) for _, k, vs in keys] == [("a", "1")]
+    assert "a record cut short or damaged" in caplog.text
+    asyncio.run(journal.save_key(BUCKET, "c", [_version("c", "3")]))
+    assert len(os.listdir(os.path.join(data_dir, "meta", "log"))) == 2
+    assert _state(data_dir) == {"a": "1", "c": "3"}
