@@ -26,17 +26,42 @@ def is_presigned_v4(raw_query: str) -> bool:
     return "X-Amz-Algorithm=" in raw_query or "X-Amz-Credential=" in raw_query or "X-Amz-Signature=" in raw_query
 
 
+# _parsed_query's results: a presigned URL is often fetched more than once (and a client's retries repeat it). The
+# parse is a pure function of the query text, so a hit returns exactly what parsing would; what depends on the
+# request (its time, headers, account) and the signature itself are checked on every request. Bounded (cleared
+# when full); only queries up to _PARSED_QUERY_TEXT characters are kept. The parameter dicts are never modified.
+_PARSED_QUERIES: dict[str, tuple[dict[str, str], str, str | None]] = {}
+_PARSED_QUERIES_MAX = 1024
+_PARSED_QUERY_TEXT = 4096
+
+
+def _parsed_query(raw_query: str) -> tuple[dict[str, str], str, str | None]:
+    """(the X-Amz-* parameters, first occurrence of each, unquoted; the canonical query without X-Amz-Signature;
+    the same with '+' read as a space, or None)."""
+    parsed = _PARSED_QUERIES.get(raw_query)
+    if parsed is not None:
+        return parsed
+    parts = query_parts(raw_query)         # split once: for the parameters and the canonical query
+    params: dict[str, str] = {}
+    for name, _, value in parts:
+        if name.startswith("X-Amz-") and name not in params:    # the first occurrence, as raw_query_params
+            params[name] = fast_unquote(value)
+    parsed = (params, canonical_query(raw_query, exclude="X-Amz-Signature", parts=parts),
+              plus_as_space_query(raw_query, exclude="X-Amz-Signature"))
+    if len(raw_query) <= _PARSED_QUERY_TEXT:
+        if len(_PARSED_QUERIES) >= _PARSED_QUERIES_MAX:
+            _PARSED_QUERIES.clear()
+        _PARSED_QUERIES[raw_query] = parsed
+    return parsed
+
+
 def query_error(detail: str, region: str | None) -> Exception:
     return errors.query_parameters_error("Error parsing the X-Amz-Credential parameter; " + detail, region)
 
 
 def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
                     accounts: Accounts, region: str, now: datetime, service: str = "s3") -> V4Check:
-    parts = query_parts(raw_query)         # split once: for the parameters and the canonical query
-    params: dict[str, str] = {}
-    for name, _, value in parts:
-        if name.startswith("X-Amz-") and name not in params:    # the first occurrence, as raw_query_params
-            params[name] = fast_unquote(value)
+    params, query, alt_query = _parsed_query(raw_query)
     # An empty X-Amz-SignedHeaders is present, not missing: AWS answers it as a request whose host is not signed
     # (403 AccessDenied, HeadersNotSigned: host; recorded in brendanhay/amazonka#272).
     for name in REQUIRED:
@@ -78,6 +103,5 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
         raise errors.request_expired(expires, expires_at, now)
     signed = params["X-Amz-SignedHeaders"].split(";")
     require_signed(headers, signed)
-    return V4Check(method, raw_path, canonical_query(raw_query, exclude="X-Amz-Signature", parts=parts),
-                   canonical_headers(headers, signed), signed, account, credential, amz_date,
-                   params["X-Amz-Signature"], alt_query=plus_as_space_query(raw_query, exclude="X-Amz-Signature"))
+    return V4Check(method, raw_path, query, canonical_headers(headers, signed), signed, account, credential, amz_date,
+                   params["X-Amz-Signature"], alt_query=alt_query)
