@@ -42,11 +42,16 @@ def _ingest_small(held: list[bytes | memoryview], size: int, writer: BlobWriter,
         if size:
             md5_digest.update(data)
         md5_value = md5_digest.digest()
-    if size:
-        out = encryptor.update(data)
-        if out:
-            writer.write(out)
-    writer.write(encryptor.finalize())
+    seal_whole = getattr(encryptor, "seal_whole", None)     # one chunk in one step (gcm_stream.ChunkedEncryptor)
+    sealed = seal_whole(data) if seal_whole is not None else None
+    if sealed is not None:
+        writer.write(sealed)
+    else:
+        if size:
+            out = encryptor.update(data)
+            if out:
+                writer.write(out)
+        writer.write(encryptor.finalize())
     return Ingested(writer.blob_id, size, md5_value, digests)
 
 

@@ -65,6 +65,14 @@ class ObjectKeys:
     _decrypt: Callable[[Callable[[int, int], bytes], int, int, int], Iterator[bytes]] = field(repr=False, default=None)  # type: ignore[assignment]
     _ciphertext_size: Callable[[int], int] = field(repr=False, default=None)  # type: ignore[assignment]
     _decrypt_views: Callable[..., Iterator[bytes | memoryview]] | None = field(repr=False, default=None)
+    _decrypt_bytes: Callable[[Callable[[int, int], bytes], int, int, int], bytes] | None = field(repr=False,
+                                                                                             default=None)
+
+    def decrypt_bytes(self, read: Callable[[int, int], bytes], plaintext_size: int, start: int, end: int) -> bytes:
+        """b"".join(decrypt_range(...)): the plaintext of a small range in one piece."""
+        if self._decrypt_bytes is None:
+            return b"".join(self._decrypt(read, plaintext_size, start, end))
+        return self._decrypt_bytes(read, plaintext_size, start, end)
 
     def decrypt_range(self, read: Callable[[int, int], bytes], plaintext_size: int, start: int, end: int) -> Iterator[bytes]:
         """Yield plaintext bytes [start, end] (inclusive) of one stored blob of `plaintext_size` bytes.
@@ -141,6 +149,14 @@ class _Keys:
                 yield from gcm_stream.decrypt_range(self.inner, read, size, start, end)
             else:
                 yield from gcm_stream.layered_decrypt_range(self.inner, self.outer, read, size, start, end)
+        except gcm_stream.CorruptStream:
+            raise _corrupt() from None
+
+    def decrypt_bytes(self, read: Callable[[int, int], bytes], size: int, start: int, end: int) -> bytes:
+        if self.outer is not None:
+            return b"".join(self.decrypt(read, size, start, end))
+        try:
+            return gcm_stream.decrypt_range_bytes(self.inner, read, size, start, end)
         except gcm_stream.CorruptStream:
             raise _corrupt() from None
 
@@ -418,7 +434,7 @@ class EncryptionService:
             return ObjectKeys(self.response_headers(meta, customer_key=ck), lazy, _size_only(meta))
         keys = self._keys(meta, ck)
         return ObjectKeys(self.response_headers(meta, customer_key=ck), keys.decrypt, keys.ciphertext_size,
-                          keys.decrypt_views)
+                          keys.decrypt_views, keys.decrypt_bytes)
 
     def request_customer_key(self, meta: Mapping[str, Any], headers: Mapping[str, str],
                              secure: bool) -> H.CustomerKey | None:
