@@ -19,6 +19,7 @@ from mockserver import (
     requestids,
 )
 from mockserver.auth import AuthResult, IncomingRequest, authenticate
+from mockserver.coalescing import START_BODY
 from mockserver.config import ServerConfig
 from mockserver.errors import (
     S3Error,
@@ -150,7 +151,7 @@ class S3App:
             # The body was not (fully) read: a client waiting on Expect: 100-continue will not send it, one that
             # sent it would have it parsed as the next request. Either way the connection cannot be reused.
             response.headers["connection"] = "close"
-        await self._send(send, method, response, request_id)
+        await self._send(send, method, response, request_id, START_BODY in scope.get("extensions", ()))
 
     async def _dispatch(self, ctx: RequestContext) -> Response:
         if "transfer-encoding" in ctx.headers and "x-amz-decoded-content-length" not in ctx.headers:
@@ -236,7 +237,8 @@ class S3App:
         return Response(error.status, headers, error_body(error, request_id, host_id))
 
     # ----- response -----
-    async def _send(self, send: Any, method: str, response: Response, request_id: str) -> None:
+    async def _send(self, send: Any, method: str, response: Response, request_id: str,
+                    start_body: bool = False) -> None:
         headers = response.headers
         body = response.body
         raw: list[tuple[bytes, bytes]] = [
@@ -255,6 +257,12 @@ class S3App:
                 value = _HEADER_CONTROL.sub(" ", value)
             raw.append((name.encode("latin-1", "replace"), value.encode("latin-1", "replace")))
         try:
+            if start_body and isinstance(body, (bytes, bytearray)):
+                # The protocol takes the body with the start (coalescing.START_BODY): one message, one write.
+                whole = b"" if method == "HEAD" or response.status in (204, 304) else bytes(body)
+                await send({"type": "http.response.start", "status": response.status, "headers": raw,
+                            START_BODY: whole})
+                return
             await send({"type": "http.response.start", "status": response.status, "headers": raw})
             if method == "HEAD" or response.status in (204, 304):
                 await send({"type": "http.response.body", "body": b""})

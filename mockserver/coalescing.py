@@ -81,6 +81,15 @@ class _CoalescingTransport:
         self._pending = bytes(data)
         self._loop.call_soon(self._flush)
 
+    def write_whole(self, data: bytes) -> None:
+        """A whole response (coalescing.START_BODY): written now, after anything held; nothing waits for more."""
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            self._transport.write(pending + data)
+            return
+        self._transport.write(data)
+
     def writelines(self, chunks: Any) -> None:
         self._flush()
         self._transport.writelines(chunks)
@@ -102,6 +111,12 @@ class _CoalescingTransport:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
+
+# ASGI extension (scope["extensions"]) of this protocol: an "http.response.start" message may carry the whole
+# response body under START_BODY (bytes); no "http.response.body" message follows. One send() call and one
+# transport write per small response instead of two of each and a held write flushed on the next loop iteration.
+START_BODY = "mock.start_body"
+_EXTENSIONS: dict[str, Any] = {START_BODY: {}}
 
 # Request body bytes buffered per connection before reading pauses. uvicorn pauses at 64 KiB, so a large
 # upload became one pause/resume (two epoll_ctl calls) and one ASGI message per socket read; with 1 MiB the
@@ -155,7 +170,8 @@ def coalescing_protocol() -> type:
 
     class FastStartCycle(RequestResponseCycle):  # type: ignore[misc, valid-type]
         """uvicorn's RequestResponseCycle whose send() checks the response headers with two regex scans in all
-        instead of two per header (copied from uvicorn's; the only change is marked). Set as each cycle's class.
+        instead of two per header and takes a start message carrying the body (START_BODY) (copied from
+        uvicorn's; the changes are marked). Set as each cycle's class.
         mock_pieces: None, or the body pieces of a large body (on_headers_complete sets it per request)."""
 
         mock_pieces: deque[bytes] | None = None
@@ -222,7 +238,33 @@ def coalescing_protocol() -> type:
                     content.append(b"transfer-encoding: chunked\r\n")
 
                 content.append(b"\r\n")
-                self.transport.write(b"".join(content))
+                body = message.get(START_BODY)
+                if body is None:
+                    self.transport.write(b"".join(content))
+                    return
+                # (Added) START_BODY: the whole body came with the start: the body message's work (the branch
+                # below) done here, the response written in one piece, with nothing held back for a next write.
+                if self.scope["method"] == "HEAD":
+                    self.expected_content_length = 0
+                elif self.chunked_encoding:
+                    if body:
+                        content.extend([b"%x\r\n" % len(body), body, b"\r\n"])
+                    content.append(b"0\r\n\r\n")
+                elif len(body) > self.expected_content_length:
+                    self.transport.write(b"".join(content))
+                    raise RuntimeError("Response content longer than Content-Length")
+                else:
+                    self.expected_content_length -= len(body)
+                    content.append(body)
+                write_whole = getattr(self.transport, "write_whole", None)
+                (write_whole or self.transport.write)(b"".join(content))
+                if self.expected_content_length != 0:
+                    raise RuntimeError("Response content shorter than Content-Length")
+                self.response_complete = True
+                self.message_event.set()
+                if not self.keep_alive:
+                    self.transport.close()
+                self.on_response()
 
             elif not self.response_complete:
                 # Sending response body
@@ -274,6 +316,7 @@ def coalescing_protocol() -> type:
 
         def on_headers_complete(self) -> None:
             previous = self.cycle
+            self.scope["extensions"] = _EXTENSIONS       # (the scope the new cycle gets; see START_BODY)
             super().on_headers_complete()
             cycle: Any = self.cycle
             if cycle is None or cycle is previous:      # upgrade request: no new cycle

@@ -83,6 +83,9 @@ class _LingeringTransport:
     def write(self, data: bytes) -> None:
         self._transport.write(data)
 
+    def write_whole(self, data: bytes) -> None:
+        self._transport.write_whole(data)
+
     def is_closing(self) -> bool:
         return bool(self._transport.is_closing())
 

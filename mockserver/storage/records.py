@@ -43,11 +43,13 @@ def to_binary(text: str) -> str | bytes:
     """`text` decoded when it is canonical base64 (encoding the bytes gives `text` back), else `text` itself."""
     if not text or len(text) % 4:
         return text
+    # binascii directly (base64's wrappers cost more than the work): a lenient decode, then the re-encoding must
+    # give `text` back, which only canonical base64 does (whatever a lenient decode skipped, it differs).
     try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
+        raw = binascii.a2b_base64(text)
+    except (binascii.Error, ValueError):     # ValueError: not ASCII
         return text
-    return raw if base64.b64encode(raw).decode() == text else text
+    return raw if binascii.b2a_base64(raw, newline=False) == text.encode("ascii") else text
 
 
 def to_text(value: Any) -> Any:
@@ -295,20 +297,18 @@ def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template
     cls = _layout(tuple(value))
     if cls is None:
         return None
-    spec: list[tuple[str, Any, Any]] = []
-    # The shared key, built alongside: each entry's (kind, type(a), a, b), a nested template by its id; constants
-    # by value and type (True and 1 are equal, not the same constant).
+    # The shared key: each entry's (kind, type(a), a, b); constants by value and type (True and 1 are equal, not
+    # the same constant); a nested template by identity (Templates hash and compare by identity, and live on in
+    # _templates). The template's spec, (kind, a, b) per entry, is derived from it when the key is new.
     shape: list[tuple[str, type, Any, Any]] = []
+    append = shape.append
     for k, v in (value.items() if type(value) is dict else zip(cls._keys, _raw_values(value))):
         if type(v) is str:
             if v == same:
-                spec.append(("k", None, None))
-                shape.append(("k", _NONE_TYPE, None, None))
+                append(("k", _NONE_TYPE, None, None))
                 continue
             if k in _SHARED_FIELDS and len(v) <= _INTERN_MAX:
-                v = sys.intern(v)
-                spec.append(("c", v, None))
-                shape.append(("c", str, v, None))
+                append(("c", str, sys.intern(v), None))
                 continue
             if k not in BINARY_KEYS:
                 return None
@@ -318,17 +318,14 @@ def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template
         if type(v) is bytes and k in BINARY_KEYS:
             start = len(out)
             out += v
-            spec.append(("b", start, len(out)))
-            shape.append(("b", int, start, len(out)))
+            append(("b", int, start, len(out)))
         elif v is None or type(v) in (int, bool):
-            spec.append(("c", v, None))
-            shape.append(("c", type(v), v, None))
+            append(("c", type(v), v, None))
         elif type(v) is dict or isinstance(v, Mapping):
             nested = pack(v, same, out)
             if nested is None:
                 return None
-            spec.append(("n", nested, None))
-            shape.append(("n", Template, id(nested), None))
+            append(("n", Template, nested, None))
         else:
             return None
     key = (cls, tuple(shape))
@@ -336,7 +333,7 @@ def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template
     if shared is None:
         if len(_templates) >= MAX_TEMPLATES:
             return None
-        _templates[key] = shared = Template((cls, tuple(spec)))
+        _templates[key] = shared = Template((cls, tuple((kind, a, b) for kind, _, a, b in shape)))
     return shared
 
 
