@@ -23,16 +23,33 @@ class UnwrapError(Exception):
     """The wrapped key was altered or is bound to another purpose/owner."""
 
 
+def _field(text: str) -> bytes:
+    data = text.encode("utf-8", "surrogatepass")
+    return _LENGTH(len(data)) + data
+
+
+# _field() of purposes and binding names: a few constants of the server's own, encoded once (bounded anyway).
+_FIELDS: dict[str, bytes] = {}
+_FIELDS_MAX = 64
+
+
+def _constant_field(text: str) -> bytes:
+    field = _FIELDS.get(text)
+    if field is None:
+        field = _field(text)
+        if len(_FIELDS) < _FIELDS_MAX:
+            _FIELDS[text] = field
+    return field
+
+
 def _aad(purpose: str, binding: Mapping[str, str] | None) -> bytes:
     # Canonical, length-prefixed encoding (unambiguous for any key or value; cheaper than JSON on every PUT).
     # Each text as its 4-byte big-endian length + UTF-8 bytes: the purpose, then the binding's pairs sorted.
-    data = purpose.encode("utf-8", "surrogatepass")
-    out = [_LENGTH(len(data)), data]
+    out = [_constant_field(purpose)]
     if binding:
         for name, value in sorted(binding.items()):
-            name_data = name.encode("utf-8", "surrogatepass")
-            value_data = value.encode("utf-8", "surrogatepass")
-            out += (_LENGTH(len(name_data)), name_data, _LENGTH(len(value_data)), value_data)
+            out.append(_constant_field(name))
+            out.append(_field(value))
     return b"".join(out)
 
 

@@ -138,12 +138,17 @@ async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: Asyn
                                          algorithms={algorithm}, integrity=integrity, trailers=trailers, check=check)
     checksum_value = b64(got.digests[algorithm])
     stamp = now()       # one time (one float) for the version and its part
+    # The one part repeats the version (number 1, its size, ETag, time and checksum): given as the version keeps
+    # it (its inline bytes or its blob id), without a Part built only to be compacted.
+    single = writer.inline if writer.inline is not None else writer.blob_id or None
     version = ObjectVersion(
         key=key, version_id=next_version_id(bucket), last_modified=stamp, owner_id=bucket.owner_id,
         size=got.size, etag=etag, content_type=attrs["content_type"], headers=attrs["headers"],
         metadata=attrs["metadata"], storage_class=attrs["storage_class"], tagging_count=attrs["tagging_count"],
         checksum={"algorithm": algorithm, "value": checksum_value, "type": "FULL_OBJECT"}, sse=plan.meta,
-        parts=[state.storage.stored_part(writer, 1, got.size, etag, {algorithm: checksum_value}, stamp)],
+        parts=None if single is not None else [
+            state.storage.stored_part(writer, 1, got.size, etag, {algorithm: checksum_value}, stamp)],
+        single_part=single,
     )
     await state.storage.put_version(bucket.name, version)
     return version
