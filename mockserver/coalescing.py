@@ -147,13 +147,28 @@ async def _receive_pieces(cycle: Any) -> dict[str, Any]:
     return {"type": "http.request", "body": body, "more_body": bool(pieces) or cycle.more_body}
 
 
-def _large_body(headers: list[tuple[bytes, bytes]]) -> bool:
+def framing_header(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes] | None:
+    """The request's first Content-Length or Transfer-Encoding header (name, value), or None. Found once per
+    request (on_headers_complete: mock_framing) for both this protocol and protocol.py's guards."""
     for name, value in headers:
-        if name == b"content-length":
-            return value.isdigit() and (len(value) > 18 or int(value) > PIECEWISE_BODY)
-        if name == b"transfer-encoding":
-            return True
-    return False
+        if name == b"content-length" or name == b"transfer-encoding":
+            return name, value
+    return None
+
+
+def _large_body(framing: tuple[bytes, bytes] | None) -> bool:
+    if framing is None:
+        return False
+    name, value = framing
+    if name == b"content-length":
+        return value.isdigit() and (len(value) > 18 or int(value) > PIECEWISE_BODY)
+    return True
+
+
+def unmatched_bytes(pattern: Any) -> bytes:
+    """The bytes a one-byte class `pattern` does not match: `data.translate(None, unmatched_bytes(p))` is empty
+    exactly when `p.search(data)` finds nothing."""
+    return bytes(b for b in range(256) if not pattern.match(bytes([b])))
 
 
 def coalescing_protocol() -> type:
@@ -167,6 +182,10 @@ def coalescing_protocol() -> type:
         RequestResponseCycle,
     )
     from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
+
+    _NAME_OK = unmatched_bytes(HEADER_RE)
+    _VALUE_OK = unmatched_bytes(HEADER_VALUE_RE)
+    _FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
 
     class FastStartCycle(RequestResponseCycle):  # type: ignore[misc, valid-type]
         """uvicorn's RequestResponseCycle whose send() checks the response headers with two regex scans in all
@@ -208,26 +227,34 @@ def coalescing_protocol() -> type:
                 content = [STATUS_LINE[status_code]]
                 has_connection_close = False
 
-                # One scan over all names and one over all values (uvicorn: two regex calls per header). Both
-                # classes match single bytes, so a scan of the joined bytes finds what a scan of each finds.
-                if HEADER_RE.search(b"".join([name for name, _ in headers])):
+                # One check over all names and one over all values (uvicorn: two regex calls per header). Both
+                # classes match single bytes, so a check of the joined bytes finds what a check of each finds;
+                # bytes.translate deleting every byte the class does not match leaves exactly the bytes it does
+                # (a table lookup per byte instead of the regex engine's loop: _NAME_OK / _VALUE_OK below).
+                names = b"".join([name for name, _ in headers])
+                if names.translate(None, _NAME_OK):
                     raise RuntimeError("Invalid HTTP header name.")
-                if HEADER_VALUE_RE.search(b"".join([value for _, value in headers])):
+                if b"".join([value for _, value in headers]).translate(None, _VALUE_OK):
                     raise RuntimeError("Invalid HTTP header value.")
+                # Names already in lower case (the mock's own) are not lowered one by one; only the three framing
+                # names are compared (one set lookup per header).
+                lowered = names.islower()
                 for name, value in headers:
-                    name = name.lower()
-                    if name == b"content-length" and self.chunked_encoding is None:
-                        self.expected_content_length = int(value.decode())
-                        self.chunked_encoding = False
-                    elif name == b"transfer-encoding" and value.lower() == b"chunked":
-                        self.expected_content_length = 0
-                        self.chunked_encoding = True
-                    elif name == b"connection":
-                        connection = [token.lower().strip() for token in value.split(b",")]
-                        if b"close" in connection:
-                            self.keep_alive = False
-                            has_connection_close = True
-                    content.extend([name, b": ", value, b"\r\n"])
+                    if not lowered:
+                        name = name.lower()
+                    if name in _FRAMING:
+                        if name == b"content-length" and self.chunked_encoding is None:
+                            self.expected_content_length = int(value.decode())
+                            self.chunked_encoding = False
+                        elif name == b"transfer-encoding" and value.lower() == b"chunked":
+                            self.expected_content_length = 0
+                            self.chunked_encoding = True
+                        elif name == b"connection":
+                            connection = [token.lower().strip() for token in value.split(b",")]
+                            if b"close" in connection:
+                                self.keep_alive = False
+                                has_connection_close = True
+                    content += (name, b": ", value, b"\r\n")
 
                 if not self.keep_alive and not has_connection_close:
                     content.append(b"connection: close\r\n")
@@ -314,15 +341,18 @@ def coalescing_protocol() -> type:
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
 
+        mock_framing: tuple[bytes, bytes] | None = None     # framing_header() of the current request
+
         def on_headers_complete(self) -> None:
             previous = self.cycle
             self.scope["extensions"] = _EXTENSIONS       # (the scope the new cycle gets; see START_BODY)
+            self.mock_framing = framing_header(self.headers)
             super().on_headers_complete()
             cycle: Any = self.cycle
             if cycle is None or cycle is previous:      # upgrade request: no new cycle
                 return
             cycle.__class__ = FastStartCycle            # a subclass adding no state: only send() differs
-            if not _large_body(self.headers):
+            if not _large_body(self.mock_framing):
                 return                                  # uvicorn's own path: one message, cheaper per request
             # The ASGI task reads cycle.receive when it starts (on a later loop iteration), so an instance
             # attribute set here replaces the method for this request.
