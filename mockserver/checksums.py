@@ -73,6 +73,16 @@ def new_digest(algorithm: str):
     return hashlib.new(algorithm)
 
 
+def digest_of(algorithm: str, data: bytes | memoryview) -> bytes:
+    """new_digest(algorithm) fed `data` in one update: its digest() (a CRC without the incremental object)."""
+    crc = _CRC_FUNCTIONS.get(algorithm)
+    if crc is not None:
+        return crc(data, 0).to_bytes(DIGEST_SIZES[algorithm], "big")  # type: ignore[no-any-return]
+    digest = new_digest(algorithm)
+    digest.update(data)
+    return digest.digest()  # type: ignore[no-any-return]
+
+
 def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 

@@ -57,9 +57,12 @@ def new_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
-def wrap(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:
+def wrap(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None,
+         aead: AESGCM | None = None) -> bytes:
+    """`aead`: AESGCM(kek) made beforehand, for a key the server holds for good (the root key): its key schedule
+    is not computed again per call. Never for a customer's (SSE-C) key, which must not outlive its request."""
     nonce = os.urandom(_NONCE)
-    return nonce + AESGCM(kek).encrypt(nonce, key, _aad(purpose, binding))
+    return nonce + (aead if aead is not None else AESGCM(kek)).encrypt(nonce, key, _aad(purpose, binding))
 
 
 def unwrap(kek: bytes, blob: bytes, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:
@@ -71,8 +74,9 @@ def unwrap(kek: bytes, blob: bytes, *, purpose: str, binding: Mapping[str, str] 
         raise UnwrapError("wrapped key does not authenticate") from None
 
 
-def wrap_b64(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None) -> str:
-    return base64.b64encode(wrap(kek, key, purpose=purpose, binding=binding)).decode()
+def wrap_b64(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None,
+             aead: AESGCM | None = None) -> str:
+    return base64.b64encode(wrap(kek, key, purpose=purpose, binding=binding, aead=aead)).decode()
 
 
 def unwrap_b64(kek: bytes, blob: str, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, new_digest, random_etag
+from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, digest_of, random_etag
 from mockserver.datapath.ingest import Ingested, commit, discard, ingest
 from mockserver.datapath.workers import run_blocking
 from mockserver.http import RequestContext
@@ -30,18 +30,8 @@ def _ingest_small(held: list[bytes | memoryview], size: int, writer: BlobWriter,
     """What ingest() computes and writes for a body that arrived whole and small: the digests, the MD5 and the
     encrypted blob (not committed), in one step."""
     data = held[0] if len(held) == 1 else b"".join(held)
-    digests: dict[str, bytes] = {}
-    for algorithm in algorithms:
-        digest = new_digest(algorithm)
-        if size:
-            digest.update(data)
-        digests[algorithm] = digest.digest()
-    md5_value = None
-    if md5:
-        md5_digest = new_digest("md5")
-        if size:
-            md5_digest.update(data)
-        md5_value = md5_digest.digest()
+    digests = {algorithm: digest_of(algorithm, data) for algorithm in algorithms}
+    md5_value = digest_of("md5", data) if md5 else None
     seal_whole = getattr(encryptor, "seal_whole", None)     # one chunk in one step (gcm_stream.ChunkedEncryptor)
     sealed = seal_whole(data) if seal_whole is not None else None
     if sealed is not None:

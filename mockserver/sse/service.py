@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from mockserver.crypto import gcm_stream, keywrap
 from mockserver.dialects import DSSE_KMS, SSE_KMS, SSE_S3
 from mockserver.errors import S3Error, access_denied, internal_error, invalid_argument, kms_failure
@@ -186,6 +188,7 @@ class EncryptionService:
         self.region = region
         self.allow_sse_c_over_http = allow_sse_c_over_http
         self._root = root_key
+        self._root_aead = AESGCM(root_key)            # keywrap.wrap(aead=): the root key's context, made once
         self._bucket_keys = BucketKeyCache()
         self._unwrapped = keywrap.UnwrapCache()     # SSE-S3 and bucket-key data keys (never SSE-C or KMS)
 
@@ -282,7 +285,8 @@ class EncryptionService:
 
         if mode == SSE_S3:
             data_key = keywrap.new_key()
-            meta["wrapped"] = keywrap.wrap_b64(self._root, data_key, purpose="sse-s3", binding=binding)
+            meta["wrapped"] = keywrap.wrap_b64(self._root, data_key, purpose="sse-s3", binding=binding,
+                                               aead=self._root_aead)
             return self._plan(meta, _Keys(data_key))
 
         if signature_version != 4 and d.kms_requires_sigv4:
@@ -315,7 +319,8 @@ class EncryptionService:
         meta["kms_blob"] = _b64(blob)
         if mode == DSSE_KMS:
             outer = keywrap.new_key()
-            meta["outer"] = keywrap.wrap_b64(self._root, outer, purpose="dsse-outer", binding=binding)
+            meta["outer"] = keywrap.wrap_b64(self._root, outer, purpose="dsse-outer", binding=binding,
+                                             aead=self._root_aead)
             return self._plan(meta, _Keys(data_key, outer), echo_context)
         return self._plan(meta, _Keys(data_key), echo_context)
 

@@ -1,4 +1,4 @@
-"""The presigned query parse cache (auth/presign.py _parsed_query) keeps pure parses only: a request that repeats a
+"""The presigned query caches (auth/presign.py _parsed_query, _checked_query) keep pure results only: a request that repeats a
 cached URL is still checked for its time, its headers, its path, its method and its signature."""
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ URL = "http://127.0.0.1:9000/bucket/key"
 @pytest.fixture(autouse=True)
 def _empty_cache():
     presign._PARSED_QUERIES.clear()
+    presign._CHECKED.clear()
     yield
     presign._PARSED_QUERIES.clear()
+    presign._CHECKED.clear()
 
 
 def test_a_cached_query_still_expires():
@@ -72,3 +74,23 @@ def test_the_cache_is_bounded(monkeypatch):
     assert "X" * 5000 not in presign._PARSED_QUERIES
     presign._parsed_query("X" * 5000)
     assert "X" * 5000 not in presign._PARSED_QUERIES
+
+
+def test_a_checked_query_is_checked_again_for_another_region_or_service():
+    request = presigned_request("GET", URL)
+    authenticate(request, ACCOUNTS, REGION, now())
+    with pytest.raises(S3Error) as info:
+        authenticate(request, ACCOUNTS, "eu-west-1", now())
+    assert info.value.code == "AuthorizationQueryParametersError"
+    with pytest.raises(S3Error) as info:
+        authenticate(request, ACCOUNTS, REGION, now(), "kms")
+    assert info.value.code == "InvalidSignatureException"
+    assert authenticate(request, ACCOUNTS, REGION, now()).account is not None
+
+
+def test_an_unknown_key_is_refused_whatever_is_cached():
+    request = presigned_request("GET", URL)
+    authenticate(request, ACCOUNTS, REGION, now())
+    with pytest.raises(S3Error) as info:
+        authenticate(request, type(ACCOUNTS)([]), REGION, now())
+    assert info.value.code == "InvalidAccessKeyId"

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from mockserver import checksums
 from mockserver.crypto import gcm_stream
 
 
@@ -63,3 +64,12 @@ def test_decrypt_range_bytes_refuses_what_does_not_authenticate():
         gcm_stream.decrypt_range_bytes(key, _reader(bytes(stored[:-1])), len(data), 0, 63)
     with pytest.raises(gcm_stream.CorruptStream):
         gcm_stream.decrypt_range_bytes(os.urandom(32), _reader(_stored(key, data)), len(data), 0, 63)
+
+
+@pytest.mark.parametrize("algorithm", checksums.ALGORITHMS)
+def test_digest_of_is_the_incremental_digest(algorithm):
+    for data in (b"", b"x", os.urandom(1000)):
+        digest = checksums.new_digest(algorithm)
+        if data:
+            digest.update(data)
+        assert checksums.digest_of(algorithm, data) == digest.digest()
