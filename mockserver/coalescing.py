@@ -40,6 +40,10 @@ UVICORN_SOURCES = {
     "HttpToolsProtocol.on_message_begin": "0efab6f9456c4987cb366d90c1d3f4a36f28a271cf9b5b2d276c631d387e55ea",
     "HttpToolsProtocol.on_message_complete": "377f9122ee6f3ab87995f6baba01667ec1e2b22543a8e09e83aa334973018f10",
     "HttpToolsProtocol.on_response_complete": "5684fd801d0683ac20b9144e8eed8327e445236d5c1d16a02253dfb3a35b9a75",
+    # replaced (the keep-alive timer armed once per idle period, not once per response), and relied upon
+    "HttpToolsProtocol._unset_keepalive_if_required":
+        "58f4ffce604d92dde3e339f2e7b400f8d8e12e790fd6802ca7b83249682fa6f4",
+    "HttpToolsProtocol.timeout_keep_alive_handler": "2127de00e7f6b11823cf2987a8859de912df614f2f704145e532a6e02d931e62",
 }
 
 
@@ -331,6 +335,50 @@ def coalescing_protocol() -> type:
                     self.on_response()
 
     class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+        # Keep-alive: uvicorn cancels its timer when bytes arrive and starts a new one (call_later) after every
+        # response. Here the timer is started when the connection goes idle and no timer is pending, and left
+        # running while requests come and go; when it fires it closes the connection only if it has been idle
+        # for timeout_keep_alive seconds since its last response, else it waits the rest of that time. The
+        # connection closes when uvicorn's would (timeout_keep_alive seconds after the last response, nothing
+        # received since) without a timer start and cancel per request.
+        mock_idle_since: float | None = None      # loop time of the response that left the connection idle
+
+        def _unset_keepalive_if_required(self) -> None:
+            self.mock_idle_since = None             # busy: a pending timer will not close the connection
+
+        def _keep_alive_due(self) -> None:
+            self.timeout_keep_alive_task = None
+            since = self.mock_idle_since
+            if since is None:
+                return                              # busy: on_response_complete starts the timer again
+            left = since + self.timeout_keep_alive - self.loop.time()
+            if left > 0:
+                self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+                return
+            self.timeout_keep_alive_handler()
+
+        def on_response_complete(self) -> None:
+            # uvicorn's, but for the keep-alive timer (see above).
+            self.server_state.total_requests += 1
+            if self.transport.is_closing():
+                return
+            self.mock_idle_since = None
+            self.flow.resume_reading()
+            if self.pipeline:
+                cycle, app = self.pipeline.pop()
+                self._start_asgi_task(cycle, app)
+            else:
+                self.mock_idle_since = self.loop.time()
+                if self.timeout_keep_alive_task is None:
+                    self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive,
+                                                                        self._keep_alive_due)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            if self.timeout_keep_alive_task is not None:       # (uvicorn's own cancel is only a mark here)
+                self.timeout_keep_alive_task.cancel()
+                self.timeout_keep_alive_task = None
+
         def _on_small_body(self, body: bytes) -> None:
             # uvicorn's on_body with BODY_HIGH_WATER instead of its 64 KiB HIGH_WATER_LIMIT.
             self.cycle.body += body
