@@ -1,6 +1,7 @@
 """Server CPU per small request, steadier than req/s on a shared machine: starts one server (mock, mock-disk,
 null or s3rver), replays a small-request phase with wrk for a few seconds and divides the server process's
-utime+stime (from /proc/PID/stat, all threads) by the requests wrk completed.
+utime+stime (from /proc/PID/stat, all threads) by the requests wrk completed. mock-disk-fsync is mock-disk with
+--fsync (every write durable on the disk before it is acknowledged).
 
     .venv/bin/python bench/cpu_probe.py [--servers mock,mock-disk] [--phases put-1k-sse,get-1k] [--seconds 4]
                                         [--connections 16] [--rounds 3] [--py-spy DIR]
@@ -19,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from bench.run import BUCKET, STARTERS, prepare
-from bench.servers import WORK
+from bench.servers import WORK, start_mock_disk_fsync
 from bench.wrk_phase import phase_requests, run_load
 
 
@@ -44,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--py-spy", default=None, help="directory for py-spy flame graphs (one extra round)")
     args = parser.parse_args(argv)
     os.makedirs(WORK, exist_ok=True)
+    starters = {**STARTERS, "mock-disk-fsync": start_mock_disk_fsync}
     for name in args.servers.split(","):
-        server = STARTERS[name]()
+        server = starters[name]()
         try:
             if name != "null":
                 prepare(server)

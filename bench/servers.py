@@ -80,16 +80,17 @@ def _spawn(cmd: list[str], log_name: str, cwd: str | None = None) -> subprocess.
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
 
 
-def start_mock(disk: bool = False) -> Server:
-    """The mock server as users start it: in memory by default (like moto), or with --data-dir (like s3rver)."""
-    name = "mock-disk" if disk else "mock"
+def start_mock(disk: bool = False, fsync: bool = False) -> Server:
+    """The mock server as users start it: in memory by default (like moto), or with --data-dir (like s3rver);
+    `fsync` adds --fsync (mock-disk-fsync)."""
+    name = ("mock-disk-fsync" if fsync else "mock-disk") if disk else "mock"
     port = free_port()
     cmd = [sys.executable, "-m", "mockserver", "--host", "127.0.0.1", "--port", str(port),
            "--allow-sse-c-over-http"]       # the SSE-C transfer runs over plain HTTP, like the others
     if disk:
         data = os.path.join(WORK, "mock-data")
         shutil.rmtree(data, ignore_errors=True)
-        cmd += ["--data-dir", data]
+        cmd += ["--data-dir", data] + (["--fsync"] if fsync else [])
     process = _spawn(cmd, name)
     _wait_listening(port, process)
     return Server(name, f"http://127.0.0.1:{port}", MAIN.access_key, MAIN.secret_key, process, True)
@@ -97,6 +98,10 @@ def start_mock(disk: bool = False) -> Server:
 
 def start_mock_disk() -> Server:
     return start_mock(disk=True)
+
+
+def start_mock_disk_fsync() -> Server:
+    return start_mock(disk=True, fsync=True)
 
 
 def start_null() -> Server:

@@ -19,6 +19,7 @@ from mockserver import (
     requestids,
 )
 from mockserver.auth import AuthResult, IncomingRequest, authenticate
+from mockserver.coalescing import START_BODY
 from mockserver.config import ServerConfig
 from mockserver.errors import (
     S3Error,
@@ -96,13 +97,13 @@ class S3App:
         name = host.rsplit(":", 1)[0] if ":" in host else host
         return name[: -len(self._vhost_suffix)] if name.endswith(self._vhost_suffix) else None
 
-    def _split(self, host: str, raw_path: str) -> tuple[str | None, str | None]:
-        """(bucket, key) from virtual-hosted or path-style addressing. Raises S3Error for undecodable paths."""
+    def _split(self, vhost_bucket: str | None, raw_path: str) -> tuple[str | None, str | None]:
+        """(bucket, key) from virtual-hosted (`vhost_bucket`: _vhost_bucket(Host)) or path-style addressing.
+        Raises S3Error for undecodable paths."""
         try:
-            bucket = self._vhost_bucket(host)
-            if bucket is not None:
+            if vhost_bucket is not None:
                 key = unquote(raw_path[1:], errors="strict") if len(raw_path) > 1 else None
-                return bucket, key
+                return vhost_bucket, key
             bucket_part, slash, key_part = raw_path[1:].partition("/")
             return (unquote(bucket_part, errors="strict") or None,
                     unquote(key_part, errors="strict") if slash and key_part else None)
@@ -135,11 +136,12 @@ class S3App:
                 response = self._internal(method, raw_path, query_string, header_list,
                                           scope.get("scheme") == "https")
             else:
-                bucket, key = self._split(headers.get("host", ""), raw_path)
+                vhost_bucket = self._vhost_bucket(headers.get("host", ""))
+                bucket, key = self._split(vhost_bucket, raw_path)
                 ctx = RequestContext(state=self.state, method=method, raw_path=raw_path, query_string=query_string,
                                      query=query, headers=headers, header_list=header_list,
                                      secure=scope.get("scheme") == "https", bucket=bucket, key=key,
-                                     receive=receive, request_id=request_id)
+                                     receive=receive, request_id=request_id, vhost_bucket=vhost_bucket)
                 response = await self._dispatch(ctx)
         except S3Error as error:
             response = self._error_response(error, request_id)
@@ -150,7 +152,7 @@ class S3App:
             # The body was not (fully) read: a client waiting on Expect: 100-continue will not send it, one that
             # sent it would have it parsed as the next request. Either way the connection cannot be reused.
             response.headers["connection"] = "close"
-        await self._send(send, method, response, request_id)
+        await self._send(send, method, response, request_id, START_BODY in scope.get("extensions", ()))
 
     async def _dispatch(self, ctx: RequestContext) -> Response:
         if "transfer-encoding" in ctx.headers and "x-amz-decoded-content-length" not in ctx.headers:
@@ -184,7 +186,7 @@ class S3App:
 
     def _authenticate(self, ctx: RequestContext, service: str = "s3") -> AuthResult:
         ctx.auth = authenticate(IncomingRequest(ctx.method, ctx.raw_path, ctx.query_string, ctx.header_list,
-                                                ctx.secure, self._vhost_bucket(ctx.headers.get("host", ""))),
+                                                ctx.secure, ctx.vhost_bucket),
                                 self.state.accounts, self.state.region, datetime.now(UTC),
                                 service)
         return ctx.auth
@@ -236,7 +238,8 @@ class S3App:
         return Response(error.status, headers, error_body(error, request_id, host_id))
 
     # ----- response -----
-    async def _send(self, send: Any, method: str, response: Response, request_id: str) -> None:
+    async def _send(self, send: Any, method: str, response: Response, request_id: str,
+                    start_body: bool = False) -> None:
         headers = response.headers
         body = response.body
         raw: list[tuple[bytes, bytes]] = [
@@ -255,6 +258,12 @@ class S3App:
                 value = _HEADER_CONTROL.sub(" ", value)
             raw.append((name.encode("latin-1", "replace"), value.encode("latin-1", "replace")))
         try:
+            if start_body and isinstance(body, (bytes, bytearray)):
+                # The protocol takes the body with the start (coalescing.START_BODY): one message, one write.
+                whole = b"" if method == "HEAD" or response.status in (204, 304) else bytes(body)
+                await send({"type": "http.response.start", "status": response.status, "headers": raw,
+                            START_BODY: whole})
+                return
             await send({"type": "http.response.start", "status": response.status, "headers": raw})
             if method == "HEAD" or response.status in (204, 304):
                 await send({"type": "http.response.body", "body": b""})

@@ -40,6 +40,9 @@ MULTIPART_TYPES = {"crc32": ("COMPOSITE", "FULL_OBJECT"), "crc32c": ("COMPOSITE"
 _XXHASH = {"xxhash64": xxhash.xxh64, "xxhash3": xxhash.xxh3_64, "xxhash128": xxhash.xxh3_128}
 
 
+_CRC_FUNCTIONS = {"crc32": zlib.crc32, "crc32c": crt.crc32c, "crc64nvme": crt.crc64nvme}
+
+
 class CrcDigest:
     """Incremental CRC with the hashlib-like surface the body pipeline uses."""
 
@@ -50,7 +53,7 @@ class CrcDigest:
         self.value = 0
         self.length = 0
         self._size = DIGEST_SIZES[algorithm]
-        self._fn = {"crc32": zlib.crc32, "crc32c": crt.crc32c, "crc64nvme": crt.crc64nvme}[algorithm]
+        self._fn = _CRC_FUNCTIONS[algorithm]
 
     def update(self, data: bytes) -> None:
         self.value = self._fn(data, self.value)
@@ -68,6 +71,16 @@ def new_digest(algorithm: str):
     if algorithm in _XXHASH:
         return _XXHASH[algorithm]()
     return hashlib.new(algorithm)
+
+
+def digest_of(algorithm: str, data: bytes | memoryview) -> bytes:
+    """new_digest(algorithm) fed `data` in one update: its digest() (a CRC without the incremental object)."""
+    crc = _CRC_FUNCTIONS.get(algorithm)
+    if crc is not None:
+        return crc(data, 0).to_bytes(DIGEST_SIZES[algorithm], "big")  # type: ignore[no-any-return]
+    digest = new_digest(algorithm)
+    digest.update(data)
+    return digest.digest()  # type: ignore[no-any-return]
 
 
 def b64(raw: bytes) -> str:

@@ -40,6 +40,10 @@ UVICORN_SOURCES = {
     "HttpToolsProtocol.on_message_begin": "0efab6f9456c4987cb366d90c1d3f4a36f28a271cf9b5b2d276c631d387e55ea",
     "HttpToolsProtocol.on_message_complete": "377f9122ee6f3ab87995f6baba01667ec1e2b22543a8e09e83aa334973018f10",
     "HttpToolsProtocol.on_response_complete": "5684fd801d0683ac20b9144e8eed8327e445236d5c1d16a02253dfb3a35b9a75",
+    # replaced (the keep-alive timer armed once per idle period, not once per response), and relied upon
+    "HttpToolsProtocol._unset_keepalive_if_required":
+        "58f4ffce604d92dde3e339f2e7b400f8d8e12e790fd6802ca7b83249682fa6f4",
+    "HttpToolsProtocol.timeout_keep_alive_handler": "2127de00e7f6b11823cf2987a8859de912df614f2f704145e532a6e02d931e62",
 }
 
 
@@ -81,6 +85,15 @@ class _CoalescingTransport:
         self._pending = bytes(data)
         self._loop.call_soon(self._flush)
 
+    def write_whole(self, data: bytes) -> None:
+        """A whole response (coalescing.START_BODY): written now, after anything held; nothing waits for more."""
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            self._transport.write(pending + data)
+            return
+        self._transport.write(data)
+
     def writelines(self, chunks: Any) -> None:
         self._flush()
         self._transport.writelines(chunks)
@@ -102,6 +115,12 @@ class _CoalescingTransport:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
+
+# ASGI extension (scope["extensions"]) of this protocol: an "http.response.start" message may carry the whole
+# response body under START_BODY (bytes); no "http.response.body" message follows. One send() call and one
+# transport write per small response instead of two of each and a held write flushed on the next loop iteration.
+START_BODY = "mock.start_body"
+_EXTENSIONS: dict[str, Any] = {START_BODY: {}}
 
 # Request body bytes buffered per connection before reading pauses. uvicorn pauses at 64 KiB, so a large
 # upload became one pause/resume (two epoll_ctl calls) and one ASGI message per socket read; with 1 MiB the
@@ -132,13 +151,28 @@ async def _receive_pieces(cycle: Any) -> dict[str, Any]:
     return {"type": "http.request", "body": body, "more_body": bool(pieces) or cycle.more_body}
 
 
-def _large_body(headers: list[tuple[bytes, bytes]]) -> bool:
+def framing_header(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes] | None:
+    """The request's first Content-Length or Transfer-Encoding header (name, value), or None. Found once per
+    request (on_headers_complete: mock_framing) for both this protocol and protocol.py's guards."""
     for name, value in headers:
-        if name == b"content-length":
-            return value.isdigit() and (len(value) > 18 or int(value) > PIECEWISE_BODY)
-        if name == b"transfer-encoding":
-            return True
-    return False
+        if name == b"content-length" or name == b"transfer-encoding":
+            return name, value
+    return None
+
+
+def _large_body(framing: tuple[bytes, bytes] | None) -> bool:
+    if framing is None:
+        return False
+    name, value = framing
+    if name == b"content-length":
+        return value.isdigit() and (len(value) > 18 or int(value) > PIECEWISE_BODY)
+    return True
+
+
+def unmatched_bytes(pattern: Any) -> bytes:
+    """The bytes a one-byte class `pattern` does not match: `data.translate(None, unmatched_bytes(p))` is empty
+    exactly when `p.search(data)` finds nothing."""
+    return bytes(b for b in range(256) if not pattern.match(bytes([b])))
 
 
 def coalescing_protocol() -> type:
@@ -153,9 +187,14 @@ def coalescing_protocol() -> type:
     )
     from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
+    _NAME_OK = unmatched_bytes(HEADER_RE)
+    _VALUE_OK = unmatched_bytes(HEADER_VALUE_RE)
+    _FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
+
     class FastStartCycle(RequestResponseCycle):  # type: ignore[misc, valid-type]
         """uvicorn's RequestResponseCycle whose send() checks the response headers with two regex scans in all
-        instead of two per header (copied from uvicorn's; the only change is marked). Set as each cycle's class.
+        instead of two per header and takes a start message carrying the body (START_BODY) (copied from
+        uvicorn's; the changes are marked). Set as each cycle's class.
         mock_pieces: None, or the body pieces of a large body (on_headers_complete sets it per request)."""
 
         mock_pieces: deque[bytes] | None = None
@@ -192,26 +231,34 @@ def coalescing_protocol() -> type:
                 content = [STATUS_LINE[status_code]]
                 has_connection_close = False
 
-                # One scan over all names and one over all values (uvicorn: two regex calls per header). Both
-                # classes match single bytes, so a scan of the joined bytes finds what a scan of each finds.
-                if HEADER_RE.search(b"".join([name for name, _ in headers])):
+                # One check over all names and one over all values (uvicorn: two regex calls per header). Both
+                # classes match single bytes, so a check of the joined bytes finds what a check of each finds;
+                # bytes.translate deleting every byte the class does not match leaves exactly the bytes it does
+                # (a table lookup per byte instead of the regex engine's loop: _NAME_OK / _VALUE_OK below).
+                names = b"".join([name for name, _ in headers])
+                if names.translate(None, _NAME_OK):
                     raise RuntimeError("Invalid HTTP header name.")
-                if HEADER_VALUE_RE.search(b"".join([value for _, value in headers])):
+                if b"".join([value for _, value in headers]).translate(None, _VALUE_OK):
                     raise RuntimeError("Invalid HTTP header value.")
+                # Names already in lower case (the mock's own) are not lowered one by one; only the three framing
+                # names are compared (one set lookup per header).
+                lowered = names.islower()
                 for name, value in headers:
-                    name = name.lower()
-                    if name == b"content-length" and self.chunked_encoding is None:
-                        self.expected_content_length = int(value.decode())
-                        self.chunked_encoding = False
-                    elif name == b"transfer-encoding" and value.lower() == b"chunked":
-                        self.expected_content_length = 0
-                        self.chunked_encoding = True
-                    elif name == b"connection":
-                        connection = [token.lower().strip() for token in value.split(b",")]
-                        if b"close" in connection:
-                            self.keep_alive = False
-                            has_connection_close = True
-                    content.extend([name, b": ", value, b"\r\n"])
+                    if not lowered:
+                        name = name.lower()
+                    if name in _FRAMING:
+                        if name == b"content-length" and self.chunked_encoding is None:
+                            self.expected_content_length = int(value.decode())
+                            self.chunked_encoding = False
+                        elif name == b"transfer-encoding" and value.lower() == b"chunked":
+                            self.expected_content_length = 0
+                            self.chunked_encoding = True
+                        elif name == b"connection":
+                            connection = [token.lower().strip() for token in value.split(b",")]
+                            if b"close" in connection:
+                                self.keep_alive = False
+                                has_connection_close = True
+                    content += (name, b": ", value, b"\r\n")
 
                 if not self.keep_alive and not has_connection_close:
                     content.append(b"connection: close\r\n")
@@ -222,7 +269,33 @@ def coalescing_protocol() -> type:
                     content.append(b"transfer-encoding: chunked\r\n")
 
                 content.append(b"\r\n")
-                self.transport.write(b"".join(content))
+                body = message.get(START_BODY)
+                if body is None:
+                    self.transport.write(b"".join(content))
+                    return
+                # (Added) START_BODY: the whole body came with the start: the body message's work (the branch
+                # below) done here, the response written in one piece, with nothing held back for a next write.
+                if self.scope["method"] == "HEAD":
+                    self.expected_content_length = 0
+                elif self.chunked_encoding:
+                    if body:
+                        content.extend([b"%x\r\n" % len(body), body, b"\r\n"])
+                    content.append(b"0\r\n\r\n")
+                elif len(body) > self.expected_content_length:
+                    self.transport.write(b"".join(content))
+                    raise RuntimeError("Response content longer than Content-Length")
+                else:
+                    self.expected_content_length -= len(body)
+                    content.append(body)
+                write_whole = getattr(self.transport, "write_whole", None)
+                (write_whole or self.transport.write)(b"".join(content))
+                if self.expected_content_length != 0:
+                    raise RuntimeError("Response content shorter than Content-Length")
+                self.response_complete = True
+                self.message_event.set()
+                if not self.keep_alive:
+                    self.transport.close()
+                self.on_response()
 
             elif not self.response_complete:
                 # Sending response body
@@ -262,6 +335,50 @@ def coalescing_protocol() -> type:
                     self.on_response()
 
     class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+        # Keep-alive: uvicorn cancels its timer when bytes arrive and starts a new one (call_later) after every
+        # response. Here the timer is started when the connection goes idle and no timer is pending, and left
+        # running while requests come and go; when it fires it closes the connection only if it has been idle
+        # for timeout_keep_alive seconds since its last response, else it waits the rest of that time. The
+        # connection closes when uvicorn's would (timeout_keep_alive seconds after the last response, nothing
+        # received since) without a timer start and cancel per request.
+        mock_idle_since: float | None = None      # loop time of the response that left the connection idle
+
+        def _unset_keepalive_if_required(self) -> None:
+            self.mock_idle_since = None             # busy: a pending timer will not close the connection
+
+        def _keep_alive_due(self) -> None:
+            self.timeout_keep_alive_task = None
+            since = self.mock_idle_since
+            if since is None:
+                return                              # busy: on_response_complete starts the timer again
+            left = since + self.timeout_keep_alive - self.loop.time()
+            if left > 0:
+                self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+                return
+            self.timeout_keep_alive_handler()
+
+        def on_response_complete(self) -> None:
+            # uvicorn's, but for the keep-alive timer (see above).
+            self.server_state.total_requests += 1
+            if self.transport.is_closing():
+                return
+            self.mock_idle_since = None
+            self.flow.resume_reading()
+            if self.pipeline:
+                cycle, app = self.pipeline.pop()
+                self._start_asgi_task(cycle, app)
+            else:
+                self.mock_idle_since = self.loop.time()
+                if self.timeout_keep_alive_task is None:
+                    self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive,
+                                                                        self._keep_alive_due)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            if self.timeout_keep_alive_task is not None:       # (uvicorn's own cancel is only a mark here)
+                self.timeout_keep_alive_task.cancel()
+                self.timeout_keep_alive_task = None
+
         def _on_small_body(self, body: bytes) -> None:
             # uvicorn's on_body with BODY_HIGH_WATER instead of its 64 KiB HIGH_WATER_LIMIT.
             self.cycle.body += body
@@ -272,14 +389,18 @@ def coalescing_protocol() -> type:
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
 
+        mock_framing: tuple[bytes, bytes] | None = None     # framing_header() of the current request
+
         def on_headers_complete(self) -> None:
             previous = self.cycle
+            self.scope["extensions"] = _EXTENSIONS       # (the scope the new cycle gets; see START_BODY)
+            self.mock_framing = framing_header(self.headers)
             super().on_headers_complete()
             cycle: Any = self.cycle
             if cycle is None or cycle is previous:      # upgrade request: no new cycle
                 return
             cycle.__class__ = FastStartCycle            # a subclass adding no state: only send() differs
-            if not _large_body(self.headers):
+            if not _large_body(self.mock_framing):
                 return                                  # uvicorn's own path: one message, cheaper per request
             # The ASGI task reads cycle.receive when it starts (on a later loop iteration), so an instance
             # attribute set here replaces the method for this request.

@@ -51,11 +51,13 @@ class RequestContext:
         "request_id",
         "secure",
         "state",
+        "vhost_bucket",
     )
 
     def __init__(self, *, state: AppState, method: str, raw_path: str, query_string: str, query: dict[str, str],
                  headers: dict[str, str], header_list: list[tuple[str, str]], secure: bool, bucket: str | None,
-                 key: str | None, receive: Callable[[], Any], request_id: str) -> None:
+                 key: str | None, receive: Callable[[], Any], request_id: str,
+                 vhost_bucket: str | None = None) -> None:
         self.state = state
         self.method = method
         self.raw_path = raw_path
@@ -69,6 +71,7 @@ class RequestContext:
         self.account: Account | None = None
         self.auth: AuthResult | None = None      # set by the app once the request is authenticated
         self.request_id = request_id
+        self.vhost_bucket = vhost_bucket         # the bucket Host names (virtual-hosted addressing), else None
         self._receive = receive
         self._body_consumed = False
         self.body_complete = False       # the last body message has been received

@@ -85,7 +85,7 @@ def object_response_headers(bucket: Bucket, version: ObjectVersion, sse_headers:
 
 
 def checksum_headers(version: ObjectVersion) -> dict[str, str]:
-    if not version.checksum:
+    checksum = version.checksum
+    if not checksum:
         return {}
-    return {f"x-amz-checksum-{version.checksum['algorithm']}": version.checksum["value"],
-            "x-amz-checksum-type": version.checksum["type"]}
+    return {f"x-amz-checksum-{checksum['algorithm']}": checksum["value"], "x-amz-checksum-type": checksum["type"]}

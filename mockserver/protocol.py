@@ -53,13 +53,14 @@ LINGER_SECONDS = 2.0
 LINGER_BYTES = 64 * 1024 * 1024
 
 
-def _expects_body(headers: list[tuple[bytes, bytes]]) -> bool:
-    for name, value in headers:
-        if name == b"content-length":
-            return value.strip() not in (b"0", b"")
-        if name == b"transfer-encoding":
-            return True
-    return False
+def _expects_body(framing: tuple[bytes, bytes] | None) -> bool:
+    """`framing`: coalescing.framing_header() of the request (the protocol's mock_framing)."""
+    if framing is None:
+        return False
+    name, value = framing
+    if name == b"content-length":
+        return value.strip() not in (b"0", b"")
+    return True
 
 
 class _LingeringTransport:
@@ -82,6 +83,9 @@ class _LingeringTransport:
     # The calls made on every request, defined so they skip __getattr__ (a failed lookup first: ~1 us each).
     def write(self, data: bytes) -> None:
         self._transport.write(data)
+
+    def write_whole(self, data: bytes) -> None:
+        self._transport.write_whole(data)
 
     def is_closing(self) -> bool:
         return bool(self._transport.is_closing())
@@ -257,7 +261,7 @@ def guarded_protocol(config: ServerConfig | None = None) -> type:
             previous = self.cycle
             super().on_headers_complete()
             cycle = self.cycle
-            if cycle is None or cycle is previous or not _expects_body(self.headers):
+            if cycle is None or cycle is previous or not _expects_body(self.mock_framing):
                 return
             # The ASGI task reads cycle.receive on a later loop iteration: _arm_timers (at the end of this
             # data_received) wraps it in time, and only when the body is not already complete.

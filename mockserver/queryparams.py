@@ -9,10 +9,30 @@ from mockserver.auth.canonical import fast_unquote
 from mockserver.errors import invalid_argument
 from mockserver.numbers import INT32_MAX, parse_signed
 
+# _parse_query's results by query text (a presigned URL's query repeats when it is fetched again): a pure function's
+# results, so a hit is what parsing would give; each caller gets its own copy. Bounded (cleared when full); only
+# queries up to _PARSED_TEXT characters are kept.
+_PARSED: dict[str, dict[str, str]] = {}
+_PARSED_MAX = 1024
+_PARSED_TEXT = 4096
+
 
 def parse_query(query_string: str) -> dict[str, str]:
-    """Query parameters (first occurrence wins), '+' as space as S3 reads them. Fast path for the common
-    case of nothing to unquote; parse_qsl is several times slower on presigned URLs' long queries."""
+    """Query parameters (first occurrence wins), '+' as space as S3 reads them."""
+    params = _PARSED.get(query_string)
+    if params is None:
+        params = _parse_query(query_string)
+        if len(query_string) > _PARSED_TEXT:
+            return params
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[query_string] = params
+    return dict(params)
+
+
+def _parse_query(query_string: str) -> dict[str, str]:
+    """parse_query's parse. Fast path for the common case of nothing to unquote; parse_qsl is several times slower
+    on presigned URLs' long queries."""
     params: dict[str, str] = {}
     for part in query_string.split("&"):
         if not part:

@@ -12,7 +12,7 @@ from mockserver.auth.canonical import (
     plus_as_space_query,
     query_parts,
 )
-from mockserver.auth.credential import parse_credential
+from mockserver.auth.credential import Credential, parse_credential
 from mockserver.auth.sigv4 import V4Check, require_signed
 from mockserver.auth.timestamps import MAX_SKEW, parse_amz_date
 from mockserver.numbers import INT64_MAX, is_ascii_digits, parse_signed
@@ -26,17 +26,55 @@ def is_presigned_v4(raw_query: str) -> bool:
     return "X-Amz-Algorithm=" in raw_query or "X-Amz-Credential=" in raw_query or "X-Amz-Signature=" in raw_query
 
 
-def query_error(detail: str, region: str | None) -> Exception:
-    return errors.query_parameters_error("Error parsing the X-Amz-Credential parameter; " + detail, region)
+# _parsed_query's results: a presigned URL is often fetched more than once (and a client's retries repeat it). The
+# parse is a pure function of the query text, so a hit returns exactly what parsing would; what depends on the
+# request (its time, headers, account) and the signature itself are checked on every request. Bounded (cleared
+# when full); only queries up to _PARSED_QUERY_TEXT characters are kept. The parameter dicts are never modified.
+_PARSED_QUERIES: dict[str, tuple[dict[str, str], str, str | None]] = {}
+_PARSED_QUERIES_MAX = 1024
+_PARSED_QUERY_TEXT = 4096
 
 
-def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
-                    accounts: Accounts, region: str, now: datetime, service: str = "s3") -> V4Check:
+def _parsed_query(raw_query: str) -> tuple[dict[str, str], str, str | None]:
+    """(the X-Amz-* parameters, first occurrence of each, unquoted; the canonical query without X-Amz-Signature;
+    the same with '+' read as a space, or None)."""
+    parsed = _PARSED_QUERIES.get(raw_query)
+    if parsed is not None:
+        return parsed
     parts = query_parts(raw_query)         # split once: for the parameters and the canonical query
     params: dict[str, str] = {}
     for name, _, value in parts:
         if name.startswith("X-Amz-") and name not in params:    # the first occurrence, as raw_query_params
             params[name] = fast_unquote(value)
+    parsed = (params, canonical_query(raw_query, exclude="X-Amz-Signature", parts=parts),
+              plus_as_space_query(raw_query, exclude="X-Amz-Signature"))
+    if len(raw_query) <= _PARSED_QUERY_TEXT:
+        if len(_PARSED_QUERIES) >= _PARSED_QUERIES_MAX:
+            _PARSED_QUERIES.clear()
+        _PARSED_QUERIES[raw_query] = parsed
+    return parsed
+
+
+def query_error(detail: str, region: str | None) -> Exception:
+    return errors.query_parameters_error("Error parsing the X-Amz-Credential parameter; " + detail, region)
+
+
+# _checked_query's results for queries that passed its checks, by (query, region, service): pure functions of
+# those, so a hit is what checking would give (a query that fails is checked, and fails, every time). What depends
+# on the request (account, time, headers, method, path, signature) is checked per request by check_presigned.
+_CHECKED: dict[tuple[str, str, str], tuple[dict[str, str], str, str | None, Credential, datetime, int]] = {}
+_CHECKED_MAX = 1024
+
+
+def _checked_query(raw_query: str, region: str, service: str
+                   ) -> tuple[dict[str, str], str, str | None, Credential, datetime, int]:
+    """The query's parse (_parsed_query) and its own checks, in AWS's order: (parameters, canonical query, '+'
+    variant, credential scope, X-Amz-Date, X-Amz-Expires). Raises S3Error."""
+    cache_key = (raw_query, region, service)
+    checked = _CHECKED.get(cache_key)
+    if checked is not None:
+        return checked
+    params, query, alt_query = _parsed_query(raw_query)
     # An empty X-Amz-SignedHeaders is present, not missing: AWS answers it as a request whose host is not signed
     # (403 AccessDenied, HeadersNotSigned: host; recorded in brendanhay/amazonka#272).
     for name in REQUIRED:
@@ -47,8 +85,7 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
     if params["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
         raise errors.query_parameters_error('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
     credential = parse_credential(params["X-Amz-Credential"], region, query_error, service)  # type: ignore[arg-type]
-    amz_date = params["X-Amz-Date"]
-    moment = parse_amz_date(amz_date)
+    moment = parse_amz_date(params["X-Amz-Date"])
     if moment is None:
         raise errors.query_parameters_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
     expires_text = params["X-Amz-Expires"]
@@ -64,6 +101,18 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
         raise errors.query_parameters_error(
             "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less "
             "than 604800 seconds")
+    checked = (params, query, alt_query, credential, moment, expires)
+    if len(raw_query) <= _PARSED_QUERY_TEXT:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[cache_key] = checked
+    return checked
+
+
+def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
+                    accounts: Accounts, region: str, now: datetime, service: str = "s3") -> V4Check:
+    params, query, alt_query, credential, moment, expires = _checked_query(raw_query, region, service)
+    amz_date = params["X-Amz-Date"]
     account = accounts.by_access_key(credential.access_key)
     if account is None:
         raise errors.invalid_access_key_id(credential.access_key)
@@ -78,6 +127,5 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
         raise errors.request_expired(expires, expires_at, now)
     signed = params["X-Amz-SignedHeaders"].split(";")
     require_signed(headers, signed)
-    return V4Check(method, raw_path, canonical_query(raw_query, exclude="X-Amz-Signature", parts=parts),
-                   canonical_headers(headers, signed), signed, account, credential, amz_date,
-                   params["X-Amz-Signature"], alt_query=plus_as_space_query(raw_query, exclude="X-Amz-Signature"))
+    return V4Check(method, raw_path, query, canonical_headers(headers, signed), signed, account, credential, amz_date,
+                   params["X-Amz-Signature"], alt_query=alt_query)

@@ -31,6 +31,8 @@ TAG = 16
 _HEADER = struct.Struct(">4sBxxxI8s")
 HEADER_SIZE = _HEADER.size
 _AAD_TAIL = struct.Struct(">QB")
+_INDEX_0 = struct.pack(">I", 0)             # the nonce suffix of chunk 0
+_AAD_FINAL_0 = _AAD_TAIL.pack(0, 1)         # the AAD tail of chunk 0 when it is the last one
 _READ_BATCH = 4 * 1024 * 1024          # ciphertext bytes fetched per read() call on long ranges
 MAPPED_DEPTH = 2                        # mapped batches decrypted at once (decrypt_range_views with a window)
 
@@ -140,6 +142,14 @@ class ChunkedEncryptor:
         self._index += 1
         self._aead.encrypt_into(nonce, data, aad, out)
 
+    def seal_whole(self, data: bytes | memoryview) -> bytes | None:
+        """update(data) then finalize() in one step, the same bytes, for a stream that is `data` alone and fits
+        in one chunk (a small PUT: no buffering, no copies); None, with nothing done, for any other stream."""
+        if self._done or self._header_sent or self._buf or len(data) > self._chunk:
+            return None
+        self._header_sent = self._done = True
+        return self._header + self._seal(data, final=True)
+
     def finalize(self) -> bytes:
         if self._done:
             raise ValueError("encryptor already finalized")
@@ -208,6 +218,24 @@ def decrypt_range(key: bytes, read: Reader, plaintext_size: int, start: int, end
             hi = end - i * cs + 1 if (i + 1) * cs > end else len(plain)
             yield plain if (lo == 0 and hi == len(plain)) else plain[lo:hi]
         index += n
+
+
+def decrypt_range_bytes(key: bytes, read: Reader, plaintext_size: int, start: int, end: int) -> bytes:
+    """b"".join(decrypt_range(...)), without the generator, for a stream of one chunk (a small GET: the header and
+    the chunk read, one decryption); longer streams go through decrypt_range. Raises CorruptStream."""
+    header = _read_exact(read, 0, HEADER_SIZE)
+    opened = _open_range(header, plaintext_size, start, end)
+    if opened is None:
+        return b""
+    cs, prefix, end = opened
+    if plaintext_size > cs:
+        return b"".join(decrypt_range(key, read, plaintext_size, start, end))
+    piece = _read_exact(read, HEADER_SIZE, plaintext_size + TAG)
+    try:
+        plain = AESGCM(key).decrypt(prefix + _INDEX_0, piece, header + _AAD_FINAL_0)
+    except InvalidTag:
+        raise CorruptStream("chunk 0 does not authenticate") from None
+    return plain if (start == 0 and end + 1 == len(plain)) else plain[start:end + 1]
 
 
 class BufferPool:

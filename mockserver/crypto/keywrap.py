@@ -23,16 +23,33 @@ class UnwrapError(Exception):
     """The wrapped key was altered or is bound to another purpose/owner."""
 
 
+def _field(text: str) -> bytes:
+    data = text.encode("utf-8", "surrogatepass")
+    return _LENGTH(len(data)) + data
+
+
+# _field() of purposes and binding names: a few constants of the server's own, encoded once (bounded anyway).
+_FIELDS: dict[str, bytes] = {}
+_FIELDS_MAX = 64
+
+
+def _constant_field(text: str) -> bytes:
+    field = _FIELDS.get(text)
+    if field is None:
+        field = _field(text)
+        if len(_FIELDS) < _FIELDS_MAX:
+            _FIELDS[text] = field
+    return field
+
+
 def _aad(purpose: str, binding: Mapping[str, str] | None) -> bytes:
     # Canonical, length-prefixed encoding (unambiguous for any key or value; cheaper than JSON on every PUT).
     # Each text as its 4-byte big-endian length + UTF-8 bytes: the purpose, then the binding's pairs sorted.
-    data = purpose.encode("utf-8", "surrogatepass")
-    out = [_LENGTH(len(data)), data]
+    out = [_constant_field(purpose)]
     if binding:
         for name, value in sorted(binding.items()):
-            name_data = name.encode("utf-8", "surrogatepass")
-            value_data = value.encode("utf-8", "surrogatepass")
-            out += (_LENGTH(len(name_data)), name_data, _LENGTH(len(value_data)), value_data)
+            out.append(_constant_field(name))
+            out.append(_field(value))
     return b"".join(out)
 
 
@@ -40,9 +57,12 @@ def new_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
-def wrap(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:
+def wrap(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None,
+         aead: AESGCM | None = None) -> bytes:
+    """`aead`: AESGCM(kek) made beforehand, for a key the server holds for good (the root key): its key schedule
+    is not computed again per call. Never for a customer's (SSE-C) key, which must not outlive its request."""
     nonce = os.urandom(_NONCE)
-    return nonce + AESGCM(kek).encrypt(nonce, key, _aad(purpose, binding))
+    return nonce + (aead if aead is not None else AESGCM(kek)).encrypt(nonce, key, _aad(purpose, binding))
 
 
 def unwrap(kek: bytes, blob: bytes, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:
@@ -54,8 +74,9 @@ def unwrap(kek: bytes, blob: bytes, *, purpose: str, binding: Mapping[str, str] 
         raise UnwrapError("wrapped key does not authenticate") from None
 
 
-def wrap_b64(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None) -> str:
-    return base64.b64encode(wrap(kek, key, purpose=purpose, binding=binding)).decode()
+def wrap_b64(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None,
+             aead: AESGCM | None = None) -> str:
+    return base64.b64encode(wrap(kek, key, purpose=purpose, binding=binding, aead=aead)).decode()
 
 
 def unwrap_b64(kek: bytes, blob: str, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, new_digest, random_etag
+from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, digest_of, random_etag
 from mockserver.datapath.ingest import Ingested, commit, discard, ingest
 from mockserver.datapath.workers import run_blocking
 from mockserver.http import RequestContext
@@ -30,23 +30,18 @@ def _ingest_small(held: list[bytes | memoryview], size: int, writer: BlobWriter,
     """What ingest() computes and writes for a body that arrived whole and small: the digests, the MD5 and the
     encrypted blob (not committed), in one step."""
     data = held[0] if len(held) == 1 else b"".join(held)
-    digests: dict[str, bytes] = {}
-    for algorithm in algorithms:
-        digest = new_digest(algorithm)
+    digests = {algorithm: digest_of(algorithm, data) for algorithm in algorithms}
+    md5_value = digest_of("md5", data) if md5 else None
+    seal_whole = getattr(encryptor, "seal_whole", None)     # one chunk in one step (gcm_stream.ChunkedEncryptor)
+    sealed = seal_whole(data) if seal_whole is not None else None
+    if sealed is not None:
+        writer.write(sealed)
+    else:
         if size:
-            digest.update(data)
-        digests[algorithm] = digest.digest()
-    md5_value = None
-    if md5:
-        md5_digest = new_digest("md5")
-        if size:
-            md5_digest.update(data)
-        md5_value = md5_digest.digest()
-    if size:
-        out = encryptor.update(data)
-        if out:
-            writer.write(out)
-    writer.write(encryptor.finalize())
+            out = encryptor.update(data)
+            if out:
+                writer.write(out)
+        writer.write(encryptor.finalize())
     return Ingested(writer.blob_id, size, md5_value, digests)
 
 
@@ -133,12 +128,17 @@ async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: Asyn
                                          algorithms={algorithm}, integrity=integrity, trailers=trailers, check=check)
     checksum_value = b64(got.digests[algorithm])
     stamp = now()       # one time (one float) for the version and its part
+    # The one part repeats the version (number 1, its size, ETag, time and checksum): given as the version keeps
+    # it (its inline bytes or its blob id), without a Part built only to be compacted.
+    single = writer.inline if writer.inline is not None else writer.blob_id or None
     version = ObjectVersion(
         key=key, version_id=next_version_id(bucket), last_modified=stamp, owner_id=bucket.owner_id,
         size=got.size, etag=etag, content_type=attrs["content_type"], headers=attrs["headers"],
         metadata=attrs["metadata"], storage_class=attrs["storage_class"], tagging_count=attrs["tagging_count"],
         checksum={"algorithm": algorithm, "value": checksum_value, "type": "FULL_OBJECT"}, sse=plan.meta,
-        parts=[state.storage.stored_part(writer, 1, got.size, etag, {algorithm: checksum_value}, stamp)],
+        parts=None if single is not None else [
+            state.storage.stored_part(writer, 1, got.size, etag, {algorithm: checksum_value}, stamp)],
+        single_part=single,
     )
     await state.storage.put_version(bucket.name, version)
     return version

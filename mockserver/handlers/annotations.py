@@ -40,12 +40,17 @@ Choices where the documentation is silent (nothing records annotations; the corp
 - the object named by versionId, or the latest; a delete marker as GetObject answers it (NoSuchKey / 405);
 - x-amz-object-if-match that does not match (or names no object): 412 PreconditionFailed;
 - x-amz-object-version-id is answered for buckets that have had versioning configured (as x-amz-version-id);
-- DeleteObjectAnnotation of an annotation that does not exist: 404 NoSuchAnnotation.
+- DeleteObjectAnnotation of an annotation that does not exist: 404 NoSuchAnnotation;
+- CopyObject (AnnotationCopy below; its directive and default are documented): an unknown directive is
+  InvalidArgument; a copy of annotations onto an SSE-C destination is refused with InvalidRequest before anything is
+  written; the query-string form of the directive takes the header's name; a copied annotation's last-modified time
+  is the copy's.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 from typing import Any
 
@@ -61,7 +66,7 @@ from mockserver.numbers import parse_digits
 from mockserver.objectmeta import quoted
 from mockserver.routing import route
 from mockserver.sse import headers as H
-from mockserver.sse.service import SSE_C
+from mockserver.sse.service import SSE_C, ObjectKeys
 from mockserver.storage.annotations import Annotation, VersionRef, parent_stamp
 from mockserver.storage.base import Bucket, ObjectVersion, now, storage_failure
 from mockserver.versions import resolve_version
@@ -74,6 +79,8 @@ RESERVED_PREFIXES = ("aws", "s3")   # "cannot start with aws or s3 (case-insensi
 MSG_SSE_C = "Objects encrypted with customer-provided keys (SSE-C) cannot have annotations."
 MSG_NAME_REQUIRED = "The annotationName parameter is required."
 MSG_EMPTY = "The annotation payload must be between 1 byte and 1 MiB in size."
+ANNOTATION_DIRECTIVE = "x-amz-object-annotation-directive"     # CopyObject's AnnotationDirective
+MSG_DIRECTIVE = "Unknown annotation directive."
 
 
 def _utf8(text: str) -> bytes:
@@ -141,6 +148,86 @@ def _plan_headers(ctx: RequestContext, parent_sse: Any) -> dict[str, str]:
     return headers
 
 
+def _seal(ctx: RequestContext, bucket: str, parent: ObjectVersion, payload: bytes) -> tuple[dict[str, Any], bytes]:
+    """An annotation payload encrypted under a data key of its own, planned as a write with the parent's
+    encryption (the plan's meta, the ciphertext)."""
+    plan = ctx.state.encryption.plan_write(operation="PutObjectAnnotation", headers=_plan_headers(ctx, parent.sse),
+                                           bucket_encryption=None, account_id=requester(ctx), secure=ctx.secure,
+                                           bucket=bucket, key=parent.key, signature_version=signature_version(ctx))
+    encryptor = plan.encryptor()
+    return plan.meta, encryptor.update(payload) + encryptor.finalize()
+
+
+def _opened(ctx: RequestContext, annotation: Annotation) -> ObjectKeys:
+    """The keys of an annotation's own data key (KMS key state and Decrypt as GetObject checks them)."""
+    return ctx.state.encryption.open_read(operation="GetObject", meta=annotation.sse, headers={},
+                                          account_id=requester(ctx), secure=ctx.secure,
+                                          signature_version=signature_version(ctx))
+
+
+def _plaintext(keys: ObjectKeys, annotation: Annotation) -> bytes:
+    stored = annotation.ciphertext
+    return b"".join(keys.decrypt_range(lambda offset, length: stored[offset:offset + length],
+                                       annotation.size, 0, annotation.size - 1))
+
+
+def annotation_directive(ctx: RequestContext) -> str:
+    """CopyObject's AnnotationDirective: "Valid Values: COPY | EXCLUDE"; "If this header isn't specified, COPY is
+    the default behavior."; "either an HTTP header (x-amz-object-annotation-directive) or as a query string
+    parameter" (botocore's model; the query parameter's name is not documented: the header's name is taken,
+    unproven). Case-insensitive as x-amz-metadata-directive; another value: 400 InvalidArgument, as an unknown
+    metadata directive is answered (unproven)."""
+    raw = ctx.headers.get(ANNOTATION_DIRECTIVE)
+    if raw is None:
+        raw = ctx.query.get(ANNOTATION_DIRECTIVE)
+    if raw is None:
+        return "COPY"
+    value = raw.strip().upper()
+    if value not in ("COPY", "EXCLUDE"):
+        raise invalid_argument(MSG_DIRECTIVE, ANNOTATION_DIRECTIVE, raw)
+    return value
+
+
+@dataclasses.dataclass
+class AnnotationCopy:
+    """The annotations a CopyObject copies (directive COPY, the default) from its source version to the version
+    it writes. Prepared before the object is written (an SSE-C destination, which cannot have annotations, is
+    refused with 400 InvalidRequest (unproven) and a KMS key that cannot decrypt a source annotation fails the
+    request, before anything is written); applied after: each annotation is decrypted and sealed again under a
+    data key of its own planned with the destination's encryption ("Annotations inherit the encryption of their
+    parent object"), with the copy's time as its last-modified time (unproven). The set is the source's at
+    preparation (AWS: "If annotations on the source are modified during the copy, Amazon S3 returns a retryable
+    error"; here the copy is of one consistent set). Not atomic with the object: a crash or a failed write after
+    the object is stored leaves it with part of its annotations, as the documents say of SDK multipart copies."""
+    sources: list[tuple[Annotation, ObjectKeys]]
+
+    @classmethod
+    def prepare(cls, ctx: RequestContext, directive: str, source_bucket: str, source: ObjectVersion,
+                destination_sse: Any) -> AnnotationCopy:
+        if directive == "EXCLUDE":
+            return cls([])
+        found = ctx.state.storage.annotations.of((source_bucket, source.key, source.version_id), source)
+        if not found:
+            return cls([])
+        if destination_sse.get("mode") == SSE_C:
+            raise invalid_request(MSG_SSE_C)
+        names = sorted(found, key=_utf8)
+        return cls([(found[n], _opened(ctx, found[n])) for n in names])
+
+    async def apply(self, ctx: RequestContext, bucket: Bucket, version: ObjectVersion) -> None:
+        store = ctx.state.storage.annotations
+        ref = (bucket.name, version.key, version.version_id)
+        stamp = parent_stamp(version)
+        for annotation, keys in self.sources:
+            meta, ciphertext = _seal(ctx, bucket.name, version, _plaintext(keys, annotation))
+            copied = dataclasses.replace(annotation, last_modified=now(), sse=meta, ciphertext=ciphertext,
+                                         parent=stamp)
+            try:
+                await store.put(ref, copied)
+            except OSError as error:
+                raise storage_failure("annotation", error) from None
+
+
 def _declared_size(ctx: RequestContext) -> int | None:
     if ctx.auth is not None and ctx.auth.decoded_content_length is not None:
         return ctx.auth.decoded_content_length
@@ -174,23 +261,17 @@ async def put_object_annotation(ctx: RequestContext) -> Response:
         payload.decode("utf-8")
     except UnicodeDecodeError:
         raise s3_error("UnsupportedMediaType") from None
-    state = ctx.state
-    plan = state.encryption.plan_write(operation="PutObjectAnnotation", headers=_plan_headers(ctx, version.sse),
-                                       bucket_encryption=None, account_id=requester(ctx), secure=ctx.secure,
-                                       bucket=bucket.name, key=version.key,
-                                       signature_version=signature_version(ctx))
-    encryptor = plan.encryptor()
-    ciphertext = encryptor.update(payload) + encryptor.finalize()
-    annotation = Annotation(name, len(payload), md5.hex(), now(), algorithm, b64(checksum), plan.meta,
+    meta, ciphertext = _seal(ctx, bucket.name, version, payload)
+    annotation = Annotation(name, len(payload), md5.hex(), now(), algorithm, b64(checksum), meta,
                             ciphertext, parent_stamp(version))
     try:
-        await state.storage.annotations.put(ref, annotation)
+        await ctx.state.storage.annotations.put(ref, annotation)
     except OSError as error:
         raise storage_failure("annotation", error) from None
     headers = {"etag": quoted(annotation.etag), f"x-amz-checksum-{algorithm}": annotation.checksum,
                "x-amz-checksum-type": "FULL_OBJECT"}
     headers.update(_version_headers(bucket, version))
-    headers.update(_sse_headers(plan.meta))
+    headers.update(_sse_headers(meta))
     body = xmlio.render("PutObjectAnnotationResult", [("Key", version.key), ("AnnotationName", name)])
     return xml_response(body, 200, headers)
 
@@ -206,9 +287,7 @@ async def get_object_annotation(ctx: RequestContext) -> Response:
     keys = ctx.state.encryption.open_read(operation="GetObject", meta=annotation.sse, headers=ctx.headers,
                                           account_id=requester(ctx), secure=ctx.secure,
                                           signature_version=signature_version(ctx))
-    stored = annotation.ciphertext
-    payload = b"".join(keys.decrypt_range(lambda offset, length: stored[offset:offset + length],
-                                          annotation.size, 0, annotation.size - 1))
+    payload = _plaintext(keys, annotation)
     headers = {"etag": quoted(annotation.etag), "last-modified": http_date(annotation.last_modified),
                "content-type": "application/octet-stream", "content-length": str(len(payload))}
     headers.update(_version_headers(bucket, version))

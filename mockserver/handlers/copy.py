@@ -1,4 +1,5 @@
-"""CopyObject (the copy source, shared with UploadPartCopy, is mockserver.copysource)."""
+"""CopyObject (the copy source, shared with UploadPartCopy, is mockserver.copysource; the annotations it copies,
+handlers/annotations.AnnotationCopy)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,6 +10,7 @@ from mockserver.checksums import XML_NAMES, normalise_algorithm
 from mockserver.copysource import CopySource, open_copy_source, source_stream
 from mockserver.datapath.write import write_object
 from mockserver.errors import invalid_argument, invalid_request
+from mockserver.handlers.annotations import AnnotationCopy, annotation_directive
 from mockserver.http import RequestContext, Response, xml_response
 from mockserver.httpdates import iso8601
 from mockserver.objectmeta import check_key, object_attributes
@@ -58,6 +60,7 @@ async def copy_object(ctx: RequestContext) -> Response:
     if directive not in ("COPY", "REPLACE"):
         raise invalid_argument("Unknown metadata directive.", "x-amz-metadata-directive",
                                ctx.headers["x-amz-metadata-directive"])
+    annotations = annotation_directive(ctx)
     algorithm = normalise_algorithm(ctx.headers.get("x-amz-checksum-algorithm"))
     source = open_copy_source(ctx, "CopyObject")
     src = source.version
@@ -78,11 +81,13 @@ async def copy_object(ctx: RequestContext) -> Response:
                                            signature_version=signature_version(ctx))
     if _is_self_copy(ctx, source, bucket, key, directive, plan.meta):
         raise invalid_request(_SELF_COPY)
+    copying = AnnotationCopy.prepare(ctx, annotations, source.bucket.name, src, plan.meta)
     body = source_stream(ctx, source, 0, src.size - 1)
     try:
         version = await write_object(ctx, bucket, key, body, plan, attrs, integrity=None, algorithm=algorithm)
     finally:
         await body.aclose()
+    await copying.apply(ctx, bucket, version)
     items: list[tuple[str, xmlio.Node]] = [("ETag", f'"{version.etag}"'),
                                           ("LastModified", iso8601(version.last_modified))]
     if version.checksum:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from mockserver.crypto import gcm_stream, keywrap
 from mockserver.dialects import DSSE_KMS, SSE_KMS, SSE_S3
 from mockserver.errors import S3Error, access_denied, internal_error, invalid_argument, kms_failure
@@ -65,6 +67,14 @@ class ObjectKeys:
     _decrypt: Callable[[Callable[[int, int], bytes], int, int, int], Iterator[bytes]] = field(repr=False, default=None)  # type: ignore[assignment]
     _ciphertext_size: Callable[[int], int] = field(repr=False, default=None)  # type: ignore[assignment]
     _decrypt_views: Callable[..., Iterator[bytes | memoryview]] | None = field(repr=False, default=None)
+    _decrypt_bytes: Callable[[Callable[[int, int], bytes], int, int, int], bytes] | None = field(repr=False,
+                                                                                             default=None)
+
+    def decrypt_bytes(self, read: Callable[[int, int], bytes], plaintext_size: int, start: int, end: int) -> bytes:
+        """b"".join(decrypt_range(...)): the plaintext of a small range in one piece."""
+        if self._decrypt_bytes is None:
+            return b"".join(self._decrypt(read, plaintext_size, start, end))
+        return self._decrypt_bytes(read, plaintext_size, start, end)
 
     def decrypt_range(self, read: Callable[[int, int], bytes], plaintext_size: int, start: int, end: int) -> Iterator[bytes]:
         """Yield plaintext bytes [start, end] (inclusive) of one stored blob of `plaintext_size` bytes.
@@ -144,6 +154,14 @@ class _Keys:
         except gcm_stream.CorruptStream:
             raise _corrupt() from None
 
+    def decrypt_bytes(self, read: Callable[[int, int], bytes], size: int, start: int, end: int) -> bytes:
+        if self.outer is not None:
+            return b"".join(self.decrypt(read, size, start, end))
+        try:
+            return gcm_stream.decrypt_range_bytes(self.inner, read, size, start, end)
+        except gcm_stream.CorruptStream:
+            raise _corrupt() from None
+
     def decrypt_views(self, reader: Any, size: int, start: int, end: int,
                       pool: gcm_stream.BufferPool | None) -> Iterator[bytes | memoryview]:
         if self.outer is not None:
@@ -170,6 +188,7 @@ class EncryptionService:
         self.region = region
         self.allow_sse_c_over_http = allow_sse_c_over_http
         self._root = root_key
+        self._root_aead = AESGCM(root_key)            # keywrap.wrap(aead=): the root key's context, made once
         self._bucket_keys = BucketKeyCache()
         self._unwrapped = keywrap.UnwrapCache()     # SSE-S3 and bucket-key data keys (never SSE-C or KMS)
 
@@ -266,7 +285,8 @@ class EncryptionService:
 
         if mode == SSE_S3:
             data_key = keywrap.new_key()
-            meta["wrapped"] = keywrap.wrap_b64(self._root, data_key, purpose="sse-s3", binding=binding)
+            meta["wrapped"] = keywrap.wrap_b64(self._root, data_key, purpose="sse-s3", binding=binding,
+                                               aead=self._root_aead)
             return self._plan(meta, _Keys(data_key))
 
         if signature_version != 4 and d.kms_requires_sigv4:
@@ -299,7 +319,8 @@ class EncryptionService:
         meta["kms_blob"] = _b64(blob)
         if mode == DSSE_KMS:
             outer = keywrap.new_key()
-            meta["outer"] = keywrap.wrap_b64(self._root, outer, purpose="dsse-outer", binding=binding)
+            meta["outer"] = keywrap.wrap_b64(self._root, outer, purpose="dsse-outer", binding=binding,
+                                             aead=self._root_aead)
             return self._plan(meta, _Keys(data_key, outer), echo_context)
         return self._plan(meta, _Keys(data_key), echo_context)
 
@@ -418,7 +439,7 @@ class EncryptionService:
             return ObjectKeys(self.response_headers(meta, customer_key=ck), lazy, _size_only(meta))
         keys = self._keys(meta, ck)
         return ObjectKeys(self.response_headers(meta, customer_key=ck), keys.decrypt, keys.ciphertext_size,
-                          keys.decrypt_views)
+                          keys.decrypt_views, keys.decrypt_bytes)
 
     def request_customer_key(self, meta: Mapping[str, Any], headers: Mapping[str, str],
                              secure: bool) -> H.CustomerKey | None:

@@ -198,7 +198,9 @@ class ObjectVersion:
                  headers: Mapping[str, str] = EMPTY, metadata: Mapping[str, str] = EMPTY,
                  storage_class: str = "STANDARD", checksum: Mapping[str, str] | None = None,
                  sse: Mapping[str, Any] = EMPTY, parts: list[Part] | None = None, multipart: bool = False,
-                 tagging_count: int = 0, upload_id: str | None = None) -> None:
+                 tagging_count: int = 0, upload_id: str | None = None, single_part: bytes | str | None = None) -> None:
+        """`single_part`: instead of `parts`, the inline bytes or the blob id of a single part that only repeats
+        the version (part 1, the version's size, ETag, time and checksum), kept as _compact_parts keeps it."""
         self.key = key
         self.version_id = NULL_VERSION if version_id == NULL_VERSION else version_id
         self.last_modified = last_modified
@@ -206,7 +208,7 @@ class ObjectVersion:
         self._attrs = _attrs(owner_id, delete_marker, content_type, headers, metadata, storage_class, multipart,
                              tagging_count, upload_id)
         self._pack(etag, sse, checksum)
-        self._parts = self._compact_parts(parts or [], etag)
+        self._parts = single_part if single_part is not None else self._compact_parts(parts or [], etag)
 
     def _pack(self, etag: str, sse: Mapping[str, Any], checksum: Mapping[str, str] | None) -> None:
         """The ETag, SSE plan and checksum: their binary values in one bytes (`_bin`: the ETag's 16 bytes first

@@ -16,14 +16,20 @@ STEPS: dict[str, str] = {
     "blob.partial": "part of a blob's bytes are in its file; the blob is not committed",
     "blob.committed": "the blob file is complete (fsynced in fsync mode); no metadata names it yet",
     # metadata journal (<kind>: key = an object key's versions, upload = a multipart upload, bucket)
-    "meta.key.partial": "a new generation of a key's document is cut short (torn write)",
-    "meta.key.written": "a key's new document is complete; its previous generation is not yet removed",
+    "meta.key.partial": "a batch of key log records (a key's new document) is cut short (torn write)",
+    "meta.key.written": "a batch of key log records is complete (fsynced in fsync mode); not yet acknowledged, "
+                        "a key document of an earlier version not yet removed",
     "meta.upload.partial": "a new generation of an upload's document is cut short (torn write)",
     "meta.upload.written": "an upload's new document is complete; its previous generation is not yet removed",
     "meta.upload.removed": "an upload's document is removed (CompleteMultipartUpload, AbortMultipartUpload)",
     "meta.annotation.partial": "a new generation of an object annotation's document is cut short (torn write)",
     "meta.annotation.written": "an annotation's new document is complete; its previous generation is not yet removed",
     "meta.annotation.removed": "an annotation's document is removed (DeleteObjectAnnotation, its version deleted)",
+    # key log compaction (storage/keylog.py), a step after a key write once the log holds mostly dead records
+    "meta.compact.partial": "compaction: live records copied from the oldest segment are cut short (torn write)",
+    "meta.compact.copied": "compaction: every live record of the oldest segment is copied (durable in fsync mode); "
+                           "the segment is not yet removed",
+    "meta.compact.removed": "compaction: the compacted segment is removed",
     # storage index (after the metadata is down, before what follows it)
     "version.saved": "an object version is durable; the blobs it replaced are not yet freed "
                      "(CompleteMultipartUpload: the upload record is not yet removed)",

@@ -1,13 +1,16 @@
-"""Disk backend (--data-dir): blobs in files named by random ids, metadata as JSON documents written
-atomically (temp file + rename, with fsync of file and directory when configured). A blob is complete before the
-metadata naming it is written, so after a kill -9 an object is either complete or absent; unreferenced blobs
-are removed at start. Without fsync every acknowledged write is in the kernel (survives kill -9); with
-fsync it is on the disk (survives power loss).
+"""Disk backend (--data-dir): blobs in files named by random ids; key documents (an object key's versions) as
+records of the key log (storage/keylog.py: append-only segments, group commit, compaction); other metadata
+(buckets, uploads, upload parts, annotations) as JSON documents, one file per version. A blob is complete before
+the metadata naming it is written, so after a kill -9 an object is either complete or absent; unreferenced blobs
+are removed at start. Without fsync every acknowledged write is in the kernel (survives kill -9); with fsync it is
+on the disk (survives power loss).
 
-Layout: blobs/<xx>/<blob id>, meta/buckets/<sha256>.json, meta/keys/<xx>/<sha256>.json,
-meta/uploads/<sha256>.json, meta/parts/<xx>/<sha256 of the upload id>-<part number>.json (one document per part:
-an UploadPart writes its part only, so the 10,000th part costs what the first did), meta/annotations/<xx>/<sha256>.json
-(one per object annotation), tmp/. Object keys and bucket names appear only inside the JSON documents.
+Layout: blobs/<xx>/<blob id>, meta/log/<segment id>.seg (the key log), meta/buckets/<sha256>.<generation>.json,
+meta/uploads/<sha256>.<generation>.json, meta/parts/<xx>/<sha256 of the upload id>-<part number>.<generation>.json
+(one document per part: an UploadPart writes its part only, so the 10,000th part costs what the first did),
+meta/annotations/<xx>/<sha256>.<generation>.json (one per object annotation), tmp/, index.cache (clean shutdown).
+meta/keys/<xx>/<sha256>.<generation>.json: key documents of earlier versions (loaded; removed once the key has a
+record in the log). Object keys and bucket names appear only inside documents and records.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from typing import Any
 
 from mockserver.storage import crashpoints
 from mockserver.storage.base import Bucket, ObjectVersion, Part, Storage, Upload, new_blob_id, preadv_full
+from mockserver.storage.keylog import KeyLog, encode_record, location, location_parts, payload_of
 from mockserver.storage.records import thaw
 
 log = logging.getLogger("mockserver")
@@ -94,10 +98,10 @@ if json.encoder.c_make_encoder is not None:  # type: ignore[attr-defined]
     _c_encoder = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
         None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
 
-    def _encode_document(document: dict[str, Any]) -> bytes:
+    def _encode_document(document: dict[str, Any] | list[Any]) -> bytes:
         return "".join(_c_encoder(document, 0)).encode()
 else:  # pragma: no cover
-    def _encode_document(document: dict[str, Any]) -> bytes:
+    def _encode_document(document: dict[str, Any] | list[Any]) -> bytes:
         return _ENCODE(document).encode()
 
 
@@ -213,16 +217,22 @@ class DiskBlobStore:
 
 
 class DiskJournal:
-    """Metadata documents, each written in call order; a request is acknowledged once its write is done.
+    """Metadata, each write in call order; a request is acknowledged once its write is done.
 
-    A document is never renamed over its previous version: ext4 turns a rename that replaces a file into a
-    synchronous data flush (auto_da_alloc; 1.4 ms per small PUT here). Each version is written to tmp/ and
-    renamed to a new name `<digest>.<generation>.json`, then the previous version is unlinked. A restart
-    keeps the highest generation of each digest (a kill -9 between the rename and the unlink leaves two).
+    Key documents (an object key's versions) are records of the key log (storage/keylog.py): one append per
+    change, group-committed. Every other document (bucket, upload, part, annotation) is a file of its own: a
+    document is never renamed over its previous version (ext4 turns a rename that replaces a file into a
+    synchronous data flush: auto_da_alloc; 1.4 ms per small PUT here). Each version is written to a new name
+    `<digest>.<generation>.json`, then the previous version is unlinked. A restart keeps the highest generation of
+    each digest (a kill -9 between the write and the unlink leaves two).
+
+    Key documents of earlier versions (meta/keys/<xx>/<digest>.<generation>.json) still load: for each key the
+    highest generation wins, among those files and the log's records. A key's file is removed once a record of the
+    key is in the log (the key migrates when it is next written), and superseded files are removed at load.
     """
 
-    CACHE_MAGIC = b"mockserver-index-cache-1\n"
-    CACHE_BATCH = 1000              # key documents per marshal record of the index cache
+    CACHE_MAGIC = b"mockserver-index-cache-2\n"
+    CACHE_BATCH = 1000              # keys per marshal record of the index cache
 
     def __init__(self, root: str, fsync: bool = False) -> None:
         self.fsync = fsync
@@ -237,15 +247,23 @@ class DiskJournal:
         for d in (self.buckets_dir, self.uploads_dir, self.tmp):
             os.makedirs(d, exist_ok=True)
         for i in range(256):
-            os.makedirs(os.path.join(self.keys_dir, f"{i:02x}"), exist_ok=True)
             os.makedirs(os.path.join(self.parts_dir, f"{i:02x}"), exist_ok=True)
+        self.log = KeyLog(os.path.join(self.meta, "log"), fsync)
+        self.log.keep_tombstone = self._has_legacy
+        # Key documents of an earlier version still on disk: digest (32 bytes) -> generation.
+        self._legacy: dict[bytes, int] = {}
+        # fsync mode: records waiting for the committer (bucket, key, record, tombstone, the writer's future)
+        self._pending: list[tuple[str, str, bytes, bool, asyncio.Future[None]]] = []
+        self._committer: asyncio.Task[None] | None = None
+        self._compaction_scheduled = False
         self._part_numbers: dict[str, set[int]] = {}    # upload id -> numbers of its part documents
         shutil.rmtree(self.tmp)     # half-written documents of an interrupted run
         os.makedirs(self.tmp)
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
-        # Document -> generation of its latest version. Key documents (one per stored key: memory per stored object)
-        # are named by their digest's 32 bytes, not their path (~120 characters); other documents by their path.
+        # Document -> generation of its latest version. Key documents of an earlier version (one per stored key:
+        # memory per stored object) are named by their digest's 32 bytes, not their path (~120 characters), and moved
+        # to `_legacy` at load; other documents by their path.
         self._current: dict[str | bytes, int] = {}
         self._keys_prefix = os.path.join(self.keys_dir, "")
         self._generation = 0
@@ -316,10 +334,6 @@ class DiskJournal:
                 del self._users[logical]
                 del self._locks[logical]
 
-    def _key_path(self, bucket: str, key: str) -> str:
-        digest = _digest(bucket, key)
-        return os.path.join(self.keys_dir, digest[:2], digest)
-
     async def save_bucket(self, bucket: Bucket) -> None:
         await self._write("bucket", os.path.join(self.buckets_dir, _digest(bucket.name)), bucket.to_json())
 
@@ -327,8 +341,74 @@ class DiskJournal:
         await self._write("bucket", os.path.join(self.buckets_dir, _digest(name)), None)
 
     async def save_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None:
-        document = {"bucket": bucket, "key": key, "versions": [v.to_json() for v in versions]} if versions else None
-        await self._write("key", self._key_path(bucket, key), document)
+        """One record appended to the key log. Without fsync: written at once (a write() into the page cache,
+        cheaper than a thread hop). With fsync: queued; the committer writes every queued record with one write()
+        and one fsync, and this returns once that batch is durable (or raises its OSError)."""
+        payload = _encode_document([v.to_json() for v in versions]) if versions else b""
+        record = encode_record(self._next_generation(), bucket, key, payload)
+        loop = asyncio.get_running_loop()
+        if not self.fsync:
+            self._commit([(bucket, key, record, not versions)])
+            if not self._compaction_scheduled and self.log.compaction_due():
+                self._compaction_scheduled = True
+                loop.call_soon(self._compact, 2 * len(record))
+            return
+        future: asyncio.Future[None] = loop.create_future()
+        self._pending.append((bucket, key, record, not versions, future))
+        if self._committer is None:
+            self._committer = loop.create_task(self._commit_queued())
+        await future
+
+    def _commit(self, records: list[tuple[str, str, bytes, bool]]) -> None:
+        self.log.append(records)
+        if self._legacy:
+            for bucket, key, _record, _tombstone in records:
+                self._drop_legacy(bucket, key)
+
+    async def _commit_queued(self) -> None:
+        """fsync mode: group commit, batch after batch, in call order; a compaction step between batches."""
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await asyncio.to_thread(self._commit, [item[:4] for item in batch])
+                except OSError as error:
+                    for item in batch:
+                        if not item[4].done():
+                            item[4].set_exception(OSError(error.errno, error.strerror))
+                except BaseException:
+                    for item in batch:
+                        item[4].cancel()
+                    raise
+                else:
+                    for item in batch:
+                        if not item[4].done():
+                            item[4].set_result(None)
+                if self.log.compaction_due():
+                    budget = 2 * sum(len(item[2]) for item in batch)
+                    await asyncio.to_thread(self.log.compact_step, budget)
+        finally:
+            self._committer = None
+
+    def _compact(self, budget: int) -> None:
+        self._compaction_scheduled = False
+        self.log.compact_step(budget)
+
+    def _has_legacy(self, bucket: str, key: str) -> bool:
+        return bool(self._legacy) and bytes.fromhex(_digest(bucket, key)) in self._legacy
+
+    def _drop_legacy(self, bucket: str, key: str) -> None:
+        """The key's record is in the log: its document of an earlier version (if any) is removed."""
+        digest = _digest(bucket, key)
+        raw = bytes.fromhex(digest)
+        generation = self._legacy.pop(raw, None)
+        if generation is None:
+            return
+        try:
+            atomic_remove(os.path.join(self.keys_dir, digest[:2], f"{digest}.{generation:016x}.json"), self.fsync)
+        except OSError as error:        # the next load removes it (the log's record is newer)
+            log.error("could not remove the migrated key document %s: %s", digest, error)
+            self._legacy[raw] = generation
 
     def _part_path(self, upload_id: str, number: int) -> str:
         digest = _digest(upload_id)
@@ -417,9 +497,7 @@ class DiskJournal:
 
     def load(self) -> tuple[list[Bucket], list[tuple[str, str, list[ObjectVersion]]], list[Upload]]:
         buckets = [Bucket.from_json(d) for d in self._documents(self.buckets_dir)]
-        cached = self._read_cache()
-        keys = [_parsed_key(d) if "cached" not in d else d["cached"]
-                for _logical, d in self._documents_at(self.keys_dir, cached)]
+        keys = self._load_keys(self._read_cache())
         uploads = [Upload.from_json(d) for d in self._documents(self.uploads_dir)]
         by_id = {u.upload_id: u for u in uploads}
         for logical, d in self._documents_at(self.parts_dir):
@@ -465,31 +543,123 @@ class DiskJournal:
             log.warning("removed %d annotation(s) of object versions that no longer exist", removed)
 
     async def flush(self) -> None:
-        # Every write is awaited by the request that made it; wait for queued ones still holding locks.
+        # Every write is awaited by the request that made it; wait for queued ones (the committer, locks).
+        while self._committer is not None:
+            await asyncio.wait({self._committer})
         for lock in list(self._locks.values()):
             async with lock:
                 pass
 
-    # ----- index cache: a restart reads one file instead of parsing every key document -----
-    # <data dir>/index.cache holds, for every key document, its logical path, its generation and its versions in a
-    # compact form (marshal: built-in types only, inline blobs as bytes). Written at a clean shutdown (write_cache,
-    # after flush), read and removed at the next start: a key document whose newest generation on disk is the
-    # cached one is not read or parsed; any other (written later, e.g. by a run killed before its shutdown, or by
-    # a version that knows no cache) is parsed as before, and documents no longer on disk are not loaded. The
-    # documents stay the only record: the cache never decides what exists, only spares parsing what did not
-    # change. Unreadable or of another format: ignored (and removed).
+    # ----- loading the keys -----
+    def _load_keys(self, cache: tuple[Any, ...] | None) -> list[tuple[str, str, list[ObjectVersion]]]:
+        """Every key's versions: the index cache's state (when it matches the log), the log's records after it (all
+        of them without a cache), and key documents of earlier versions; for each key the highest generation wins.
+        Two passes over the log: the first reads every record's header and names, the second parses the versions
+        of the winners only (a key overwritten many times is parsed once)."""
+        # (bucket, key) -> [generation, location of its log record or None, versions or None (not yet parsed)]
+        winners: dict[tuple[str, str], list[Any]] = {}
+        resume = None
+        legacy_cached = None
+        if cache is not None:
+            segments, generation, entries, legacy_cached = cache
+            if self._cache_matches(segments):
+                resume = dict(segments)
+                self._generation = max(self._generation, generation)
+                for bucket, key, generation, where, versions in entries:
+                    winners[(bucket, key)] = [generation, where, versions]
+            else:
+                log.warning("index cache not used (the key log changed since it was written): reading the log")
+        for segment, _data, records in self.log.scan(resume):
+            for r in records:
+                names = (r.bucket, r.key)
+                current = winners.get(names)
+                if current is None or r.generation >= current[0]:
+                    winners[names] = [r.generation, location(segment, r.offset, r.length) if r.end > r.start else None,
+                                      None]
+                self._generation = max(self._generation, r.generation)
+        todo: dict[int, list[tuple[str, list[Any]]]] = {}
+        for (_bucket, key), winner in winners.items():
+            if winner[2] is None and winner[1] is not None:
+                todo.setdefault(winner[1] >> 64, []).append((key, winner))
+        for segment in sorted(todo):
+            data = self.log.read_segment(segment)
+            for key, winner in todo.pop(segment):
+                _segment, offset, length = location_parts(winner[1])
+                winner[2] = _parsed_versions(key, json.loads(payload_of(data, offset, length)))
+            del data
+        self._load_legacy_keys(winners, legacy_cached)
+        keys = []
+        for (bucket, key), (_generation, where, versions) in winners.items():
+            if versions is None:
+                continue                    # a tombstone: the key was deleted
+            if where is not None:
+                self.log.place_loaded(bucket, key, where)
+            keys.append((bucket, key, versions))
+        return keys
 
-    def _read_cache(self) -> dict[str | bytes, tuple[Any, ...]] | None:
-        """Document name (`_name`) -> (generation, bucket, key, versions (the version itself when only one), the
-        name). Flat, keyed by the 32-byte digest, the name and generation then kept in `_current`: these entries
-        live while the versions are built, and what is freed then is memory the restarted server keeps
-        (fragmented) as its RSS."""
-        cached: dict[str | bytes, tuple[Any, ...]] | None
+    def _load_legacy_keys(self, winners: dict[tuple[str, str], list[Any]],
+                          cached: dict[str | bytes, tuple[Any, ...]] | None) -> None:
+        """Key documents of earlier versions (meta/keys/): one newer than the log's record of its key wins (kept,
+        named in `_legacy`); the others are removed."""
+        if not os.path.isdir(self.keys_dir):
+            return
+        superseded = 0
+        for logical, d in self._documents_at(self.keys_dir, cached):
+            bucket, key, versions = d["cached"] if "cached" in d else _parsed_key(d)
+            name = self._name(logical)
+            generation = self._current.pop(name)
+            current = winners.get((bucket, key))
+            if current is None or generation > current[0]:
+                winners[(bucket, key)] = [generation, None, versions]
+                if isinstance(name, bytes):
+                    self._legacy[name] = generation
+                else:                   # a stray file name: a document as any other
+                    self._current[name] = generation
+                continue
+            superseded += 1
+            try:
+                atomic_remove(f"{logical}.{generation:016x}.json", self.fsync)
+            except OSError as error:    # still there: loses again at the next load; compaction keeps tombstones
+                log.error("could not remove the superseded key document %s: %s", logical, error)
+                if isinstance(name, bytes):
+                    self._legacy[name] = generation
+        if superseded:
+            log.info("removed %d key document(s) of an earlier version superseded by the key log", superseded)
+
+    # ----- index cache: a restart reads one file instead of the whole key log -----
+    # <data dir>/index.cache holds the key log's segments and their sizes, the journal's generation, and for every key
+    # its versions in a compact form (marshal: built-in types only, inline blobs as bytes) with where its state is
+    # (the location of its log record, or the digest of its key document of an earlier version) and its generation.
+    # Written at a clean shutdown (write_cache, after flush), read and removed at the next start. It is used only when
+    # every segment it names is still there, at least as long as it was (compaction removes segments: then the log is
+    # read whole); records after the cached sizes (and segments made later) are read as usual and win by generation.
+    # Key documents of earlier versions are checked as before: one whose newest generation on disk is the cached one
+    # is not read. Unreadable or of another format: ignored (and removed).
+
+    def _cache_matches(self, segments: list[tuple[int, int]]) -> bool:
+        ids = self.log.segment_ids()
+        listed = dict(segments)
+        top = max(listed, default=-1)
+        if any(segment <= top and segment not in listed for segment in ids):
+            return False
+        present = set(ids)
+        for segment, size in listed.items():
+            if segment not in present or os.path.getsize(self.log.path(segment)) < size:
+                return False
+        return True
+
+    def _read_cache(self) -> tuple[Any, ...] | None:
+        """(segments [(id, size)], generation, [(bucket, key, generation, location, versions)] of log keys,
+        {digest: (generation, bucket, key, versions (the version itself when only one), digest)} of keys whose
+        state is a key document of an earlier version)."""
+        result: tuple[Any, ...] | None
         try:
             with open(self.cache_path, "rb") as f:
                 if f.read(len(self.CACHE_MAGIC)) != self.CACHE_MAGIC:
                     raise ValueError("another format")
-                cached = {}
+                header: tuple[Any, ...] | None = None
+                entries: list[tuple[str, str, int, int, list[ObjectVersion]]] = []
+                legacy: dict[str | bytes, tuple[Any, ...]] = {}
                 while True:          # length-prefixed records: marshal.loads of bytes is ~10x marshal.load(file)
                     length = int.from_bytes(f.read(8), "little")
                     if not length:
@@ -497,41 +667,60 @@ class DiskJournal:
                     payload = f.read(length)
                     if len(payload) != length:
                         raise EOFError("cut short")
+                    if header is None:
+                        header = marshal.loads(payload)
+                        continue
                     # Built batch by batch: the file's tuples never all live at once beside the records.
-                    for relative, generation, entry in marshal.loads(payload):
+                    for where, generation, entry in marshal.loads(payload):
                         bucket, key, versions = _from_cache(entry)
-                        name = self._name(os.path.join(self.meta, relative))
-                        cached[name] = (generation, bucket, key, versions[0] if len(versions) == 1 else versions,
-                                        name)
+                        if type(where) is int:
+                            entries.append((bucket, key, generation, where, versions))
+                        else:
+                            legacy[where] = (generation, bucket, key, versions[0] if len(versions) == 1 else versions,
+                                             where)
+                if header is None:
+                    raise EOFError("no header")
+                segments, generation = header
+                result = ([(int(s), int(n)) for s, n in segments], int(generation), entries, legacy)
         except FileNotFoundError:
             return None
         except (OSError, EOFError, ValueError, TypeError) as error:
-            log.warning("index cache not used (%s): reading every key document", error)
-            cached = None
+            log.warning("index cache not used (%s): reading the key log", error)
+            result = None
         with contextlib.suppress(OSError):
             atomic_remove(self.cache_path, self.fsync)   # valid for this start only
-        return cached
+        return result
 
     def write_cache(self, entries: Iterable[tuple[str, str, list[ObjectVersion]]]) -> None:
-        """At a clean shutdown (every write done): the cache of the key documents' current state. `entries`:
-        (bucket, key, versions) of every key. Blocking; a failure is logged (the next start parses the documents)."""
+        """At a clean shutdown (every write done): the cache of the keys' current state. `entries`: (bucket, key,
+        versions) of every key. Blocking; a failure is logged (the next start reads the log)."""
         tmp = os.path.join(self.tmp, "index.cache." + new_blob_id())
         try:
             with open(tmp, "wb") as f:
                 f.write(self.CACHE_MAGIC)
 
-                def record(batch: list[tuple[str, int, Any]]) -> None:
-                    payload = marshal.dumps(batch)
+                def record(value: Any) -> None:
+                    payload = marshal.dumps(value)
                     f.write(len(payload).to_bytes(8, "little"))
                     f.write(payload)
 
-                batch: list[tuple[str, int, Any]] = []
+                record((sorted(self.log.sizes.items()), self._generation))
+                batch: list[tuple[int | bytes, int, Any]] = []
+                where = self.log.where
                 for bucket, key, versions in entries:
-                    logical = self._key_path(bucket, key)
-                    generation = self._current.get(self._name(logical))
-                    if generation is None or not versions:
+                    if not versions:
                         continue
-                    batch.append((logical[len(self.meta) + 1:], generation, _to_cache(bucket, key, versions)))
+                    at: int | bytes | None = where.get(bucket, {}).get(key)
+                    generation = self._generation
+                    if at is None:
+                        if not self._legacy:
+                            continue
+                        at = bytes.fromhex(_digest(bucket, key))
+                        legacy_generation = self._legacy.get(at)
+                        if legacy_generation is None:
+                            continue
+                        generation = legacy_generation
+                    batch.append((at, generation, _to_cache(bucket, key, versions)))
                     if len(batch) >= self.CACHE_BATCH:
                         record(batch)
                         batch = []
@@ -543,10 +732,11 @@ class DiskJournal:
                     os.fsync(f.fileno())
             os.replace(tmp, self.cache_path)
             _fsync_dir(os.path.dirname(self.cache_path), self.fsync)
-        except (OSError, ValueError, TypeError) as error:    # a cache: the shutdown goes on, the next start parses
+        except (OSError, ValueError, TypeError) as error:    # a cache: the shutdown goes on, the next start reads
             log.error("could not write the index cache: %s", error)
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+        self.log.close()
 
 
 _VERSION_FIELDS = ("key", "version_id", "last_modified", "owner_id", "delete_marker", "size", "etag", "content_type",
@@ -571,6 +761,11 @@ def _from_cache(entry: tuple[Any, ...]) -> tuple[str, str, list[ObjectVersion]]:
                                                    lambda p: Part(**p))
         versions.append(ObjectVersion(**data))
     return bucket, key, versions
+
+
+def _parsed_versions(key: str, documents: list[dict[str, Any]]) -> list[ObjectVersion]:
+    """A key log record's versions, the key's text one object for the index and every version."""
+    return [ObjectVersion.from_json({**v, "key": key} if v.get("key") == key else v) for v in documents]
 
 
 def _parsed_key(document: dict[str, Any]) -> tuple[str, str, list[ObjectVersion]]:

@@ -43,11 +43,13 @@ def to_binary(text: str) -> str | bytes:
     """`text` decoded when it is canonical base64 (encoding the bytes gives `text` back), else `text` itself."""
     if not text or len(text) % 4:
         return text
+    # binascii directly (base64's wrappers cost more than the work): a lenient decode, then the re-encoding must
+    # give `text` back, which only canonical base64 does (whatever a lenient decode skipped, it differs).
     try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
+        raw = binascii.a2b_base64(text)
+    except (binascii.Error, ValueError):     # ValueError: not ASCII
         return text
-    return raw if base64.b64encode(raw).decode() == text else text
+    return raw if binascii.b2a_base64(raw, newline=False) == text.encode("ascii") else text
 
 
 def to_text(value: Any) -> Any:
@@ -236,7 +238,7 @@ class Template:
     """A packed mapping's shared part: its layout, constants and where its binary values lie in the object's
     bytes. `build(data, same)` makes the Record (compiled once per template: one call, no loop per value)."""
 
-    __slots__ = ("build", "spec")
+    __slots__ = ("build", "matches", "spec")
 
     def __init__(self, spec: tuple[Any, ...]) -> None:
         self.spec = spec            # (layout class, ((kind, a, b), ...)): kind "c" constant a, "k" the object's key,
@@ -245,6 +247,11 @@ class Template:
         source = f"def build(data, same):\n    return {_expression(spec, namespace)}\n"
         exec(source, namespace)  # noqa: S102 (generated from slice bounds and namespace names only)
         self.build: Any = namespace["build"]
+        # matches(value, same, out): whether pack(value, same, out) would give this template (then out holds the
+        # binary values pack appends; else out may hold a part of them, which the caller drops).
+        namespace = {"to_binary": to_binary}
+        exec(_matcher_source(spec, namespace), namespace)  # noqa: S102 (generated as build is)
+        self.matches: Any = namespace["matches"]
 
     def unpack(self, data: bytes | None, same: str | None) -> Record:
         return self.build(data, same)  # type: ignore[no-any-return]
@@ -284,31 +291,91 @@ def _expression(spec: tuple[Any, ...], namespace: dict[str, Any]) -> str:
     return f"{name}({', '.join(args)})"
 
 
+def _matcher_source(spec: tuple[Any, ...], namespace: dict[str, Any]) -> str:
+    """Source of `matches(value, same, out)` for a template's spec: pack()'s decisions for each entry, in its order,
+    checked against what the template holds (a dict with the layout's keys in order; nested dicts likewise)."""
+    lines = ["def matches(value, same, out):", "    if type(value) is not dict:", "        return False"]
+    _matcher_lines(spec, namespace, lines, "value", 1)
+    lines.append("    return True")
+    return "\n".join(lines) + "\n"
+
+
+def _matcher_lines(spec: tuple[Any, ...], namespace: dict[str, Any], lines: list[str], var: str, depth: int) -> None:
+    cls, items = spec
+    pad = "    "
+    v = f"v{depth}"
+    for key, (kind, a, b) in zip(cls._keys, items):
+        lines.append(f"{pad}{v} = {var}[{key!r}]")
+        if kind == "k":                         # a text equal to the object's key
+            lines += [f"{pad}if type({v}) is not str or {v} != same:", f"{pad}    return False"]
+        elif kind == "c":
+            constant = f"c{len(namespace)}"
+            namespace[constant] = a
+            if type(a) is str:                  # a shared constant text (not the key: that would be "k")
+                lines += [f"{pad}if type({v}) is not str or {v} != {constant} or {v} == same:", f"{pad}    return False"]
+            elif a is None:
+                lines += [f"{pad}if {v} is not None:", f"{pad}    return False"]
+            else:                               # int or bool: of the same type (True and 1 are other constants)
+                kind_name = f"t{len(namespace)}"
+                namespace[kind_name] = type(a)
+                lines += [f"{pad}if type({v}) is not {kind_name} or {v} != {constant}:", f"{pad}    return False"]
+        elif kind == "b":                       # binary: bytes, or canonical base64 text; its length and place
+            lines += [f"{pad}if type({v}) is str:", f"{pad}    if {v} == same:", f"{pad}        return False"]
+            if key in _SHARED_FIELDS:
+                lines += [f"{pad}    if len({v}) <= {_INTERN_MAX}:", f"{pad}        return False"]
+            lines += [f"{pad}    {v} = to_binary({v})", f"{pad}    if type({v}) is not bytes:", f"{pad}        return False",
+                      f"{pad}elif type({v}) is not bytes:", f"{pad}    return False",
+                      f"{pad}if len(out) != {int(a)} or len({v}) != {int(b) - int(a)}:", f"{pad}    return False",
+                      f"{pad}out += {v}"]
+        else:                                   # a nested template: a dict with its layout's keys in order
+            keys = f"k{len(namespace)}"
+            namespace[keys] = a.spec[0]._keys
+            lines += [f"{pad}if type({v}) is not dict or tuple({v}) != {keys}:", f"{pad}    return False"]
+            _matcher_lines(a.spec, namespace, lines, v, depth + 1)
+
+
 MAX_TEMPLATES = 1024
 _NONE_TYPE = type(None)
 _templates: dict[tuple[Any, ...], Template] = {}
 
 
+# The template pack() last gave a dict of each layout (by its keys): a write packs one plan after another of the same
+# form, which that template's matches() recognises without building and hashing the shape (the same result).
+_last_templates: dict[tuple[str, ...], Template] = {}
+
+
 def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template | None:
     """The template of `value` (its binary values appended to `out`), or None when it cannot be packed (`out`
     then holds a partial write the caller drops)."""
-    cls = _layout(tuple(value))
+    keys = tuple(value)
+    last = _last_templates.get(keys)
+    if last is not None:
+        size = len(out)
+        if last.matches(value, same, out):
+            return last
+        del out[size:]
+    shared = _pack(value, keys, same, out)
+    if shared is not None and type(value) is dict and len(_last_templates) < MAX_LAYOUTS:
+        _last_templates[keys] = shared
+    return shared
+
+
+def _pack(value: Mapping[str, Any], keys: tuple[str, ...], same: str | None, out: bytearray) -> Template | None:
+    cls = _layout(keys)
     if cls is None:
         return None
-    spec: list[tuple[str, Any, Any]] = []
-    # The shared key, built alongside: each entry's (kind, type(a), a, b), a nested template by its id; constants
-    # by value and type (True and 1 are equal, not the same constant).
+    # The shared key: each entry's (kind, type(a), a, b); constants by value and type (True and 1 are equal, not
+    # the same constant); a nested template by identity (Templates hash and compare by identity, and live on in
+    # _templates). The template's spec, (kind, a, b) per entry, is derived from it when the key is new.
     shape: list[tuple[str, type, Any, Any]] = []
+    append = shape.append
     for k, v in (value.items() if type(value) is dict else zip(cls._keys, _raw_values(value))):
         if type(v) is str:
             if v == same:
-                spec.append(("k", None, None))
-                shape.append(("k", _NONE_TYPE, None, None))
+                append(("k", _NONE_TYPE, None, None))
                 continue
             if k in _SHARED_FIELDS and len(v) <= _INTERN_MAX:
-                v = sys.intern(v)
-                spec.append(("c", v, None))
-                shape.append(("c", str, v, None))
+                append(("c", str, sys.intern(v), None))
                 continue
             if k not in BINARY_KEYS:
                 return None
@@ -318,17 +385,14 @@ def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template
         if type(v) is bytes and k in BINARY_KEYS:
             start = len(out)
             out += v
-            spec.append(("b", start, len(out)))
-            shape.append(("b", int, start, len(out)))
+            append(("b", int, start, len(out)))
         elif v is None or type(v) in (int, bool):
-            spec.append(("c", v, None))
-            shape.append(("c", type(v), v, None))
+            append(("c", type(v), v, None))
         elif type(v) is dict or isinstance(v, Mapping):
             nested = pack(v, same, out)
             if nested is None:
                 return None
-            spec.append(("n", nested, None))
-            shape.append(("n", Template, id(nested), None))
+            append(("n", Template, nested, None))
         else:
             return None
     key = (cls, tuple(shape))
@@ -336,7 +400,7 @@ def pack(value: Mapping[str, Any], same: str | None, out: bytearray) -> Template
     if shared is None:
         if len(_templates) >= MAX_TEMPLATES:
             return None
-        _templates[key] = shared = Template((cls, tuple(spec)))
+        _templates[key] = shared = Template((cls, tuple((kind, a, b) for kind, _, a, b in shape)))
     return shared
 
 

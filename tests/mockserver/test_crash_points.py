@@ -5,7 +5,6 @@ fails, listings and uploads consistent, and a completed multipart object out of 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import shutil
@@ -22,6 +21,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from mockserver.accounts import MAIN
 from mockserver.server import running_server
 from mockserver.storage import crashpoints
+from mockserver.storage.disk import DiskJournal
 from tests.mockserver.conftest import serve_until_crash
 
 BUCKET = "crash"
@@ -127,15 +127,11 @@ def _check(s3, op: str, t: dict[str, Any]) -> str:
 
 
 def _blobs(data_dir: str) -> tuple[set[str], set[str]]:
-    """(blob files, blobs named by the metadata documents)."""
+    """(blob files, blobs named by the metadata: the key log's live records and the upload documents)."""
     files = {f for _, _, fs in os.walk(os.path.join(data_dir, "blobs")) for f in fs}
-    named: set[str] = set()
-    for d, _, fs in os.walk(os.path.join(data_dir, "meta")):
-        for f in fs:
-            with open(os.path.join(d, f)) as fh:
-                doc = json.load(fh)
-            parts = [p for v in doc.get("versions", []) for p in v["parts"]] + list(doc.get("parts", []))
-            named |= {p["blob"] for p in parts if p["blob"]}
+    _buckets, keys, uploads = DiskJournal(data_dir).load()
+    named = {b for _bucket, _key, versions in keys for v in versions for b in v.blob_ids() if b}
+    named |= {p.blob for u in uploads for p in u.parts.values() if p.blob}
     return files, named
 
 

@@ -121,3 +121,60 @@ def test_journal_load_of_legacy_documents(legacy: tuple[str, dict[str, Any]]) ->
     assert small.metadata == {"colour": "blue"} and small.headers == {"cache-control": "max-age=60"}
     assert [u.key for u in uploads] == [expected["upload"]["key"]]
     asyncio.run(journal.flush())
+
+
+def _key_files(data_dir: str) -> list[str]:
+    return [f for _, _, fs in os.walk(os.path.join(data_dir, "meta", "keys")) for f in fs]
+
+
+def test_legacy_key_files_use_the_index_cache_and_migrate_when_rewritten(legacy: tuple[str, dict[str, Any]],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-key files of the earlier version stay until their key is written again (then the key log holds it); a
+    clean shutdown caches them, so the next start parses none of them."""
+    from mockserver.storage import disk
+
+    data_dir, expected = legacy
+    before = len(_key_files(data_dir))
+    with running_server(data_dir=data_dir, allow_sse_c_over_http=True):
+        pass                                                    # a clean shutdown: the index cache
+    assert len(_key_files(data_dir)) == before
+    parsed: list[Any] = []
+    real = disk.ObjectVersion.from_json
+    monkeypatch.setattr(disk.ObjectVersion, "from_json", staticmethod(lambda d: parsed.append(d) or real(d)))
+    with running_server(data_dir=data_dir, allow_sse_c_over_http=True) as srv:
+        assert not parsed                                       # every key came from the cache
+        s3 = srv.client()
+        _check_objects(s3, expected)
+        s3.put_object(Bucket=BUCKET, Key="no-sse", Body=b"rewritten")
+        s3.delete_object(Bucket=BUCKET, Key="blob-sse-s3")
+        assert len(_key_files(data_dir)) == before - 2          # migrated: the key log holds those two keys now
+    del expected["objects"]["no-sse"], expected["objects"]["blob-sse-s3"]
+    with running_server(data_dir=data_dir, allow_sse_c_over_http=True) as srv:
+        s3 = srv.client()
+        _check_objects(s3, expected)
+        assert s3.get_object(Bucket=BUCKET, Key="no-sse")["Body"].read() == b"rewritten"
+        assert "blob-sse-s3" not in [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+
+
+@pytest.mark.parametrize("step", ["meta.key.partial", "meta.key.written"])
+def test_kill_while_a_legacy_key_migrates(legacy: tuple[str, dict[str, Any]], step: str) -> None:
+    """A kill -9 while a key of the earlier version gets its first log record: cut short, the earlier document
+    stands; complete (its file not yet removed), the record wins and the next start removes the file."""
+    from tests.mockserver.conftest import serve_until_crash
+    from tests.mockserver.test_crash_points import DROPPED, running_client
+
+    data_dir, expected = legacy
+    before = len(_key_files(data_dir))
+    with serve_until_crash(data_dir, step) as endpoint, pytest.raises(DROPPED):
+        running_client(endpoint).put_object(Bucket=BUCKET, Key="no-sse", Body=b"migrated")
+    with running_server(data_dir=data_dir, allow_sse_c_over_http=True) as srv:
+        s3 = srv.client()
+        body = s3.get_object(Bucket=BUCKET, Key="no-sse")["Body"].read()
+        if step == "meta.key.partial":
+            assert body == body_of("no-sse", expected["objects"]["no-sse"]["size"])
+            assert len(_key_files(data_dir)) == before
+        else:
+            assert body == b"migrated"
+            assert len(_key_files(data_dir)) == before - 1
+        del expected["objects"]["no-sse"]
+        _check_objects(s3, expected)

@@ -76,8 +76,8 @@ def test_overwrite_and_delete_free_blobs(tmp_path):
         assert len(_all_files(os.path.join(data_dir, "blobs"))) == 1
         s3.delete_object(Bucket="gc-bucket", Key="same")
         assert _all_files(os.path.join(data_dir, "blobs")) == []
-        documents = _all_files(os.path.join(data_dir, "meta", "keys"))
-        assert len(documents) == 1           # one document per live key, superseded generations removed
+        assert _all_files(os.path.join(data_dir, "meta", "keys")) == []     # key documents: records of the key log
+        assert len(_all_files(os.path.join(data_dir, "meta", "log"))) == 1  # one segment (compaction: test_keylog.py)
 
 
 def _start(data_dir: str, port_file: str) -> subprocess.Popen:

@@ -2,37 +2,89 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 
 from mockserver.storage.base import BucketIndex, ObjectVersion
 from mockserver.storage.disk import DiskJournal
+from mockserver.storage.keylog import encode_record
 
 
 def _version(key: str, etag: str) -> ObjectVersion:
     return ObjectVersion(key=key, version_id="null", last_modified=1.0, owner_id="111122223333", etag=etag)
 
 
-def test_journal_keeps_newest_complete_generation(tmp_path):
+def _segments(root) -> list[str]:
+    return sorted(str(p) for p in (root / "meta" / "log").glob("*.seg"))
+
+
+def test_journal_keeps_newest_complete_record(tmp_path):
     journal = DiskJournal(str(tmp_path))
     asyncio.run(journal.save_key("b", "k", [_version("k", "first")]))
     asyncio.run(journal.save_key("b", "k", [_version("k", "second")]))
-    files = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "meta" / "keys") for f in fs]
-    assert len(files) == 1
-    current = files[0]
-    # A newer generation cut short by a kill -9 (partial JSON) must not win over the complete one.
-    digest, generation, _ = os.path.basename(current).split(".")
-    broken = os.path.join(os.path.dirname(current), f"{digest}.{int(generation, 16) + 1:016x}.json")
-    with open(broken, "wb") as f:
-        f.write(b'{"bucket": "b", "key": "k", "vers')
-    _, keys, _ = DiskJournal(str(tmp_path)).load()
+    assert not (tmp_path / "meta" / "keys").exists()          # no per-key files any more
+    [segment] = _segments(tmp_path)
+    # A newer record cut short by a kill -9 (its header says more bytes than follow) must not win.
+    torn = encode_record(journal._next_generation(), "b", "k", b'[{"key":"k"}]')
+    with open(segment, "ab") as f:
+        f.write(torn[:len(torn) - 5])
+    journal = DiskJournal(str(tmp_path))
+    _, keys, _ = journal.load()
     assert [(b, k, [v.etag for v in vs]) for b, k, vs in keys] == [("b", "k", ["second"])]
-    assert not os.path.exists(broken)
-    # And an older generation left by a kill -9 between write and unlink is dropped.
-    older = os.path.join(os.path.dirname(current), f"{digest}.{1:016x}.json")
-    with open(older, "w") as f:
-        f.write('{"bucket": "b", "key": "k", "versions": []}')
+    # The torn segment is not appended to again: the next record starts a new segment, and both load.
+    asyncio.run(journal.save_key("b", "k2", [_version("k2", "third")]))
+    assert len(_segments(tmp_path)) == 2
     _, keys, _ = DiskJournal(str(tmp_path)).load()
-    assert [v.etag for v in keys[0][2]] == ["second"] and not os.path.exists(older)
+    assert sorted((k, [v.etag for v in vs]) for _, k, vs in keys) == [("k", ["second"]), ("k2", ["third"])]
+
+
+def test_journal_ignores_a_record_whose_checksum_fails(tmp_path):
+    journal = DiskJournal(str(tmp_path))
+    asyncio.run(journal.save_key("b", "k", [_version("k", "first")]))
+    size = os.path.getsize(_segments(tmp_path)[0])
+    asyncio.run(journal.save_key("b", "k", [_version("k", "second")]))
+    with open(_segments(tmp_path)[0], "r+b") as f:           # one byte of the second record's JSON flipped
+        f.seek(os.path.getsize(f.name) - 3)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0x20]))
+    journal = DiskJournal(str(tmp_path))
+    _, keys, _ = journal.load()
+    assert [v.etag for v in keys[0][2]] == ["first"]
+    assert journal.log.sizes == {1: size}
+
+
+def _legacy_document(root, bucket: str, key: str, etag: str, generation: int) -> str:
+    digest = hashlib.sha256(f"{bucket}\0{key}".encode()).hexdigest()
+    directory = root / "meta" / "keys" / digest[:2]
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{digest}.{generation:016x}.json"
+    path.write_text(json.dumps({"bucket": bucket, "key": key, "versions": [_version(key, etag).to_json()]}))
+    return str(path)
+
+
+def test_key_documents_of_an_earlier_version_load_and_migrate(tmp_path):
+    """Per-key files of an earlier version load; the highest generation wins between them and the log; a file is
+    removed once its key has a record in the log (written again), or at load when the log's record is newer."""
+    old = _legacy_document(tmp_path, "b", "old", "legacy", 5)
+    journal = DiskJournal(str(tmp_path))
+    asyncio.run(journal.save_key("b", "newer", [_version("newer", "log")]))
+    stale = _legacy_document(tmp_path, "b", "newer", "superseded", 5)      # older than the log's record
+    newest = _legacy_document(tmp_path, "b", "downgraded", "file", 2**62)  # newer than anything in the log
+    asyncio.run(journal.save_key("b", "downgraded", [_version("downgraded", "log")]))
+    journal = DiskJournal(str(tmp_path))
+    _, keys, _ = journal.load()
+    assert {k: [v.etag for v in vs] for _, k, vs in keys} == {"old": ["legacy"], "newer": ["log"],
+                                                               "downgraded": ["file"]}
+    assert not os.path.exists(stale) and os.path.exists(old) and os.path.exists(newest)
+    assert journal._generation >= 2**62                        # later records stay newer than every file
+    asyncio.run(journal.save_key("b", "old", [_version("old", "rewritten")]))
+    assert not os.path.exists(old)                             # migrated
+    asyncio.run(journal.save_key("b", "downgraded", []))      # deleted: its file goes, the tombstone wins
+    assert not os.path.exists(newest)
+    _, keys, _ = DiskJournal(str(tmp_path)).load()
+    assert {k: [v.etag for v in vs] for _, k, vs in keys} == {"old": ["rewritten"], "newer": ["log"]}
 
 
 def test_journal_delete_removes_document(tmp_path):
@@ -54,8 +106,8 @@ def test_bucket_index_listing_order():
 
 
 def test_journal_names_key_documents_by_digest_bytes(tmp_path):
-    """Key documents are tracked by their digest's 32 bytes (memory per stored object); anything else, and a file
-    in meta/keys that is not named by a lowercase digest, by its path."""
+    """Key documents of an earlier version are tracked by their digest's 32 bytes (memory per stored object);
+    anything else, and a file in meta/keys that is not named by a lowercase digest, by its path."""
     journal = DiskJournal(str(tmp_path))
     digest = "ab" * 32
     assert journal._name(os.path.join(journal.keys_dir, "ab", digest)) == bytes.fromhex(digest)
@@ -64,10 +116,6 @@ def test_journal_names_key_documents_by_digest_bytes(tmp_path):
         assert journal._name(path) == path
     upload = os.path.join(journal.uploads_dir, digest)
     assert journal._name(upload) == upload
-    asyncio.run(journal.save_key("b", "k", [_version("k", "first")]))
-    asyncio.run(journal.save_key("b", "k", [_version("k", "second")]))     # the first generation is unlinked
-    files = [f for _, _, fs in os.walk(tmp_path / "meta" / "keys") for f in fs]
-    assert len(files) == 1 and list(journal._current) == [bytes.fromhex(files[0].split(".")[0])]
 
 
 def test_index_keeps_one_version_itself_and_lists_on_access():

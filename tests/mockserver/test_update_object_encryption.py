@@ -186,10 +186,11 @@ def test_ciphertext_on_disk_unchanged(tmp_path: Any) -> None:
                     with open(os.path.join(root, f), "rb") as fh:
                         blobs[os.path.join(root, f)] = fh.read()
             docs = []
-            for root, _, files in os.walk(os.path.join(data_dir, "meta", "keys")):
-                for f in files:
-                    with open(os.path.join(root, f), "rb") as fh:
-                        docs.append(fh.read().decode())
+            for sub in ("keys", "log"):                   # key documents: records of the key log (meta/log)
+                for root, _, files in os.walk(os.path.join(data_dir, "meta", sub)):
+                    for f in files:
+                        with open(os.path.join(root, f), "rb") as fh:
+                            docs.append(fh.read().decode("utf-8", "replace"))
             return blobs, "".join(docs)
 
         blobs_before, meta_before = snapshot()

@@ -866,3 +866,13 @@ m("annotations.latest-version-only", "object-annotations",
 m("annotations.utf8-unchecked", "object-annotations",
   "a payload that is not valid UTF-8 stored (documented: 415 UnsupportedMediaType)", ANNOT,
   '        payload.decode("utf-8")\n', '        payload.decode("latin-1")\n')
+COPY_H = "mockserver/handlers/copy.py"
+m("annotations.copy-dropped", "object-annotations",
+  "CopyObject copies no annotations (documented: COPY is the default directive)", COPY_H,
+  "    await copying.apply(ctx, bucket, version)\n", "")
+m("annotations.copy-exclude-ignored", "object-annotations",
+  "CopyObject copies the annotations even with x-amz-object-annotation-directive EXCLUDE", ANNOT,
+  '        if directive == "EXCLUDE":\n            return cls([])\n', "")
+m("annotations.copy-source-encryption", "object-annotations",
+  "annotations copied by CopyObject keep the source's encryption (documented: they inherit their object's)", ANNOT,
+  "last_modified=now(), sse=meta, ciphertext=ciphertext,", "last_modified=now(),")

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,28 @@ def _ssec_entries(document: Any) -> list[dict[str, Any]]:
     if isinstance(document, list):
         return [e for v in document for e in _ssec_entries(v)]
     return []
+
+
+def _documents(data: Path) -> list[Any]:
+    """Every metadata document: the files under meta/ and each key of the key log (meta/log) as its document."""
+    from mockserver.storage.disk import DiskJournal
+
+    documents = [json.loads(p.read_text()) for p in (data / "meta").rglob("*.json")]
+    _buckets, keys, _uploads = DiskJournal(str(data)).load()
+    return documents + [{"bucket": b, "key": k, "versions": [v.to_json() for v in vs]} for b, k, vs in keys]
+
+
+def _as_previous_version(data: Path) -> None:
+    """The key documents as an earlier version wrote them: one file per key (meta/keys), no key log."""
+    from mockserver.storage.disk import DiskJournal
+
+    _buckets, keys, _uploads = DiskJournal(str(data)).load()
+    for bucket, key, versions in keys:
+        digest = hashlib.sha256(f"{bucket}\0{key}".encode()).hexdigest()
+        path = data / "meta" / "keys" / digest[:2] / f"{digest}.{1:016x}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"bucket": bucket, "key": key, "versions": [v.to_json() for v in versions]}))
+    shutil.rmtree(data / "meta" / "log")
 
 
 def test_ssec_metadata_has_no_key_md5_and_responses_echo_it(tmp_path: Path) -> None:
@@ -60,7 +83,8 @@ def test_ssec_metadata_has_no_key_md5_and_responses_echo_it(tmp_path: Path) -> N
         assert copy["SSECustomerKeyMD5"] == MD5
     text = _files_text(data)
     assert MD5 not in text and hashlib.md5(KEY).hexdigest() not in text
-    assert all("md5" not in e for p in (data / "meta").rglob("*.json") for e in _ssec_entries(json.loads(p.read_text())))
+    documents = _documents(data)
+    assert _ssec_entries(documents) and all("md5" not in e for e in _ssec_entries(documents))
 
 
 def test_objects_with_the_old_md5_metadata_still_read(tmp_path: Path) -> None:
@@ -70,6 +94,7 @@ def test_objects_with_the_old_md5_metadata_still_read(tmp_path: Path) -> None:
         s3.create_bucket(Bucket="ssec-old")
         s3.put_object(Bucket="ssec-old", Key="k", Body=b"old object", **SSEC)
     # rewrite the metadata as the previous version wrote it: with the unsalted MD5 beside the HMAC
+    _as_previous_version(data)
     changed = 0
     for path in (data / "meta").rglob("*.json"):
         document = json.loads(path.read_text())
