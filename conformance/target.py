@@ -122,6 +122,7 @@ class BuiltinServer:
         self.plain_endpoint = plain_endpoint
         self.ca_file = ca_file
         self.region = region
+        self.pump: threading.Thread | None = None      # the thread draining its stdout
 
     @classmethod
     def start(cls, dialect: str, timeout: float = 60.0) -> BuiltinServer:
@@ -141,13 +142,18 @@ class BuiltinServer:
         return Launch(dialect, process)
 
     @staticmethod
-    def _end(process: subprocess.Popen[str]) -> None:
+    def _end(process: subprocess.Popen[str], pump: threading.Thread | None = None) -> None:
         BuiltinServer._signal_end(process)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+        if pump is not None:                # it reaches the end of the output now; then its pipe closes
+            pump.join(timeout=5)
+        if process.stdout is not None and (pump is None or not pump.is_alive()):
+            with contextlib.suppress(OSError):
+                process.stdout.close()
 
     @staticmethod
     def _signal_end(process: subprocess.Popen[str]) -> None:
@@ -161,7 +167,7 @@ class BuiltinServer:
         self._signal_end(self.process)
 
     def stop(self) -> None:
-        self._end(self.process)
+        self._end(self.process, self.pump)
 
 
 class Launch:
@@ -173,6 +179,7 @@ class Launch:
         self.failure = failure
         self.taken = False
         self.lines: queue.Queue[str | None] = queue.Queue()
+        self.pump: threading.Thread | None = None
         if process is not None:
             def pump() -> None:             # reads the announcement, then drains stdout until the process ends
                 assert process.stdout is not None
@@ -180,7 +187,8 @@ class Launch:
                     self.lines.put(line.rstrip("\n"))
                 self.lines.put(None)
 
-            threading.Thread(target=pump, name="mock-server-stdout", daemon=True).start()
+            self.pump = threading.Thread(target=pump, name="mock-server-stdout", daemon=True)
+            self.pump.start()
 
     def ready(self, timeout: float = 60.0) -> BuiltinServer:
         """The running server, once it has announced its endpoints; a TargetError (and the process ended) if
@@ -200,18 +208,20 @@ class Launch:
                     if line.startswith(label):
                         found[name] = line[len(label):].strip()
         except queue.Empty:
-            BuiltinServer._end(process)
+            BuiltinServer._end(process, self.pump)
             raise TargetError(f"the built-in mock server did not start within {timeout:.0f} s") from None
         except TargetError:
-            BuiltinServer._end(process)
+            BuiltinServer._end(process, self.pump)
             raise
-        return BuiltinServer(process, found["endpoint"], found.get("plain"), found.get("ca"), "us-east-1")
+        server = BuiltinServer(process, found["endpoint"], found.get("plain"), found.get("ca"), "us-east-1")
+        server.pump = self.pump
+        return server
 
     def abandon(self) -> None:
         """Ends the process unless a run took it (ready() was called)."""
         if not self.taken and self.process is not None:
             self.taken = True
-            BuiltinServer._end(self.process)
+            BuiltinServer._end(self.process, self.pump)
 
 
 def check_url(flag: str, url: str) -> None:
