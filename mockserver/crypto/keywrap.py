@@ -6,6 +6,7 @@ wrapped key copied to another object's metadata does not unwrap there.
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import struct
 from collections import OrderedDict
@@ -45,16 +46,20 @@ def _constant_field(text: str) -> bytes:
 def _aad(purpose: str, binding: Mapping[str, str] | None) -> bytes:
     # Canonical, length-prefixed encoding (unambiguous for any key or value; cheaper than JSON on every PUT).
     # Each text as its 4-byte big-endian length + UTF-8 bytes: the purpose, then the binding's pairs sorted.
-    out = [_constant_field(purpose)]
-    if binding:
-        for name, value in sorted(binding.items()):
-            out.append(_constant_field(name))
-            out.append(_field(value))
+    fields = _FIELDS
+    head = fields.get(purpose) or _constant_field(purpose)
+    if not binding:
+        return head
+    out = [head]
+    for name in sorted(binding):        # names are unique: sorting them sorts the pairs
+        data = binding[name].encode("utf-8", "surrogatepass")
+        out += (fields.get(name) or _constant_field(name), _LENGTH(len(data)), data)
     return b"".join(out)
 
 
 def new_key() -> bytes:
-    return AESGCM.generate_key(bit_length=256)
+    """A fresh 256-bit data key (what AESGCM.generate_key(bit_length=256) returns: os.urandom(32))."""
+    return os.urandom(KEY_SIZE)
 
 
 def wrap(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None,
@@ -76,7 +81,7 @@ def unwrap(kek: bytes, blob: bytes, *, purpose: str, binding: Mapping[str, str] 
 
 def wrap_b64(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None,
              aead: AESGCM | None = None) -> str:
-    return base64.b64encode(wrap(kek, key, purpose=purpose, binding=binding, aead=aead)).decode()
+    return binascii.b2a_base64(wrap(kek, key, purpose=purpose, binding=binding, aead=aead), newline=False).decode()
 
 
 def unwrap_b64(kek: bytes, blob: str, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:

@@ -14,6 +14,7 @@ data key plus an independent root-wrapped outer layer, SSE-C under a random data
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -94,7 +95,7 @@ class ObjectKeys:
 
 
 def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+    return binascii.b2a_base64(data, newline=False).decode()    # base64.b64encode's result, without its wrapper
 
 
 def _unb64(text: str) -> bytes:
