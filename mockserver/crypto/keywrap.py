@@ -43,6 +43,10 @@ def _constant_field(text: str) -> bytes:
     return field
 
 
+_BINDING_NAMES = frozenset({"bucket", "id", "key"})     # the server's own object binding (sorted: bucket, id, key)
+_BUCKET_FIELD, _ID_FIELD, _KEY_FIELD = _field("bucket"), _field("id"), _field("key")
+
+
 def _aad(purpose: str, binding: Mapping[str, str] | None) -> bytes:
     # Canonical, length-prefixed encoding (unambiguous for any key or value; cheaper than JSON on every PUT).
     # Each text as its 4-byte big-endian length + UTF-8 bytes: the purpose, then the binding's pairs sorted.
@@ -50,6 +54,13 @@ def _aad(purpose: str, binding: Mapping[str, str] | None) -> bytes:
     head = fields.get(purpose) or _constant_field(purpose)
     if not binding:
         return head
+    if type(binding) is dict and len(binding) == 3 and binding.keys() == _BINDING_NAMES:
+        # The object binding every write makes: its sorted order is known (the same bytes as the loop below).
+        b = binding["bucket"].encode("utf-8", "surrogatepass")
+        i = binding["id"].encode("utf-8", "surrogatepass")
+        k = binding["key"].encode("utf-8", "surrogatepass")
+        return b"".join((head, _BUCKET_FIELD, _LENGTH(len(b)), b, _ID_FIELD, _LENGTH(len(i)), i,
+                         _KEY_FIELD, _LENGTH(len(k)), k))
     out = [head]
     for name in sorted(binding):        # names are unique: sorting them sorts the pairs
         data = binding[name].encode("utf-8", "surrogatepass")
