@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, digest_of, random_etag
+from mockserver.checksums import RequestIntegrity, decode_checksum_value, digest_of, random_etag
 from mockserver.datapath.ingest import Ingested, commit, discard, ingest
 from mockserver.datapath.workers import run_blocking
 from mockserver.http import RequestContext
 from mockserver.sse.service import StreamEncryptor, WritePlan
 from mockserver.storage.base import BlobWriter, Bucket, ObjectVersion, now, storage_failure
+from mockserver.storage.records import base64_text
 from mockserver.versions import next_version_id
 
 DEFAULT_CHECKSUM = "crc64nvme"     # S3 gives every new object a CRC64NVME checksum when none was sent
@@ -126,7 +127,7 @@ async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: Asyn
     algorithm = algorithm or (integrity.algorithm if integrity is not None else None) or DEFAULT_CHECKSUM
     writer, got, etag = await store_blob(ctx, body, plan, md5_etag=state.encryption.etag_is_md5(plan.meta),
                                          algorithms={algorithm}, integrity=integrity, trailers=trailers, check=check)
-    checksum_value = b64(got.digests[algorithm])
+    checksum_value = base64_text(got.digests[algorithm])
     stamp = now()       # one time (one float) for the version and its part
     # The one part repeats the version (number 1, its size, ETag, time and checksum): given as the version keeps
     # it (its inline bytes or its blob id), without a Part built only to be compacted.
