@@ -120,19 +120,27 @@ def _attrs_text(attrs: tuple[Any, ...]) -> tuple[tuple[Any, ...], str, str, str]
 
 
 def version_text(version: ObjectVersion) -> str:
-    """`encode(version.to_json())`, built from the version's compact fields (see the module's docstring)."""
+    """`encode(version.to_json())`, built from the version's compact fields (see the module's docstring): its
+    pieces joined once (the inline body's base64 is most of the text: not copied again per piece)."""
     _, owner, content, tail = _attrs_text(version._attrs)
     data = version._bin
     key = version.key
-    etag = value_text(version.etag)
+    etag = version.etag
+    etag = _escape(etag) if type(etag) is str else value_text(etag)
     size = value_text(version.size)
     stamp = value_text(version.last_modified)
+    version_id = version.version_id
     checksum = version._checksum
+    pieces = ['{"key":', _escape(key) if type(key) is str else value_text(key),
+              ',"version_id":', _escape(version_id) if type(version_id) is str else value_text(version_id),
+              ',"last_modified":', stamp, owner, ',"size":', size, ',"etag":', etag, content,
+              ',"checksum":', _plan_text(checksum, data, None), ',"sse":', _plan_text(version._sse, data, key),
+              ',"parts":']
     parts = version._parts
     if type(parts) is list:
-        parts_text = "[" + ",".join(encode(p.to_json()) for p in parts) + "]"
+        pieces += ("[", ",".join([encode(p.to_json()) for p in parts]), "]")
     elif parts is None:
-        parts_text = "[]"
+        pieces.append("[]")
     else:
         record = version.checksum if checksum is not None else None
         if not record:
@@ -141,16 +149,14 @@ def version_text(version: ObjectVersion) -> str:
             sums = "{" + _escape(record["algorithm"]) + ":" + value_text(record["value"]) + "}"
         else:
             sums = encode({record["algorithm"]: record["value"]})
-        if type(parts) is bytes:
-            blob, inline = '""', '"' + _b64(parts, newline=False).decode() + '"'
+        if type(parts) is bytes:    # base64: no character JSON escapes
+            pieces += ('[{"number":1,"blob":"","size":', size, ',"etag":', etag, ',"checksums":', sums,
+                       ',"last_modified":', stamp, ',"inline":"', _b64(parts, newline=False).decode(), '"}]')
         else:
-            blob, inline = value_text(parts), "null"
-        parts_text = ('[{"number":1,"blob":' + blob + ',"size":' + size + ',"etag":' + etag + ',"checksums":' + sums
-                      + ',"last_modified":' + stamp + ',"inline":' + inline + "}]")
-    return ('{"key":' + value_text(key) + ',"version_id":' + value_text(version.version_id)
-            + ',"last_modified":' + stamp + owner + ',"size":' + size + ',"etag":' + etag + content
-            + ',"checksum":' + _plan_text(checksum, data, None) + ',"sse":' + _plan_text(version._sse, data, key)
-            + ',"parts":' + parts_text + tail)
+            pieces += ('[{"number":1,"blob":', value_text(parts), ',"size":', size, ',"etag":', etag,
+                       ',"checksums":', sums, ',"last_modified":', stamp, ',"inline":null}]')
+    pieces.append(tail)
+    return "".join(pieces)
 
 
 def versions_payload(versions: list[ObjectVersion]) -> bytes:
