@@ -830,7 +830,8 @@ class Storage:
         crashpoints.crash_at("version.saved")
         self.free_blobs([b for v in replaced for b in v.blob_ids()])
         for v in replaced:                  # a null version overwritten: its annotations went with it
-            await self.annotations.drop_version(bucket, v.key, v.version_id)
+            if self.annotations.has_version(bucket, v.key, v.version_id):
+                await self.annotations.drop_version(bucket, v.key, v.version_id)
 
     async def replace_version(self, bucket: str, version: ObjectVersion) -> None:
         """Put `version` in the place of the stored version with its id (same blobs, new metadata: e.g.
