@@ -18,7 +18,6 @@ make classes without end; past the bound a dict is kept as it is (correct, only 
 """
 from __future__ import annotations
 
-import base64
 import binascii
 import sys
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
@@ -75,7 +74,8 @@ def to_binary(text: str) -> str | bytes:
 
 def to_text(value: Any) -> Any:
     """A stored binary value as its base64 text again; anything else as it is."""
-    return base64.b64encode(value).decode() if type(value) is bytes else value
+    # binascii directly: base64.b64encode's text without its wrapper (read per stored value on GET / HEAD)
+    return binascii.b2a_base64(value, newline=False).decode() if type(value) is bytes else value
 
 
 class Record(Mapping[str, Any]):
