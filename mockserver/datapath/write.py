@@ -31,7 +31,9 @@ def _ingest_small(held: list[bytes | memoryview], size: int, writer: BlobWriter,
     """What ingest() computes and writes for a body that arrived whole and small: the digests, the MD5 and the
     encrypted blob (not committed), in one step."""
     data = held[0] if len(held) == 1 else b"".join(held)
-    digests = {algorithm: digest_of(algorithm, data) for algorithm in algorithms}
+    digests = {}
+    for algorithm in algorithms:        # (a loop: a comprehension is a function call of its own)
+        digests[algorithm] = digest_of(algorithm, data)
     md5_value = digest_of("md5", data) if md5 else None
     seal_whole = getattr(encryptor, "seal_whole", None)     # one chunk in one step (gcm_stream.ChunkedEncryptor)
     sealed = seal_whole(data) if seal_whole is not None else None
@@ -96,7 +98,8 @@ async def store_blob(ctx: RequestContext, body: AsyncIterator[bytes | memoryview
     writer = state.storage.new_blob()
     from_trailer = _trailer_verified_by_auth(ctx, integrity)
     try:
-        got = await ingest_body(body, writer, plan.encryptor(), md5=want_md5, algorithms=algorithms - {from_trailer})
+        got = await ingest_body(body, writer, plan.encryptor(), md5=want_md5,
+                                algorithms=algorithms if from_trailer is None else algorithms - {from_trailer})
     except OSError as error:            # the blob store failed (full disk); ingest aborted the writer
         raise storage_failure("blob", error) from None
     try:
