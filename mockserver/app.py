@@ -58,6 +58,10 @@ KMS_AUTH_ERRORS = {
 # Characters uvicorn refuses in a header value (it would raise mid-response); request-derived values such as
 # response-content-type=a%0Db are sanitised instead.
 _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Response header names as bytes (name.encode("latin-1", "replace")), by name: the server's own names repeat on every
+# response. Bounded: names that come from stored objects (x-amz-meta-*) could otherwise grow it without end.
+_NAME_BYTES: dict[str, bytes] = {}
+_NAME_BYTES_MAX = 512
 
 
 class S3App:
@@ -251,12 +255,18 @@ class S3App:
         is_bytes = isinstance(body, (bytes, bytearray))
         if isinstance(body, (bytes, bytearray)) and "content-length" not in headers:
             headers["content-length"] = str(len(body)) if method != "HEAD" or response.status < 300 else "0"
+        names = _NAME_BYTES
         for name, value in headers.items():
             # A printable value holds no control character: the regex runs only on the rest (str.isprintable is
             # a C scan, the search a regex call per header per response).
             if not value.isprintable() and _HEADER_CONTROL.search(value):
                 value = _HEADER_CONTROL.sub(" ", value)
-            raw.append((name.encode("latin-1", "replace"), value.encode("latin-1", "replace")))
+            encoded = names.get(name)
+            if encoded is None:
+                encoded = name.encode("latin-1", "replace")
+                if len(names) < _NAME_BYTES_MAX:
+                    names[name] = encoded
+            raw.append((encoded, value.encode("latin-1", "replace")))
         try:
             if start_body and isinstance(body, (bytes, bytearray)):
                 # The protocol takes the body with the start (coalescing.START_BODY): one message, one write.

@@ -73,18 +73,26 @@ def new_digest(algorithm: str):
     return hashlib.new(algorithm)
 
 
+# hashlib's named constructors (hashlib.new looks the name up in Python on every call): the same digests.
+_HASHLIB_CONSTRUCTORS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256,
+                         "sha512": hashlib.sha512}
+
+
 def digest_of(algorithm: str, data: bytes | memoryview) -> bytes:
     """new_digest(algorithm) fed `data` in one update: its digest() (a CRC without the incremental object)."""
     crc = _CRC_FUNCTIONS.get(algorithm)
     if crc is not None:
         return crc(data, 0).to_bytes(DIGEST_SIZES[algorithm], "big")  # type: ignore[no-any-return]
+    constructor = _HASHLIB_CONSTRUCTORS.get(algorithm)
+    if constructor is not None:
+        return constructor(data).digest()
     digest = new_digest(algorithm)
     digest.update(data)
     return digest.digest()  # type: ignore[no-any-return]
 
 
 def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
+    return binascii.b2a_base64(raw, newline=False).decode()     # base64.b64encode's result, without its wrapper
 
 
 def combine_crcs(algorithm: str, parts: list[tuple[bytes, int]]) -> bytes:

@@ -84,22 +84,8 @@ class RequestContext:
     def account_id(self) -> str | None:
         return self.account.account_id if self.account is not None else None
 
-    async def _raw_chunks(self) -> AsyncIterator[bytes]:
-        if self._body_consumed:
-            return
-        self._body_consumed = True
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                raise incomplete_body()
-            chunk = message.get("body", b"")
-            if not message.get("more_body", False):
-                self.body_complete = True
-                if chunk:
-                    yield chunk
-                return
-            if chunk:
-                yield chunk
+    def _raw_chunks(self) -> AsyncIterator[bytes]:
+        return _RawChunks(self)
 
     def body_chunks(self) -> AsyncIterator[bytes]:
         """Decoded payload (aws-chunked framing removed, signatures verified by auth while streaming)."""
@@ -121,3 +107,49 @@ class RequestContext:
                 raise max_message_length_exceeded()
             parts.append(chunk)
         return b"".join(parts)
+
+
+class _RawChunks:
+    """The request body's pieces as received, as an async iterator: what an async generator over receive() would
+    give (nothing when the body was already consumed; the body is marked consumed at the first step; a disconnect
+    raises IncompleteBody; finished after the last piece or an error), without an async generator's per-object
+    set-up and finalizer registration (a PUT's body is read through this once per request)."""
+
+    __slots__ = ("_ctx", "_state")
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self._ctx = ctx
+        self._state = 0             # 0: not started, 1: reading, 2: finished
+
+    def __aiter__(self) -> _RawChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        ctx = self._ctx
+        if self._state != 1:
+            if self._state == 2 or ctx._body_consumed:
+                self._state = 2
+                raise StopAsyncIteration
+            ctx._body_consumed = True
+            self._state = 1
+        while True:
+            try:
+                message = await ctx._receive()
+            except BaseException:       # cancelled: finished, as a generator would be
+                self._state = 2
+                raise
+            if message["type"] == "http.disconnect":
+                self._state = 2
+                raise incomplete_body()
+            chunk = message.get("body", b"")
+            if not message.get("more_body", False):
+                ctx.body_complete = True
+                self._state = 2
+                if chunk:
+                    return chunk  # type: ignore[no-any-return]
+                raise StopAsyncIteration
+            if chunk:
+                return chunk  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        self._state = 2

@@ -1,7 +1,7 @@
 """Request ids (x-amz-request-id) and host ids (x-amz-id-2) for responses, error documents and logs."""
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 import random
 
@@ -14,4 +14,4 @@ def request_id() -> str:
 
 
 def host_id() -> str:
-    return base64.b64encode(_ids.randbytes(48)).decode()
+    return binascii.b2a_base64(_ids.randbytes(48), newline=False).decode()     # base64.b64encode's text

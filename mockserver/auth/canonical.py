@@ -118,8 +118,11 @@ def canonical_headers(headers: dict[str, list[str]], signed: list[str]) -> str:
     lines = []
     for name in signed:
         values = headers.get(name, ())
-        # Trimall as in botocore.auth.SigV4Auth._header_value
-        lines.append(name + ":" + ",".join(" ".join(v.split()) for v in values))
+        # Trimall as in botocore.auth.SigV4Auth._header_value (one value, the usual case: no generator)
+        if len(values) == 1:
+            lines.append(name + ":" + " ".join(values[0].split()))
+        else:
+            lines.append(name + ":" + ",".join(" ".join(v.split()) for v in values))
     return "\n".join(lines) + "\n"
 
 

@@ -62,14 +62,14 @@ def query_error(detail: str, region: str | None) -> Exception:
 # _checked_query's results for queries that passed its checks, by (query, region, service): pure functions of
 # those, so a hit is what checking would give (a query that fails is checked, and fails, every time). What depends
 # on the request (account, time, headers, method, path, signature) is checked per request by check_presigned.
-_CHECKED: dict[tuple[str, str, str], tuple[dict[str, str], str, str | None, Credential, datetime, int]] = {}
+_CHECKED: dict[tuple[str, str, str], tuple[dict[str, str], str, str | None, Credential, datetime, int, datetime]] = {}
 _CHECKED_MAX = 1024
 
 
 def _checked_query(raw_query: str, region: str, service: str
-                   ) -> tuple[dict[str, str], str, str | None, Credential, datetime, int]:
+                   ) -> tuple[dict[str, str], str, str | None, Credential, datetime, int, datetime]:
     """The query's parse (_parsed_query) and its own checks, in AWS's order: (parameters, canonical query, '+'
-    variant, credential scope, X-Amz-Date, X-Amz-Expires). Raises S3Error."""
+    variant, credential scope, X-Amz-Date, X-Amz-Expires, the moment the URL expires). Raises S3Error."""
     cache_key = (raw_query, region, service)
     checked = _CHECKED.get(cache_key)
     if checked is not None:
@@ -101,7 +101,11 @@ def _checked_query(raw_query: str, region: str, service: str
         raise errors.query_parameters_error(
             "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less "
             "than 604800 seconds")
-    checked = (params, query, alt_query, credential, moment, expires)
+    try:
+        expires_at = moment + timedelta(seconds=expires)
+    except OverflowError:           # past datetime's last moment (X-Amz-Date in 9999): as late as it can be
+        expires_at = datetime.max.replace(tzinfo=moment.tzinfo)
+    checked = (params, query, alt_query, credential, moment, expires, expires_at)
     if len(raw_query) <= _PARSED_QUERY_TEXT:
         if len(_CHECKED) >= _CHECKED_MAX:
             _CHECKED.clear()
@@ -111,14 +115,13 @@ def _checked_query(raw_query: str, region: str, service: str
 
 def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
                     accounts: Accounts, region: str, now: datetime, service: str = "s3") -> V4Check:
-    params, query, alt_query, credential, moment, expires = _checked_query(raw_query, region, service)
+    params, query, alt_query, credential, moment, expires, expires_at = _checked_query(raw_query, region, service)
     amz_date = params["X-Amz-Date"]
     account = accounts.by_access_key(credential.access_key)
     if account is None:
         raise errors.invalid_access_key_id(credential.access_key)
     if credential.date != amz_date[:8]:
         raise query_error("Invalid credential date. Date is not the same as X-Amz-Date.", None)
-    expires_at = moment + timedelta(seconds=expires)
     if moment > now + MAX_SKEW:
         # Dated in the future: refused until then (AWS: 403 "Request is not yet valid"). The 15 minutes of
         # tolerance are the header-auth clock skew AWS allows; that AWS allows the same here is unproven.

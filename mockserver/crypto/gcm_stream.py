@@ -148,7 +148,9 @@ class ChunkedEncryptor:
         if self._done or self._header_sent or self._buf or len(data) > self._chunk:
             return None
         self._header_sent = self._done = True
-        return self._header + self._seal(data, final=True)
+        self._index = 1                 # _seal(data, final=True) for chunk 0, its nonce and AAD tail precomputed
+        header = self._header
+        return header + self._aead.encrypt(self._prefix + _INDEX_0, data, header + _AAD_FINAL_0)
 
     def finalize(self) -> bytes:
         if self._done:

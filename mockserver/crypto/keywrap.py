@@ -6,6 +6,7 @@ wrapped key copied to another object's metadata does not unwrap there.
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import struct
 from collections import OrderedDict
@@ -42,19 +43,34 @@ def _constant_field(text: str) -> bytes:
     return field
 
 
+_BINDING_NAMES = frozenset({"bucket", "id", "key"})     # the server's own object binding (sorted: bucket, id, key)
+_BUCKET_FIELD, _ID_FIELD, _KEY_FIELD = _field("bucket"), _field("id"), _field("key")
+
+
 def _aad(purpose: str, binding: Mapping[str, str] | None) -> bytes:
     # Canonical, length-prefixed encoding (unambiguous for any key or value; cheaper than JSON on every PUT).
     # Each text as its 4-byte big-endian length + UTF-8 bytes: the purpose, then the binding's pairs sorted.
-    out = [_constant_field(purpose)]
-    if binding:
-        for name, value in sorted(binding.items()):
-            out.append(_constant_field(name))
-            out.append(_field(value))
+    fields = _FIELDS
+    head = fields.get(purpose) or _constant_field(purpose)
+    if not binding:
+        return head
+    if type(binding) is dict and len(binding) == 3 and binding.keys() == _BINDING_NAMES:
+        # The object binding every write makes: its sorted order is known (the same bytes as the loop below).
+        b = binding["bucket"].encode("utf-8", "surrogatepass")
+        i = binding["id"].encode("utf-8", "surrogatepass")
+        k = binding["key"].encode("utf-8", "surrogatepass")
+        return b"".join((head, _BUCKET_FIELD, _LENGTH(len(b)), b, _ID_FIELD, _LENGTH(len(i)), i,
+                         _KEY_FIELD, _LENGTH(len(k)), k))
+    out = [head]
+    for name in sorted(binding):        # names are unique: sorting them sorts the pairs
+        data = binding[name].encode("utf-8", "surrogatepass")
+        out += (fields.get(name) or _constant_field(name), _LENGTH(len(data)), data)
     return b"".join(out)
 
 
 def new_key() -> bytes:
-    return AESGCM.generate_key(bit_length=256)
+    """A fresh 256-bit data key (what AESGCM.generate_key(bit_length=256) returns: os.urandom(32))."""
+    return os.urandom(KEY_SIZE)
 
 
 def wrap(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None,
@@ -76,7 +92,7 @@ def unwrap(kek: bytes, blob: bytes, *, purpose: str, binding: Mapping[str, str] 
 
 def wrap_b64(kek: bytes, key: bytes, *, purpose: str, binding: Mapping[str, str] | None = None,
              aead: AESGCM | None = None) -> str:
-    return base64.b64encode(wrap(kek, key, purpose=purpose, binding=binding, aead=aead)).decode()
+    return binascii.b2a_base64(wrap(kek, key, purpose=purpose, binding=binding, aead=aead), newline=False).decode()
 
 
 def unwrap_b64(kek: bytes, blob: str, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:

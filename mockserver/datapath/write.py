@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from mockserver.checksums import RequestIntegrity, b64, decode_checksum_value, digest_of, random_etag
+from mockserver.checksums import RequestIntegrity, decode_checksum_value, digest_of, random_etag
 from mockserver.datapath.ingest import Ingested, commit, discard, ingest
 from mockserver.datapath.workers import run_blocking
 from mockserver.http import RequestContext
 from mockserver.sse.service import StreamEncryptor, WritePlan
 from mockserver.storage.base import BlobWriter, Bucket, ObjectVersion, now, storage_failure
+from mockserver.storage.records import base64_text
 from mockserver.versions import next_version_id
 
 DEFAULT_CHECKSUM = "crc64nvme"     # S3 gives every new object a CRC64NVME checksum when none was sent
@@ -30,7 +31,9 @@ def _ingest_small(held: list[bytes | memoryview], size: int, writer: BlobWriter,
     """What ingest() computes and writes for a body that arrived whole and small: the digests, the MD5 and the
     encrypted blob (not committed), in one step."""
     data = held[0] if len(held) == 1 else b"".join(held)
-    digests = {algorithm: digest_of(algorithm, data) for algorithm in algorithms}
+    digests = {}
+    for algorithm in algorithms:        # (a loop: a comprehension is a function call of its own)
+        digests[algorithm] = digest_of(algorithm, data)
     md5_value = digest_of("md5", data) if md5 else None
     seal_whole = getattr(encryptor, "seal_whole", None)     # one chunk in one step (gcm_stream.ChunkedEncryptor)
     sealed = seal_whole(data) if seal_whole is not None else None
@@ -95,7 +98,8 @@ async def store_blob(ctx: RequestContext, body: AsyncIterator[bytes | memoryview
     writer = state.storage.new_blob()
     from_trailer = _trailer_verified_by_auth(ctx, integrity)
     try:
-        got = await ingest_body(body, writer, plan.encryptor(), md5=want_md5, algorithms=algorithms - {from_trailer})
+        got = await ingest_body(body, writer, plan.encryptor(), md5=want_md5,
+                                algorithms=algorithms if from_trailer is None else algorithms - {from_trailer})
     except OSError as error:            # the blob store failed (full disk); ingest aborted the writer
         raise storage_failure("blob", error) from None
     try:
@@ -126,7 +130,7 @@ async def write_object(ctx: RequestContext, bucket: Bucket, key: str, body: Asyn
     algorithm = algorithm or (integrity.algorithm if integrity is not None else None) or DEFAULT_CHECKSUM
     writer, got, etag = await store_blob(ctx, body, plan, md5_etag=state.encryption.etag_is_md5(plan.meta),
                                          algorithms={algorithm}, integrity=integrity, trailers=trailers, check=check)
-    checksum_value = b64(got.digests[algorithm])
+    checksum_value = base64_text(got.digests[algorithm])
     stamp = now()       # one time (one float) for the version and its part
     # The one part repeats the version (number 1, its size, ETag, time and checksum): given as the version keeps
     # it (its inline bytes or its blob id), without a Part built only to be compacted.

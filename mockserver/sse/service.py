@@ -30,6 +30,7 @@ from mockserver.kms.engine import KmsError, KmsKey
 from mockserver.sse import headers as H
 from mockserver.sse.bucket_config import BucketEncryption
 from mockserver.sse.bucketkeys import BucketKeyCache
+from mockserver.storage.records import base64_text
 
 SSE_C = "sse-c"
 META_VERSION = 1
@@ -94,7 +95,7 @@ class ObjectKeys:
 
 
 def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+    return base64_text(data)    # base64.b64encode's text, which the stored plan then packs without decoding it
 
 
 def _unb64(text: str) -> bytes:
@@ -285,8 +286,8 @@ class EncryptionService:
 
         if mode == SSE_S3:
             data_key = keywrap.new_key()
-            meta["wrapped"] = keywrap.wrap_b64(self._root, data_key, purpose="sse-s3", binding=binding,
-                                               aead=self._root_aead)
+            meta["wrapped"] = _b64(keywrap.wrap(self._root, data_key, purpose="sse-s3", binding=binding,
+                                                aead=self._root_aead))
             return self._plan(meta, _Keys(data_key))
 
         if signature_version != 4 and d.kms_requires_sigv4:

@@ -171,6 +171,10 @@ class AnnotationStore:
             raise
         return removed
 
+    def has_version(self, bucket: str, key: str, version_id: str) -> bool:
+        """Whether the object version has annotations (drop_version has work to do)."""
+        return (bucket, key, version_id) in self._by_version
+
     async def drop_version(self, bucket: str, key: str, version_id: str) -> None:
         """The object version is gone: its annotations go with it. A failed removal is logged (the version is
         already deleted; the next start removes documents of versions that do not exist)."""

@@ -814,6 +814,12 @@ class Storage:
         replaced = [v for v in current if v.version_id == version.version_id]
         versions = [version] + [v for v in current if v.version_id != version.version_id]
         idx.set(version.key, versions)
+        if type(self.journal) is NoJournal:     # memory: nothing written down, nothing can fail (no coroutines)
+            self._after_put(bucket, replaced)
+            for v in replaced:
+                if self.annotations.has_version(bucket, v.key, v.version_id):
+                    await self.annotations.drop_version(bucket, v.key, v.version_id)
+            return
 
         def undo() -> None:
             now_versions = [v for v in idx.versions.get(version.key, []) if v is not version]
@@ -827,10 +833,15 @@ class Storage:
             await self._free_failed(version.blob_ids() if owns_blobs else [],
                                     lambda: self.journal.save_key(bucket, version.key, idx.versions.get(version.key, [])))
             raise
+        self._after_put(bucket, replaced)
+        for v in replaced:                  # a null version overwritten: its annotations went with it
+            if self.annotations.has_version(bucket, v.key, v.version_id):
+                await self.annotations.drop_version(bucket, v.key, v.version_id)
+
+    def _after_put(self, bucket: str, replaced: list[ObjectVersion]) -> None:
+        """put_version once the change is written down: the replaced versions' blobs are freed."""
         crashpoints.crash_at("version.saved")
         self.free_blobs([b for v in replaced for b in v.blob_ids()])
-        for v in replaced:                  # a null version overwritten: its annotations went with it
-            await self.annotations.drop_version(bucket, v.key, v.version_id)
 
     async def replace_version(self, bucket: str, version: ObjectVersion) -> None:
         """Put `version` in the place of the stored version with its id (same blobs, new metadata: e.g.

@@ -28,6 +28,7 @@ from typing import Any
 
 from mockserver.storage import crashpoints
 from mockserver.storage.base import Bucket, ObjectVersion, Part, Storage, Upload, new_blob_id, preadv_full
+from mockserver.storage.jsontext import encode, versions_payload
 from mockserver.storage.keylog import KeyLog, encode_record, location, location_parts, payload_of
 from mockserver.storage.records import thaw
 
@@ -90,19 +91,8 @@ def atomic_remove(path: str, fsync: bool = True) -> None:
     _fsync_dir(os.path.dirname(path), fsync)
 
 
-# One encoder for every document (json.dumps with separators builds a JSONEncoder per call); same output.
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-# JSONEncoder.encode also makes a C encoder per call: made once here with the same arguments (no cycle check: a
-# document is plain dicts and lists). json.encoder.c_make_encoder is None without the _json accelerator.
-if json.encoder.c_make_encoder is not None:  # type: ignore[attr-defined]
-    _c_encoder = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-        None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
-
-    def _encode_document(document: dict[str, Any] | list[Any]) -> bytes:
-        return "".join(_c_encoder(document, 0)).encode()
-else:  # pragma: no cover
-    def _encode_document(document: dict[str, Any] | list[Any]) -> bytes:
-        return _ENCODE(document).encode()
+def _encode_document(document: dict[str, Any] | list[Any]) -> bytes:
+    return encode(document).encode()
 
 
 def _digest(*parts: str) -> str:
@@ -344,7 +334,7 @@ class DiskJournal:
         """One record appended to the key log. Without fsync: written at once (a write() into the page cache,
         cheaper than a thread hop). With fsync: queued; the committer writes every queued record with one write()
         and one fsync, and this returns once that batch is durable (or raises its OSError)."""
-        payload = _encode_document([v.to_json() for v in versions]) if versions else b""
+        payload = versions_payload(versions) if versions else b""
         record = encode_record(self._next_generation(), bucket, key, payload)
         loop = asyncio.get_running_loop()
         if not self.fsync:

@@ -18,7 +18,6 @@ make classes without end; past the bound a dict is kept as it is (correct, only 
 """
 from __future__ import annotations
 
-import base64
 import binascii
 import sys
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
@@ -39,8 +38,29 @@ BINARY_KEYS = frozenset({"wrapped", "outer", "kms_blob", "id", "salt", "hmac", "
                          "xxhash128"})
 
 
+# Base64 texts base64_text() made from bytes just now, by text: to_binary() of such a text gives those bytes back
+# without decoding and encoding again (what it would compute: b2a_base64's output is canonical). A write makes its
+# SSE plan's ids and wrapped keys and its checksum this way and packs them at once; an entry is consumed when used,
+# and the table cleared when full (texts made but never packed).
+_made: dict[str, bytes] = {}
+_MADE_MAX = 64
+
+
+def base64_text(raw: bytes) -> str:
+    """base64.b64encode(raw).decode(), remembered for to_binary()."""
+    text = binascii.b2a_base64(raw, newline=False).decode("ascii")
+    if text:                            # to_binary keeps an empty text as it is
+        if len(_made) >= _MADE_MAX:
+            _made.clear()
+        _made[text] = bytes(raw)
+    return text
+
+
 def to_binary(text: str) -> str | bytes:
     """`text` decoded when it is canonical base64 (encoding the bytes gives `text` back), else `text` itself."""
+    made = _made.pop(text, None)
+    if made is not None:
+        return made
     if not text or len(text) % 4:
         return text
     # binascii directly (base64's wrappers cost more than the work): a lenient decode, then the re-encoding must
@@ -54,7 +74,8 @@ def to_binary(text: str) -> str | bytes:
 
 def to_text(value: Any) -> Any:
     """A stored binary value as its base64 text again; anything else as it is."""
-    return base64.b64encode(value).decode() if type(value) is bytes else value
+    # binascii directly: base64.b64encode's text without its wrapper (read per stored value on GET / HEAD)
+    return binascii.b2a_base64(value, newline=False).decode() if type(value) is bytes else value
 
 
 class Record(Mapping[str, Any]):

@@ -94,3 +94,15 @@ def test_an_unknown_key_is_refused_whatever_is_cached():
     with pytest.raises(S3Error) as info:
         authenticate(request, type(ACCOUNTS)([]), REGION, now())
     assert info.value.code == "InvalidAccessKeyId"
+
+
+def test_a_url_dated_in_year_9999_is_refused_not_crashed():
+    """X-Amz-Date in 9999 plus X-Amz-Expires runs past datetime's range: refused as not yet valid (403), not a
+    500 (the expiry moment is taken as datetime's last)."""
+    request = presigned_request("GET", URL, expires=604800)
+    stamp = dict(p.split("=", 1) for p in request.query_string.split("&"))["X-Amz-Date"]
+    query = request.query_string.replace(stamp, "99991231T235959Z").replace(stamp[:8], "99991231")
+    with pytest.raises(S3Error) as info:
+        authenticate(replace(request, query_string=query), ACCOUNTS, REGION, now())
+    assert info.value.code == "AccessDenied"
+    assert "not yet valid" in info.value.message

@@ -264,3 +264,20 @@ def test_records_of_one_layout_compare_by_value() -> None:
         assert type(c) is type(a) and c != a and (c == a) is False and (c == a) is (thaw(c) == thaw(a))
     as_text = type(a)("crc64nvme", value, a["nested"])     # the binary value held as its text: still equal
     assert a._raw(a) != as_text._raw(as_text) and a == as_text and as_text == a
+
+
+def test_base64_text_is_b64encode_and_to_binary_gives_the_bytes_back_with_or_without_the_note():
+    import base64 as _base64
+    import os as _os
+
+    from mockserver.storage import records as _records
+    for size in (0, 1, 2, 3, 12, 16, 60):
+        raw = _os.urandom(size)
+        text = _records.base64_text(raw)
+        assert text == _base64.b64encode(raw).decode()
+        first = _records.to_binary(text)            # the noted bytes (a non-empty text)
+        assert first == (raw if text else text)
+        assert _records.to_binary(text) == first    # decoded this time: the same result
+    for _ in range(2 * _records._MADE_MAX):         # texts made but never packed: bounded
+        _records.base64_text(_os.urandom(12))
+    assert len(_records._made) <= _records._MADE_MAX

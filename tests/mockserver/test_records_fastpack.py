@@ -5,7 +5,19 @@ from __future__ import annotations
 import base64
 import random
 
+import pytest
+
 from mockserver.storage import records
+
+
+@pytest.fixture(autouse=True)
+def _own_tables(monkeypatch):
+    """Template and layout tables of this test's own: the tables are bounded (MAX_TEMPLATES, MAX_LAYOUTS) and
+    process-wide, so tests that ran before in the same worker (an in-process server fuzzed with many plan shapes)
+    may have filled them, and pack() then rightly gives None."""
+    monkeypatch.setattr(records, "_templates", {})
+    monkeypatch.setattr(records, "_layouts", {})
+    monkeypatch.setattr(records, "_last_templates", {})
 
 
 def _value(rng: random.Random, key: str, depth: int = 0):

@@ -282,3 +282,26 @@ def test_unwrap_cache_returns_what_unwrap_returns_and_stays_bounded() -> None:
         cache.unwrap_b64(kek, wrapped[2], purpose="bucket-key", binding={"key": "2"})
     with pytest.raises(keywrap.UnwrapError):
         cache.unwrap_b64(kek, wrapped[2], purpose="sse-s3", binding={"key": "1"})
+
+
+def test_aad_is_the_sorted_length_prefixed_encoding_for_every_binding():
+    """keywrap._aad's shortcut for the server's own binding (bucket, id, key) gives the bytes of the general
+    encoding: the purpose, then each (name, value) pair in sorted order, each text as its 4-byte big-endian
+    length and UTF-8 bytes (surrogates passed through). A changed AAD would make every stored key unreadable."""
+    import struct
+
+    def field(text: str) -> bytes:
+        data = text.encode("utf-8", "surrogatepass")
+        return struct.pack(">I", len(data)) + data
+
+    def expected(purpose: str, binding: dict[str, str] | None) -> bytes:
+        return field(purpose) + b"".join(field(n) + field(v) for n, v in sorted((binding or {}).items()))
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        names = rng.choice([["id", "bucket", "key"], ["key", "id", "bucket"], ["id", "bucket", "x"],
+                            ["id", "bucket", "key", "z"], ["é", "id"], []])
+        binding = {n: rng.choice(["a", "é", "\udcff", "", "k" * rng.randrange(5), "AAAA" * 3]) for n in names}
+        purpose = rng.choice(["sse-s3", "bucket-key", "é"])
+        assert keywrap._aad(purpose, binding) == expected(purpose, binding)
+    assert keywrap._aad("sse-s3", None) == field("sse-s3")
