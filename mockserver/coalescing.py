@@ -289,13 +289,7 @@ def coalescing_protocol() -> type:
                     content.append(body)
                 write_whole = getattr(self.transport, "write_whole", None)
                 (write_whole or self.transport.write)(b"".join(content))
-                if self.expected_content_length != 0:
-                    raise RuntimeError("Response content shorter than Content-Length")
-                self.response_complete = True
-                self.message_event.set()
-                if not self.keep_alive:
-                    self.transport.close()
-                self.on_response()
+                self._complete()
 
             elif not self.response_complete:
                 # Sending response body
@@ -326,13 +320,17 @@ def coalescing_protocol() -> type:
 
                 # Handle response completion
                 if not more_body:
-                    if self.expected_content_length != 0:
-                        raise RuntimeError("Response content shorter than Content-Length")
-                    self.response_complete = True
-                    self.message_event.set()
-                    if not self.keep_alive:
-                        self.transport.close()
-                    self.on_response()
+                    self._complete()
+
+        def _complete(self) -> None:
+            """uvicorn's end of a response (shared by the one-message response and the last body message)."""
+            if self.expected_content_length != 0:
+                raise RuntimeError("Response content shorter than Content-Length")
+            self.response_complete = True
+            self.message_event.set()
+            if not self.keep_alive:
+                self.transport.close()
+            self.on_response()
 
     class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         # Keep-alive: uvicorn cancels its timer when bytes arrive and starts a new one (call_later) after every
