@@ -43,16 +43,21 @@ _XXHASH = {"xxhash64": xxhash.xxh64, "xxhash3": xxhash.xxh3_64, "xxhash128": xxh
 _CRC_FUNCTIONS = {"crc32": zlib.crc32, "crc32c": crt.crc32c, "crc64nvme": crt.crc64nvme}
 
 
+def crc_bytes(algorithm: str, value: int) -> bytes:
+    """A CRC's value as checksum bytes (big-endian, the algorithm's size): every CRC the server stores or answers,
+    incremental, one-shot or combined from parts, is encoded here."""
+    return value.to_bytes(DIGEST_SIZES[algorithm], "big")
+
+
 class CrcDigest:
     """Incremental CRC with the hashlib-like surface the body pipeline uses."""
 
-    __slots__ = ("_fn", "_size", "algorithm", "length", "value")
+    __slots__ = ("_fn", "algorithm", "length", "value")
 
     def __init__(self, algorithm: str) -> None:
         self.algorithm = algorithm
         self.value = 0
         self.length = 0
-        self._size = DIGEST_SIZES[algorithm]
         self._fn = _CRC_FUNCTIONS[algorithm]
 
     def update(self, data: bytes) -> None:
@@ -60,7 +65,7 @@ class CrcDigest:
         self.length += len(data)
 
     def digest(self) -> bytes:
-        return self.value.to_bytes(self._size, "big")
+        return crc_bytes(self.algorithm, self.value)
 
 
 def new_digest(algorithm: str):
@@ -82,7 +87,7 @@ def digest_of(algorithm: str, data: bytes | memoryview) -> bytes:
     """new_digest(algorithm) fed `data` in one update: its digest() (a CRC without the incremental object)."""
     crc = _CRC_FUNCTIONS.get(algorithm)
     if crc is not None:
-        return crc(data, 0).to_bytes(DIGEST_SIZES[algorithm], "big")  # type: ignore[no-any-return]
+        return crc_bytes(algorithm, crc(data, 0))
     constructor = _HASHLIB_CONSTRUCTORS.get(algorithm)
     if constructor is not None:
         return constructor(data).digest()
@@ -101,7 +106,7 @@ def combine_crcs(algorithm: str, parts: list[tuple[bytes, int]]) -> bytes:
     value = 0
     for raw, length in parts:
         value = combine(value, int.from_bytes(raw, "big"), length)
-    return value.to_bytes(DIGEST_SIZES[algorithm], "big")
+    return crc_bytes(algorithm, value)
 
 
 def composite(algorithm: str, part_digests: list[bytes]) -> str:

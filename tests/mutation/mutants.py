@@ -789,8 +789,8 @@ m("checksums.kms-object-checksum-hidden", "checksums",
   '        if whole and not _ssec_multipart_default_checksum(version) and version.sse.get("mode") != "sse-kms":\n')
 m("checksums.crc64nvme-little-endian", "checksums",
   "CRC64NVME values encoded little-endian (struct '<Q') instead of big-endian", CKS,
-  '        return self.value.to_bytes(self._size, "big")',
-  '        return self.value.to_bytes(self._size, "little" if self.algorithm == "crc64nvme" else "big")')
+  '    return value.to_bytes(DIGEST_SIZES[algorithm], "big")',
+  '    return value.to_bytes(DIGEST_SIZES[algorithm], "little" if algorithm == "crc64nvme" else "big")')
 m("echo.upload-part-copy-headers-missing", "echoes", "UploadPartCopy echoes no SSE headers", MPU,
   "    headers = dict(plan.response_headers)               # echoes the request's SSE-C key MD5\n"
   "    if source.bucket.versioning is not None:",
