@@ -1,6 +1,9 @@
 """Shared fixtures of the runner tests. The sample case files under data/ are inputs, not tests."""
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
 from runner_support import DATA, MOTO_MAIN
 
@@ -30,3 +33,30 @@ def sample_report(moto_endpoint, tmp_path_factory):
                      "--capability", "sse-c", "--capability", "sse-c-over-http", "--report-dir", str(report_dir),
                      "-n", "2"])
     return code, report_dir
+
+
+@pytest.fixture
+def silent_endpoint():
+    """Accepts connections, reads, never answers (until the test ends)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not done.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    done.set()
+    thread.join(5)
+    listener.close()
+    for sock in held:
+        sock.close()

@@ -192,37 +192,12 @@ def test_pytest_plugin_reports_bad_case_files_with_lines(tmp_path):
     assert "notes.yaml" not in run.stdout
 
 
-def test_silent_endpoint_times_out_into_failed_cases(tmp_path, capsys):
+def test_silent_endpoint_times_out_into_failed_cases(tmp_path, capsys, silent_endpoint):
     """A server that accepts connections and never answers: each request ends at --timeout."""
-    import threading
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept_and_ignore():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept_and_ignore, daemon=True)
-    thread.start()
-    try:
-        code = cli.main(["run", "--endpoint", f"http://127.0.0.1:{listener.getsockname()[1]}", "--access-key", "AK",
-                         "--secret-key", "SECRETSECRET", "--profile", str(DATA / "profile-basic.yaml"),
-                         "--cases", str(DATA / "cases"), "--select", "sample.bucket-encryption-roundtrip",
-                         "--report-dir", str(tmp_path), "--timeout", "0.5", "--no-preflight"])
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        for conn in accepted:
-            conn.close()
-        listener.close()
+    code = cli.main(["run", "--endpoint", silent_endpoint, "--access-key", "AK",
+                     "--secret-key", "SECRETSECRET", "--profile", str(DATA / "profile-basic.yaml"),
+                     "--cases", str(DATA / "cases"), "--select", "sample.bucket-encryption-roundtrip",
+                     "--report-dir", str(tmp_path), "--timeout", "0.5", "--no-preflight"])
     assert code == 1
     assert capsys.readouterr().out.splitlines()[-1] == "0 passed, 1 failed, 0 not applicable, 0 warnings"
     report = json.loads((tmp_path / "runner-test.json").read_text())

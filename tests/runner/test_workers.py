@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import threading
 import time
 from pathlib import Path
@@ -93,33 +92,6 @@ SLOW_CASES = "cases:\n" + "".join(f"""\
         request: {{method: GET}}
         expect: {{status: 200}}
 """ for n in range(3))
-
-
-@pytest.fixture
-def silent_endpoint():
-    """Accepts connections, reads, never answers (until the test ends)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    done = threading.Event()
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not done.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    done.set()
-    thread.join(5)
-    listener.close()
-    for sock in held:
-        sock.close()
 
 
 def _engine(endpoint: str, tmp_path: Path) -> Engine:
