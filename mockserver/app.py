@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 from urllib.parse import unquote
 
@@ -116,17 +117,16 @@ class S3App:
         raw = scope.get("raw_path")
         raw_path: str = raw.decode("latin-1") if raw else scope["path"]
         query_string = scope.get("query_string", b"").decode("latin-1")
-        header_list: list[tuple[str, str]] = []
+        raw_headers = scope["headers"]
+        header_list = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw_headers]
+        header_bytes = sum(map(len, chain.from_iterable(raw_headers)))     # names and values, as received
         headers: dict[str, str] = {}
-        header_bytes = 0
-        for raw_name, raw_value in scope["headers"]:       # one pass: decode, measure, join
-            k, v = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-            header_list.append((k, v))
-            header_bytes += len(k) + len(v)
-            if header_bytes <= MAX_HEADER_BYTES:    # repeated names are joined only within S3's limit
-                headers[k] = f"{headers[k]},{v}" if k in headers else v
-        if header_bytes > MAX_HEADER_BYTES:
-            headers = {}
+        if header_bytes <= MAX_HEADER_BYTES:        # repeated names are joined only within S3's limit
+            headers = dict(header_list)
+            if len(headers) != len(header_list):    # a name repeated: its values joined, in order received
+                headers = {}
+                for k, v in header_list:
+                    headers[k] = f"{headers[k]},{v}" if k in headers else v
         ctx: RequestContext | None = None
         try:
             if header_bytes > MAX_HEADER_BYTES:

@@ -144,7 +144,8 @@ def _trailer_names(headers: dict[str, list[str]]) -> list[str]:
 
 
 def _is_aws_chunked(headers: dict[str, list[str]]) -> bool:
-    return any("aws-chunked" in v.lower() for v in headers.get("content-encoding", ()))
+    values = headers.get("content-encoding")
+    return values is not None and any("aws-chunked" in v.lower() for v in values)
 
 
 def _sigv4_result(check: V4Check, headers: dict[str, list[str]], presigned: bool) -> AuthResult:

@@ -62,14 +62,15 @@ def query_error(detail: str, region: str | None) -> Exception:
 # _checked_query's results for queries that passed its checks, by (query, region, service): pure functions of
 # those, so a hit is what checking would give (a query that fails is checked, and fails, every time). What depends
 # on the request (account, time, headers, method, path, signature) is checked per request by check_presigned.
-_CHECKED: dict[tuple[str, str, str], tuple[dict[str, str], str, str | None, Credential, datetime, int, datetime]] = {}
+_Checked = tuple[dict[str, str], str, str | None, Credential, datetime, int, datetime, list[str], frozenset[str]]
+_CHECKED: dict[tuple[str, str, str], _Checked] = {}
 _CHECKED_MAX = 1024
 
 
-def _checked_query(raw_query: str, region: str, service: str
-                   ) -> tuple[dict[str, str], str, str | None, Credential, datetime, int, datetime]:
+def _checked_query(raw_query: str, region: str, service: str) -> _Checked:
     """The query's parse (_parsed_query) and its own checks, in AWS's order: (parameters, canonical query, '+'
-    variant, credential scope, X-Amz-Date, X-Amz-Expires, the moment the URL expires). Raises S3Error."""
+    variant, credential scope, X-Amz-Date, X-Amz-Expires, the moment the URL expires, the signed header names as
+    a list and as a set; neither is ever modified). Raises S3Error."""
     cache_key = (raw_query, region, service)
     checked = _CHECKED.get(cache_key)
     if checked is not None:
@@ -105,7 +106,8 @@ def _checked_query(raw_query: str, region: str, service: str
         expires_at = moment + timedelta(seconds=expires)
     except OverflowError:           # past datetime's last moment (X-Amz-Date in 9999): as late as it can be
         expires_at = datetime.max.replace(tzinfo=moment.tzinfo)
-    checked = (params, query, alt_query, credential, moment, expires, expires_at)
+    signed = params["X-Amz-SignedHeaders"].split(";")
+    checked = (params, query, alt_query, credential, moment, expires, expires_at, signed, frozenset(signed))
     if len(raw_query) <= _PARSED_QUERY_TEXT:
         if len(_CHECKED) >= _CHECKED_MAX:
             _CHECKED.clear()
@@ -115,7 +117,8 @@ def _checked_query(raw_query: str, region: str, service: str
 
 def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
                     accounts: Accounts, region: str, now: datetime, service: str = "s3") -> V4Check:
-    params, query, alt_query, credential, moment, expires, expires_at = _checked_query(raw_query, region, service)
+    params, query, alt_query, credential, moment, expires, expires_at, signed, signed_set = _checked_query(
+        raw_query, region, service)
     amz_date = params["X-Amz-Date"]
     account = accounts.by_access_key(credential.access_key)
     if account is None:
@@ -128,7 +131,6 @@ def check_presigned(method: str, raw_path: str, raw_query: str, headers: dict[st
         raise errors.request_not_yet_valid(moment, expires_at, now)
     if now > expires_at:
         raise errors.request_expired(expires, expires_at, now)
-    signed = params["X-Amz-SignedHeaders"].split(";")
-    require_signed(headers, signed)
+    require_signed(headers, signed, signed_set)
     return V4Check(method, raw_path, query, canonical_headers(headers, signed), signed, account, credential, amz_date,
                    params["X-Amz-Signature"], alt_query=alt_query)

@@ -43,16 +43,23 @@ class V4Check:
         self.key = signing_key(self.account.secret_key, c.date, c.region, c.service)
 
     def verify(self, payload_hash: str) -> None:
-        first: tuple[str, str] | None = None
+        # The request as received first (what nearly every request signed); the other forms (the path re-encoded,
+        # the query with '+' as a space) only after a mismatch, in the same order.
+        path = self.raw_path or "/"
+        creq = canonical_request(self.method, path, self.query, self.headers, self.signed, payload_hash)
+        sts = request_string_to_sign(self.amz_date, self.credential.scope, creq)
+        if signatures_equal(sign(self.key, sts), self.provided):
+            return
+        first = (sts, creq)
         queries = [self.query] if self.alt_query is None else [self.query, self.alt_query]
         for query in queries:
             for uri in canonical_uris(self.raw_path):
+                if query is self.query and uri == path:
+                    continue                # tried above
                 creq = canonical_request(self.method, uri, query, self.headers, self.signed, payload_hash)
                 sts = request_string_to_sign(self.amz_date, self.credential.scope, creq)
                 if signatures_equal(sign(self.key, sts), self.provided):
                     return
-                first = first or (sts, creq)
-        assert first is not None
         raise errors.signature_does_not_match(self.account.access_key, first[0], self.provided, first[1])
 
 
@@ -87,12 +94,12 @@ def request_time(headers: dict[str, list[str]]) -> tuple[datetime, str]:
     raise errors.missing_date()
 
 
-def require_signed(headers: dict[str, list[str]], signed: list[str]) -> None:
+def require_signed(headers: dict[str, list[str]], signed: list[str], signed_set: frozenset[str] | None = None) -> None:
     """Every x-amz-* header and `host` must be signed. SigV4 requires host in SignedHeaders (without it one
     signature would serve any virtual-hosted bucket); AWS's answer for an unsigned host, recorded in public
     reports (brendanhay/amazonka#272 presigned, coda/packs-sdk#3093 header): 403 AccessDenied "There were headers
     present in the request which were not signed", HeadersNotSigned: host."""
-    signed_set = set(signed)
+    signed_set = frozenset(signed) if signed_set is None else signed_set    # (given: frozenset(signed))
     missing = sorted(n for n in headers if n.startswith("x-amz-") and n not in signed_set and n not in UNSIGNABLE)
     if "host" not in signed_set:
         missing.insert(0, "host")
