@@ -11,7 +11,6 @@ import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from itertools import chain
 from typing import Any
 from urllib.parse import unquote
 
@@ -59,6 +58,10 @@ KMS_AUTH_ERRORS = {
 # Characters uvicorn refuses in a header value (it would raise mid-response); request-derived values such as
 # response-content-type=a%0Db are sanitised instead.
 _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Response header names as bytes (name.encode("latin-1", "replace")), by name: the server's own names repeat on every
+# response. Bounded: names that come from stored objects (x-amz-meta-*) could otherwise grow it without end.
+_NAME_BYTES: dict[str, bytes] = {}
+_NAME_BYTES_MAX = 512
 
 
 class S3App:
@@ -117,16 +120,17 @@ class S3App:
         raw = scope.get("raw_path")
         raw_path: str = raw.decode("latin-1") if raw else scope["path"]
         query_string = scope.get("query_string", b"").decode("latin-1")
-        raw_headers = scope["headers"]
-        header_list = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw_headers]
-        header_bytes = sum(map(len, chain.from_iterable(raw_headers)))     # names and values, as received
+        header_list: list[tuple[str, str]] = []
         headers: dict[str, str] = {}
-        if header_bytes <= MAX_HEADER_BYTES:        # repeated names are joined only within S3's limit
-            headers = dict(header_list)
-            if len(headers) != len(header_list):    # a name repeated: its values joined, in order received
-                headers = {}
-                for k, v in header_list:
-                    headers[k] = f"{headers[k]},{v}" if k in headers else v
+        header_bytes = 0
+        for raw_name, raw_value in scope["headers"]:       # one pass: decode, measure, join
+            k, v = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            header_list.append((k, v))
+            header_bytes += len(k) + len(v)
+            if header_bytes <= MAX_HEADER_BYTES:    # repeated names are joined only within S3's limit
+                headers[k] = f"{headers[k]},{v}" if k in headers else v
+        if header_bytes > MAX_HEADER_BYTES:
+            headers = {}
         ctx: RequestContext | None = None
         try:
             if header_bytes > MAX_HEADER_BYTES:
@@ -242,25 +246,27 @@ class S3App:
                     start_body: bool = False) -> None:
         headers = response.headers
         body = response.body
-        host_id = headers.pop("x-amz-id-2", None) or requestids.host_id()
+        raw: list[tuple[bytes, bytes]] = [
+            (b"x-amz-request-id", request_id.encode()),
+            (b"x-amz-id-2", (headers.pop("x-amz-id-2", None) or requestids.host_id()).encode()),
+            (b"date", http_date_now().encode()),
+            (b"server", b"MockS3"),
+        ]
         is_bytes = isinstance(body, (bytes, bytearray))
         if isinstance(body, (bytes, bytearray)) and "content-length" not in headers:
             headers["content-length"] = str(len(body)) if method != "HEAD" or response.status < 300 else "0"
-        names = ["x-amz-request-id", "x-amz-id-2", "date", "server", *headers]
-        values = [request_id, host_id, http_date_now(), "MockS3", *headers.values()]
-        # Every name and value encoded in one call: joined with "\n", encoded, split. A printable text holds no
-        # control character (one C scan of all values; _HEADER_CONTROL replaces them only when one is not), so
-        # no value holds "\n" and the split gives each text's bytes back, unless a name holds one: then (a
-        # piece too many) each is encoded alone.
-        if not "".join(values).isprintable():
-            values = [_HEADER_CONTROL.sub(" ", value) for value in values]
-        count = len(names)
-        encoded = "\n".join(names + values).encode("latin-1", "replace").split(b"\n")
-        if len(encoded) == 2 * count:
-            raw = list(zip(encoded[:count], encoded[count:]))
-        else:
-            raw = [(name.encode("latin-1", "replace"), value.encode("latin-1", "replace"))
-                   for name, value in zip(names, values)]
+        names = _NAME_BYTES
+        for name, value in headers.items():
+            # A printable value holds no control character: the regex runs only on the rest (str.isprintable is
+            # a C scan, the search a regex call per header per response).
+            if not value.isprintable() and _HEADER_CONTROL.search(value):
+                value = _HEADER_CONTROL.sub(" ", value)
+            encoded = names.get(name)
+            if encoded is None:
+                encoded = name.encode("latin-1", "replace")
+                if len(names) < _NAME_BYTES_MAX:
+                    names[name] = encoded
+            raw.append((encoded, value.encode("latin-1", "replace")))
         try:
             if start_body and isinstance(body, (bytes, bytearray)):
                 # The protocol takes the body with the start (coalescing.START_BODY): one message, one write.

@@ -104,10 +104,7 @@ def canonical_uris(raw_path: str):
 
 
 def header_map(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
-    result = {name: [value] for name, value in headers}
-    if len(result) == len(headers):     # no name repeated (the usual case): one comprehension
-        return result
-    result = {}
+    result: dict[str, list[str]] = {}
     for name, value in headers:
         values = result.get(name)
         if values is None:
