@@ -1,7 +1,8 @@
-"""jsontext.version_text / versions_payload give, byte for byte, the text the generic encoder gives for
-ObjectVersion.to_json() (the key log's record payload): on many shapes of versions (SSE-S3 / SSE-KMS with and
-without bucket keys and contexts / DSSE / SSE-C plans, checksums, multipart parts, inline and blob single parts,
-delete markers, non-ASCII and surrogate keys and metadata, upload ids, odd floats)."""
+"""storage/keypayload.py: a key log record's payload reads back as exactly the documents ObjectVersion.to_json()
+gives, on many shapes of versions (SSE-S3 / SSE-KMS with and without bucket keys and contexts / DSSE / SSE-C plans,
+plans and checksums that cannot be packed, multipart parts, inline and blob single parts, delete markers, non-ASCII
+and surrogate keys and metadata, upload ids, odd floats); payloads written as JSON text by earlier versions still
+read; a payload naming any global is refused."""
 from __future__ import annotations
 
 import base64
@@ -9,8 +10,11 @@ import json
 import math
 import random
 
-from mockserver.storage import jsontext
+import pytest
+
+from mockserver.storage import keypayload
 from mockserver.storage.base import ObjectVersion, Part
+from mockserver.storage.keylog import encode_record, parse_records, payload_of
 
 KEYS = ["k", "obj/1", "AAAA", "é/ü/日本", "emoji-😀", "sur\udcff", "quote\"back\\slash", "ctl\x01\n\t", "/", "x" * 300]
 
@@ -103,29 +107,111 @@ def _version(rng: random.Random) -> ObjectVersion:
         tagging_count=rng.choice([0, 0, 3]), upload_id=rng.choice([None, None, "upload-é"]) if multipart else None)
 
 
-def _generic(versions: list[ObjectVersion]) -> bytes:
-    return json.JSONEncoder(separators=(",", ":")).encode([v.to_json() for v in versions]).encode()
+def _documents(versions: list[ObjectVersion]) -> list[dict]:
+    return [v.to_json() for v in versions]
 
 
-def test_version_text_is_the_generic_encoding():
+def test_payload_reads_back_as_the_versions_documents():
     rng = random.Random(15)
     for _ in range(3000):
         version = _version(rng)
-        assert jsontext.version_text(version) == json.dumps(version.to_json(), separators=(",", ":"))
+        payload = keypayload.encode([version])
+        assert payload[:1] == b"\x80"
+        assert keypayload.documents(payload) == [version.to_json()]
+        # the documents, through JSON as they were stored before, load as the same version
+        assert ObjectVersion.from_json(json.loads(json.dumps(version.to_json()))) == version
 
 
-def test_versions_payload_is_the_generic_encoding():
+def test_several_versions_in_one_payload_load_as_they_were():
     rng = random.Random(16)
     for _ in range(500):
         versions = [_version(rng) for _ in range(rng.randint(1, 4))]
-        payload = jsontext.versions_payload(versions)
-        assert payload == _generic(versions)
-        assert [ObjectVersion.from_json(d) for d in json.loads(payload)] == versions
+        documents = keypayload.documents(keypayload.encode(versions))
+        assert documents == _documents(versions)
+        assert [ObjectVersion.from_json(d) for d in documents] == versions
 
 
-def test_odd_floats_and_values_fall_back_to_the_generic_encoder():
-    for value in [math.inf, -math.inf, math.nan, 1e300, -0.0, True, False, None, 10**30, "é", {"a": [1, 2.5]}]:
-        assert jsontext.value_text(value) == json.dumps(value, separators=(",", ":"))
+def test_payload_is_smaller_than_its_json():
+    rng = random.Random(17)
+    for _ in range(200):
+        version = _version(rng)
+        if type(version._parts) is bytes and len(version._parts) > 1000:
+            text = json.dumps([version.to_json()], separators=(",", ":")).encode()
+            assert len(keypayload.encode([version])) < len(text)
+
+
+def test_json_payloads_of_earlier_versions_still_read():
+    rng = random.Random(18)
+    for _ in range(300):
+        versions = [_version(rng) for _ in range(rng.randint(1, 3))]
+        text = json.JSONEncoder(separators=(",", ":")).encode(_documents(versions)).encode()
+        assert keypayload.documents(text) == _documents(versions)
+
+
+def test_odd_floats_and_values_round_trip():
     rng = random.Random(3)
-    version = _version(rng).replace(last_modified=math.inf)
-    assert jsontext.version_text(version) == json.dumps(version.to_json(), separators=(",", ":"))
+    for stamp in [math.inf, -0.0, 1e300, 5e-324]:
+        version = _version(rng).replace(last_modified=stamp)
+        assert keypayload.documents(keypayload.encode([version])) == [version.to_json()]
+    nan = _version(rng).replace(last_modified=math.nan)
+    assert math.isnan(keypayload.documents(keypayload.encode([nan]))[0]["last_modified"])
+
+
+def test_a_record_carries_the_payload_unchanged():
+    rng = random.Random(4)
+    version = _version(rng)
+    payload = keypayload.encode([version])
+    record = encode_record(7, "b", version.key, payload)
+    records, used, damaged = parse_records(record, 0)
+    assert (len(records), used, damaged) == (1, len(record), False)
+    assert keypayload.documents(payload_of(record, 0, len(record))) == [version.to_json()]
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_a_payload_naming_a_global_is_refused(capsys):
+    import pickle
+    for hostile in [pickle.dumps((1, [_Evil()]), 5), pickle.dumps((1, [ObjectVersion]), 5)]:
+        with pytest.raises(ValueError, match="not a payload of this server"):
+            keypayload.documents(hostile)
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_unreadable_payloads_are_value_errors():
+    import pickle
+    good = keypayload.encode([_version(random.Random(5))])
+    for bad in [good[:len(good) // 2], b"\x80\x05junk", pickle.dumps((2, []), 5), pickle.dumps((1, [(1, 2)]), 5),
+                pickle.dumps("text", 5)]:
+        with pytest.raises(ValueError):
+            keypayload.documents(bad)
+
+
+def test_a_log_of_json_records_loads_and_newer_pickled_records_win(tmp_path):
+    """A data dir whose key log an earlier version wrote (JSON payloads) loads whole; records this version adds
+    (pickled) win by generation."""
+    import asyncio
+
+    from mockserver.storage.disk import DiskJournal
+    from mockserver.storage.keylog import KeyLog
+
+    rng = random.Random(6)
+    old = {f"k{i}": [_version(rng).replace(key=f"k{i}")] for i in range(30)}
+    log = KeyLog(str(tmp_path / "meta" / "log"))
+    log.append([("b", key, encode_record(g + 1, "b", key, json.JSONEncoder(separators=(",", ":")).encode(
+        _documents(versions)).encode()), False) for g, (key, versions) in enumerate(old.items())])
+    log.close()
+    journal = DiskJournal(str(tmp_path))
+    _buckets, keys, _uploads = journal.load()
+    assert {k: vs for b, k, vs in keys} == old
+    newer = {f"k{i}": [_version(rng).replace(key=f"k{i}")] for i in range(0, 30, 3)}
+
+    async def write() -> None:
+        for key, versions in newer.items():
+            await journal.save_key("b", key, versions)
+    asyncio.run(write())
+    journal.log.close()
+    _buckets, keys, _uploads = DiskJournal(str(tmp_path)).load()
+    assert {k: vs for b, k, vs in keys} == {**old, **newer}
