@@ -35,6 +35,10 @@ from mockserver.storage.records import thaw
 log = logging.getLogger("mockserver")
 
 
+class DataDirError(RuntimeError):
+    """The data dir holds what this version cannot read: the server does not start (and changes nothing)."""
+
+
 def _fsync_dir(path: str, fsync: bool = True) -> None:
     if not fsync:
         return
@@ -575,7 +579,14 @@ class DiskJournal:
             data = self.log.read_segment(segment)
             for key, winner in todo.pop(segment):
                 _segment, offset, length = location_parts(winner[1])
-                winner[2] = _parsed_versions(key, keypayload.documents(payload_of(data, offset, length)))
+                try:
+                    documents = keypayload.documents(payload_of(data, offset, length))
+                except ValueError as error:      # a record this version cannot read: stop before anything is
+                    raise DataDirError(         # removed (its key's blobs would look unreferenced)
+                        f"cannot load the data dir: the key log record of key {key!r} ({self.log.path(segment)}, "
+                        f"offset {offset}) is unreadable ({error}); was it written by a newer version of this "
+                        "server? No data was changed") from None
+                winner[2] = _parsed_versions(key, documents)
             del data
         self._load_legacy_keys(winners, legacy_cached)
         keys = []

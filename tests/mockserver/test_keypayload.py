@@ -215,3 +215,29 @@ def test_a_log_of_json_records_loads_and_newer_pickled_records_win(tmp_path):
     journal.log.close()
     _buckets, keys, _uploads = DiskJournal(str(tmp_path)).load()
     assert {k: vs for b, k, vs in keys} == {**old, **newer}
+
+
+def test_an_unreadable_record_stops_the_start_with_a_message_and_changes_nothing(tmp_path, capsys):
+    """A record whose payload this version cannot read (a newer version's, say) stops the server before anything
+    is removed (its key's blobs would otherwise look unreferenced): a message naming the record, exit status 1."""
+    from mockserver.server import main
+    from mockserver.storage.disk import DataDirError, DiskJournal
+    from mockserver.storage.keylog import KeyLog
+
+    log = KeyLog(str(tmp_path / "meta" / "log"))
+    good = keypayload.encode([_version(random.Random(7)).replace(key="fine")])
+    log.append([("b", "fine", encode_record(1, "b", "fine", good), False),
+                ("b", "odd", encode_record(2, "b", "odd", b"\x80\x05future"), False)])
+    log.close()
+    blob = tmp_path / "blobs" / "ab" / ("ab" * 16)
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"data")
+
+    def files() -> dict[str, bytes]:      # (the constructors may add their empty directories)
+        return {str(p): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    before = files()
+    with pytest.raises(DataDirError, match="key 'odd'"):
+        DiskJournal(str(tmp_path)).load()
+    assert main(["--data-dir", str(tmp_path), "--port", "0"]) == 1
+    assert "the key log record of key 'odd'" in capsys.readouterr().err
+    assert files() == before
