@@ -47,7 +47,10 @@ def object_attributes(headers: dict[str, str]) -> dict[str, Any]:
             size += len(short) + len(value)
     if size > MAX_METADATA_BYTES:
         raise metadata_too_large(size, MAX_METADATA_BYTES)
-    entity = {name: headers[name] for name in ENTITY_HEADERS if name in headers}
+    entity = {}
+    for name in ENTITY_HEADERS:         # (a loop: a comprehension is a function call of its own)
+        if name in headers:
+            entity[name] = headers[name]
     encoding = entity.get("content-encoding")
     if encoding is not None:
         # aws-chunked is transfer framing, not part of the stored object's encoding.

@@ -100,7 +100,11 @@ def require_signed(headers: dict[str, list[str]], signed: list[str], signed_set:
     reports (brendanhay/amazonka#272 presigned, coda/packs-sdk#3093 header): 403 AccessDenied "There were headers
     present in the request which were not signed", HeadersNotSigned: host."""
     signed_set = frozenset(signed) if signed_set is None else signed_set    # (given: frozenset(signed))
-    missing = sorted(n for n in headers if n.startswith("x-amz-") and n not in signed_set and n not in UNSIGNABLE)
+    missing = []
+    for n in headers:                   # (a loop: a generator is a function call of its own)
+        if n.startswith("x-amz-") and n not in signed_set and n not in UNSIGNABLE:
+            missing.append(n)
+    missing.sort()
     if "host" not in signed_set:
         missing.insert(0, "host")
     if missing:

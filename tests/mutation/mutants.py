@@ -103,11 +103,11 @@ m("auth.missing-content-sha-unsigned", "auth", "a request without x-amz-content-
 m("auth.host-unsigned-accepted", "auth", "host left out of SignedHeaders accepted", SIGV4,
   '    if "host" not in signed_set:\n        missing.insert(0, "host")\n', "")
 m("auth.amz-headers-unsigned-accepted", "auth", "x-amz-* headers left out of SignedHeaders accepted", SIGV4,
-  '    missing = sorted(n for n in headers if n.startswith("x-amz-") and n not in signed_set',
-  '    missing = sorted(n for n in headers if n.startswith("x-amz-content-") and n not in signed_set')
+  '        if n.startswith("x-amz-") and n not in signed_set',
+  '        if n.startswith("x-amz-content-") and n not in signed_set')
 m("auth.sse-header-unsigned-accepted", "auth", "an SSE header sent but not signed is accepted", SIGV4,
-  "and n not in signed_set and n not in UNSIGNABLE)",
-  'and n not in signed_set and n not in UNSIGNABLE and not n.startswith("x-amz-server-side-encryption"))')
+  "and n not in signed_set and n not in UNSIGNABLE:",
+  'and n not in signed_set and n not in UNSIGNABLE and not n.startswith("x-amz-server-side-encryption"):')
 m("auth.payload-hash-unchecked", "auth", "x-amz-content-sha256 digest not compared with the body", PAYLOAD,
   "        if computed != self.expected:\n", "        if False:\n")
 m("auth.chunk-signature-unchecked", "auth", "aws-chunked chunk signatures not verified", CHUNKED,
