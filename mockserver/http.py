@@ -54,7 +54,7 @@ class RequestContext:
         "vhost_bucket",
     )
 
-    def __init__(self, *, state: AppState, method: str, raw_path: str, query_string: str, query: dict[str, str],
+    def __init__(self, state: AppState, method: str, raw_path: str, query_string: str, query: dict[str, str],
                  headers: dict[str, str], header_list: list[tuple[str, str]], secure: bool, bucket: str | None,
                  key: str | None, receive: Callable[[], Any], request_id: str,
                  vhost_bucket: str | None = None) -> None:
