@@ -10,7 +10,7 @@ import binascii
 import os
 import struct
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -111,18 +111,22 @@ class UnwrapCache:
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._entries: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._entries: OrderedDict[tuple[bytes, str, str], tuple[Mapping[str, str], bytes]] = OrderedDict()
 
     def unwrap_b64(self, kek: bytes, blob: str, *, purpose: str, binding: Mapping[str, str] | None = None) -> bytes:
-        # The binding's items in their own order (no sort per GET): the same binding given in another order is
-        # only another entry, as the AAD (sorted) and so the unwrapped key are the same for both.
-        cache_key = (kek, blob, purpose, tuple(binding.items()) if binding else ())
-        key = self._entries.get(cache_key)
-        if key is not None:
+        # Keyed by what identifies the wrapped key; the binding it unwrapped under is kept beside it and compared
+        # on a hit (equal mappings give the same AAD, so the same result; another binding is unwrapped for real,
+        # which fails unless it is equal). Comparing two stored records is one C-level comparison of their values,
+        # where a key made of the binding's items decoded them on every GET.
+        cache_key = (kek, blob, purpose)
+        entry = self._entries.get(cache_key)
+        bound = binding or {}
+        if entry is not None and (entry[0] is bound or entry[0] == bound):
             self._entries.move_to_end(cache_key)
-            return key
+            return entry[1]
         key = unwrap_b64(kek, blob, purpose=purpose, binding=binding)     # raises UnwrapError: nothing cached
-        self._entries[cache_key] = key
+        # A binding that could change later (a dict) is kept as a copy; an immutable mapping (a stored record) as is.
+        self._entries[cache_key] = (dict(bound) if isinstance(bound, MutableMapping) else bound, key)
         if len(self._entries) > self._size:
             self._entries.popitem(last=False)
         return key

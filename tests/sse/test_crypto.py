@@ -197,6 +197,22 @@ def test_unwrap_cache_answers_as_unwrap_whatever_the_binding_order() -> None:
         assert cache.unwrap_b64(kek, blob, purpose="sse-s3", binding={"key": "k", "bucket": "b"}) == key
     with pytest.raises(keywrap.UnwrapError):
         cache.unwrap_b64(kek, blob, purpose="sse-s3", binding={"bucket": "b", "key": "other"})
+    assert cache.unwrap_b64(kek, blob, purpose="sse-s3", binding={"bucket": "b", "key": "k"}) == key
+
+
+def test_unwrap_cache_keeps_no_reference_to_a_binding_that_can_change() -> None:
+    """A hit compares the binding with the one the key was unwrapped under: a dict changed after the first call
+    must not make another binding look like that one."""
+    kek, key = os.urandom(32), os.urandom(32)
+    blob = keywrap.wrap_b64(kek, key, purpose="sse-s3", binding={"bucket": "b", "key": "k"})
+    cache = keywrap.UnwrapCache()
+    binding = {"bucket": "b", "key": "k"}
+    assert cache.unwrap_b64(kek, blob, purpose="sse-s3", binding=binding) == key
+    binding["key"] = "other"
+    with pytest.raises(keywrap.UnwrapError):
+        cache.unwrap_b64(kek, blob, purpose="sse-s3", binding=binding)
+    with pytest.raises(keywrap.UnwrapError):
+        cache.unwrap_b64(kek, blob, purpose="sse-s3")
 
 # ----- copy-free paths (update_view, decrypt_range_views, BufferPool) -----
 def _readinto_from(blob: bytes):
