@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from mockserver.errors import S3Error, s3_error
 
@@ -18,7 +19,7 @@ class Credential:
     region: str
     service: str
 
-    @property
+    @cached_property        # (credentials are kept by the parse and presigned-query caches: made once each)
     def scope(self) -> str:
         return f"{self.date}/{self.region}/{self.service}/aws4_request"
 
