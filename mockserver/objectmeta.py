@@ -74,9 +74,13 @@ def object_response_headers(bucket: Bucket, version: ObjectVersion, sse_headers:
     """GET/HEAD headers describing a stored version (without Content-Length / Content-Range)."""
     h = {"last-modified": http_date(version.last_modified), "etag": quoted(version.etag),
          "content-type": version.content_type, "accept-ranges": "bytes"}
-    h.update(version.headers)
-    for name, value in version.metadata.items():
-        h[META_PREFIX + name] = value
+    headers = version.headers
+    if headers:                         # (most objects have none: no update() of an empty read-only mapping)
+        h.update(headers)
+    metadata = version.metadata
+    if metadata:
+        for name, value in metadata.items():
+            h[META_PREFIX + name] = value
     if version.storage_class != "STANDARD":
         h["x-amz-storage-class"] = version.storage_class
     if version.tagging_count:
