@@ -14,4 +14,5 @@ def request_id() -> str:
 
 
 def host_id() -> str:
-    return binascii.b2a_base64(_ids.randbytes(48), newline=False).decode()     # base64.b64encode's text
+    # base64.b64encode's text of 48 random bytes (randbytes(48) is this getrandbits call, one Python call more)
+    return binascii.b2a_base64(_ids.getrandbits(384).to_bytes(48, "little"), newline=False).decode()
