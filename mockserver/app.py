@@ -58,6 +58,8 @@ KMS_AUTH_ERRORS = {
 # Characters uvicorn refuses in a header value (it would raise mid-response); request-derived values such as
 # response-content-type=a%0Db are sanitised instead.
 _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_HOSTS_MAX = 1024           # Host texts whose bucket is kept (S3App._vhost_bucket), and their longest kept length
+_HOST_TEXT = 300
 # Response header names as bytes (name.encode("latin-1", "replace")), by name: the server's own names repeat on every
 # response. Bounded: names that come from stored objects (x-amz-meta-*) could otherwise grow it without end.
 _NAME_BYTES: dict[str, bytes] = {}
@@ -70,6 +72,7 @@ class S3App:
         self.state = AppState(config)
         domain = config.domain.lower()
         self._vhost_suffix = "." + domain
+        self._hosts: dict[str, str | None] = {}     # _vhost_bucket's results by Host text
 
     async def shutdown(self) -> None:
         await self.state.storage.flush()
@@ -94,7 +97,20 @@ class S3App:
 
     # ----- request parsing -----
     def _vhost_bucket(self, host: str) -> str | None:
-        """The bucket a virtual-hosted Host names (<bucket>.<domain>[:port]); None for path-style requests."""
+        """The bucket a virtual-hosted Host names (<bucket>.<domain>[:port]); None for path-style requests.
+        A pure function of the Host text (and the configured domain): kept per Host, bounded (a client sends
+        the same Host on every request)."""
+        hosts = self._hosts
+        if host in hosts:
+            return hosts[host]
+        bucket = self._host_bucket(host)
+        if len(host) <= _HOST_TEXT:
+            if len(hosts) >= _HOSTS_MAX:
+                hosts.clear()
+            hosts[host] = bucket
+        return bucket
+
+    def _host_bucket(self, host: str) -> str | None:
         host = host.lower()
         if host.startswith("["):           # IPv6 literal: path style
             return None
