@@ -66,6 +66,11 @@ _NAME_BYTES: dict[str, bytes] = {}
 _NAME_BYTES_MAX = 512
 
 
+def _unquote(text: str) -> str:
+    """unquote(text, errors="strict"); a text without '%' is returned as it is, as unquote returns it."""
+    return text if "%" not in text else unquote(text, errors="strict")
+
+
 class S3App:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -122,11 +127,10 @@ class S3App:
         Raises S3Error for undecodable paths."""
         try:
             if vhost_bucket is not None:
-                key = unquote(raw_path[1:], errors="strict") if len(raw_path) > 1 else None
+                key = _unquote(raw_path[1:]) if len(raw_path) > 1 else None
                 return vhost_bucket, key
             bucket_part, slash, key_part = raw_path[1:].partition("/")
-            return (unquote(bucket_part, errors="strict") or None,
-                    unquote(key_part, errors="strict") if slash and key_part else None)
+            return _unquote(bucket_part) or None, _unquote(key_part) if slash and key_part else None
         except UnicodeDecodeError:
             raise invalid_uri() from None
 
