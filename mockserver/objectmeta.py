@@ -27,6 +27,8 @@ def require_content_length(ctx: RequestContext) -> None:
 
 
 def check_key(key: str) -> None:
+    if len(key) * 4 <= MAX_KEY_BYTES:   # a code point is at most 4 bytes in UTF-8 (3 for a lone surrogate)
+        return
     size = len(key.encode("utf-8", "surrogatepass"))
     if size > MAX_KEY_BYTES:
         raise key_too_long(size, MAX_KEY_BYTES)
