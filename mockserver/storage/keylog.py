@@ -238,15 +238,19 @@ class KeyLog:
             if sync:
                 os.fsync(fd)
         except OSError:
-            try:
-                os.ftruncate(fd, start)
-            except OSError:            # the torn bytes end that segment (load stops there); later records go to
-                with contextlib.suppress(OSError):      # a new one
-                    self._seal()
+            self._cut(fd, start)
             raise
         self.sizes[segment] = start + len(blob)
         self.total += len(blob)
         return segment, start
+
+    def _cut(self, fd: int, start: int) -> None:
+        """A write that failed is cut off at `start`, where it began."""
+        try:
+            os.ftruncate(fd, start)
+        except OSError:                # the torn bytes end that segment (load stops there); later records go to
+            with contextlib.suppress(OSError):          # a new one
+                self._seal()
 
     def _place(self, bucket: str, key: str, location: int | None) -> None:
         keys = self.where.get(bucket)
@@ -273,7 +277,21 @@ class KeyLog:
         Raises OSError when that fails: then none of them is in the log."""
         if len(records) == 1:           # the usual case (every write without fsync): the bookkeeping inline
             bucket, key, blob, tombstone = records[0]
-            segment, offset = self._append(blob, "meta.key.partial", self.fsync)
+            fd = self._fd
+            if fd is None or self.fsync or crashpoints.armed("meta.key.partial"):
+                segment, offset = self._append(blob, "meta.key.partial", self.fsync)
+            else:                       # _append's common case
+                segment = self._active  # type: ignore[assignment]
+                offset = self.sizes[segment]
+                try:
+                    written = os.write(fd, blob)
+                    if written != len(blob):
+                        _write_all(fd, memoryview(blob)[written:])
+                except OSError:
+                    self._cut(fd, offset)
+                    raise
+                self.sizes[segment] = offset + len(blob)
+                self.total += len(blob)
             crashpoints.crash_at("meta.key.written")
             if tombstone:
                 self.tombstones[segment] += 1
