@@ -22,12 +22,17 @@ follows a torn record in a segment is always nothing. For each key the record wi
 (equal: the later one, an unchanged copy); a winning tombstone means the key is absent.
 
 Compaction: while the log holds more than COMPACT_RATIO x its live bytes (and more than COMPACT_MIN), the oldest
-segment is compacted COMPACT_STEP bytes at a time (one step after a write: no pause proportional to the store): its
-live records (the ones the index names) are copied unchanged to the head; tombstones are dropped (the oldest segment
-holds every older record of their key, all dead) unless the key still has a per-document file of an earlier
-version (`keep_tombstone`). Once the whole segment is copied, the copies are made durable (fsync in fsync mode) and
-only then the segment is unlinked: a kill -9 at any point leaves every record either in the old segment or in both
-(the same generation: either wins).
+segment is compacted COMPACT_STEP bytes at a time: each write adds twice its bytes to compaction's budget, and a
+step reads once the budget makes a whole step (no pause proportional to the store; reads stay large). Its live
+records (the ones the index names: a record is live iff the index holds its location) are copied unchanged to the
+head, each after its crc is checked; dead records are passed on their header and names alone (every record's crc
+was checked when it was written or loaded). Tombstones are dropped (the oldest segment holds every older record of
+their key, all dead) unless the key still has a per-document file of an earlier version (`keep_tombstone`). The
+index counts each segment's live bytes and its tombstones not yet passed (a segment read only in part at load, the
+index cache covering the rest, counts as holding some): once both are 0, the rest of the segment is not read at all
+(a segment whose records are all dead is removed unread). Once the whole segment is passed, the copies are made
+durable (fsync in fsync mode) and only then the segment is unlinked: a kill -9 at any point leaves every record
+either in the old segment or in both (the same generation: either wins).
 """
 from __future__ import annotations
 
