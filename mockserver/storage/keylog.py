@@ -283,39 +283,41 @@ class KeyLog:
         if len(records) == 1:           # the usual case (every write without fsync): the bookkeeping inline
             bucket, key, blob, tombstone = records[0]
             fd = self._fd
-            if fd is None or self.fsync or crashpoints.armed("meta.key.partial"):
+            length = len(blob)
+            if fd is None or self.fsync or crashpoints.armed_any():
                 segment, offset = self._append(blob, "meta.key.partial", self.fsync)
+                crashpoints.crash_at("meta.key.written")
             else:                       # _append's common case
                 segment = self._active  # type: ignore[assignment]
                 offset = self.sizes[segment]
                 try:
                     written = os.write(fd, blob)
-                    if written != len(blob):
+                    if written != length:
                         _write_all(fd, memoryview(blob)[written:])
                 except OSError:
                     self._cut(fd, offset)
                     raise
-                self.sizes[segment] = offset + len(blob)
-                self.total += len(blob)
-            crashpoints.crash_at("meta.key.written")
+                self.sizes[segment] = offset + length
+                self.total += length
             if tombstone:
                 self.tombstones[segment] += 1
                 self._place(bucket, key, None)
             else:
-                length = len(blob)
                 keys = self.where.get(bucket)
                 if keys is None:
                     keys = self.where[bucket] = {}
                 old = keys.get(key)
                 keys[key] = (segment << 64) | (offset << 32) | length
-                live = self.live
                 if old is None:
-                    live[segment] += length
+                    self.live[segment] += length
                     self.live_total += length
                 else:
                     old_length = old & 0xFFFFFFFF
-                    live[segment] += length
-                    live[old >> 64] -= old_length
+                    if old >> 64 == segment:
+                        self.live[segment] += length - old_length
+                    else:
+                        self.live[segment] += length
+                        self.live[old >> 64] -= old_length
                     self.live_total += length - old_length
         else:
             segment, offset = self._append(b"".join(r[2] for r in records), "meta.key.partial", self.fsync)
