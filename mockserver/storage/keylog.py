@@ -22,17 +22,17 @@ follows a torn record in a segment is always nothing. For each key the record wi
 (equal: the later one, an unchanged copy); a winning tombstone means the key is absent.
 
 Compaction: while the log holds more than COMPACT_RATIO x its live bytes (and more than COMPACT_MIN), the oldest
-segment is compacted COMPACT_STEP bytes at a time: each write adds twice its bytes to compaction's budget, and a
-step reads once the budget makes a whole step (no pause proportional to the store; reads stay large). Its live
-records (the ones the index names: a record is live iff the index holds its location) are copied unchanged to the
-head, each after its crc is checked; dead records are passed on their header and names alone (every record's crc
-was checked when it was written or loaded). Tombstones are dropped (the oldest segment holds every older record of
-their key, all dead) unless the key still has a per-document file of an earlier version (`keep_tombstone`). The
-index counts each segment's live bytes and its tombstones not yet passed (a segment read only in part at load, the
-index cache covering the rest, counts as holding some): once both are 0, the rest of the segment is not read at all
-(a segment whose records are all dead is removed unread). Once the whole segment is passed, the copies are made
-durable (fsync in fsync mode) and only then the segment is unlinked: a kill -9 at any point leaves every record
-either in the old segment or in both (the same generation: either wins).
+segment is compacted COMPACT_STEP bytes at a time: each write while it runs adds twice its bytes to compaction's
+budget, and a step (run after writes) reads once the budget makes a whole step (no pause proportional to the store;
+reads stay large). Its live records (the ones the index names: a record is live iff the index holds its location)
+are copied unchanged to the head, each after its crc is checked; dead records are passed on their header and names
+alone (every record's crc was checked when it was written or loaded). Tombstones are dropped (the oldest segment
+holds every older record of their key, all dead) unless the key still has a per-document file of an earlier version
+(`keep_tombstone`). The index counts each segment's live bytes and its tombstones not yet passed (a segment read
+only in part at load, the index cache covering the rest, counts as holding some): once both are 0, the rest of the
+segment is not read at all (a segment whose records are all dead is removed unread). Once the whole segment is
+passed, the copies are made durable (fsync in fsync mode) and only then the segment is unlinked: a kill -9 at any
+point leaves every record either in the old segment or in both (the same generation: either wins).
 """
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ class KeyLog:
         self._top = 0                     # the highest segment id seen (a new segment gets a higher one)
         self._compacting: list[int] | None = None   # [segment, cursor]
         self._compact_fd: int | None = None
-        self._credit = 0                  # bytes of compaction budget not yet spent (less than a step)
+        self._credit = 0                  # bytes compaction may read: 2 x those appended while it runs, less reads
         self.keep_tombstone: Callable[[str, str], bool] = lambda bucket, key: False
 
     # ----- files -----
@@ -299,6 +299,8 @@ class KeyLog:
                     raise
                 self.sizes[segment] = offset + length
                 self.total += length
+            if self._compacting is not None:
+                self._credit += 2 * length
             if tombstone:
                 self.tombstones[segment] += 1
                 self._place(bucket, key, None)
@@ -322,6 +324,8 @@ class KeyLog:
         else:
             segment, offset = self._append(b"".join(r[2] for r in records), "meta.key.partial", self.fsync)
             crashpoints.crash_at("meta.key.written")
+            if self._compacting is not None:
+                self._credit += 2 * (self.sizes[segment] - offset)
             for bucket, key, record, tombstone in records:
                 if tombstone:
                     self.tombstones[segment] += 1
@@ -340,13 +344,14 @@ class KeyLog:
         return self.total > self.COMPACT_MIN and self.total > self.COMPACT_RATIO * self.live_total
 
     def compact_step(self, budget: int = 0) -> None:
-        """Compaction's share of a write: `budget` bytes of the oldest segment (a write path passes twice what it
-        wrote: compaction outpaces it; 0: one COMPACT_STEP). Shares add up until they make a step: the segment is
-        read COMPACT_STEP bytes at a time (reads stay large, a pause stays bounded by max(budget, COMPACT_STEP) plus
-        a step), its live records copied to the head; once nothing in the rest of it is live or a tombstone, the
-        rest is not read. The segment is removed once all of it is copied (and durable). A failure (full disk) is
-        logged and retried at a later step."""
-        credit = self._credit + (budget or self.COMPACT_STEP)
+        """Compaction's share of the writes since the previous step: twice the bytes appended meanwhile (counted
+        here: a caller may run one step after several writes), at least `budget` (a write path passes twice what it
+        wrote; 0: one COMPACT_STEP). Shares add up until they make a step: the oldest segment is read COMPACT_STEP
+        bytes at a time (reads stay large; a pause stays bounded by that share plus a step), its live records copied
+        to the head; once nothing in the rest of it is live or a tombstone, the rest is not read. The segment is
+        removed once all of it is copied (and durable). A failure (full disk) is logged and retried at a later
+        step."""
+        credit = max(self._credit, budget or self.COMPACT_STEP)
         try:
             while credit > 0 and self.compaction_due():
                 spent = self._compact_step(credit >= self.COMPACT_STEP)

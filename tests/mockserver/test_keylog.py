@@ -667,3 +667,26 @@ def test_fsync_copies_are_durable_before_a_segment_is_removed(tmp_path: Any, sma
         assert events[at + 1][0] == "fsync"           # the directory
     _check_counts(w.log)
     assert w.state() == w.expected
+
+
+def test_compaction_keeps_pace_with_writes_between_its_steps(tmp_path: Any, small: None,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server runs one compaction step per event loop turn, after several concurrent writes, passing the budget
+    of one: compaction counts every byte appended while it runs, so the log stays within its bounds."""
+    w = _Log(str(tmp_path), monkeypatch)
+    log = w.log
+    rnd = random.Random(11)
+    peak = 0
+    for i in range(6000):
+        w.generation += 1
+        key = f"k{rnd.randrange(40)}"
+        payload = _payload(key, w.generation)
+        log.append([(BUCKET, key, encode_record(w.generation, BUCKET, key, payload), False)])
+        w.expected[key] = payload
+        if i % 8 == 7 and log.compaction_due():
+            log.compact_step(2 * len(payload))
+        peak = max(peak, log.total)
+    assert log._top - len(log.sizes) > 50                  # compacted many times
+    assert peak <= KeyLog.COMPACT_RATIO * max(log.live_total, KeyLog.COMPACT_MIN) + 3 * KeyLog.SEGMENT_LIMIT, peak
+    _check_counts(log)
+    assert w.state() == w.expected
