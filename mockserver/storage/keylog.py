@@ -339,8 +339,17 @@ class KeyLog:
 
     # ----- compaction -----
     def compaction_due(self) -> bool:
-        if self._compacting is not None:
-            return True
+        """True when a compaction step has work now: the log is to be compacted and no segment is under way, or
+        the one under way has a step's budget, or needs no read (nothing in its rest is live or a tombstone, or it
+        is passed whole). A write path runs compact_step after a write when this is true."""
+        compacting = self._compacting
+        if compacting is None:
+            return self._oversized()
+        segment = compacting[0]
+        return (self._credit >= self.COMPACT_STEP or compacting[1] >= self.sizes[segment]
+                or not (self.live.get(segment) or self.tombstones.get(segment, UNCOUNTED)))
+
+    def _oversized(self) -> bool:
         return self.total > self.COMPACT_MIN and self.total > self.COMPACT_RATIO * self.live_total
 
     def compact_step(self, budget: int = 0) -> None:
@@ -353,7 +362,7 @@ class KeyLog:
         step."""
         credit = max(self._credit, budget or self.COMPACT_STEP)
         try:
-            while credit > 0 and self.compaction_due():
+            while credit > 0 and (self._compacting is not None or self._oversized()):
                 spent = self._compact_step(credit >= self.COMPACT_STEP)
                 if spent is None:           # the next step reads: it waits for a whole step's credit
                     break
@@ -365,7 +374,7 @@ class KeyLog:
     def _compact_step(self, may_read: bool) -> int | None:
         """One step: the bytes it read (at least 1), or None when it has to read and `may_read` is false."""
         if self._compacting is None:
-            if not self.compaction_due() or not self.sizes:
+            if not self._oversized() or not self.sizes:
                 return 1 << 62
             oldest = min(self.sizes)
             if oldest == self._active or oldest == self._reusable:

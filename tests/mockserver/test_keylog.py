@@ -690,3 +690,38 @@ def test_compaction_keeps_pace_with_writes_between_its_steps(tmp_path: Any, smal
     assert peak <= KeyLog.COMPACT_RATIO * max(log.live_total, KeyLog.COMPACT_MIN) + 3 * KeyLog.SEGMENT_LIMIT, peak
     _check_counts(log)
     assert w.state() == w.expected
+
+
+def test_compaction_is_due_only_when_a_step_has_work(tmp_path: Any, small: None,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a segment is under way, a write path is asked for a step only once the budget makes a step (or no
+    read is needed): no step is scheduled for nothing."""
+    w = _Log(str(tmp_path), monkeypatch)
+
+    def put(key: str) -> None:             # no compaction step after it
+        w.generation += 1
+        w.expected[key] = _payload(key, w.generation)
+        w.log.append([(BUCKET, key, encode_record(w.generation, BUCKET, key, w.expected[key]), False)])
+
+    put("static")
+    _fill_first_segment(w, [f"k{i}" for i in range(8)])
+    while not w.log.compaction_due():
+        put(f"k{w.generation % 8}")
+    w.log.compact_step(1)                       # starts segment 1: "static" is live in it, the budget is short
+    assert w.log._compacting == [1, len(MAGIC)] and w.reads == []
+    assert not w.log.compaction_due()
+    appended = 0
+    while not w.log.compaction_due():           # writes of other keys add budget until it makes a step
+        before = w.log.total
+        put(f"k{w.generation % 8}")
+        appended += w.log.total - before
+    assert KeyLog.COMPACT_STEP // 2 <= appended < KeyLog.COMPACT_STEP // 2 + 400
+    w.log.compact_step(1)
+    assert w.reads == [(1, KeyLog.COMPACT_STEP)] and not w.log.compaction_due()    # "static" copied
+    assert 1 not in w.log.sizes or w.log.live[1] == 0
+    put("k0")
+    if 1 in w.log.sizes:                        # nothing in segment 1 is live: due at once, removed unread
+        assert w.log.compaction_due()
+        w.log.compact_step(1)
+    assert 1 not in w.log.sizes and len(w.reads) == 1
+    assert w.state() == w.expected
