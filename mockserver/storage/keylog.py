@@ -444,8 +444,8 @@ class KeyLog:
     def _copies(self, segment: int, data: bytes, base: int,
                 limit: int) -> tuple[list[tuple[int, int, str, str, bool]], int, int, bool]:
         """The records of `data` (the oldest segment's bytes from offset `base` on) that compaction copies: (their
-        start in `data`, length, bucket, key, live), the bytes of whole records in `data`, the tombstones among
-        them, damaged (as parse_records). A record is live iff the index names its location; a dead one is passed
+        start in `data`, length, bucket, key, live), the bytes passed (whole records; the last may end past `data`
+        when it is dead), the tombstones among them, damaged (as parse_records). A record is live iff the index names its location; a dead one is passed
         on its header and names alone (its crc was checked when it was written or loaded); a live one, and a
         tombstone kept, has its crc checked before it is copied."""
         copies: list[tuple[int, int, str, str, bool]] = []
@@ -466,13 +466,17 @@ class KeyLog:
                 damaged = True
                 break
             end = pos + head + length
-            if end > size:
-                damaged = base + end > limit
+            if base + end > limit:
+                damaged = True
                 break
+            if pos + head + body_size > size:
+                break                   # its names are not in `data`: read on
             _generation, bucket_len, key_len = unpack_body(data, pos + head)
             names = pos + head + body_size + bucket_len + key_len
             if names > end:
                 damaged = True
+                break
+            if names > size:
                 break
             try:
                 bucket = data[pos + head + body_size:pos + head + body_size + bucket_len].decode("utf-8",
@@ -484,14 +488,16 @@ class KeyLog:
             keys = names_of(bucket)
             live = keys is not None and keys.get(key) == segment_bits | ((base + pos) << 32) | (head + length)
             tombstone = names == end
-            if tombstone:
-                tombstones += 1
             if live or (tombstone and keep_tombstone(bucket, key)):
+                if end > size:
+                    break               # a copy needs the whole record: read on
                 if zlib.crc32(memoryview(data)[pos + head:end]) != crc:
                     damaged = True
                     break
                 copies.append((pos, head + length, bucket, key, live))
-            pos = end
+            if tombstone:
+                tombstones += 1
+            pos = end                   # a dead record may end past `data`: passed unread
         return copies, pos, tombstones, damaged
 
     # ----- loading -----

@@ -725,3 +725,31 @@ def test_compaction_is_due_only_when_a_step_has_work(tmp_path: Any, small: None,
         w.log.compact_step(1)
     assert 1 not in w.log.sizes and len(w.reads) == 1
     assert w.state() == w.expected
+
+
+def test_records_longer_than_a_step(tmp_path: Any, small: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live record longer than a step is read whole and copied; a dead one is passed on its header, unread."""
+    w = _Log(str(tmp_path), monkeypatch)
+    big = b"[" + b" " * (KeyLog.COMPACT_STEP * 3 // 2) + b"]"
+
+    def put(key: str, payload: bytes) -> None:
+        w.generation += 1
+        w.expected[key] = payload
+        w.log.append([(BUCKET, key, encode_record(w.generation, BUCKET, key, payload), False)])
+
+    put("dead-big", big)
+    put("live-big", big)
+    put("static", _payload("static", 0))
+    put("dead-big", _payload("dead-big", 0))
+    _fill_first_segment(w, [f"k{i}" for i in range(4)])
+    while not w.log.compaction_due():
+        put(f"k{w.generation % 4}", _payload("k", w.generation))
+    while 1 in w.log.sizes:
+        w.log.compact_step(KeyLog.COMPACT_STEP)
+    first = encode_record(1, BUCKET, "dead-big", big)
+    # "dead-big" (first in the segment): a step read its header and names, the next step begins after it; the
+    # next step finds "live-big" cut short and reads it whole
+    assert [n for _, n in w.reads][:3] == [KeyLog.COMPACT_STEP, KeyLog.COMPACT_STEP, len(first)]
+    assert w.log.where[BUCKET]["live-big"] >> 64 > 1 and w.log.where[BUCKET]["static"] >> 64 > 1
+    _check_counts(w.log)
+    assert w.state() == w.expected
