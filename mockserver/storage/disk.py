@@ -26,13 +26,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from mockserver.storage import crashpoints
+from mockserver.storage import crashpoints, keypayload
 from mockserver.storage.base import Bucket, ObjectVersion, Part, Storage, Upload, new_blob_id, preadv_full
-from mockserver.storage.jsontext import encode, versions_payload
+from mockserver.storage.jsontext import encode
 from mockserver.storage.keylog import KeyLog, encode_record, location, location_parts, payload_of
 from mockserver.storage.records import thaw
 
 log = logging.getLogger("mockserver")
+
+
+class DataDirError(RuntimeError):
+    """The data dir holds what this version cannot read: the server does not start (and changes nothing)."""
 
 
 def _fsync_dir(path: str, fsync: bool = True) -> None:
@@ -334,7 +338,7 @@ class DiskJournal:
         """One record appended to the key log. Without fsync: written at once (a write() into the page cache,
         cheaper than a thread hop). With fsync: queued; the committer writes every queued record with one write()
         and one fsync, and this returns once that batch is durable (or raises its OSError)."""
-        payload = versions_payload(versions) if versions else b""
+        payload = keypayload.encode(versions) if versions else b""
         record = encode_record(self._next_generation(), bucket, key, payload)
         loop = asyncio.get_running_loop()
         if not self.fsync:
@@ -575,7 +579,14 @@ class DiskJournal:
             data = self.log.read_segment(segment)
             for key, winner in todo.pop(segment):
                 _segment, offset, length = location_parts(winner[1])
-                winner[2] = _parsed_versions(key, json.loads(payload_of(data, offset, length)))
+                try:
+                    documents = keypayload.documents(payload_of(data, offset, length))
+                except ValueError as error:      # a record this version cannot read: stop before anything is
+                    raise DataDirError(         # removed (its key's blobs would look unreferenced)
+                        f"cannot load the data dir: the key log record of key {key!r} ({self.log.path(segment)}, "
+                        f"offset {offset}) is unreadable ({error}); was it written by a newer version of this "
+                        "server? No data was changed") from None
+                winner[2] = _parsed_versions(key, documents)
             del data
         self._load_legacy_keys(winners, legacy_cached)
         keys = []

@@ -4,8 +4,9 @@ meta/log/<segment id, 16 hex digits>.seg. Nothing in a segment is ever rewritten
 Segment: an 8-byte magic (b"S3CKLOG1"), then records. Record: a 8-byte header, little-endian
 `length` (u32: bytes after the header) and `crc` (u32: zlib.crc32 of those bytes), then the body: `generation` (u64,
 the journal's monotonic generation: a higher one is newer), the bucket name's length (u16) and the key's (u32), both
-names (UTF-8, surrogates passed through), then the key's versions as a JSON list (ObjectVersion.to_json each); an
-empty list is not written: a body ending after the key is a tombstone (the key has no versions). The same record
+names (UTF-8, surrogates passed through), then the payload: the key's versions (storage/keypayload.py: pickled
+compact fields; JSON text in records of earlier versions); no versions are not written: a body ending after the
+key is a tombstone (the key has no versions). The same record
 bytes are valid anywhere: compaction copies them unchanged.
 
 Writing: records that are ready are appended with one write(). With fsync that is a group commit: records queue
@@ -557,6 +558,7 @@ def location(segment: int, offset: int, length: int) -> int:
 
 
 def payload_of(data: bytes, offset: int, length: int) -> bytes:
-    """The versions JSON of the record at `offset` (`length` bytes) of a segment's `data`."""
+    """The payload (the versions, storage/keypayload.py) of the record at `offset` (`length` bytes) of a segment's
+    `data`."""
     _generation, bucket_len, key_len = _BODY.unpack_from(data, offset + _HEAD.size)
     return data[offset + _HEAD.size + _BODY.size + bucket_len + key_len:offset + length]
