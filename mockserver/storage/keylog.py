@@ -344,8 +344,9 @@ class KeyLog:
         the one under way has a step's budget, or needs no read (nothing in its rest is live or a tombstone, or it
         is passed whole). A write path runs compact_step after a write when this is true."""
         compacting = self._compacting
-        if compacting is None:
-            return self._oversized()
+        if compacting is None:          # (_oversized, inline: asked after every write)
+            total = self.total
+            return total > self.COMPACT_MIN and total > self.COMPACT_RATIO * self.live_total
         segment = compacting[0]
         return (self._credit >= self.COMPACT_STEP or compacting[1] >= self.sizes[segment]
                 or not (self.live.get(segment) or self.tombstones.get(segment, UNCOUNTED)))
