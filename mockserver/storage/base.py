@@ -692,6 +692,10 @@ class Storage:
     def __init__(self, blobs: BlobStore, journal: Journal | None = None) -> None:
         self.blobs = blobs
         self.journal: Journal = journal or NoJournal()
+        # A journal that writes a key's record at once (disk without fsync) as a plain call: put_version needs no
+        # coroutine for it. Queued journals (fsync) are awaited.
+        self._write_key_now: Callable[[str, str, list[ObjectVersion]], None] | None = (
+            None if getattr(self.journal, "queued", True) else getattr(self.journal, "write_key", None))
         self.buckets: dict[str, Bucket] = {}
         self.index: dict[str, BucketIndex] = {}
         self.uploads: dict[str, Upload] = {}
@@ -827,8 +831,16 @@ class Storage:
             back = [v for v in replaced if v.version_id not in ids]
             idx.set(version.key, back + now_versions)
 
+        write_now = self._write_key_now
         try:
-            await self._persist("object", self.journal.save_key(bucket, version.key, versions), undo)
+            if write_now is not None:
+                try:
+                    write_now(bucket, version.key, versions)
+                except OSError as error:
+                    undo()
+                    raise storage_failure("object", error) from None
+            else:
+                await self._persist("object", self.journal.save_key(bucket, version.key, versions), undo)
         except S3Error:
             await self._free_failed(version.blob_ids() if owns_blobs else [],
                                     lambda: self.journal.save_key(bucket, version.key, idx.versions.get(version.key, [])))

@@ -334,23 +334,30 @@ class DiskJournal:
     async def delete_bucket(self, name: str) -> None:
         await self._write("bucket", os.path.join(self.buckets_dir, _digest(name)), None)
 
-    async def save_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None:
-        """One record appended to the key log. Without fsync: written at once (a write() into the page cache,
-        cheaper than a thread hop). With fsync: queued; the committer writes every queued record with one write()
-        and one fsync, and this returns once that batch is durable (or raises its OSError)."""
+    def write_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None:
+        """save_key without fsync as a plain call (Storage.put_version's: no coroutine), done when it returns: the
+        record written into the page cache (survives a kill -9). Raises OSError when it could not be written (then
+        it is not in the log)."""
         payload = keypayload.encode(versions) if versions else b""
         record = encode_record(self._next_generation(), bucket, key, payload)
-        loop = asyncio.get_running_loop()
+        self._commit([(bucket, key, record, not versions)])
+        if not self._compaction_scheduled and self.log.compaction_due():
+            self._compaction_scheduled = True
+            asyncio.get_running_loop().call_soon(self._compact, 2 * len(record))
+
+    async def save_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None:
+        """One record appended to the key log. Without fsync: written at once (write_key: a write() into the page
+        cache, cheaper than a thread hop). With fsync: queued; the committer writes every queued record with one
+        write() and one fsync, and this returns once that batch is durable (or raises its OSError)."""
         if not self.fsync:
-            self._commit([(bucket, key, record, not versions)])
-            if not self._compaction_scheduled and self.log.compaction_due():
-                self._compaction_scheduled = True
-                loop.call_soon(self._compact, 2 * len(record))
+            self.write_key(bucket, key, versions)
             return
-        future: asyncio.Future[None] = loop.create_future()
+        payload = keypayload.encode(versions) if versions else b""
+        record = encode_record(self._next_generation(), bucket, key, payload)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((bucket, key, record, not versions, future))
         if self._committer is None:
-            self._committer = loop.create_task(self._commit_queued())
+            self._committer = asyncio.get_running_loop().create_task(self._commit_queued())
         await future
 
     def _commit(self, records: list[tuple[str, str, bytes, bool]]) -> None:
