@@ -64,6 +64,11 @@ def armed(step: str) -> bool:
     return _armed is not None and _armed == step
 
 
+def armed_any() -> bool:
+    """True when a step is armed (a hot path then takes its slower way, with every hook)."""
+    return _armed is not None
+
+
 def crash_at(step: str) -> None:
     if _armed is not None and _armed == step:
         os._exit(CRASH_STATUS)

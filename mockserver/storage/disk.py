@@ -715,23 +715,32 @@ class DiskJournal:
                 record((sorted(self.log.sizes.items()), self._generation))
                 batch: list[tuple[int | bytes, int, Any]] = []
                 where = self.log.where
+                legacy_seen = 0             # documents of earlier versions whose key is among the entries
                 for bucket, key, versions in entries:
                     if not versions:
                         continue
                     at: int | bytes | None = where.get(bucket, {}).get(key)
                     generation = self._generation
-                    if at is None:
-                        if not self._legacy:
-                            continue
-                        at = bytes.fromhex(_digest(bucket, key))
-                        legacy_generation = self._legacy.get(at)
-                        if legacy_generation is None:
-                            continue
-                        generation = legacy_generation
+                    if self._legacy:
+                        digest = bytes.fromhex(_digest(bucket, key))
+                        legacy_generation = self._legacy.get(digest)
+                        legacy_seen += legacy_generation is not None
+                        if at is None:
+                            if legacy_generation is None:
+                                continue
+                            at, generation = digest, legacy_generation
+                    elif at is None:
+                        continue
                     batch.append((at, generation, _to_cache(bucket, key, versions)))
                     if len(batch) >= self.CACHE_BATCH:
                         record(batch)
                         batch = []
+                if legacy_seen < len(self._legacy):
+                    # A deleted key still has a document of an earlier version (its removal failed): its tombstone
+                    # is in the log the cache would skip, and the cache names only keys that exist, so the document
+                    # would win at the next start. No cache: that start reads the log (tombstones included).
+                    raise ValueError(f"{len(self._legacy) - legacy_seen} deleted key(s) still have a document of an "
+                                     "earlier version")
                 if batch:
                     record(batch)
                 f.write(bytes(8))            # length 0: the end (a file cut short has none and is not used)

@@ -23,12 +23,17 @@ follows a torn record in a segment is always nothing. For each key the record wi
 (equal: the later one, an unchanged copy); a winning tombstone means the key is absent.
 
 Compaction: while the log holds more than COMPACT_RATIO x its live bytes (and more than COMPACT_MIN), the oldest
-segment is compacted COMPACT_STEP bytes at a time (one step after a write: no pause proportional to the store): its
-live records (the ones the index names) are copied unchanged to the head; tombstones are dropped (the oldest segment
-holds every older record of their key, all dead) unless the key still has a per-document file of an earlier
-version (`keep_tombstone`). Once the whole segment is copied, the copies are made durable (fsync in fsync mode) and
-only then the segment is unlinked: a kill -9 at any point leaves every record either in the old segment or in both
-(the same generation: either wins).
+segment is compacted COMPACT_STEP bytes at a time: each write while it runs adds twice its bytes to compaction's
+budget, and a step (run after writes) reads once the budget makes a whole step (no pause proportional to the store;
+reads stay large). Its live records (the ones the index names: a record is live iff the index holds its location)
+are copied unchanged to the head, each after its crc is checked; dead records are passed on their header and names
+alone (every record's crc was checked when it was written or loaded). Tombstones are dropped (the oldest segment
+holds every older record of their key, all dead) unless the key still has a per-document file of an earlier version
+(`keep_tombstone`). The index counts each segment's live bytes and its tombstones not yet passed (a segment read
+only in part at load, the index cache covering the rest, counts as holding some): once both are 0, the rest of the
+segment is not read at all (a segment whose records are all dead is removed unread). Once the whole segment is
+passed, the copies are made durable (fsync in fsync mode) and only then the segment is unlinked: a kill -9 at any
+point leaves every record either in the old segment or in both (the same generation: either wins).
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ MAGIC = b"S3CKLOG1"
 _HEAD = struct.Struct("<II")              # length, crc32
 _BODY = struct.Struct("<QHI")             # generation, bucket name length, key length
 MAX_RECORD = 1 << 31                      # a length above this is damage, not a record
+UNCOUNTED = 1 << 62                       # tombstones of a segment not counted (never reaches 0 by decrements)
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
@@ -140,6 +146,9 @@ class KeyLog:
         self.where: dict[str, dict[str, int]] = {}
         self.sizes: dict[int, int] = {}   # segment id -> bytes of valid records (with the magic)
         self.live: dict[int, int] = {}    # segment id -> bytes of its live records
+        # segment id -> tombstones in it not yet passed by compaction (UNCOUNTED added: a segment read only in part
+        # at load, behind the index cache, may hold any number)
+        self.tombstones: dict[int, int] = {}
         self.total = 0                    # sum of sizes
         self.live_total = 0
         self._active: int | None = None   # the segment appended to (None: the next write opens a new one)
@@ -148,6 +157,7 @@ class KeyLog:
         self._top = 0                     # the highest segment id seen (a new segment gets a higher one)
         self._compacting: list[int] | None = None   # [segment, cursor]
         self._compact_fd: int | None = None
+        self._credit = 0                  # bytes compaction may read: 2 x those appended while it runs, less reads
         self.keep_tombstone: Callable[[str, str], bool] = lambda bucket, key: False
 
     # ----- files -----
@@ -194,6 +204,7 @@ class KeyLog:
         self._fd, self._active = fd, segment
         self.sizes[segment] = len(MAGIC)
         self.live[segment] = 0
+        self.tombstones[segment] = 0
         self.total += len(MAGIC)
         return fd
 
@@ -215,29 +226,37 @@ class KeyLog:
             self._compact_fd = None
 
     # ----- writing -----
-    def _append(self, blob: bytes, step: str, sync: bool) -> tuple[int, int]:
+    def _append(self, blob: bytes, partial_step: str, sync: bool) -> tuple[int, int]:
         """Appends `blob` (whole records): (segment, offset). On OSError nothing of it stays in the log."""
-        fd = self._open_active()
+        fd = self._fd
+        if fd is None:
+            fd = self._open_active()
         segment = self._active
         assert segment is not None
         start = self.sizes[segment]
         try:
-            if crashpoints.armed(f"{step}.partial"):
+            if crashpoints.armed(partial_step):
                 _write_all(fd, blob[:len(blob) // 2])
-                crashpoints.crash_at(f"{step}.partial")
-            _write_all(fd, blob)
+                crashpoints.crash_at(partial_step)
+            written = os.write(fd, blob)
+            if written != len(blob):       # a short write (full disk: the next one raises)
+                _write_all(fd, memoryview(blob)[written:])
             if sync:
                 os.fsync(fd)
         except OSError:
-            try:
-                os.ftruncate(fd, start)
-            except OSError:            # the torn bytes end that segment (load stops there); later records go to
-                with contextlib.suppress(OSError):      # a new one
-                    self._seal()
+            self._cut(fd, start)
             raise
         self.sizes[segment] = start + len(blob)
         self.total += len(blob)
         return segment, start
+
+    def _cut(self, fd: int, start: int) -> None:
+        """A write that failed is cut off at `start`, where it began."""
+        try:
+            os.ftruncate(fd, start)
+        except OSError:                # the torn bytes end that segment (load stops there); later records go to
+            with contextlib.suppress(OSError):          # a new one
+                self._seal()
 
     def _place(self, bucket: str, key: str, location: int | None) -> None:
         keys = self.where.get(bucket)
@@ -262,12 +281,57 @@ class KeyLog:
     def append(self, records: list[tuple[str, str, bytes, bool]]) -> None:
         """Appends (bucket, key, record bytes, tombstone) in order, with one write (and one fsync in fsync mode).
         Raises OSError when that fails: then none of them is in the log."""
-        blob = records[0][2] if len(records) == 1 else b"".join(r[2] for r in records)
-        segment, offset = self._append(blob, "meta.key", self.fsync)
-        crashpoints.crash_at("meta.key.written")
-        for bucket, key, record, tombstone in records:
-            self._place(bucket, key, None if tombstone else _location(segment, offset, len(record)))
-            offset += len(record)
+        if len(records) == 1:           # the usual case (every write without fsync): the bookkeeping inline
+            bucket, key, blob, tombstone = records[0]
+            fd = self._fd
+            length = len(blob)
+            if fd is None or self.fsync or crashpoints.armed_any():
+                segment, offset = self._append(blob, "meta.key.partial", self.fsync)
+                crashpoints.crash_at("meta.key.written")
+            else:                       # _append's common case
+                segment = self._active  # type: ignore[assignment]
+                offset = self.sizes[segment]
+                try:
+                    written = os.write(fd, blob)
+                    if written != length:
+                        _write_all(fd, memoryview(blob)[written:])
+                except OSError:
+                    self._cut(fd, offset)
+                    raise
+                self.sizes[segment] = offset + length
+                self.total += length
+            if self._compacting is not None:
+                self._credit += 2 * length
+            if tombstone:
+                self.tombstones[segment] += 1
+                self._place(bucket, key, None)
+            else:
+                keys = self.where.get(bucket)
+                if keys is None:
+                    keys = self.where[bucket] = {}
+                old = keys.get(key)
+                keys[key] = (segment << 64) | (offset << 32) | length
+                if old is None:
+                    self.live[segment] += length
+                    self.live_total += length
+                else:
+                    old_length = old & 0xFFFFFFFF
+                    if old >> 64 == segment:
+                        self.live[segment] += length - old_length
+                    else:
+                        self.live[segment] += length
+                        self.live[old >> 64] -= old_length
+                    self.live_total += length - old_length
+        else:
+            segment, offset = self._append(b"".join(r[2] for r in records), "meta.key.partial", self.fsync)
+            crashpoints.crash_at("meta.key.written")
+            if self._compacting is not None:
+                self._credit += 2 * (self.sizes[segment] - offset)
+            for bucket, key, record, tombstone in records:
+                if tombstone:
+                    self.tombstones[segment] += 1
+                self._place(bucket, key, None if tombstone else _location(segment, offset, len(record)))
+                offset += len(record)
         if self.sizes[segment] >= self.SEGMENT_LIMIT:
             try:
                 self._seal()
@@ -276,25 +340,43 @@ class KeyLog:
 
     # ----- compaction -----
     def compaction_due(self) -> bool:
-        if self._compacting is not None:
-            return True
+        """True when a compaction step has work now: the log is to be compacted and no segment is under way, or
+        the one under way has a step's budget, or needs no read (nothing in its rest is live or a tombstone, or it
+        is passed whole). A write path runs compact_step after a write when this is true."""
+        compacting = self._compacting
+        if compacting is None:          # (_oversized, inline: asked after every write)
+            total = self.total
+            return total > self.COMPACT_MIN and total > self.COMPACT_RATIO * self.live_total
+        segment = compacting[0]
+        return (self._credit >= self.COMPACT_STEP or compacting[1] >= self.sizes[segment]
+                or not (self.live.get(segment) or self.tombstones.get(segment, UNCOUNTED)))
+
+    def _oversized(self) -> bool:
         return self.total > self.COMPACT_MIN and self.total > self.COMPACT_RATIO * self.live_total
 
     def compact_step(self, budget: int = 0) -> None:
-        """Copies the live records of about max(budget, COMPACT_STEP) bytes of the oldest segment to the head (a
-        write path passes twice what it wrote: compaction outpaces it); removes the segment once all of it is
-        copied (and durable). A failure (full disk) is logged and retried at a later step."""
-        budget = max(budget, self.COMPACT_STEP)
+        """Compaction's share of the writes since the previous step: twice the bytes appended meanwhile (counted
+        here: a caller may run one step after several writes), at least `budget` (a write path passes twice what it
+        wrote; 0: one COMPACT_STEP). Shares add up until they make a step: the oldest segment is read COMPACT_STEP
+        bytes at a time (reads stay large; a pause stays bounded by that share plus a step), its live records copied
+        to the head; once nothing in the rest of it is live or a tombstone, the rest is not read. The segment is
+        removed once all of it is copied (and durable). A failure (full disk) is logged and retried at a later
+        step."""
+        credit = max(self._credit, budget or self.COMPACT_STEP)
         try:
-            while budget > 0 and self.compaction_due():
-                budget -= self._compact_step()
+            while credit > 0 and (self._compacting is not None or self._oversized()):
+                spent = self._compact_step(credit >= self.COMPACT_STEP)
+                if spent is None:           # the next step reads: it waits for a whole step's credit
+                    break
+                credit -= spent
         except OSError as error:
             log.error("key log compaction postponed: %s", error)
+        self._credit = max(0, min(credit, self.COMPACT_STEP))
 
-    def _compact_step(self) -> int:
-        """One step; returns the bytes it read (at least 1)."""
+    def _compact_step(self, may_read: bool) -> int | None:
+        """One step: the bytes it read (at least 1), or None when it has to read and `may_read` is false."""
         if self._compacting is None:
-            if not self.compaction_due() or not self.sizes:
+            if not self._oversized() or not self.sizes:
                 return 1 << 62
             oldest = min(self.sizes)
             if oldest == self._active or oldest == self._reusable:
@@ -303,39 +385,44 @@ class KeyLog:
             self._compacting = [oldest, len(MAGIC)]
         segment, cursor = self._compacting
         end = self.sizes[segment]
+        if cursor < end and not self.live.get(segment) and not self.tombstones.get(segment, UNCOUNTED):
+            # Nothing after the cursor is live or a tombstone (the index counts both): nothing to copy, nothing read.
+            cursor = self._compacting[1] = end
         if cursor < end:
+            if not may_read:
+                return None
             if self._compact_fd is None:
                 self._compact_fd = os.open(self.path(segment), os.O_RDONLY)
             data = os.pread(self._compact_fd, min(self.COMPACT_STEP, end - cursor), cursor)
-            records, used, damaged = parse_records(data, cursor, end)
-            if not records and not damaged and used == 0 and len(data) < end - cursor:
+            read = len(data)
+            copies, used, passed, damaged = self._copies(segment, data, cursor, end)
+            if not damaged and used == 0 and len(data) < end - cursor:
                 length = _HEAD.unpack_from(data)[0] + _HEAD.size      # one record longer than a step
                 data = os.pread(self._compact_fd, length, cursor)
-                records, used, damaged = parse_records(data, cursor, end)
-            if damaged or not records:
+                read += len(data)
+                copies, used, passed, damaged = self._copies(segment, data, cursor, end)
+            if damaged or not used:
                 used = end - cursor     # sizes[] ends before any damage: cannot happen; never loops forever
-                records = []
-            keys_of = self.where.get
-            copies = []
-            for r in records:
-                keys = keys_of(r.bucket)
-                location = _location(segment, r.offset, r.length)
-                live = keys is not None and keys.get(r.key) == location
-                if live or (r.start == r.end and self.keep_tombstone(r.bucket, r.key)):
-                    copies.append((r, live))
+                copies = []
             if copies:
-                blob = b"".join(bytes(data[c.offset - cursor:c.offset - cursor + c.length]) for c, _ in copies)
-                head, offset = self._append(blob, "meta.compact", False)
-                for r, live in copies:
+                blob = b"".join([data[start:start + length] for start, length, _b, _k, _live in copies])
+                head, offset = self._append(blob, "meta.compact.partial", False)
+                tombstones = 0
+                for _start, length, bucket, key, live in copies:
                     if live:
-                        self._place(r.bucket, r.key, _location(head, offset, r.length))
-                    offset += r.length
+                        self._place(bucket, key, (head << 64) | (offset << 32) | length)
+                    else:
+                        tombstones += 1
+                    offset += length
+                if tombstones:
+                    self.tombstones[head] += tombstones
                 if self.sizes[head] >= self.SEGMENT_LIMIT:
                     self._seal()
             cursor += used
             self._compacting[1] = cursor
+            self.tombstones[segment] -= passed      # once passed for good (a failed copy is read again)
             if cursor < end:
-                return max(used, 1)
+                return max(read, 1)
         # Every live record of the segment has a copy: durable before the segment goes.
         if self.fsync and self._fd is not None:
             os.fsync(self._fd)
@@ -347,6 +434,7 @@ class KeyLog:
         if self.fsync:
             _fsync_dir(self.dir)
         self.total -= self.sizes.pop(segment)
+        self.tombstones.pop(segment, None)
         leftover = self.live.pop(segment, 0)
         if leftover:                   # cannot happen: every live record was moved
             log.error("key log compaction: %d live bytes left in segment %d", leftover, segment)
@@ -354,6 +442,65 @@ class KeyLog:
         self._compacting = None
         crashpoints.crash_at("meta.compact.removed")
         return self.COMPACT_STEP
+
+    def _copies(self, segment: int, data: bytes, base: int,
+                limit: int) -> tuple[list[tuple[int, int, str, str, bool]], int, int, bool]:
+        """The records of `data` (the oldest segment's bytes from offset `base` on) that compaction copies: (their
+        start in `data`, length, bucket, key, live), the bytes passed (whole records; the last may end past `data`
+        when it is dead), the tombstones among them, damaged (as parse_records). A record is live iff the index names its location; a dead one is passed
+        on its header and names alone (its crc was checked when it was written or loaded); a live one, and a
+        tombstone kept, has its crc checked before it is copied."""
+        copies: list[tuple[int, int, str, str, bool]] = []
+        size = len(data)
+        pos = 0
+        head, body_size = _HEAD.size, _BODY.size
+        unpack_head, unpack_body = _HEAD.unpack_from, _BODY.unpack_from
+        names_of = self.where.get
+        keep_tombstone = self.keep_tombstone
+        segment_bits = segment << 64
+        tombstones = 0
+        damaged = False
+        while pos < size:
+            if size - pos < head:
+                break
+            length, crc = unpack_head(data, pos)
+            if length < body_size or length > MAX_RECORD:
+                damaged = True
+                break
+            end = pos + head + length
+            if base + end > limit:
+                damaged = True
+                break
+            if pos + head + body_size > size:
+                break                   # its names are not in `data`: read on
+            _generation, bucket_len, key_len = unpack_body(data, pos + head)
+            names = pos + head + body_size + bucket_len + key_len
+            if names > end:
+                damaged = True
+                break
+            if names > size:
+                break
+            try:
+                bucket = data[pos + head + body_size:pos + head + body_size + bucket_len].decode("utf-8",
+                                                                                                "surrogatepass")
+                key = data[pos + head + body_size + bucket_len:names].decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError:
+                damaged = True
+                break
+            keys = names_of(bucket)
+            live = keys is not None and keys.get(key) == segment_bits | ((base + pos) << 32) | (head + length)
+            tombstone = names == end
+            if live or (tombstone and keep_tombstone(bucket, key)):
+                if end > size:
+                    break               # a copy needs the whole record: read on
+                if zlib.crc32(memoryview(data)[pos + head:end]) != crc:
+                    damaged = True
+                    break
+                copies.append((pos, head + length, bucket, key, live))
+            if tombstone:
+                tombstones += 1
+            pos = end                   # a dead record may end past `data`: passed unread
+        return copies, pos, tombstones, damaged
 
     # ----- loading -----
     def read_segment(self, segment: int, start: int = 0) -> bytes:
@@ -389,6 +536,8 @@ class KeyLog:
                             segment, size - valid, valid)
             self.sizes[segment] = valid
             self.live.setdefault(segment, 0)
+            self.tombstones[segment] = sum(1 for r in records if r.start == r.end) + (
+                UNCOUNTED if start > len(MAGIC) else 0)     # the part behind the index cache is not read
             self.total += valid
             if segment == ids[-1] and valid == size and valid < self.SEGMENT_LIMIT:
                 self._reusable = segment

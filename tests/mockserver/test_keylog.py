@@ -15,7 +15,7 @@ import pytest
 from mockserver.storage import crashpoints
 from mockserver.storage.base import ObjectVersion
 from mockserver.storage.disk import DiskJournal
-from mockserver.storage.keylog import KeyLog
+from mockserver.storage.keylog import MAGIC, UNCOUNTED, KeyLog, encode_record, parse_records, payload_of
 
 BUCKET = "b"
 
@@ -107,6 +107,7 @@ def test_compaction_bounds_the_log_and_keeps_every_key(tmp_path: Any, small: Non
     assert log.total == _log_bytes(data_dir)
     live = sum(location & 0xFFFFFFFF for keys in log.where.values() for location in keys.values())
     assert log.live_total == live == sum(log.live.values())
+    _check_counts(log)                         # live bytes and tombstones per segment, as compaction relies on them
     # 3,000 writes of ~2.3 MB in all; the log stays within its bounds (ratio x live + a segment or two).
     assert peak <= KeyLog.COMPACT_RATIO * max(live, KeyLog.COMPACT_MIN) + 3 * KeyLog.SEGMENT_LIMIT, (peak, live)
     assert len(log.sizes) <= peak // KeyLog.SEGMENT_LIMIT + 2
@@ -432,3 +433,323 @@ def test_cache_then_records_after_it_then_a_torn_one(tmp_path: Any, caplog: pyte
     asyncio.run(journal.save_key(BUCKET, "c", [_version("c", "3")]))
     assert len(os.listdir(os.path.join(data_dir, "meta", "log"))) == 2
     assert _state(data_dir) == {"a": "1", "c": "3"}
+
+
+# ----- what compaction can prove dead, it does not read ---------------------------------------------------------------
+
+def _payload(key: str, generation: int) -> bytes:
+    return f'[{{"key":"{key}","g":{generation}}}]'.encode() + b" " * 150
+
+
+class _Log:
+    """A KeyLog driven as DiskJournal drives it (a compaction step after each write), with its reads recorded."""
+
+    def __init__(self, directory: str, monkeypatch: pytest.MonkeyPatch, fsync: bool = False) -> None:
+        self.log = KeyLog(directory, fsync)
+        self.generation = 0
+        self.reads: list[tuple[int, int]] = []      # (segment read, bytes)
+        self.opened: list[int] = []                 # segments opened for reading
+        self.expected: dict[str, bytes] = {}
+        real_pread, real_open = os.pread, os.open
+        segments: dict[int, int] = {}
+
+        def pread(fd: int, n: int, offset: int) -> bytes:
+            self.reads.append((segments.get(fd, -1), n))
+            return real_pread(fd, n, offset)
+
+        def open_(path: str, flags: int, *args: Any) -> int:
+            fd = real_open(path, flags, *args)
+            if path.endswith(".seg") and flags == os.O_RDONLY:
+                segments[fd] = int(os.path.basename(path)[:16], 16)
+                self.opened.append(segments[fd])
+            return fd
+
+        monkeypatch.setattr(os, "pread", pread)
+        monkeypatch.setattr(os, "open", open_)
+
+    def write(self, key: str, delete: bool = False) -> None:
+        self.generation += 1
+        payload = b"" if delete else _payload(key, self.generation)
+        self.log.append([(BUCKET, key, encode_record(self.generation, BUCKET, key, payload), delete)])
+        if delete:
+            self.expected.pop(key, None)
+        else:
+            self.expected[key] = payload
+        if self.log.compaction_due():
+            self.log.compact_step(2 * len(payload))
+
+    def state(self) -> dict[str, bytes]:
+        """What a restart loads: per key the highest generation's payload (tombstones: absent)."""
+        fresh = KeyLog(self.log.dir)
+        winners: dict[str, tuple[int, bytes]] = {}
+        for _segment, data, records in fresh.scan():
+            for r in records:
+                if r.bucket == BUCKET and r.generation >= winners.get(r.key, (-1, b""))[0]:
+                    winners[r.key] = (r.generation, payload_of(data, r.offset, r.length))
+        return {key: payload for key, (_g, payload) in winners.items() if payload}
+
+
+def _check_counts(log: KeyLog) -> None:
+    """The index's counts match the files: per segment its live bytes, and its tombstones not yet passed by
+    compaction (a segment behind the index cache: UNCOUNTED or more)."""
+    live = {segment: 0 for segment in log.sizes}
+    for keys in log.where.values():
+        for location in keys.values():
+            live[location >> 64] += location & 0xFFFFFFFF
+    assert live == log.live
+    for segment, size in log.sizes.items():
+        start = log._compacting[1] if log._compacting and log._compacting[0] == segment else len(MAGIC)
+        data = log.read_segment(segment)
+        records, used, damaged = parse_records(memoryview(data)[start:size], start)
+        assert start + used == size and not damaged
+        tombstones = sum(1 for r in records if r.start == r.end)
+        assert log.tombstones[segment] == tombstones or log.tombstones[segment] >= UNCOUNTED, (segment, tombstones)
+
+
+def _fill_first_segment(w: _Log, keys: list[str]) -> None:
+    """Segment 1 full (sealed) of records of `keys`, before compaction is due."""
+    i = 0
+    while not w.log.sizes or w.log._fd is not None:
+        w.log.append([(BUCKET, keys[i % len(keys)], encode_record(w.generation + 1, BUCKET, keys[i % len(keys)],
+                                                                    _payload(keys[i % len(keys)], w.generation + 1)),
+                       False)])
+        w.generation += 1
+        w.expected[keys[i % len(keys)]] = _payload(keys[i % len(keys)], w.generation)
+        i += 1
+    assert list(w.log.sizes) == [1] and not w.log.compaction_due()        # sealed at SEGMENT_LIMIT
+
+
+def test_a_segment_with_nothing_live_is_removed_unread(tmp_path: Any, small: None,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    w = _Log(str(tmp_path), monkeypatch)
+    keys = [f"k{i}" for i in range(8)]
+    _fill_first_segment(w, keys)
+    while not w.log.compaction_due():      # every key written again: segment 1 holds only dead records
+        for key in keys:
+            w.log.append([(BUCKET, key, encode_record(w.generation + 1, BUCKET, key, _payload(key, 0)), False)])
+            w.generation += 1
+            w.expected[key] = _payload(key, 0)
+    assert w.log.live[1] == 0 and w.log.tombstones[1] == 0
+    w.log.compact_step(1)
+    assert 1 not in w.log.sizes and not os.path.exists(w.log.path(1))
+    assert w.opened == [] and w.reads == []          # never opened, never read
+    _check_counts(w.log)
+    assert w.state() == w.expected
+
+
+def test_the_rest_of_a_segment_is_not_read_once_nothing_in_it_is_live(tmp_path: Any, small: None,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live record at the start of the oldest segment is copied (its step read); the rest, dead, is not read."""
+    w = _Log(str(tmp_path), monkeypatch)
+    w.write("static")
+    _fill_first_segment(w, [f"k{i}" for i in range(8)])
+    size = w.log.sizes[1]
+    while not w.log.compaction_due():
+        for i in range(8):
+            w.log.append([(BUCKET, f"k{i}", encode_record(w.generation + 1, BUCKET, f"k{i}", _payload("x", 0)),
+                           False)])
+            w.generation += 1
+            w.expected[f"k{i}"] = _payload("x", 0)
+    w.log.compact_step(KeyLog.COMPACT_STEP)           # reads a step: "static" copied
+    w.log.compact_step(1)                             # nothing live left: the rest is not read
+    assert 1 not in w.log.sizes
+    assert w.reads == [(1, KeyLog.COMPACT_STEP)] and size > 3 * KeyLog.COMPACT_STEP      # the first step only
+    assert w.log.where[BUCKET]["static"] >> 64 > 1                                     # copied to the head
+    _check_counts(w.log)
+    assert w.state() == w.expected
+
+
+def test_overwriting_a_few_keys_compacts_without_reading_the_log(tmp_path: Any, small: None,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bench's load (a few keys written round-robin, one written once): the log is compacted over and over;
+    compaction reads one step of each segment it removes (where the key written once is), not the segment."""
+    w = _Log(str(tmp_path), monkeypatch)
+    w.write("object-1k")
+    for i in range(3000):
+        w.write(f"put-{i % 8}")
+        if i % 500 == 0:
+            _check_counts(w.log)
+    removed = w.log._top - len(w.log.sizes)
+    assert removed > 40                                    # compacted many times
+    read = sum(n for _, n in w.reads)
+    assert read <= (removed + 1) * KeyLog.COMPACT_STEP < removed * KeyLog.SEGMENT_LIMIT // 3, (read, removed)
+    _check_counts(w.log)
+    assert w.state() == w.expected
+
+
+def test_dead_records_are_passed_on_their_headers_live_ones_checked(tmp_path: Any, small: None,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """Compaction checks the crc of what it copies, not of what it passes: a damaged dead record (damage after
+    the load that checked it) changes nothing; a damaged live record is not copied (and is reported)."""
+    for damaged in ("dead", "live"):
+        directory = str(tmp_path / damaged)
+        w = _Log(directory, monkeypatch)
+        w.write("first")                     # its record: dead (written again below) or live
+        _fill_first_segment(w, [f"k{i}" for i in range(4)] + ["late"])
+        if damaged == "dead":
+            w.write("first")
+        with open(w.log.path(1), "r+b") as f:        # a byte of the first record's payload
+            f.seek(len(MAGIC) + 40)
+            byte = f.read(1)
+            f.seek(len(MAGIC) + 40)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        while 1 in w.log.sizes:
+            w.write(f"k{w.generation % 4}")
+        if damaged == "dead":
+            assert w.state() == w.expected and "live bytes left" not in caplog.text
+        else:
+            assert "live bytes left in segment 1" in caplog.text
+            for segment in w.log.sizes:               # nothing damaged was copied
+                data = w.log.read_segment(segment)
+                assert parse_records(memoryview(data)[len(MAGIC):], len(MAGIC))[1] + len(MAGIC) == len(data)
+
+
+def test_tombstones_behind_the_index_cache_are_not_skipped(tmp_path: Any, small: None,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A segment read only in part at load (the index cache covers the rest) may hold tombstones compaction must
+    keep: it is read, not removed unread, even when none of its bytes are live."""
+    directory = str(tmp_path)
+    w = _Log(directory, monkeypatch)
+    w.write("gone", delete=True)
+    _fill_first_segment(w, [f"k{i}" for i in range(4)])
+    sizes = dict(w.log.sizes)
+    w.log.close()
+    log = KeyLog(directory)
+    log.keep_tombstone = lambda bucket, key: key == "gone"      # a per-key file of an earlier version remains
+    for _segment, _data, _records in log.scan(resume=sizes):       # as the journal loads with a cache
+        pass
+    for key in w.expected:
+        location = w.log.where[BUCKET][key]
+        log.place_loaded(BUCKET, key, location)
+    assert log.tombstones[1] >= UNCOUNTED
+    w.log = log
+    while 1 in log.sizes:
+        w.write(f"k{w.generation % 4}")
+    assert (1, KeyLog.COMPACT_STEP) in w.reads                     # segment 1 was read
+    fresh = KeyLog(directory)
+    kept = [r for _s, _d, records in fresh.scan() for r in records if r.key == "gone"]
+    assert len(kept) == 1 and kept[0].start == kept[0].end            # the tombstone was copied
+    assert w.state() == w.expected
+
+
+@pytest.mark.parametrize("fsync", [False, True], ids=["page-cache", "fsync"])
+@pytest.mark.parametrize("step", COMPACT_STEPS)
+def test_kill_while_compacting_segments_removed_unread(tmp_path: Any, small: None, step: str, fsync: bool) -> None:
+    """kill -9 at every compaction step of the bench's load (most segments removed unread): nothing is lost."""
+    data_dir = str(tmp_path)
+    ops = [("static", "s", 10)] + [(f"k{i % 6}", f"e{i}", 200) for i in range(1500)]
+    acked = _run_until_crash(data_dir, step, fsync, ops, arm_after=300, concurrent=fsync)
+    assert acked, "nothing was acknowledged before the crash"
+    _check_after_crash(data_dir, ops, acked)
+
+
+def test_fsync_copies_are_durable_before_a_segment_is_removed(tmp_path: Any, small: None,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """fsync mode: a segment compaction removes, read or not, goes only after the head (holding its copies) is
+    fsynced, and the removal is made durable (the directory fsynced)."""
+    events: list[tuple[str, Any]] = []
+    w = _Log(str(tmp_path), monkeypatch, fsync=True)
+    real_fsync, real_unlink, real_write = os.fsync, os.unlink, os.write
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", fd)), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "unlink", lambda path: (events.append(("unlink", path)), real_unlink(path))[1])
+    monkeypatch.setattr(os, "write", lambda fd, data: (events.append(("write", fd)), real_write(fd, data))[1])
+    w.write("static")
+    for i in range(600):
+        w.write(f"k{i % 8}")
+    removals = [i for i, (kind, path) in enumerate(events) if kind == "unlink" and str(path).endswith(".seg")]
+    assert len(removals) > 10
+    for at in removals:
+        before = events[:at]
+        writes = [i for i, (kind, _fd) in enumerate(before) if kind == "write"]
+        last_write_fd = before[writes[-1]][1]
+        assert ("fsync", last_write_fd) in before[writes[-1]:], "the copies were not durable before the removal"
+        assert events[at + 1][0] == "fsync"           # the directory
+    _check_counts(w.log)
+    assert w.state() == w.expected
+
+
+def test_compaction_keeps_pace_with_writes_between_its_steps(tmp_path: Any, small: None,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server runs one compaction step per event loop turn, after several concurrent writes, passing the budget
+    of one: compaction counts every byte appended while it runs, so the log stays within its bounds."""
+    w = _Log(str(tmp_path), monkeypatch)
+    log = w.log
+    rnd = random.Random(11)
+    peak = 0
+    for i in range(6000):
+        w.generation += 1
+        key = f"k{rnd.randrange(40)}"
+        payload = _payload(key, w.generation)
+        log.append([(BUCKET, key, encode_record(w.generation, BUCKET, key, payload), False)])
+        w.expected[key] = payload
+        if i % 8 == 7 and log.compaction_due():
+            log.compact_step(2 * len(payload))
+        peak = max(peak, log.total)
+    assert log._top - len(log.sizes) > 50                  # compacted many times
+    assert peak <= KeyLog.COMPACT_RATIO * max(log.live_total, KeyLog.COMPACT_MIN) + 3 * KeyLog.SEGMENT_LIMIT, peak
+    _check_counts(log)
+    assert w.state() == w.expected
+
+
+def test_compaction_is_due_only_when_a_step_has_work(tmp_path: Any, small: None,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a segment is under way, a write path is asked for a step only once the budget makes a step (or no
+    read is needed): no step is scheduled for nothing."""
+    w = _Log(str(tmp_path), monkeypatch)
+
+    def put(key: str) -> None:             # no compaction step after it
+        w.generation += 1
+        w.expected[key] = _payload(key, w.generation)
+        w.log.append([(BUCKET, key, encode_record(w.generation, BUCKET, key, w.expected[key]), False)])
+
+    put("static")
+    _fill_first_segment(w, [f"k{i}" for i in range(8)])
+    while not w.log.compaction_due():
+        put(f"k{w.generation % 8}")
+    w.log.compact_step(1)                       # starts segment 1: "static" is live in it, the budget is short
+    assert w.log._compacting == [1, len(MAGIC)] and w.reads == []
+    assert not w.log.compaction_due()
+    appended = 0
+    while not w.log.compaction_due():           # writes of other keys add budget until it makes a step
+        before = w.log.total
+        put(f"k{w.generation % 8}")
+        appended += w.log.total - before
+    assert KeyLog.COMPACT_STEP // 2 <= appended < KeyLog.COMPACT_STEP // 2 + 400
+    w.log.compact_step(1)
+    assert w.reads == [(1, KeyLog.COMPACT_STEP)] and not w.log.compaction_due()    # "static" copied
+    assert 1 not in w.log.sizes or w.log.live[1] == 0
+    put("k0")
+    if 1 in w.log.sizes:                        # nothing in segment 1 is live: due at once, removed unread
+        assert w.log.compaction_due()
+        w.log.compact_step(1)
+    assert 1 not in w.log.sizes and len(w.reads) == 1
+    assert w.state() == w.expected
+
+
+def test_records_longer_than_a_step(tmp_path: Any, small: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live record longer than a step is read whole and copied; a dead one is passed on its header, unread."""
+    w = _Log(str(tmp_path), monkeypatch)
+    big = b"[" + b" " * (KeyLog.COMPACT_STEP * 3 // 2) + b"]"
+
+    def put(key: str, payload: bytes) -> None:
+        w.generation += 1
+        w.expected[key] = payload
+        w.log.append([(BUCKET, key, encode_record(w.generation, BUCKET, key, payload), False)])
+
+    put("dead-big", big)
+    put("live-big", big)
+    put("static", _payload("static", 0))
+    put("dead-big", _payload("dead-big", 0))
+    _fill_first_segment(w, [f"k{i}" for i in range(4)])
+    while not w.log.compaction_due():
+        put(f"k{w.generation % 4}", _payload("k", w.generation))
+    while 1 in w.log.sizes:
+        w.log.compact_step(KeyLog.COMPACT_STEP)
+    first = encode_record(1, BUCKET, "dead-big", big)
+    # "dead-big" (first in the segment): a step read its header and names, the next step begins after it; the
+    # next step finds "live-big" cut short and reads it whole
+    assert [n for _, n in w.reads][:3] == [KeyLog.COMPACT_STEP, KeyLog.COMPACT_STEP, len(first)]
+    assert w.log.where[BUCKET]["live-big"] >> 64 > 1 and w.log.where[BUCKET]["static"] >> 64 > 1
+    _check_counts(w.log)
+    assert w.state() == w.expected

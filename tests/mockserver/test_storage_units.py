@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import os
 
+from mockserver.storage import disk
 from mockserver.storage.base import BucketIndex, ObjectVersion
 from mockserver.storage.disk import DiskJournal
 from mockserver.storage.keylog import encode_record
@@ -139,3 +141,26 @@ def test_journal_documents_encode_as_json_dumps() -> None:
                       "d": {"k": [], "l": {}}}]
     for document in documents:
         assert _encode_document(document) == json.dumps(document, separators=(",", ":")).encode()
+
+
+def test_a_deleted_key_whose_earlier_document_stays_is_not_brought_back_by_the_index_cache(tmp_path, monkeypatch):
+    """A key of an earlier version's document is deleted, and the document cannot be removed (its tombstone in the
+    log is what keeps it deleted): the index cache names only keys that exist and skips the log it covers, so it is
+    not written then (the next start reads the log) and the key stays deleted. Found by the keylog3 review."""
+    legacy = _legacy_document(tmp_path, "b", "gone", "legacy", 5)
+    real_remove = disk.atomic_remove
+
+    def remove(path: str, fsync: bool = True) -> None:
+        if path == legacy:
+            raise OSError(errno.EACCES, "denied")
+        real_remove(path, fsync)
+    monkeypatch.setattr(disk, "atomic_remove", remove)
+    journal = DiskJournal(str(tmp_path))
+    journal.load()
+    asyncio.run(journal.save_key("b", "gone", []))
+    asyncio.run(journal.save_key("b", "kept", [_version("kept", "1")]))
+    journal.write_cache([("b", "kept", [_version("kept", "1")])])
+    assert not os.path.exists(os.path.join(str(tmp_path), "index.cache"))
+    _buckets, keys, _uploads = DiskJournal(str(tmp_path)).load()
+    assert {k: vs[0].etag for _b, k, vs in keys} == {"kept": "1"}
+    assert os.path.exists(legacy)          # still there (removal refused): the tombstone keeps deciding
