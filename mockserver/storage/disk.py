@@ -668,10 +668,13 @@ class DiskJournal:
                 header: tuple[Any, ...] | None = None
                 entries: list[tuple[str, str, int, int, list[ObjectVersion]]] = []
                 legacy: dict[str | bytes, tuple[Any, ...]] = {}
+                size = os.fstat(f.fileno()).st_size
                 while True:          # length-prefixed records: marshal.loads of bytes is ~10x marshal.load(file)
                     length = int.from_bytes(f.read(8), "little")
                     if not length:
                         break
+                    if length > size - f.tell():    # damage (a read of it would fail to allocate): not a cache
+                        raise EOFError("cut short")
                     payload = f.read(length)
                     if len(payload) != length:
                         raise EOFError("cut short")
@@ -692,7 +695,7 @@ class DiskJournal:
                 result = ([(int(s), int(n)) for s, n in segments], int(generation), entries, legacy)
         except FileNotFoundError:
             return None
-        except (OSError, EOFError, ValueError, TypeError) as error:
+        except Exception as error:  # noqa: BLE001 - a cache: whatever is wrong with it, the log is read instead
             log.warning("index cache not used (%s): reading the key log", error)
             result = None
         with contextlib.suppress(OSError):

@@ -87,7 +87,7 @@ def test_stale_cache_never_decides_what_exists(tmp_path: Any) -> None:
         _check(srv.client(), "bkt", bodies)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "other-format"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "other-format", "huge-length", "max-length"])
 def test_broken_cache_is_ignored(tmp_path: Any, damage: str) -> None:
     data_dir = str(tmp_path / "data")
     bodies = {f"k{i}": os.urandom(50) for i in range(5)}
@@ -100,7 +100,11 @@ def test_broken_cache_is_ignored(tmp_path: Any, damage: str) -> None:
         data = f.read()
     with open(cache, "wb") as f:
         f.write({"truncate": data[: len(data) // 2], "garbage": data[:40] + os.urandom(200), "empty": b"",
-                 "other-format": b"mockserver-index-cache-0\n" + data[25:]}[damage])
+                 "other-format": b"mockserver-index-cache-0\n" + data[25:],
+                 # a length prefix no read could satisfy (it made the read fail to allocate: MemoryError,
+                 # OverflowError, in 1 of ~200 random "garbage" runs)
+                 "huge-length": data[:25] + (1 << 40).to_bytes(8, "little") + data[33:],
+                 "max-length": data[:25] + b"\xff" * 8 + data[33:]}[damage])
     with running_server(data_dir=data_dir) as srv:
         _check(srv.client(), "bkt", bodies)
     assert os.path.exists(cache)          # rewritten at this clean shutdown
