@@ -334,12 +334,15 @@ class DiskJournal:
     async def delete_bucket(self, name: str) -> None:
         await self._write("bucket", os.path.join(self.buckets_dir, _digest(name)), None)
 
+    def _key_record(self, bucket: str, key: str, versions: list[ObjectVersion]) -> bytes:
+        """The key log record of a key's versions (none: a tombstone), with the next generation."""
+        return encode_record(self._next_generation(), bucket, key, keypayload.encode(versions) if versions else b"")
+
     def write_key(self, bucket: str, key: str, versions: list[ObjectVersion]) -> None:
         """save_key without fsync as a plain call (Storage.put_version's: no coroutine), done when it returns: the
         record written into the page cache (survives a kill -9). Raises OSError when it could not be written (then
         it is not in the log)."""
-        payload = keypayload.encode(versions) if versions else b""
-        record = encode_record(self._next_generation(), bucket, key, payload)
+        record = self._key_record(bucket, key, versions)
         self._commit([(bucket, key, record, not versions)])
         if not self._compaction_scheduled and self.log.compaction_due():
             self._compaction_scheduled = True
@@ -352,8 +355,7 @@ class DiskJournal:
         if not self.fsync:
             self.write_key(bucket, key, versions)
             return
-        payload = keypayload.encode(versions) if versions else b""
-        record = encode_record(self._next_generation(), bucket, key, payload)
+        record = self._key_record(bucket, key, versions)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((bucket, key, record, not versions, future))
         if self._committer is None:
